@@ -1,0 +1,2 @@
+" Cascade scenario scripts: *.cascade files.
+autocmd BufRead,BufNewFile *.cascade setfiletype cascade

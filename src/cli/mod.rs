@@ -1,0 +1,326 @@
+//! `cascade run | check | test` (and the commands that follow them).
+//!
+//! Exit codes: 0 ok, 1 problems in a script (check time, run time, failed
+//! expectations), 2 usage errors (bad flags, missing files).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use cascade::{Diagnostics, Engine, Error, Program, RenderStyle, Run};
+
+#[derive(Parser)]
+#[command(name = "cascade", version, about = "Run contagion scenarios written in the Cascade language")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Limits {
+    /// At most this many steps per run.
+    #[arg(long, value_name = "N")]
+    max_steps: Option<u64>,
+    /// At most this many rule firings in one step.
+    #[arg(long, value_name = "N")]
+    max_firings_per_step: Option<u64>,
+    /// At most this many evaluation operations per run.
+    #[arg(long, value_name = "N")]
+    max_fuel: Option<u64>,
+    /// At most this many rule instances.
+    #[arg(long, value_name = "N")]
+    max_instances: Option<u64>,
+}
+
+impl Limits {
+    fn engine(&self) -> Engine {
+        let mut engine = Engine::new();
+        if let Some(n) = self.max_steps {
+            engine = engine.max_steps(n);
+        }
+        if let Some(n) = self.max_firings_per_step {
+            engine = engine.max_firings_per_step(n);
+        }
+        if let Some(n) = self.max_fuel {
+            engine = engine.max_fuel(n);
+        }
+        if let Some(n) = self.max_instances {
+            engine = engine.max_instances(n);
+        }
+        engine
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and print its timeline and final state (or its trace).
+    Run {
+        /// The script.
+        file: PathBuf,
+        /// Override a param: `--set holding_cost=2.8` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+        /// Run this many steps instead of the scenario's horizon.
+        #[arg(long, value_name = "N")]
+        horizon: Option<u64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// In text output, list every change of a stored value, not only events.
+        #[arg(long)]
+        changes: bool,
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// Check scripts and print their diagnostics, without running them.
+    Check {
+        /// The scripts.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run scripts and report every `expect` and `assert`.
+    Test {
+        /// The scripts.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        limits: Limits,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Csv,
+}
+
+/// How a command ended.
+enum Failure {
+    /// Problems in a script (exit 1).
+    Script,
+    /// A usage error (exit 2), already reported.
+    Usage,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { file, sets, horizon, format, changes, limits } => {
+            run(&file, &sets, horizon, format, changes, &limits)
+        }
+        Command::Check { files } => check(&files),
+        Command::Test { files, limits } => test(&files, &limits),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Script) => ExitCode::from(1),
+        Err(Failure::Usage) => ExitCode::from(2),
+    }
+}
+
+fn style() -> RenderStyle {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if std::io::stderr().is_terminal() && !no_color { RenderStyle::Colour } else { RenderStyle::Plain }
+}
+
+fn print_diagnostics(diagnostics: &Diagnostics) {
+    if !diagnostics.is_empty() {
+        eprint!("{}", diagnostics.render(style()));
+    }
+}
+
+/// Prints an API error; returns the failure it stands for.
+fn report(error: &Error) -> Failure {
+    match error {
+        Error::Script(diagnostics) => {
+            print_diagnostics(diagnostics);
+            if diagnostics.problems().iter().any(|p| p.code == "cascade::io::read") {
+                Failure::Usage
+            } else {
+                eprintln!("{diagnostics}");
+                Failure::Script
+            }
+        }
+        other => {
+            let mut text = String::new();
+            let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+            if handler.render_report(&mut text, other).is_err() {
+                text = format!("error: {other}\n");
+            }
+            eprint!("{text}");
+            Failure::Usage
+        }
+    }
+}
+
+fn compile(engine: &Engine, file: &Path) -> Result<Program, Failure> {
+    let program = engine.compile_file(file).map_err(|e| report(&e))?;
+    print_diagnostics(program.warnings());
+    Ok(program)
+}
+
+fn start(program: &Program, sets: &[String], horizon: Option<u64>) -> Result<Run, Failure> {
+    let mut start = program.start();
+    for set in sets {
+        let Some((name, value)) = set.split_once('=') else {
+            eprintln!("error: `--set {set}` should be `--set NAME=VALUE`, e.g. `--set holding_cost=2.8`");
+            return Err(Failure::Usage);
+        };
+        start = start.set_text(name.trim(), value).map_err(|e| report(&e))?;
+    }
+    if let Some(h) = horizon {
+        start = start.horizon(h);
+    }
+    start.begin().map_err(|e| report(&e))
+}
+
+fn run(file: &Path, sets: &[String], horizon: Option<u64>, format: Format, changes: bool, limits: &Limits) -> Result<(), Failure> {
+    let program = compile(&limits.engine(), file)?;
+    let mut run = start(&program, sets, horizon)?;
+    let mut stdout = std::io::stdout().lock();
+    let mut csv = (format == Format::Csv).then(|| csv::Writer::from_writer(Vec::new()));
+    if let Some(writer) = csv.as_mut() {
+        write_csv_row(writer, &run.csv_header());
+        let row = run.csv_row().map_err(|e| report(&e))?;
+        write_csv_row(writer, &row);
+    }
+    loop {
+        match run.step() {
+            Ok(Some(_)) => {
+                if let Some(writer) = csv.as_mut() {
+                    let row = run.csv_row().map_err(|e| report(&e))?;
+                    write_csv_row(writer, &row);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return Err(report(&e)),
+        }
+    }
+    let output = match format {
+        Format::Text => run.text_report(changes),
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(&run.trace()).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+        Format::Csv => {
+            let bytes = csv.and_then(|w| w.into_inner().ok()).unwrap_or_default();
+            let body = String::from_utf8(bytes).unwrap_or_default();
+            let mut text = provenance_comment(&run);
+            text.push_str(&body);
+            text
+        }
+    };
+    if stdout.write_all(output.as_bytes()).is_err() {
+        return Ok(()); // A closed pipe (e.g. `| head`) is not an error.
+    }
+    let failed = run.failed_expectations();
+    if !failed.is_empty() {
+        print_diagnostics(&failed);
+        eprintln!("{} of {} expectations failed", failed.error_count(), run.expectations().len());
+        return Err(Failure::Script);
+    }
+    Ok(())
+}
+
+fn write_csv_row(writer: &mut csv::Writer<Vec<u8>>, row: &[String]) {
+    // Writing to a Vec cannot fail.
+    let _ = writer.write_record(row);
+}
+
+/// `# cascade 0.1.0 file=... sha256=... horizon=48 params: a=1 b=2`
+fn provenance_comment(run: &Run) -> String {
+    let trace = run.trace().to_json();
+    let p = &trace["provenance"];
+    let params: Vec<String> = p["params"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect())
+        .unwrap_or_default();
+    format!(
+        "# {} file={} sha256={} horizon={} params: {}\n",
+        p["engine"].as_str().unwrap_or(""),
+        p["file"].as_str().unwrap_or(""),
+        p["sha256"].as_str().unwrap_or(""),
+        p["horizon"],
+        params.join(" ")
+    )
+}
+
+fn check(files: &[PathBuf]) -> Result<(), Failure> {
+    let mut outcome = Ok(());
+    let engine = Engine::new();
+    for file in files {
+        match engine.compile_file(file) {
+            Ok(program) => {
+                print_diagnostics(program.warnings());
+                let warnings = program.warnings().warning_count();
+                let note = if warnings == 0 { String::new() } else { format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" }) };
+                eprintln!("{}: ok{note}", file.display());
+            }
+            Err(e) => {
+                let failure = report(&e);
+                if matches!(failure, Failure::Usage) || outcome.is_ok() {
+                    outcome = Err(failure);
+                }
+            }
+        }
+    }
+    outcome
+}
+
+fn test(files: &[PathBuf], limits: &Limits) -> Result<(), Failure> {
+    let engine = limits.engine();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut usage = false;
+    for file in files {
+        println!("{}", file.display());
+        let program = match compile(&engine, file) {
+            Ok(p) => p,
+            Err(f) => {
+                usage |= matches!(f, Failure::Usage);
+                println!("  could not be checked");
+                failed += 1;
+                continue;
+            }
+        };
+        let mut run = match program.run() {
+            Ok(r) => r,
+            Err(e) => {
+                report(&e);
+                failed += 1;
+                continue;
+            }
+        };
+        if let Err(e) = run.run_to_end() {
+            report(&e);
+            println!("  the run failed at step {}", run.current_step());
+            failed += 1;
+            continue;
+        }
+        let results = run.expectations();
+        if results.is_empty() {
+            println!("  no expectations");
+        }
+        for e in &results {
+            let mark = if e.passed { "ok  " } else { "FAIL" };
+            println!("  {mark} line {:>3}: {}", e.line, e.text.lines().next().unwrap_or(""));
+            if e.passed {
+                passed += 1;
+            } else {
+                failed += 1;
+            }
+        }
+        print_diagnostics(&run.failed_expectations());
+    }
+    println!("{passed} passed, {failed} failed");
+    if usage {
+        Err(Failure::Usage)
+    } else if failed > 0 {
+        Err(Failure::Script)
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,539 @@
+//! The public face of the library: [`Engine`] compiles scripts into
+//! [`Program`]s; a program starts any number of independent [`Run`]s.
+
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::diagnostic::{did_you_mean, Diagnostics, Problem};
+use crate::host::HostFn;
+use crate::eval::{derived_owners, display_value, Evaluator, Limits, Machine, RunFault, Stepper};
+use crate::ir::{HostFunction, Ir};
+use crate::source::SourceFile;
+use crate::value::{Date, Type, Value};
+
+/// Errors of the library API.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    /// Problems in the script: syntax, check or run time. Render them with
+    /// [`Diagnostics::render`].
+    #[error("{0}")]
+    #[diagnostic(transparent)]
+    Script(Box<Diagnostics>),
+    /// A name the program does not declare.
+    #[error("unknown name `{name}`")]
+    #[diagnostic(code(cascade::api::unknown_name))]
+    UnknownName {
+        /// The name asked for.
+        name: String,
+        /// "did you mean ...?" or the list of names.
+        #[help]
+        help: Option<String>,
+    },
+    /// A value of the wrong type or form for a param.
+    #[error("invalid value for `{name}`: {reason}")]
+    #[diagnostic(code(cascade::api::bad_value))]
+    BadValue {
+        /// The param.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A host function registered with a name that cannot be used.
+    #[error("cannot register host function `{name}`: {reason}")]
+    #[diagnostic(code(cascade::api::bad_function))]
+    BadFunction {
+        /// The function's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The script's diagnostics, if this is a script error.
+    pub fn diagnostics(&self) -> Option<&Diagnostics> {
+        match self {
+            Error::Script(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// Compiles scripts, with the limits and host functions that runs of them get.
+///
+/// ```
+/// use cascade::Engine;
+/// let engine = Engine::new().max_steps(1_000);
+/// let program = engine.compile("var x = 1\nwhile x < 5 then x += 1", "count.cascade").unwrap();
+/// let mut run = program.run().unwrap();
+/// run.run_to_end().unwrap();
+/// assert_eq!(run.value("x").unwrap().to_string(), "5");
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    limits: Limits,
+    host: Vec<HostFunction>,
+    provenance: bool,
+    problems: Vec<(String, String)>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine").field("limits", &self.limits).field("host", &self.host).finish()
+    }
+}
+
+impl Engine {
+    /// An engine with generous but finite limits.
+    pub fn new() -> Engine {
+        Engine {
+            limits: Limits {
+                max_steps: 1_000_000,
+                max_firings_per_step: 10_000_000,
+                max_fuel: 10_000_000_000,
+                max_instances: 10_000_000,
+            },
+            host: Vec::new(),
+            provenance: true,
+            problems: Vec::new(),
+        }
+    }
+
+    /// At most this many steps per run (a longer horizon is cut short).
+    pub fn max_steps(mut self, steps: u64) -> Engine {
+        self.limits.max_steps = steps;
+        self
+    }
+
+    /// At most this many rule firings in one step.
+    pub fn max_firings_per_step(mut self, firings: u64) -> Engine {
+        self.limits.max_firings_per_step = firings;
+        self
+    }
+
+    /// At most this many evaluation operations per run.
+    pub fn max_fuel(mut self, fuel: u64) -> Engine {
+        self.limits.max_fuel = fuel;
+        self
+    }
+
+    /// At most this many rule instances (one per rule and tuple of bound entities).
+    pub fn max_instances(mut self, instances: u64) -> Engine {
+        self.limits.max_instances = instances;
+        self
+    }
+
+    /// Record the values each firing read (on by default; `explain` needs it).
+    pub fn provenance(mut self, on: bool) -> Engine {
+        self.provenance = on;
+        self
+    }
+
+    /// Registers a host function that scripts can call by `name`.
+    ///
+    /// Arguments and results are [`Decimal`], `bool`, [`Date`] or `String`; a
+    /// function may also return `Result<T, E>` with `E: Display`, whose error
+    /// becomes a run-time diagnostic at the call.
+    ///
+    /// ```
+    /// use cascade::Engine;
+    /// use rust_decimal::Decimal;
+    /// let engine = Engine::new().function("haircut", |x: Decimal| x * Decimal::new(8, 1));
+    /// let program = engine.compile("var x = 0\nat 1 then x = haircut(10)", "h.cascade").unwrap();
+    /// let mut run = program.run().unwrap();
+    /// run.run_to_end().unwrap();
+    /// assert_eq!(run.value("x").unwrap().to_string(), "8");
+    /// ```
+    pub fn function<F, Args>(mut self, name: &str, f: F) -> Engine
+    where
+        F: HostFn<Args> + Send + Sync + 'static,
+    {
+        let reserved = crate::syntax::BUILTIN_FUNCTIONS.contains(&name)
+            || crate::syntax::KEYWORDS.contains(&name)
+            || crate::syntax::BUILTIN_NAMES.contains(&name);
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if reserved || !valid {
+            let reason = if reserved { "the name is reserved" } else { "not a valid name" };
+            self.problems.push((name.to_string(), reason.to_string()));
+            return self;
+        }
+        let (params, ret) = F::signature();
+        let f = Arc::new(f);
+        let call = Arc::new(move |args: &[Value]| f.call(args));
+        self.host.retain(|h| h.name != name);
+        self.host.push(HostFunction { name: name.to_string(), params, ret, call });
+        self
+    }
+
+    /// Parses and checks a script. Returns every problem at once on failure;
+    /// warnings of a program that compiles are in [`Program::warnings`].
+    pub fn compile(&self, text: &str, name: &str) -> Result<Program, Error> {
+        if let Some((name, reason)) = self.problems.first() {
+            return Err(Error::BadFunction { name: name.clone(), reason: reason.clone() });
+        }
+        let source = SourceFile::new(name, text);
+        compile_source(&source, &self.host, self.limits.clone(), self.provenance)
+    }
+
+    /// Reads and compiles a file. A file that is not valid UTF-8 is a diagnostic.
+    pub fn compile_file(&self, path: &std::path::Path) -> Result<Program, Error> {
+        let name = path.display().to_string();
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => self.compile(&text, &name),
+                Err(e) => {
+                    let valid = e.utf8_error().valid_up_to();
+                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                    let source = SourceFile::new(name.as_str(), text.as_str());
+                    let at = crate::source::Span::new(valid, valid + 1);
+                    let problem = Problem::error("cascade::syntax::not_utf8", "the file is not valid UTF-8 text")
+                        .label(at, "this byte is not UTF-8")
+                        .help("save the script as UTF-8");
+                    Err(Error::Script(Box::new(Diagnostics::new(&source, vec![problem]))))
+                }
+            },
+            Err(e) => {
+                let source = SourceFile::new(name.as_str(), "");
+                let problem = Problem::error("cascade::io::read", format!("cannot read `{name}`: {e}"));
+                Err(Error::Script(Box::new(Diagnostics::new(&source, vec![problem]))))
+            }
+        }
+    }
+}
+
+fn compile_source(source: &SourceFile, host: &[HostFunction], limits: Limits, provenance: bool) -> Result<Program, Error> {
+    let (file, mut problems) = crate::syntax::parse_file(source);
+    let (ir, check_problems) = crate::check::check(&file, source, Arc::from(host));
+    problems.extend(check_problems);
+    let has_errors = problems.iter().any(Problem::is_error);
+    match ir {
+        Some(ir) if !has_errors => {
+            let warnings = Diagnostics::new(source, problems);
+            let owners = derived_owners(&ir);
+            Ok(Program { inner: Arc::new(Compiled { ir, owners, limits, provenance, warnings }) })
+        }
+        _ => Err(Error::Script(Box::new(Diagnostics::new(source, problems)))),
+    }
+}
+
+/// Checks a script and returns every problem (errors and warnings), without running it.
+pub fn check_source(text: &str, name: &str) -> Diagnostics {
+    let source = SourceFile::new(name, text);
+    match compile_source(&source, &[], Engine::new().limits, false) {
+        Ok(program) => program.inner.warnings.clone(),
+        Err(Error::Script(d)) => *d,
+        Err(other) => Diagnostics::new(&source, vec![Problem::error("cascade::api::error", other.to_string())]),
+    }
+}
+
+pub(crate) struct Compiled {
+    pub ir: Ir,
+    pub owners: Vec<(u32, u32)>,
+    pub limits: Limits,
+    pub provenance: bool,
+    pub warnings: Diagnostics,
+}
+
+/// A checked script, ready to run. Cheap to clone and `Send + Sync`: share it
+/// between threads and start independent runs from each.
+#[derive(Clone)]
+pub struct Program {
+    pub(crate) inner: Arc<Compiled>,
+}
+
+impl fmt::Debug for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Program({})", self.inner.ir.source.name())
+    }
+}
+
+/// A param of a program and its default value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamInfo {
+    /// The param's name.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+}
+
+impl Program {
+    /// Warnings found while checking (there are no errors in a compiled program).
+    pub fn warnings(&self) -> &Diagnostics {
+        &self.inner.warnings
+    }
+
+    /// The script.
+    pub fn source(&self) -> &SourceFile {
+        &self.inner.ir.source
+    }
+
+    /// The scenario's title, if it has one.
+    pub fn title(&self) -> Option<&str> {
+        self.inner.ir.scenario.title.as_deref()
+    }
+
+    /// The number of steps a run takes unless it stops early.
+    pub fn horizon(&self) -> u64 {
+        self.inner.ir.scenario.horizon.min(self.inner.limits.max_steps)
+    }
+
+    /// The params a run can override.
+    pub fn params(&self) -> Vec<ParamInfo> {
+        self.inner.ir.params.iter().map(|p| ParamInfo { name: p.name.clone(), ty: p.ty }).collect()
+    }
+
+    /// Starts a run with the declared param values.
+    pub fn run(&self) -> Result<Run, Error> {
+        self.start().begin()
+    }
+
+    /// Starts a run with some params set to numbers.
+    pub fn run_with(&self, params: &[(&str, Decimal)]) -> Result<Run, Error> {
+        let mut start = self.start();
+        for (name, value) in params {
+            start = start.set(name, Value::Number(*value))?;
+        }
+        start.begin()
+    }
+
+    /// A run to configure before it begins (params, horizon, cancellation).
+    pub fn start(&self) -> RunStart {
+        RunStart { program: self.clone(), overrides: Vec::new(), horizon: None, cancel: None, provenance: None }
+    }
+
+    /// The id of the param called `name`, or an error with "did you mean".
+    fn param_id(&self, name: &str) -> Result<u32, Error> {
+        let params = &self.inner.ir.params;
+        params.iter().position(|p| p.name == name).map(|p| p as u32).ok_or_else(|| Error::UnknownName {
+            name: name.to_string(),
+            help: did_you_mean(name, params.iter().map(|p| p.name.as_str())).or_else(|| {
+                let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+                Some(if names.is_empty() {
+                    String::from("the script declares no params")
+                } else {
+                    format!("the params are {}", crate::diagnostic::list_words(&names))
+                })
+            }),
+        })
+    }
+}
+
+/// The settings of a run before it begins; see [`Program::start`].
+pub struct RunStart {
+    program: Program,
+    overrides: Vec<(u32, Value)>,
+    horizon: Option<u64>,
+    cancel: Option<Arc<AtomicBool>>,
+    provenance: Option<bool>,
+}
+
+impl RunStart {
+    /// Sets a param. The value must have the param's type.
+    pub fn set(mut self, name: &str, value: Value) -> Result<RunStart, Error> {
+        let id = self.program.param_id(name)?;
+        let ty = self.program.inner.ir.params[id as usize].ty;
+        let fits = matches!(
+            (&value, ty),
+            (Value::Number(_), Type::Number) | (Value::Bool(_), Type::Bool) | (Value::Date(_), Type::Date) | (Value::Str(_), Type::Str)
+        );
+        if !fits {
+            return Err(Error::BadValue { name: name.to_string(), reason: format!("the param is {}", ty.describe()) });
+        }
+        self.overrides.retain(|(p, _)| *p != id);
+        self.overrides.push((id, value));
+        Ok(self)
+    }
+
+    /// Sets a param from text as written in a script (`2.8`, `45%`, `1.5bn`,
+    /// `true`, `2026-06`, `"text"`), as `--set NAME=VALUE` does.
+    pub fn set_text(self, name: &str, text: &str) -> Result<RunStart, Error> {
+        let id = self.program.param_id(name)?;
+        let ty = self.program.inner.ir.params[id as usize].ty;
+        let value = parse_literal(text.trim(), ty).map_err(|reason| Error::BadValue { name: name.to_string(), reason })?;
+        self.set(name, value)
+    }
+
+    /// Runs this many steps instead of the scenario's horizon.
+    pub fn horizon(mut self, steps: u64) -> RunStart {
+        self.horizon = Some(steps);
+        self
+    }
+
+    /// Another thread can stop the run by setting this flag.
+    pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> RunStart {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Overrides the engine's provenance setting for this run.
+    pub fn provenance(mut self, on: bool) -> RunStart {
+        self.provenance = Some(on);
+        self
+    }
+
+    /// Computes the initial state. Errors in initial values are diagnostics.
+    pub fn begin(self) -> Result<Run, Error> {
+        let inner = &self.program.inner;
+        let provenance = self.provenance.unwrap_or(inner.provenance);
+        let machine = Machine::start(&inner.ir, &inner.owners, &inner.limits, &self.overrides, self.horizon, provenance)
+            .map_err(|fault| script_error(&inner.ir, fault))?;
+        Ok(Run { program: self.program, machine, cancel: self.cancel })
+    }
+}
+
+fn script_error(ir: &Ir, fault: RunFault) -> Error {
+    Error::Script(Box::new(Diagnostics::new(&ir.source, vec![fault.into_problem()])))
+}
+
+/// Parses a literal of type `ty` as a script would.
+pub(crate) fn parse_literal(text: &str, ty: Type) -> Result<Value, String> {
+    match ty {
+        Type::Bool => match text {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!("`{text}` is not `true` or `false`")),
+        },
+        Type::Date => Date::parse(text).map(Value::Date).ok_or_else(|| format!("`{text}` is not a date (YYYY-MM or YYYY-MM-DD)")),
+        Type::Str => Ok(Value::Str(Arc::from(text.trim_matches('"')))),
+        _ => {
+            let source = SourceFile::new("<value>", text);
+            match crate::syntax::parse_expression(&source) {
+                Ok(expr) => constant_number(&expr).ok_or_else(|| format!("`{text}` is not a number literal (e.g. `2.8`, `45%`, `1.5bn`)")),
+                Err(problem) => Err(format!("`{text}` is not a number: {}", problem.message)),
+            }
+        }
+    }
+}
+
+fn constant_number(expr: &crate::syntax::Expr) -> Option<Value> {
+    use crate::syntax::{ExprKind, UnaryOp};
+    match &expr.kind {
+        ExprKind::Number(n) => Some(Value::Number(*n)),
+        ExprKind::Unary(UnaryOp::Neg, inner) => match constant_number(inner)? {
+            Value::Number(n) => Some(Value::Number(-n)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// One run of a program: its state, its trace and its step machine.
+pub struct Run {
+    pub(crate) program: Program,
+    pub(crate) machine: Machine,
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Run({}, step {})", self.program.inner.ir.source.name(), self.machine.st.step)
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepSummary {
+    /// The step number.
+    pub step: u64,
+    /// Its date, if the scenario has a start.
+    pub date: Option<Date>,
+    /// Rule instances that fired.
+    pub firings: usize,
+    /// Stored values that changed.
+    pub changes: usize,
+}
+
+impl Run {
+    /// The program this run belongs to.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Runs one step; `Ok(None)` once the run has ended (horizon or `stop`).
+    pub fn step(&mut self) -> Result<Option<StepSummary>, Error> {
+        let inner = &self.program.inner;
+        let mut stepper = Stepper {
+            ir: &inner.ir,
+            derived_owner: &inner.owners,
+            limits: &inner.limits,
+            m: &mut self.machine,
+            cancel: self.cancel.as_deref(),
+        };
+        match stepper.step() {
+            Ok(true) => {
+                let log = &self.machine.log;
+                let index = log.steps.len() - 1;
+                let (firings, changes, _) = log.ranges(index);
+                Ok(Some(StepSummary {
+                    step: self.machine.st.step,
+                    date: self.machine.st.date,
+                    firings: firings.len(),
+                    changes: changes.len(),
+                }))
+            }
+            Ok(false) => Ok(None),
+            Err(fault) => Err(script_error(&inner.ir, fault)),
+        }
+    }
+
+    /// Runs until the horizon or a `stop`.
+    pub fn run_to_end(&mut self) -> Result<(), Error> {
+        while self.step()?.is_some() {}
+        Ok(())
+    }
+
+    /// True once the run has reached its horizon or stopped.
+    pub fn is_finished(&self) -> bool {
+        self.machine.end.is_some()
+    }
+
+    /// The reason given to `stop`, if the run stopped that way.
+    pub fn stop_reason(&self) -> Option<&str> {
+        match &self.machine.end {
+            Some(crate::eval::End::Stopped(reason)) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// The number of the last step that ran (0 before the first).
+    pub fn current_step(&self) -> u64 {
+        self.machine.st.step
+    }
+
+    /// The date of the last step that ran.
+    pub fn current_date(&self) -> Option<Date> {
+        self.machine.st.date
+    }
+
+    /// The horizon of this run.
+    pub fn horizon(&self) -> u64 {
+        self.machine.horizon
+    }
+
+    /// The current value of a param, var, let, series, `step`, `date`, or
+    /// `entity.field` (stored, derived, `defaulted`, `defaulted_at`).
+    pub fn value(&mut self, name: &str) -> Result<Value, Error> {
+        let inner = self.program.inner.clone();
+        let ir = &inner.ir;
+        let target = crate::report::resolve_target(ir, name)?;
+        let mut ev = Evaluator { ir, st: &mut self.machine.st, derived_owner: &inner.owners };
+        crate::report::read_target(&mut ev, target).map_err(|f| {
+            script_error(ir, RunFault { fault: f, context: vec![format!("while reading `{name}`")] })
+        })
+    }
+
+    /// A value as an analyst reads it (entity names, rounded numbers).
+    pub fn display(&self, value: &Value) -> String {
+        display_value(&self.program.inner.ir, value)
+    }
+}

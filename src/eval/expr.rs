@@ -1,0 +1,512 @@
+//! Evaluating expressions: checked decimal arithmetic over the current state.
+//!
+//! Every operation on script values is checked: overflow, division by zero and
+//! invalid arguments become a [`Fault`] at the expression's span, never a panic
+//! or a silent zero.
+
+use std::sync::Arc;
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::ir::*;
+use crate::source::Span;
+use crate::syntax::{BinaryOp, UnaryOp};
+use crate::value::{human, Value};
+
+use super::state::State;
+
+/// A run-time error inside an expression.
+#[derive(Clone, Debug)]
+pub(crate) struct Fault {
+    pub code: &'static str,
+    pub message: String,
+    pub span: Span,
+    pub label: String,
+    pub help: Option<String>,
+}
+
+impl Fault {
+    pub fn new(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Fault {
+        Fault { code, message: message.into(), span, label: label.into(), help: None }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Fault {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+pub(crate) type Eval<T> = Result<T, Fault>;
+
+/// Evaluates expressions of one program against one state.
+pub(crate) struct Evaluator<'a> {
+    pub ir: &'a Ir,
+    pub st: &'a mut State,
+    /// For derived cell `d` (after the lets): the entity and its derived field.
+    pub derived_owner: &'a [(u32, u32)],
+}
+
+impl Evaluator<'_> {
+    pub fn eval(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.eval_inner(node, frame))
+    }
+
+    fn eval_inner(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
+        if self.st.fuel == 0 {
+            return Err(Fault::new(
+                "cascade::limit::fuel",
+                "the run used up its evaluation budget (fuel)",
+                node.span,
+                "the budget ran out while evaluating this",
+            )
+            .help("the host limits how much work a run may do; raise it with `--max-fuel` or `Engine::max_fuel`"));
+        }
+        self.st.fuel -= 1;
+        match &node.kind {
+            NodeKind::Const(v) => Ok(v.clone()),
+            NodeKind::Param(p) => Ok(self.st.params[*p as usize].clone()),
+            NodeKind::Var(v) => {
+                self.st.read(*v);
+                Ok(self.st.slots[*v as usize].clone())
+            }
+            NodeKind::Let(l) => self.derived(*l, node.span),
+            NodeKind::Series(s) => {
+                self.st.read(self.st.layout.series_cell(*s));
+                Ok(self.st.series[*s as usize].clone())
+            }
+            NodeKind::Step => {
+                self.st.read(self.st.layout.clock_cell());
+                Ok(Value::Number(Decimal::from(self.st.step)))
+            }
+            NodeKind::Date => {
+                self.st.read(self.st.layout.clock_cell());
+                Ok(self.st.date.map_or(Value::None, Value::Date))
+            }
+            NodeKind::Local(i) => Ok(frame.get(*i as usize).cloned().unwrap_or(Value::None)),
+            NodeKind::Field { object, field } => {
+                let entity = self.entity(object, frame)?;
+                self.field(entity, *field, node.span)
+            }
+            NodeKind::ExposureField { object, field } => {
+                let x = match self.eval(object, frame)? {
+                    Value::Exposure(x) => x,
+                    _ => return Err(internal(object.span)),
+                };
+                let def = &self.ir.exposures[x as usize];
+                let (amount, recovery) = self.st.exposures[x as usize];
+                Ok(match field {
+                    ExposureField::Creditor => Value::Entity(def.creditor),
+                    ExposureField::Debtor => Value::Entity(def.debtor),
+                    ExposureField::Amount => Value::Number(amount),
+                    ExposureField::Recovery => Value::Number(recovery),
+                })
+            }
+            NodeKind::Unary(op, operand) => {
+                let v = self.eval(operand, frame)?;
+                match (op, v) {
+                    (UnaryOp::Neg, Value::Number(n)) => Ok(Value::Number(-n)),
+                    (UnaryOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+                    (_, Value::None) => Err(no_value(operand.span)),
+                    _ => Err(internal(node.span)),
+                }
+            }
+            NodeKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs, node.span, frame),
+            NodeKind::Call(builtin, args) => self.call(*builtin, args, node.span, frame),
+            NodeKind::Host(index, args) => {
+                let mut values = Vec::with_capacity(args.len());
+                for arg in args {
+                    let v = self.eval(arg, frame)?;
+                    if v == Value::None {
+                        return Err(no_value(arg.span));
+                    }
+                    values.push(v);
+                }
+                let host = &self.ir.host[*index as usize];
+                let call = host.call.clone();
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(&values)));
+                match outcome {
+                    Ok(Ok(v)) => Ok(v),
+                    Ok(Err(message)) => Err(Fault::new(
+                        "cascade::run::host_error",
+                        format!("host function `{}` failed: {message}", host.name),
+                        node.span,
+                        "in this call",
+                    )),
+                    Err(_) => Err(Fault::new(
+                        "cascade::run::host_error",
+                        format!("host function `{}` panicked", host.name),
+                        node.span,
+                        "in this call",
+                    )),
+                }
+            }
+            NodeKind::Aggregate(aggregate) => self.aggregate(aggregate, node.span, frame),
+            NodeKind::ExposureLosses(object) => {
+                let entity = self.entity(object, frame)?;
+                self.exposure_losses(entity, node.span)
+            }
+            NodeKind::Template(pieces) => Ok(Value::Str(Arc::from(self.render(pieces, frame)?))),
+        }
+    }
+
+    /// The value of derived cell `d` (a let, or an entity's derived field).
+    pub fn derived(&mut self, d: u32, span: Span) -> Eval<Value> {
+        self.st.read(self.st.layout.derived_cell(d));
+        if let Some(v) = &self.st.derived[d as usize] {
+            return Ok(v.clone());
+        }
+        if self.st.computing[d as usize] {
+            return Err(Fault::new(
+                "cascade::run::cycle",
+                "a derived value depends on itself",
+                span,
+                "computing this needs its own value",
+            )
+            .help("derived values must not form a cycle; make one of them a `var`"));
+        }
+        let lets = self.ir.lets.len() as u32;
+        let (root, owner) = if d < lets {
+            (&self.ir.lets[d as usize].expr, None)
+        } else {
+            let (entity, field) = self.derived_owner[(d - lets) as usize];
+            let kind = &self.ir.kinds[self.ir.entities[entity as usize].kind as usize];
+            let def = kind.fields.iter().find(|f| f.derived && f.index == field).ok_or_else(|| internal(span))?;
+            (&def.expr, Some(entity))
+        };
+        let mut frame = vec![Value::None; root.locals as usize];
+        if let Some(entity) = owner {
+            if let Some(slot) = frame.first_mut() {
+                *slot = Value::Entity(entity);
+            }
+        }
+        self.st.computing[d as usize] = true;
+        self.st.stack.push(d);
+        let result = self.eval(&root.node, &mut frame);
+        self.st.stack.pop();
+        self.st.computing[d as usize] = false;
+        let value = result?;
+        self.st.derived[d as usize] = Some(value.clone());
+        Ok(value)
+    }
+
+    fn entity(&mut self, object: &Node, frame: &mut [Value]) -> Eval<u32> {
+        match self.eval(object, frame)? {
+            Value::Entity(e) => Ok(e),
+            _ => Err(internal(object.span)),
+        }
+    }
+
+    /// Reads a field of an entity.
+    pub fn field(&mut self, entity: u32, field: FieldRef, span: Span) -> Eval<Value> {
+        let def = &self.ir.entities[entity as usize];
+        let stored = self.ir.kinds[def.kind as usize].stored_count;
+        let slot = match field {
+            FieldRef::Stored(i) => def.slot_base + i,
+            FieldRef::Defaulted => def.slot_base + stored,
+            FieldRef::DefaultedAt => def.slot_base + stored + 1,
+            FieldRef::Derived(i) => return self.derived(def.derived_base + i, span),
+        };
+        self.st.read(slot);
+        Ok(self.st.slots[slot as usize].clone())
+    }
+
+    fn exposure_losses(&mut self, entity: u32, span: Span) -> Eval<Value> {
+        let mut total = Decimal::ZERO;
+        for &x in &self.ir.entities[entity as usize].as_creditor {
+            let debtor = self.ir.exposures[x as usize].debtor;
+            if self.field(debtor, FieldRef::Defaulted, span)? == Value::Bool(true) {
+                let (amount, recovery) = self.st.exposures[x as usize];
+                let loss = Decimal::ONE
+                    .checked_sub(recovery)
+                    .and_then(|share| amount.checked_mul(share))
+                    .ok_or_else(|| overflow(span, "computing an exposure loss"))?;
+                total = total.checked_add(loss).ok_or_else(|| overflow(span, "adding exposure losses"))?;
+            }
+        }
+        Ok(Value::Number(total))
+    }
+
+    fn number(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Decimal> {
+        match self.eval(node, frame)? {
+            Value::Number(n) => Ok(n),
+            Value::None => Err(no_value(node.span)),
+            _ => Err(internal(node.span)),
+        }
+    }
+
+    fn boolean(&mut self, node: &Node, frame: &mut [Value]) -> Eval<bool> {
+        match self.eval(node, frame)? {
+            Value::Bool(b) => Ok(b),
+            _ => Err(internal(node.span)),
+        }
+    }
+
+    fn binary(&mut self, op: BinaryOp, lhs: &Node, rhs: &Node, span: Span, frame: &mut [Value]) -> Eval<Value> {
+        match op {
+            BinaryOp::And => {
+                return Ok(Value::Bool(self.boolean(lhs, frame)? && self.boolean(rhs, frame)?));
+            }
+            BinaryOp::Or => {
+                return Ok(Value::Bool(self.boolean(lhs, frame)? || self.boolean(rhs, frame)?));
+            }
+            _ => {}
+        }
+        let l = self.eval(lhs, frame)?;
+        let r = self.eval(rhs, frame)?;
+        match op {
+            BinaryOp::Eq => return Ok(Value::Bool(l == r)),
+            BinaryOp::Ne => return Ok(Value::Bool(l != r)),
+            _ => {}
+        }
+        if l == Value::None {
+            return Err(no_value(lhs.span));
+        }
+        if r == Value::None {
+            return Err(no_value(rhs.span));
+        }
+        let ordering = match (&l, &r) {
+            (Value::Number(a), Value::Number(b)) => a.cmp(b),
+            (Value::Date(a), Value::Date(b)) => a.cmp(b),
+            _ => return Err(internal(span)),
+        };
+        let (Value::Number(a), Value::Number(b)) = (&l, &r) else {
+            return compare(op, ordering, span);
+        };
+        let (a, b) = (*a, *b);
+        let result = match op {
+            BinaryOp::Add => a.checked_add(b),
+            BinaryOp::Sub => a.checked_sub(b),
+            BinaryOp::Mul => a.checked_mul(b),
+            BinaryOp::Div => {
+                if b.is_zero() {
+                    return Err(Fault::new(
+                        "cascade::run::division_by_zero",
+                        "division by zero",
+                        span,
+                        format!("`{}` is {}", rhs_text(rhs), human(b)),
+                    )
+                    .help("guard the division, e.g. `x / max(y, 1)`, or use a `where` filter"));
+                }
+                a.checked_div(b)
+            }
+            _ => return compare(op, ordering, span),
+        };
+        result.map(Value::Number).ok_or_else(|| {
+            Fault::new(
+                "cascade::run::overflow",
+                format!("arithmetic overflow: {} {} {}", human(a), op.symbol(), human(b)),
+                span,
+                "the result is beyond the range of exact decimals (about 7.9e28)",
+            )
+        })
+    }
+
+    fn call(&mut self, builtin: Builtin, args: &[Node], span: Span, frame: &mut [Value]) -> Eval<Value> {
+        let mut values = Vec::with_capacity(args.len());
+        for arg in args {
+            values.push(self.number(arg, frame)?);
+        }
+        let first = values.first().copied().unwrap_or_default();
+        let result = match builtin {
+            Builtin::Min => values.iter().copied().min().unwrap_or_default(),
+            Builtin::Max => values.iter().copied().max().unwrap_or_default(),
+            Builtin::Abs => first.abs(),
+            Builtin::Floor => first.floor(),
+            Builtin::Ceil => first.ceil(),
+            Builtin::Clamp => {
+                let (lo, hi) = (values[1], values[2]);
+                if lo > hi {
+                    return Err(Fault::new(
+                        "cascade::run::bad_argument",
+                        format!("clamp: the lower bound {} is above the upper bound {}", human(lo), human(hi)),
+                        span,
+                        "bounds in the wrong order",
+                    ));
+                }
+                first.clamp(lo, hi)
+            }
+            Builtin::Round => {
+                let places = values.get(1).copied().unwrap_or_default();
+                let places = places.to_u32().filter(|p| *p <= 28 && places.is_integer()).ok_or_else(|| {
+                    Fault::new(
+                        "cascade::run::bad_argument",
+                        format!("round: {} is not a number of decimal places", human(places)),
+                        args.get(1).map_or(span, |a| a.span),
+                        "expected a whole number from 0 to 28",
+                    )
+                })?;
+                first.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
+            }
+        };
+        Ok(Value::Number(result))
+    }
+
+    fn aggregate(&mut self, aggregate: &AggregateIr, span: Span, frame: &mut [Value]) -> Eval<Value> {
+        let elements: Vec<Value> = match &aggregate.source {
+            AggregateSource::Kind(k) => {
+                self.ir.kinds[*k as usize].entities.iter().map(|e| Value::Entity(*e)).collect()
+            }
+            AggregateSource::ExposuresOf(object) => {
+                let e = self.entity(object, frame)?;
+                self.ir.entities[e as usize].as_creditor.iter().map(|x| Value::Exposure(*x)).collect()
+            }
+            AggregateSource::ExposuresTo(object) => {
+                let e = self.entity(object, frame)?;
+                self.ir.entities[e as usize].as_debtor.iter().map(|x| Value::Exposure(*x)).collect()
+            }
+        };
+        let local = aggregate.local as usize;
+        let mut sum = Decimal::ZERO;
+        let mut count: u64 = 0;
+        let mut best: Option<Decimal> = None;
+        for element in elements {
+            if let Some(slot) = frame.get_mut(local) {
+                *slot = element;
+            }
+            if let Some(filter) = &aggregate.filter {
+                if !self.boolean(filter, frame)? {
+                    continue;
+                }
+            }
+            match aggregate.func {
+                AggregateFn::Any => {
+                    if self.boolean(&aggregate.body, frame)? {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                AggregateFn::All => {
+                    if !self.boolean(&aggregate.body, frame)? {
+                        return Ok(Value::Bool(false));
+                    }
+                }
+                AggregateFn::Count => match self.eval(&aggregate.body, frame)? {
+                    Value::Bool(false) => {}
+                    _ => count += 1,
+                },
+                AggregateFn::Sum | AggregateFn::Mean => {
+                    let n = self.number(&aggregate.body, frame)?;
+                    sum = sum.checked_add(n).ok_or_else(|| overflow(span, "summing"))?;
+                    count += 1;
+                }
+                AggregateFn::Min | AggregateFn::Max => {
+                    let n = self.number(&aggregate.body, frame)?;
+                    best = Some(match (best, aggregate.func) {
+                        (None, _) => n,
+                        (Some(b), AggregateFn::Min) => b.min(n),
+                        (Some(b), _) => b.max(n),
+                    });
+                }
+            }
+        }
+        match aggregate.func {
+            AggregateFn::Any => Ok(Value::Bool(false)),
+            AggregateFn::All => Ok(Value::Bool(true)),
+            AggregateFn::Count => Ok(Value::Number(Decimal::from(count))),
+            AggregateFn::Sum => Ok(Value::Number(sum)),
+            AggregateFn::Mean => {
+                if count == 0 {
+                    return Err(empty(span, "mean"));
+                }
+                sum.checked_div(Decimal::from(count)).map(Value::Number).ok_or_else(|| overflow(span, "averaging"))
+            }
+            AggregateFn::Min | AggregateFn::Max => {
+                let name = if aggregate.func == AggregateFn::Min { "min" } else { "max" };
+                best.map(Value::Number).ok_or_else(|| empty(span, name))
+            }
+        }
+    }
+
+    /// Renders an interpolated string.
+    pub fn render(&mut self, pieces: &[Piece], frame: &mut [Value]) -> Eval<String> {
+        let mut out = String::new();
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Expr(node) => {
+                    let value = self.eval(node, frame)?;
+                    out.push_str(&self.display(&value));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A value as an analyst reads it.
+    pub fn display(&self, value: &Value) -> String {
+        display_value(self.ir, value)
+    }
+}
+
+/// A value as an analyst reads it (numbers rounded for reading; see [`human`]).
+pub(crate) fn display_value(ir: &Ir, value: &Value) -> String {
+    match value {
+        Value::Number(n) => human(*n),
+        Value::Bool(b) => b.to_string(),
+        Value::Date(d) => d.to_string(),
+        Value::Str(s) => s.to_string(),
+        Value::Entity(e) => ir.entities.get(*e as usize).map_or_else(|| format!("#{e}"), |e| e.name.clone()),
+        Value::Exposure(x) => match ir.exposures.get(*x as usize) {
+            Some(x) => format!(
+                "{} -> {}",
+                ir.entities[x.creditor as usize].name, ir.entities[x.debtor as usize].name
+            ),
+            None => format!("exposure #{x}"),
+        },
+        Value::None => String::from("none"),
+    }
+}
+
+fn compare(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -> Eval<Value> {
+    use std::cmp::Ordering::*;
+    Ok(Value::Bool(match op {
+        BinaryOp::Lt => ordering == Less,
+        BinaryOp::Le => ordering != Greater,
+        BinaryOp::Gt => ordering == Greater,
+        BinaryOp::Ge => ordering != Less,
+        _ => return Err(internal(span)),
+    }))
+}
+
+fn rhs_text(_node: &Node) -> &'static str {
+    "the divisor"
+}
+
+fn overflow(span: Span, doing: &str) -> Fault {
+    Fault::new(
+        "cascade::run::overflow",
+        format!("arithmetic overflow while {doing}"),
+        span,
+        "the result is beyond the range of exact decimals (about 7.9e28)",
+    )
+}
+
+fn empty(span: Span, name: &str) -> Fault {
+    Fault::new(
+        "cascade::run::empty_aggregate",
+        format!("`{name}` of no elements"),
+        span,
+        "nothing passed the `where` filter",
+    )
+    .help(format!("guard it, e.g. `count(...) > 0 and {name}(...) > x`"))
+}
+
+fn no_value(span: Span) -> Fault {
+    Fault::new(
+        "cascade::run::no_value",
+        "this has no value",
+        span,
+        "no value here (e.g. `defaulted_at` of an entity that has not defaulted)",
+    )
+    .help("check `e.defaulted` first, or compare with `==` which treats no value as unequal")
+}
+
+fn internal(span: Span) -> Fault {
+    Fault::new(
+        "cascade::run::internal",
+        "internal error: a value of an unexpected type",
+        span,
+        "while evaluating this",
+    )
+    .help("this is a bug in Cascade; please report it with the script")
+}

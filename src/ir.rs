@@ -1,0 +1,340 @@
+//! The lowered program: what the checker produces and the step machine runs.
+//!
+//! Names are resolved to indices and every expression is typed, so evaluation
+//! does no name lookups and allocates no strings. Indices:
+//!
+//! - *slots* hold stored values: the vars first, then each entity's stored
+//!   fields followed by its `defaulted` and `defaulted_at`;
+//! - *derived cells* hold derived values: the lets first, then each entity's
+//!   derived fields;
+//! - *locals* are a root expression's frame: rule binders, aggregate variables
+//!   and `self`.
+
+use std::sync::Arc;
+
+use petgraph::graph::DiGraph;
+
+use crate::diagnostic::Problem;
+use crate::source::{SourceFile, Span};
+use crate::syntax::{AssignOp, BinaryOp, Interpolation, UnaryOp};
+use crate::value::{Date, StepUnit, Type, Value};
+
+/// Index of a param, var, let, series, kind, entity, exposure or rule.
+pub type Id = u32;
+
+/// A checked program, ready to run any number of times.
+#[derive(Debug)]
+pub(crate) struct Ir {
+    pub source: SourceFile,
+    pub scenario: ScenarioInfo,
+    pub params: Vec<Global>,
+    pub vars: Vec<Global>,
+    pub lets: Vec<Global>,
+    pub series: Vec<SeriesDef>,
+    pub kinds: Vec<KindDef>,
+    pub entities: Vec<EntityDef>,
+    pub exposures: Vec<ExposureDef>,
+    pub rules: Vec<RuleDef>,
+    /// Rule groups in the order a step runs them.
+    pub schedule: Vec<RuleGroup>,
+    pub expects: Vec<ExpectDef>,
+    pub asserts: Vec<AssertDef>,
+    pub graph: DependencyGraph,
+    pub warnings: Vec<Problem>,
+    pub host: Arc<[HostFunction]>,
+    /// Number of slots (stored values).
+    pub slot_count: u32,
+    /// Number of derived cells.
+    pub derived_count: u32,
+}
+
+/// The `scenario` block, with defaults filled in.
+#[derive(Clone, Debug)]
+pub(crate) struct ScenarioInfo {
+    pub title: Option<String>,
+    pub start: Option<Date>,
+    pub unit: StepUnit,
+    pub horizon: u64,
+}
+
+impl ScenarioInfo {
+    /// The date of a step, when the scenario has a start.
+    pub fn date_of(&self, step: u64) -> Option<Date> {
+        let start = self.start?;
+        self.unit.date_of_step(start, i64::try_from(step).ok()?)
+    }
+}
+
+/// A param, var or let.
+#[derive(Clone, Debug)]
+pub(crate) struct Global {
+    pub name: String,
+    pub span: Span,
+    pub ty: Type,
+    /// Initial value (param, var) or formula (let).
+    pub expr: Root,
+}
+
+/// An expression that is evaluated on its own, with its frame size.
+#[derive(Clone, Debug)]
+pub(crate) struct Root {
+    pub node: Node,
+    pub locals: u16,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct SeriesDef {
+    pub name: String,
+    pub span: Span,
+    pub mode: Interpolation,
+    /// (step number, value) in step order; values are constant over params.
+    pub points: Vec<(i64, Root)>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct KindDef {
+    pub name: String,
+    pub span: Span,
+    pub fields: Vec<FieldDef>,
+    /// Number of stored fields (slots per entity are this plus two).
+    pub stored_count: u32,
+    pub derived_count: u32,
+    pub entities: Vec<Id>,
+}
+
+impl KindDef {
+    pub fn field(&self, name: &str) -> Option<(usize, &FieldDef)> {
+        self.fields.iter().enumerate().find(|(_, f)| f.name == name)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct FieldDef {
+    pub name: String,
+    pub span: Span,
+    pub ty: Type,
+    pub derived: bool,
+    /// Index among the kind's stored or derived fields.
+    pub index: u32,
+    /// Default initial value (stored) or formula (derived); local 0 is `self`.
+    pub expr: Root,
+}
+
+/// Which field of an entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum FieldRef {
+    Stored(u32),
+    Derived(u32),
+    Defaulted,
+    DefaultedAt,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct EntityDef {
+    pub name: String,
+    pub span: Span,
+    pub kind: Id,
+    /// Initial value of each stored field; local 0 is the entity itself.
+    pub inits: Vec<Root>,
+    pub slot_base: u32,
+    pub derived_base: u32,
+    /// Exposures in which this entity is the creditor.
+    pub as_creditor: Vec<Id>,
+    /// Exposures in which this entity is the debtor.
+    pub as_debtor: Vec<Id>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ExposureDef {
+    pub creditor: Id,
+    pub debtor: Id,
+    pub amount: Root,
+    pub recovery: Option<Root>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExposureField {
+    Creditor,
+    Debtor,
+    Amount,
+    Recovery,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct RuleDef {
+    /// `margin_call`, or `rule at line 31` for an unnamed rule.
+    pub label: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub line: usize,
+    pub span: Span,
+    pub trigger_span: Span,
+    pub priority: i64,
+    pub binders: Vec<(String, Id)>,
+    pub filter: Option<Node>,
+    pub trigger: TriggerIr,
+    pub effects: Vec<EffectIr>,
+    /// Frame size for the binders plus every aggregate inside.
+    pub locals: u16,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum TriggerIr {
+    When(Node),
+    While(Node),
+    At(i64),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct EffectIr {
+    pub kind: EffectKindIr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum EffectKindIr {
+    Assign { target: TargetIr, op: AssignOp, value: Node },
+    Default(Node),
+    Emit(Vec<Piece>),
+    Stop(Vec<Piece>),
+    After { delay: Node, effect: Box<EffectIr> },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum TargetIr {
+    Var(Id),
+    Field { object: Node, field: u32 },
+}
+
+/// Rules that run together; `iterate` when they form a feedback loop.
+#[derive(Clone, Debug)]
+pub(crate) struct RuleGroup {
+    pub rules: Vec<Id>,
+    pub iterate: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ExpectDef {
+    pub cond: Root,
+    pub at: Option<i64>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct AssertDef {
+    pub cond: Root,
+    pub message: Vec<Piece>,
+    pub span: Span,
+}
+
+/// A piece of an interpolated string.
+#[derive(Clone, Debug)]
+pub(crate) enum Piece {
+    Text(Arc<str>),
+    Expr(Node),
+}
+
+/// A typed expression.
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    pub kind: NodeKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum NodeKind {
+    Const(Value),
+    Param(Id),
+    Var(Id),
+    Let(Id),
+    Series(Id),
+    Step,
+    Date,
+    Local(u16),
+    Field { object: Box<Node>, field: FieldRef },
+    ExposureField { object: Box<Node>, field: ExposureField },
+    Unary(UnaryOp, Box<Node>),
+    Binary(BinaryOp, Box<Node>, Box<Node>),
+    Call(Builtin, Vec<Node>),
+    Host(Id, Vec<Node>),
+    Aggregate(Box<AggregateIr>),
+    ExposureLosses(Box<Node>),
+    Template(Vec<Piece>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Builtin {
+    Min,
+    Max,
+    Abs,
+    Clamp,
+    Round,
+    Floor,
+    Ceil,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct AggregateIr {
+    pub func: AggregateFn,
+    pub local: u16,
+    pub source: AggregateSource,
+    pub filter: Option<Node>,
+    pub body: Node,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AggregateFn {
+    Sum,
+    Count,
+    Any,
+    All,
+    Mean,
+    Min,
+    Max,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum AggregateSource {
+    Kind(Id),
+    ExposuresOf(Node),
+    ExposuresTo(Node),
+}
+
+/// A function the host registered, as the checker and evaluator see it.
+#[derive(Clone)]
+pub(crate) struct HostFunction {
+    pub name: String,
+    pub params: Vec<Type>,
+    pub ret: Type,
+    pub call: Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>,
+}
+
+impl std::fmt::Debug for HostFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HostFunction({})", self.name)
+    }
+}
+
+/// The dependency graph at the level of declarations (not expanded per entity).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DependencyGraph {
+    pub graph: DiGraph<GraphNode, EdgeKind>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum GraphNode {
+    Param(Id),
+    Var(Id),
+    Let(Id),
+    Series(Id),
+    Field(Id, FieldRef),
+    Time,
+    Rule(Id),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EdgeKind {
+    Reads,
+    Writes,
+}

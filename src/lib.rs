@@ -1,0 +1,50 @@
+//! Cascade: an embeddable, rules-based language for contagion scenarios.
+//!
+//! An analyst writes a `.cascade` script that declares actors, their balance
+//! sheets, who is exposed to whom, and rules such as
+//! `when h100_price < 1.50 then default(applied_digital)`. This crate parses and
+//! checks the script, runs it step by step in exact decimal arithmetic, and
+//! explains what happened.
+//!
+//! ```
+//! use cascade::Engine;
+//! use rust_decimal::Decimal;
+//!
+//! let script = r#"
+//!     param loss_line = 1.50
+//!     var price = 2.00
+//!     kind Supplier { cash = 0 }
+//!     entity miner: Supplier { cash = 300m }
+//!     while price > 1 then price -= 0.25
+//!     when price < loss_line then default(miner)
+//!     expect miner.defaulted_at == 2
+//! "#;
+//! let program = Engine::new().compile(script, "hello.cascade")?;
+//! let mut run = program.run_with(&[("loss_line", Decimal::new(150, 2))])?;
+//! run.run_to_end()?;
+//! assert_eq!(run.value("miner.defaulted")?.to_string(), "true");
+//! assert!(run.expectations().iter().all(|e| e.passed));
+//! # Ok::<(), cascade::Error>(())
+//! ```
+//!
+//! The pipeline and its invariants are described in `ARCHITECTURE.md`; the
+//! language in `docs/language.md`.
+#![warn(missing_docs)]
+
+mod check;
+pub mod diagnostic;
+mod engine;
+mod eval;
+mod host;
+mod ir;
+mod report;
+pub mod source;
+pub mod syntax;
+pub mod value;
+
+pub use diagnostic::{Diagnostics, Problem, RenderStyle};
+pub use engine::{check_source, Engine, Error, ParamInfo, Program, Run, RunStart, StepSummary};
+pub use host::{HostFn, HostReturn, HostValue};
+pub use report::{Event, Expectation, Trace};
+pub use rust_decimal::Decimal;
+pub use value::{Date, StepUnit, Type, Value};

@@ -1,0 +1,101 @@
+//! Source files and byte spans.
+//!
+//! Every node of the AST and of the lowered program carries a [`Span`]: a byte
+//! range into its file with an exclusive end. Only the renderer (miette) turns
+//! spans into lines and columns.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+/// A byte range `start..end` in a source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    /// Offset of the first byte.
+    pub start: u32,
+    /// Offset one past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    /// The span `start..end`.
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start: clamp_u32(start), end: clamp_u32(end.max(start)) }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+
+    /// Length in bytes.
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    /// True for a zero-length span.
+    pub fn is_empty(self) -> bool {
+        self.end == self.start
+    }
+
+    /// The span moved `by` bytes to the right.
+    pub fn shift(self, by: usize) -> Span {
+        Span::new(self.start as usize + by, self.end as usize + by)
+    }
+
+    /// The text the span covers (empty if it lies outside `text`).
+    pub fn text(self, text: &str) -> &str {
+        text.get(self.start as usize..self.end as usize).unwrap_or("")
+    }
+}
+
+fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl From<Span> for miette::SourceSpan {
+    fn from(span: Span) -> Self {
+        (span.start as usize, span.len()).into()
+    }
+}
+
+/// A named script text, shared by the program and every diagnostic about it.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    name: Arc<str>,
+    text: Arc<str>,
+}
+
+impl SourceFile {
+    /// A source file with a display name (usually its path) and its text.
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> SourceFile {
+        SourceFile { name: name.into(), text: text.into() }
+    }
+
+    /// The display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The 1-based line number of a byte offset.
+    pub fn line_of(&self, offset: u32) -> usize {
+        let end = (offset as usize).min(self.text.len());
+        self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    }
+
+    /// SHA-256 of the text, as lowercase hex.
+    pub fn sha256(&self) -> String {
+        let digest = Sha256::digest(self.text.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The source in the form miette wants.
+    pub fn to_miette(&self) -> miette::NamedSource<Arc<str>> {
+        miette::NamedSource::new(self.name.to_string(), self.text.clone()).with_language("cascade")
+    }
+}

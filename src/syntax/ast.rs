@@ -1,0 +1,476 @@
+//! The untyped syntax tree. Every node carries the byte [`Span`] it came from.
+
+use rust_decimal::Decimal;
+
+use crate::source::Span;
+use crate::value::Date;
+
+/// A parsed script: its items in source order.
+#[derive(Clone, Debug, Default)]
+pub struct File {
+    /// Top-level items.
+    pub items: Vec<Item>,
+}
+
+/// A name as written, with its span.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ident {
+    /// The name.
+    pub name: String,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// A top-level item.
+#[derive(Clone, Debug)]
+pub enum Item {
+    /// `scenario "name" { ... }`
+    Scenario(Scenario),
+    /// `param NAME = EXPR`
+    Param(ValueDecl),
+    /// `var NAME = EXPR`
+    Var(ValueDecl),
+    /// `let NAME = EXPR`
+    Let(ValueDecl),
+    /// `series NAME [linear|hold] = { ... }`
+    Series(Series),
+    /// `kind Name { ... }`
+    Kind(Kind),
+    /// `entity name: Kind { ... }`
+    Entity(Entity),
+    /// `exposure a -> b = AMOUNT, recovery R`
+    Exposure(Exposure),
+    /// A rule.
+    Rule(RuleDecl),
+    /// `expect COND [at TIME]`
+    Expect(Expect),
+    /// `assert COND ["message"]`
+    Assert(Assert),
+}
+
+impl Item {
+    /// The span of the whole item.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Scenario(x) => x.span,
+            Item::Param(x) | Item::Var(x) | Item::Let(x) => x.span,
+            Item::Series(x) => x.span,
+            Item::Kind(x) => x.span,
+            Item::Entity(x) => x.span,
+            Item::Exposure(x) => x.span,
+            Item::Rule(x) => x.span,
+            Item::Expect(x) => x.span,
+            Item::Assert(x) => x.span,
+        }
+    }
+}
+
+/// `scenario "name" { setting = value, ... }`
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The scenario's title.
+    pub title: Template,
+    /// `start`, `step`, `horizon`.
+    pub settings: Vec<Setting>,
+    /// Whole item.
+    pub span: Span,
+}
+
+/// One `name = value` of a scenario block.
+#[derive(Clone, Debug)]
+pub struct Setting {
+    /// Setting name.
+    pub name: Ident,
+    /// Its value.
+    pub value: Expr,
+}
+
+/// `param`, `var` and `let` declarations.
+#[derive(Clone, Debug)]
+pub struct ValueDecl {
+    /// Declared name.
+    pub name: Ident,
+    /// Initial value (param, var) or formula (let).
+    pub value: Expr,
+    /// Whole item.
+    pub span: Span,
+}
+
+/// How a series fills the steps between its points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interpolation {
+    /// Straight lines between points (the default).
+    Linear,
+    /// Keep the last point's value until the next point.
+    Hold,
+}
+
+/// `series NAME [linear|hold] = { TIME: EXPR, ... }`
+#[derive(Clone, Debug)]
+pub struct Series {
+    /// Declared name.
+    pub name: Ident,
+    /// Interpolation, if written.
+    pub mode: Option<(Interpolation, Span)>,
+    /// The points, in source order.
+    pub points: Vec<SeriesPoint>,
+    /// Whole item.
+    pub span: Span,
+}
+
+/// One point of a series.
+#[derive(Clone, Debug)]
+pub struct SeriesPoint {
+    /// When.
+    pub at: TimePoint,
+    /// The value there.
+    pub value: Expr,
+}
+
+/// A date or a step number, as in `at 2026-06` or `at 12`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimePoint {
+    /// What was written.
+    pub kind: TimePointKind,
+    /// Where.
+    pub span: Span,
+}
+
+/// See [`TimePoint`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimePointKind {
+    /// A calendar date.
+    Date(Date),
+    /// A step number.
+    Step(u64),
+}
+
+/// `kind Name { field = EXPR, let field = EXPR, ... }`
+#[derive(Clone, Debug)]
+pub struct Kind {
+    /// Kind name.
+    pub name: Ident,
+    /// Fields in source order.
+    pub fields: Vec<FieldDecl>,
+    /// Whole item.
+    pub span: Span,
+}
+
+/// A field of a kind.
+#[derive(Clone, Debug)]
+pub struct FieldDecl {
+    /// `let field = ...` (derived) rather than `field = ...` (stored).
+    pub derived: bool,
+    /// Field name.
+    pub name: Ident,
+    /// Default initial value (stored) or formula (derived).
+    pub value: Expr,
+    /// The whole field declaration.
+    pub span: Span,
+}
+
+/// `entity name: Kind { field = EXPR, ... }`
+#[derive(Clone, Debug)]
+pub struct Entity {
+    /// Entity name.
+    pub name: Ident,
+    /// Its kind.
+    pub kind: Ident,
+    /// Initial values that override the kind's defaults.
+    pub fields: Vec<FieldInit>,
+    /// Whole item.
+    pub span: Span,
+}
+
+/// `field = EXPR` inside an entity.
+#[derive(Clone, Debug)]
+pub struct FieldInit {
+    /// Field name.
+    pub name: Ident,
+    /// Initial value.
+    pub value: Expr,
+}
+
+/// `exposure CREDITOR -> DEBTOR = AMOUNT [, recovery R]`
+#[derive(Clone, Debug)]
+pub struct Exposure {
+    /// Who is owed.
+    pub creditor: Ident,
+    /// Who owes.
+    pub debtor: Ident,
+    /// How much.
+    pub amount: Expr,
+    /// Share recovered if the debtor defaults.
+    pub recovery: Option<Expr>,
+    /// Whole item.
+    pub span: Span,
+}
+
+/// A rule: `[rule NAME "desc" priority N:] [for ...] when|while|at ... EFFECTS`.
+#[derive(Clone, Debug)]
+pub struct RuleDecl {
+    /// Its name, if it has a header.
+    pub name: Option<Ident>,
+    /// Its description.
+    pub description: Option<Template>,
+    /// `priority N` (higher runs first among ties).
+    pub priority: Option<(i64, Span)>,
+    /// `for x: Kind, ...`
+    pub binders: Vec<Binder>,
+    /// `where COND` of the binders.
+    pub filter: Option<Expr>,
+    /// What makes it fire.
+    pub trigger: Trigger,
+    /// The span of the trigger keyword and condition (`when x > 1`).
+    pub trigger_span: Span,
+    /// What it does.
+    pub effects: Vec<Effect>,
+    /// Whole item.
+    pub span: Span,
+}
+
+/// `x: Kind` in a rule's `for`.
+#[derive(Clone, Debug)]
+pub struct Binder {
+    /// The variable.
+    pub name: Ident,
+    /// The kind it ranges over.
+    pub kind: Ident,
+}
+
+/// What makes a rule fire.
+#[derive(Clone, Debug)]
+pub enum Trigger {
+    /// Edge-triggered.
+    When(Expr),
+    /// Level-triggered.
+    While(Expr),
+    /// Once at a date or step.
+    At(TimePoint),
+}
+
+/// One effect of a rule.
+#[derive(Clone, Debug)]
+pub struct Effect {
+    /// What it does.
+    pub kind: EffectKind,
+    /// Where.
+    pub span: Span,
+}
+
+/// See [`Effect`].
+#[derive(Clone, Debug)]
+pub enum EffectKind {
+    /// `target op= value`
+    Assign {
+        /// What is written.
+        target: Target,
+        /// `=`, `+=`, ...
+        op: AssignOp,
+        /// The right-hand side.
+        value: Expr,
+    },
+    /// `default(e)`
+    Default(Expr),
+    /// `emit "text {expr}"`
+    Emit(Template),
+    /// `stop ["reason"]`
+    Stop(Option<Template>),
+    /// `after N steps EFFECT`
+    After {
+        /// How many steps later.
+        delay: Expr,
+        /// The delayed effect.
+        effect: Box<Effect>,
+    },
+}
+
+/// `name` or `base.field` on the left of an assignment.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// A var, an entity or a binder.
+    pub base: Ident,
+    /// The field, if any.
+    pub field: Option<Ident>,
+    /// Whole target.
+    pub span: Span,
+}
+
+/// Assignment operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssignOp {
+    /// `=`
+    Set,
+    /// `+=`
+    Add,
+    /// `-=`
+    Sub,
+    /// `*=`
+    Mul,
+    /// `/=`
+    Div,
+}
+
+/// A string, possibly with `{expr}` parts.
+#[derive(Clone, Debug)]
+pub struct Template {
+    /// Text and expressions in order.
+    pub parts: Vec<TemplatePart>,
+    /// Whole string including quotes.
+    pub span: Span,
+}
+
+impl Template {
+    /// The text if the string has no `{expr}` part.
+    pub fn as_plain(&self) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                TemplatePart::Text(t) => out.push_str(t),
+                TemplatePart::Expr(_) => return None,
+            }
+        }
+        Some(out)
+    }
+}
+
+/// See [`Template`].
+#[derive(Clone, Debug)]
+pub enum TemplatePart {
+    /// Literal text (escapes resolved).
+    Text(String),
+    /// `{expr}`
+    Expr(Expr),
+}
+
+/// `expect COND [at TIME]`
+#[derive(Clone, Debug)]
+pub struct Expect {
+    /// What must hold.
+    pub cond: Expr,
+    /// When (the end of the run if absent).
+    pub at: Option<TimePoint>,
+    /// Whole item.
+    pub span: Span,
+}
+
+/// `assert COND ["message"]`
+#[derive(Clone, Debug)]
+pub struct Assert {
+    /// What must hold at every step.
+    pub cond: Expr,
+    /// What to say when it does not.
+    pub message: Option<Template>,
+    /// Whole item.
+    pub span: Span,
+}
+
+/// An expression.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    /// What it is.
+    pub kind: ExprKind,
+    /// Where.
+    pub span: Span,
+}
+
+/// See [`Expr`].
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    /// A number literal (suffixes and `%` applied).
+    Number(Decimal),
+    /// `true` / `false`
+    Bool(bool),
+    /// A date literal.
+    Date(Date),
+    /// A string literal.
+    Str(Template),
+    /// A bare name.
+    Name(String),
+    /// `self` inside a kind.
+    SelfRef,
+    /// `expr.field`
+    Field(Box<Expr>, Ident),
+    /// `-x`, `not x`
+    Unary(UnaryOp, Box<Expr>),
+    /// `a + b`, `a and b`, ...
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `f(a, b)`
+    Call(Ident, Vec<Expr>),
+    /// `f(body for x in source where filter)`
+    Aggregate(Box<Aggregate>),
+}
+
+/// `f(body for x in source where filter)`
+#[derive(Clone, Debug)]
+pub struct Aggregate {
+    /// `sum`, `count`, ...
+    pub func: Ident,
+    /// Evaluated per element.
+    pub body: Expr,
+    /// The element variable.
+    pub binder: Ident,
+    /// A kind name or `exposures_of(e)`.
+    pub source: Expr,
+    /// Keeps only elements where it holds.
+    pub filter: Option<Expr>,
+}
+
+/// Prefix operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `-`
+    Neg,
+    /// `not`
+    Not,
+}
+
+/// Infix operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `and`
+    And,
+    /// `or`
+    Or,
+}
+
+impl BinaryOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::And => "and",
+            BinaryOp::Or => "or",
+        }
+    }
+}

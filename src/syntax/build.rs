@@ -1,0 +1,512 @@
+//! Pest pairs → AST nodes. Every function takes the byte offset `base` of the
+//! text the pairs came from, so spans are offsets into the whole file.
+
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use rust_decimal::Decimal;
+
+use super::ast::*;
+use super::grammar::Rule;
+use super::MAX_EXPR_DEPTH;
+use crate::diagnostic::Problem;
+use crate::source::Span;
+use crate::value::Date;
+
+type Built<T> = Result<T, Problem>;
+
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::or_op, Assoc::Left))
+        .op(Op::infix(Rule::and_op, Assoc::Left))
+        .op(Op::prefix(Rule::not_op))
+        .op(Op::infix(Rule::lt, Assoc::Left)
+            | Op::infix(Rule::le, Assoc::Left)
+            | Op::infix(Rule::gt, Assoc::Left)
+            | Op::infix(Rule::ge, Assoc::Left)
+            | Op::infix(Rule::eq, Assoc::Left)
+            | Op::infix(Rule::ne, Assoc::Left))
+        .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+        .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
+        .op(Op::prefix(Rule::neg))
+        .op(Op::postfix(Rule::field_access))
+});
+
+fn span(pair: &Pair<Rule>, base: usize) -> Span {
+    let s = pair.as_span();
+    Span::new(base + s.start(), base + s.end())
+}
+
+fn ident(pair: Pair<Rule>, base: usize) -> Ident {
+    Ident { span: span(&pair, base), name: pair.as_str().to_string() }
+}
+
+/// The inner pairs without keyword tokens and other punctuation rules.
+fn significant(pair: Pair<Rule>) -> impl Iterator<Item = Pair<Rule>> {
+    pair.into_inner().filter(|p| !is_keyword_token(p.as_rule()))
+}
+
+fn is_keyword_token(rule: Rule) -> bool {
+    use Rule::*;
+    matches!(
+        rule,
+        kw_scenario | kw_param | kw_var | kw_let | kw_series | kw_kind | kw_entity | kw_exposure
+            | kw_rule | kw_when | kw_while | kw_then | kw_for | kw_in | kw_where | kw_priority
+            | kw_after | kw_at | kw_emit | kw_default | kw_stop | kw_expect | kw_assert
+            | kw_recovery | kw_steps | arrow
+    )
+}
+
+fn missing(what: &str, at: Span) -> Problem {
+    // The grammar guarantees the shape; this only guards against a grammar change.
+    Problem::error("cascade::syntax::internal", format!("internal error: missing {what}"))
+        .label(at, "while reading this")
+}
+
+struct Cursor<'i> {
+    pairs: Box<dyn Iterator<Item = Pair<'i, Rule>> + 'i>,
+    at: Span,
+}
+
+impl<'i> Cursor<'i> {
+    fn new(pair: Pair<'i, Rule>, base: usize) -> Cursor<'i> {
+        let at = span(&pair, base);
+        Cursor { pairs: Box::new(significant(pair)), at }
+    }
+
+    fn next(&mut self, what: &str) -> Built<Pair<'i, Rule>> {
+        self.pairs.next().ok_or_else(|| missing(what, self.at))
+    }
+
+    fn next_if(&mut self, rule: Rule) -> Option<Pair<'i, Rule>>
+    where
+        Self: Sized,
+    {
+        // Peek by buffering one pair.
+        let pair = self.pairs.next()?;
+        if pair.as_rule() == rule {
+            Some(pair)
+        } else {
+            let rest = std::mem::replace(&mut self.pairs, Box::new(std::iter::empty()));
+            self.pairs = Box::new(std::iter::once(pair).chain(rest));
+            None
+        }
+    }
+
+    fn rest(self) -> Box<dyn Iterator<Item = Pair<'i, Rule>> + 'i> {
+        self.pairs
+    }
+}
+
+/// One top-level item.
+pub(super) fn build_item(pair: Pair<Rule>, base: usize) -> Built<Item> {
+    let item_span = span(&pair, base);
+    let rule = pair.as_rule();
+    let mut c = Cursor::new(pair, base);
+    Ok(match rule {
+        Rule::scenario_decl => {
+            let title = build_template(c.next("title")?, base)?;
+            let mut settings = Vec::new();
+            for setting in c.rest() {
+                let mut s = Cursor::new(setting, base);
+                let name = ident(s.next("setting name")?, base);
+                let value = build_expr(s.next("setting value")?, base)?;
+                settings.push(Setting { name, value });
+            }
+            Item::Scenario(Scenario { title, settings, span: item_span })
+        }
+        Rule::param_decl | Rule::var_decl | Rule::let_decl => {
+            let name = ident(c.next("name")?, base);
+            let value = build_expr(c.next("value")?, base)?;
+            let decl = ValueDecl { name, value, span: item_span };
+            match rule {
+                Rule::param_decl => Item::Param(decl),
+                Rule::var_decl => Item::Var(decl),
+                _ => Item::Let(decl),
+            }
+        }
+        Rule::series_decl => {
+            let name = ident(c.next("name")?, base);
+            let mode = c.next_if(Rule::series_mode).map(|m| {
+                let mode = if m.as_str() == "hold" { Interpolation::Hold } else { Interpolation::Linear };
+                (mode, span(&m, base))
+            });
+            let mut points = Vec::new();
+            for point in c.rest() {
+                let mut p = Cursor::new(point, base);
+                let at = build_time_point(p.next("time")?, base)?;
+                let value = build_expr(p.next("value")?, base)?;
+                points.push(SeriesPoint { at, value });
+            }
+            Item::Series(Series { name, mode, points, span: item_span })
+        }
+        Rule::kind_decl => {
+            let name = ident(c.next("name")?, base);
+            let mut fields = Vec::new();
+            for field in c.rest() {
+                let field_span = span(&field, base);
+                let mut f = Cursor::new(field, base);
+                let derived = f.next_if(Rule::derived_mark).is_some();
+                let name = ident(f.next("field name")?, base);
+                let value = build_expr(f.next("field value")?, base)?;
+                fields.push(FieldDecl { derived, name, value, span: field_span });
+            }
+            Item::Kind(Kind { name, fields, span: item_span })
+        }
+        Rule::entity_decl => {
+            let name = ident(c.next("name")?, base);
+            let kind = ident(c.next("kind")?, base);
+            let mut fields = Vec::new();
+            for field in c.rest() {
+                let mut f = Cursor::new(field, base);
+                let name = ident(f.next("field name")?, base);
+                let value = build_expr(f.next("field value")?, base)?;
+                fields.push(FieldInit { name, value });
+            }
+            Item::Entity(Entity { name, kind, fields, span: item_span })
+        }
+        Rule::exposure_decl => {
+            let creditor = ident(c.next("creditor")?, base);
+            let debtor = ident(c.next("debtor")?, base);
+            let amount = build_expr(c.next("amount")?, base)?;
+            let recovery = c.rest().next().map(|p| build_expr(p, base)).transpose()?;
+            Item::Exposure(Exposure { creditor, debtor, amount, recovery, span: item_span })
+        }
+        Rule::expect_decl => {
+            let cond = build_expr(c.next("condition")?, base)?;
+            let at = c.rest().next().map(|p| build_time_point(p, base)).transpose()?;
+            Item::Expect(Expect { cond, at, span: item_span })
+        }
+        Rule::assert_decl => {
+            let cond = build_expr(c.next("condition")?, base)?;
+            let message = c.rest().next().map(|p| build_template(p, base)).transpose()?;
+            Item::Assert(Assert { cond, message, span: item_span })
+        }
+        Rule::rule_decl => Item::Rule(build_rule(c, item_span, base)?),
+        _ => return Err(missing("a declaration", item_span)),
+    })
+}
+
+fn build_rule(mut c: Cursor, item_span: Span, base: usize) -> Built<RuleDecl> {
+    let mut name = None;
+    let mut description = None;
+    let mut priority = None;
+    if let Some(header) = c.next_if(Rule::rule_header) {
+        for part in significant(header) {
+            match part.as_rule() {
+                Rule::ident => name = Some(ident(part, base)),
+                Rule::string => description = Some(build_template(part, base)?),
+                Rule::signed_integer => {
+                    let at = span(&part, base);
+                    let value = part.as_str().parse::<i64>().map_err(|_| {
+                        Problem::error("cascade::syntax::bad_number", "priority is too large")
+                            .label(at, "use a whole number between -10^18 and 10^18")
+                    })?;
+                    priority = Some((value, at));
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut binders = Vec::new();
+    let mut filter = None;
+    if let Some(list) = c.next_if(Rule::binders) {
+        for part in significant(list) {
+            match part.as_rule() {
+                Rule::binder => {
+                    let mut b = Cursor::new(part, base);
+                    let name = ident(b.next("binder")?, base);
+                    let kind = ident(b.next("kind")?, base);
+                    binders.push(Binder { name, kind });
+                }
+                _ => filter = Some(build_expr(part, base)?),
+            }
+        }
+    }
+    let trigger_pair = c.next("trigger")?;
+    let trigger_rule = trigger_pair.as_rule();
+    let mut t = Cursor::new(trigger_pair, base);
+    let head = t.next("condition")?;
+    let trigger = match trigger_rule {
+        Rule::when_trigger => Trigger::When(build_expr(head.clone(), base)?),
+        Rule::while_trigger => Trigger::While(build_expr(head.clone(), base)?),
+        _ => Trigger::At(build_time_point(head.clone(), base)?),
+    };
+    let head_span = span(&head, base);
+    let trigger_span = Span::new(t.at.start as usize, head_span.end as usize);
+    let body = t.next("body")?;
+    let effects = build_body(body, base)?;
+    Ok(RuleDecl { name, description, priority, binders, filter, trigger, trigger_span, effects, span: item_span })
+}
+
+fn build_body(body: Pair<Rule>, base: usize) -> Built<Vec<Effect>> {
+    let mut effects = Vec::new();
+    for part in significant(body) {
+        if part.as_rule() == Rule::block {
+            for effect in significant(part) {
+                effects.push(build_effect(effect, base)?);
+            }
+        } else {
+            effects.push(build_effect(part, base)?);
+        }
+    }
+    Ok(effects)
+}
+
+fn build_effect(pair: Pair<Rule>, base: usize) -> Built<Effect> {
+    let at = span(&pair, base);
+    let rule = pair.as_rule();
+    let mut c = Cursor::new(pair, base);
+    let kind = match rule {
+        Rule::after_effect => {
+            let delay = build_expr(c.next("delay")?, base)?;
+            let effect = build_effect(c.next("effect")?, base)?;
+            EffectKind::After { delay, effect: Box::new(effect) }
+        }
+        Rule::default_effect => EffectKind::Default(build_expr(c.next("entity")?, base)?),
+        Rule::emit_effect => EffectKind::Emit(build_template(c.next("text")?, base)?),
+        Rule::stop_effect => {
+            EffectKind::Stop(c.rest().next().map(|p| build_template(p, base)).transpose()?)
+        }
+        Rule::assignment => {
+            let target_pair = c.next("target")?;
+            let target_span = span(&target_pair, base);
+            let mut t = Cursor::new(target_pair, base);
+            let target_base = ident(t.next("name")?, base);
+            let field = t.rest().next().map(|p| ident(p, base));
+            let target = Target { base: target_base, field, span: target_span };
+            let op = match c.next("operator")?.as_str() {
+                "+=" => AssignOp::Add,
+                "-=" => AssignOp::Sub,
+                "*=" => AssignOp::Mul,
+                "/=" => AssignOp::Div,
+                _ => AssignOp::Set,
+            };
+            let value = build_expr(c.next("value")?, base)?;
+            EffectKind::Assign { target, op, value }
+        }
+        _ => return Err(missing("an effect", at)),
+    };
+    Ok(Effect { kind, span: at })
+}
+
+fn build_time_point(pair: Pair<Rule>, base: usize) -> Built<TimePoint> {
+    let pair = if pair.as_rule() == Rule::time_point {
+        let at = span(&pair, base);
+        pair.into_inner().next().ok_or_else(|| missing("a time", at))?
+    } else {
+        pair
+    };
+    let at = span(&pair, base);
+    let kind = match pair.as_rule() {
+        Rule::date => TimePointKind::Date(parse_date(pair.as_str(), at)?),
+        _ => TimePointKind::Step(pair.as_str().parse::<u64>().map_err(|_| {
+            Problem::error("cascade::syntax::bad_number", "step number is too large")
+                .label(at, "this step can never be reached")
+        })?),
+    };
+    Ok(TimePoint { kind, span: at })
+}
+
+fn parse_date(text: &str, at: Span) -> Built<Date> {
+    let mut parts = text.split('-').map(|p| p.parse::<u32>().unwrap_or(0));
+    let year = parts.next().unwrap_or(0) as i32;
+    let month = parts.next().unwrap_or(0);
+    let date = match parts.next() {
+        Some(day) => Date::ymd(year, month, day),
+        None => Date::ym(year, month),
+    };
+    date.ok_or_else(|| {
+        Problem::error("cascade::syntax::bad_date", format!("`{text}` is not a date"))
+            .label(at, "no such month or day")
+            .help("dates are written YYYY-MM or YYYY-MM-DD, e.g. `2026-01` or `2026-01-31`")
+    })
+}
+
+fn build_template(pair: Pair<Rule>, base: usize) -> Built<Template> {
+    let at = span(&pair, base);
+    let mut parts: Vec<TemplatePart> = Vec::new();
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::str_text | Rule::str_escape => {
+                let text = match part.as_str() {
+                    "\\n" => "\n",
+                    "\\t" => "\t",
+                    "\\\"" => "\"",
+                    "\\\\" => "\\",
+                    "\\{" => "{",
+                    "\\}" => "}",
+                    other => other,
+                };
+                if let Some(TemplatePart::Text(last)) = parts.last_mut() {
+                    last.push_str(text);
+                } else {
+                    parts.push(TemplatePart::Text(text.to_string()));
+                }
+            }
+            Rule::str_interp => {
+                let inner_at = span(&part, base);
+                let expr = part.into_inner().next().ok_or_else(|| missing("an expression", inner_at))?;
+                parts.push(TemplatePart::Expr(build_expr(expr, base)?));
+            }
+            _ => {}
+        }
+    }
+    Ok(Template { parts, span: at })
+}
+
+/// An `expr` pair → expression, with operator precedence from the Pratt parser.
+pub(super) fn build_expr(pair: Pair<Rule>, base: usize) -> Built<Expr> {
+    let at = span(&pair, base);
+    if pair.as_rule() != Rule::expr {
+        return Err(missing("an expression", at));
+    }
+    build_operators(pair.into_inner(), base).map(|(expr, _)| expr)
+}
+
+type Sized_ = (Expr, usize);
+
+fn deeper(depth: usize, at: Span) -> Built<usize> {
+    if depth > MAX_EXPR_DEPTH {
+        Err(Problem::error(
+            "cascade::syntax::too_deep",
+            format!("this expression is more than {MAX_EXPR_DEPTH} operations deep"),
+        )
+        .label(at, "too deep to evaluate safely")
+        .help("split it into several `let` declarations"))
+    } else {
+        Ok(depth)
+    }
+}
+
+fn build_operators(pairs: Pairs<Rule>, base: usize) -> Built<Sized_> {
+    PRATT
+        .map_primary(|primary| build_primary(primary, base))
+        .map_prefix(|op, operand| {
+            let (operand, depth) = operand?;
+            let at = span(&op, base).to(operand.span);
+            let op = if op.as_rule() == Rule::neg { UnaryOp::Neg } else { UnaryOp::Not };
+            let depth = deeper(depth + 1, at)?;
+            Ok((Expr { kind: ExprKind::Unary(op, Box::new(operand)), span: at }, depth))
+        })
+        .map_postfix(|operand, op| {
+            let (operand, depth) = operand?;
+            let at = operand.span.to(span(&op, base));
+            let field_pair = op.into_inner().next().ok_or_else(|| missing("a field", at))?;
+            let field = ident(field_pair, base);
+            let depth = deeper(depth + 1, at)?;
+            Ok((Expr { kind: ExprKind::Field(Box::new(operand), field), span: at }, depth))
+        })
+        .map_infix(|lhs, op, rhs| {
+            let (lhs, left) = lhs?;
+            let (rhs, right) = rhs?;
+            let at = lhs.span.to(rhs.span);
+            let op = match op.as_rule() {
+                Rule::or_op => BinaryOp::Or,
+                Rule::and_op => BinaryOp::And,
+                Rule::lt => BinaryOp::Lt,
+                Rule::le => BinaryOp::Le,
+                Rule::gt => BinaryOp::Gt,
+                Rule::ge => BinaryOp::Ge,
+                Rule::eq => BinaryOp::Eq,
+                Rule::ne => BinaryOp::Ne,
+                Rule::add => BinaryOp::Add,
+                Rule::sub => BinaryOp::Sub,
+                Rule::mul => BinaryOp::Mul,
+                _ => BinaryOp::Div,
+            };
+            let depth = deeper(left.max(right) + 1, at)?;
+            Ok((Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span: at }, depth))
+        })
+        .parse(pairs)
+}
+
+fn build_primary(pair: Pair<Rule>, base: usize) -> Built<Sized_> {
+    let at = span(&pair, base);
+    let leaf = |kind| Ok((Expr { kind, span: at }, 1));
+    match pair.as_rule() {
+        Rule::paren => {
+            let inner = pair.into_inner().next().ok_or_else(|| missing("an expression", at))?;
+            let (mut expr, depth) = build_operators(inner.into_inner(), base)?;
+            expr.span = at;
+            Ok((expr, depth))
+        }
+        Rule::number => leaf(ExprKind::Number(parse_number(pair.as_str(), at)?)),
+        Rule::date => leaf(ExprKind::Date(parse_date(pair.as_str(), at)?)),
+        Rule::string => leaf(ExprKind::Str(build_template(pair, base)?)),
+        Rule::boolean => leaf(ExprKind::Bool(pair.as_str() == "true")),
+        Rule::self_ref => leaf(ExprKind::SelfRef),
+        Rule::name => leaf(ExprKind::Name(pair.as_str().to_string())),
+        Rule::call => build_call(pair, base),
+        _ => Err(missing("an expression", at)),
+    }
+}
+
+fn build_call(pair: Pair<Rule>, base: usize) -> Built<Sized_> {
+    let at = span(&pair, base);
+    let mut c = Cursor::new(pair, base);
+    let func = ident(c.next("function name")?, base);
+    let mut args = Vec::new();
+    let mut depth = 1;
+    let mut comprehension = None;
+    for part in c.rest() {
+        if part.as_rule() == Rule::comprehension {
+            comprehension = Some(part);
+        } else {
+            let (arg, d) = build_operators(part.into_inner(), base)?;
+            depth = depth.max(d + 1);
+            args.push(arg);
+        }
+    }
+    let depth = deeper(depth, at)?;
+    let Some(comp) = comprehension else {
+        return Ok((Expr { kind: ExprKind::Call(func, args), span: at }, depth));
+    };
+    let body = args.pop().ok_or_else(|| missing("an expression", at))?;
+    let mut q = Cursor::new(comp, base);
+    let binder = ident(q.next("binder")?, base);
+    let (source, d1) = build_operators(q.next("source")?.into_inner(), base)?;
+    let filter = q.rest().next().map(|p| build_operators(p.into_inner(), base)).transpose()?;
+    let d2 = filter.as_ref().map_or(0, |(_, d)| *d);
+    let depth = deeper(depth.max(d1 + 1).max(d2 + 1), at)?;
+    let aggregate = Aggregate { func, body, binder, source, filter: filter.map(|(f, _)| f) };
+    Ok((Expr { kind: ExprKind::Aggregate(Box::new(aggregate)), span: at }, depth))
+}
+
+/// `1_000.5bn`, `45%`, `$1.50` → exact decimal.
+fn parse_number(text: &str, at: Span) -> Built<Decimal> {
+    let digits: String = text.chars().filter(|c| *c != '_' && *c != '$').collect();
+    let (mantissa, scale) = if let Some(m) = digits.strip_suffix('%') {
+        (m, Scale::Percent)
+    } else if let Some(m) = digits.strip_suffix("bn") {
+        (m, Scale::Times(9))
+    } else if let Some(m) = digits.strip_suffix("tn") {
+        (m, Scale::Times(12))
+    } else if let Some(m) = digits.strip_suffix('k') {
+        (m, Scale::Times(3))
+    } else if let Some(m) = digits.strip_suffix('m') {
+        (m, Scale::Times(6))
+    } else {
+        (digits.as_str(), Scale::Times(0))
+    };
+    let too_big = || {
+        Problem::error("cascade::syntax::number_out_of_range", format!("`{text}` is out of range"))
+            .label(at, "numbers have at most 28 significant digits and must stay below 7.9e28")
+    };
+    let value = Decimal::from_str_exact(mantissa).map_err(|_| too_big())?;
+    match scale {
+        Scale::Percent => value.checked_div(Decimal::ONE_HUNDRED).ok_or_else(too_big),
+        Scale::Times(0) => Ok(value),
+        Scale::Times(power) => {
+            let factor = Decimal::from_str(&format!("1{}", "0".repeat(power))).map_err(|_| too_big())?;
+            value.checked_mul(factor).ok_or_else(too_big)
+        }
+    }
+}
+
+enum Scale {
+    Percent,
+    Times(usize),
+}
