@@ -46,13 +46,7 @@ pub struct Problem {
 impl Problem {
     /// An error with a code and a message.
     pub fn error(code: &'static str, message: impl Into<String>) -> Problem {
-        Problem {
-            code,
-            message: message.into(),
-            severity: Severity::Error,
-            labels: Vec::new(),
-            help: None,
-        }
+        Problem { code, message: message.into(), severity: Severity::Error, labels: Vec::new(), help: None }
     }
 
     /// A warning with a code and a message.
@@ -197,12 +191,9 @@ impl Diagnostics {
         let handler = match style {
             RenderStyle::Colour => GraphicalReportHandler::new_themed(GraphicalTheme::unicode()),
             RenderStyle::Plain => {
-                GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
-                    .with_width(80)
+                GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(80)
             }
-            RenderStyle::Ascii => {
-                GraphicalReportHandler::new_themed(GraphicalTheme::ascii()).with_width(80)
-            }
+            RenderStyle::Ascii => GraphicalReportHandler::new_themed(GraphicalTheme::ascii()).with_width(80),
         };
         let mut out = String::new();
         for problem in &self.problems {
@@ -225,13 +216,9 @@ impl fmt::Display for Diagnostics {
             (0, 0) => write!(f, "{}: no problems", self.source.name()),
             (0, w) => write!(f, "{}: {w} warning{}", self.source.name(), plural(w)),
             (e, 0) => write!(f, "{}: {e} error{}", self.source.name(), plural(e)),
-            (e, w) => write!(
-                f,
-                "{}: {e} error{} and {w} warning{}",
-                self.source.name(),
-                plural(e),
-                plural(w)
-            ),
+            (e, w) => {
+                write!(f, "{}: {e} error{} and {w} warning{}", self.source.name(), plural(e), plural(w))
+            }
         }
     }
 }

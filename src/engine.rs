@@ -2,14 +2,14 @@
 //! [`Program`]s; a program starts any number of independent [`Run`]s.
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use rust_decimal::Decimal;
 
-use crate::diagnostic::{did_you_mean, Diagnostics, Problem};
+use crate::diagnostic::{Diagnostics, Problem, did_you_mean};
+use crate::eval::{Evaluator, Limits, Machine, RunFault, Stepper, derived_owners, display_value};
 use crate::host::HostFn;
-use crate::eval::{derived_owners, display_value, Evaluator, Limits, Machine, RunFault, Stepper};
 use crate::ir::{HostFunction, Ir};
 use crate::source::SourceFile;
 use crate::value::{Date, Type, Value};
@@ -196,9 +196,10 @@ impl Engine {
                     let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
                     let source = SourceFile::new(name.as_str(), text.as_str());
                     let at = crate::source::Span::new(valid, valid + 1);
-                    let problem = Problem::error("cascade::syntax::not_utf8", "the file is not valid UTF-8 text")
-                        .label(at, "this byte is not UTF-8")
-                        .help("save the script as UTF-8");
+                    let problem =
+                        Problem::error("cascade::syntax::not_utf8", "the file is not valid UTF-8 text")
+                            .label(at, "this byte is not UTF-8")
+                            .help("save the script as UTF-8");
                     Err(Error::Script(Box::new(Diagnostics::new(&source, vec![problem]))))
                 }
             },
@@ -211,7 +212,12 @@ impl Engine {
     }
 }
 
-fn compile_source(source: &SourceFile, host: &[HostFunction], limits: Limits, provenance: bool) -> Result<Program, Error> {
+fn compile_source(
+    source: &SourceFile,
+    host: &[HostFunction],
+    limits: Limits,
+    provenance: bool,
+) -> Result<Program, Error> {
     let (file, mut problems) = crate::syntax::parse_file(source);
     let (ir, check_problems) = crate::check::check(&file, source, Arc::from(host));
     problems.extend(check_problems);
@@ -232,7 +238,9 @@ pub fn check_source(text: &str, name: &str) -> Diagnostics {
     match compile_source(&source, &[], Engine::new().limits, false) {
         Ok(program) => program.inner.warnings.clone(),
         Err(Error::Script(d)) => *d,
-        Err(other) => Diagnostics::new(&source, vec![Problem::error("cascade::api::error", other.to_string())]),
+        Err(other) => {
+            Diagnostics::new(&source, vec![Problem::error("cascade::api::error", other.to_string())])
+        }
     }
 }
 
@@ -308,7 +316,13 @@ impl Program {
 
     /// A run to configure before it begins (params, horizon, cancellation).
     pub fn start(&self) -> RunStart {
-        RunStart { program: self.clone(), overrides: Vec::new(), horizon: None, cancel: None, provenance: None }
+        RunStart {
+            program: self.clone(),
+            overrides: Vec::new(),
+            horizon: None,
+            cancel: None,
+            provenance: None,
+        }
     }
 
     /// The id of the param called `name`, or an error with "did you mean".
@@ -344,10 +358,16 @@ impl RunStart {
         let ty = self.program.inner.ir.params[id as usize].ty;
         let fits = matches!(
             (&value, ty),
-            (Value::Number(_), Type::Number) | (Value::Bool(_), Type::Bool) | (Value::Date(_), Type::Date) | (Value::Str(_), Type::Str)
+            (Value::Number(_), Type::Number)
+                | (Value::Bool(_), Type::Bool)
+                | (Value::Date(_), Type::Date)
+                | (Value::Str(_), Type::Str)
         );
         if !fits {
-            return Err(Error::BadValue { name: name.to_string(), reason: format!("the param is {}", ty.describe()) });
+            return Err(Error::BadValue {
+                name: name.to_string(),
+                reason: format!("the param is {}", ty.describe()),
+            });
         }
         self.overrides.retain(|(p, _)| *p != id);
         self.overrides.push((id, value));
@@ -359,7 +379,8 @@ impl RunStart {
     pub fn set_text(self, name: &str, text: &str) -> Result<RunStart, Error> {
         let id = self.program.param_id(name)?;
         let ty = self.program.inner.ir.params[id as usize].ty;
-        let value = parse_literal(text.trim(), ty).map_err(|reason| Error::BadValue { name: name.to_string(), reason })?;
+        let value = parse_literal(text.trim(), ty)
+            .map_err(|reason| Error::BadValue { name: name.to_string(), reason })?;
         self.set(name, value)
     }
 
@@ -385,8 +406,15 @@ impl RunStart {
     pub fn begin(self) -> Result<Run, Error> {
         let inner = &self.program.inner;
         let provenance = self.provenance.unwrap_or(inner.provenance);
-        let machine = Machine::start(&inner.ir, &inner.owners, &inner.limits, &self.overrides, self.horizon, provenance)
-            .map_err(|fault| script_error(&inner.ir, fault))?;
+        let machine = Machine::start(
+            &inner.ir,
+            &inner.owners,
+            &inner.limits,
+            &self.overrides,
+            self.horizon,
+            provenance,
+        )
+        .map_err(|fault| script_error(&inner.ir, fault))?;
         Ok(Run { program: self.program, machine, cancel: self.cancel })
     }
 }
@@ -403,12 +431,15 @@ pub(crate) fn parse_literal(text: &str, ty: Type) -> Result<Value, String> {
             "false" => Ok(Value::Bool(false)),
             _ => Err(format!("`{text}` is not `true` or `false`")),
         },
-        Type::Date => Date::parse(text).map(Value::Date).ok_or_else(|| format!("`{text}` is not a date (YYYY-MM or YYYY-MM-DD)")),
+        Type::Date => Date::parse(text)
+            .map(Value::Date)
+            .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM or YYYY-MM-DD)")),
         Type::Str => Ok(Value::Str(Arc::from(text.trim_matches('"')))),
         _ => {
             let source = SourceFile::new("<value>", text);
             match crate::syntax::parse_expression(&source) {
-                Ok(expr) => constant_number(&expr).ok_or_else(|| format!("`{text}` is not a number literal (e.g. `2.8`, `45%`, `1.5bn`)")),
+                Ok(expr) => constant_number(&expr)
+                    .ok_or_else(|| format!("`{text}` is not a number literal (e.g. `2.8`, `45%`, `1.5bn`)")),
                 Err(problem) => Err(format!("`{text}` is not a number: {}", problem.message)),
             }
         }

@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use petgraph::graph::DiGraph;
 
-use crate::diagnostic::Problem;
 use crate::source::{SourceFile, Span};
 use crate::syntax::{AssignOp, BinaryOp, Interpolation, UnaryOp};
 use crate::value::{Date, StepUnit, Type, Value};
@@ -39,8 +38,8 @@ pub(crate) struct Ir {
     pub schedule: Vec<RuleGroup>,
     pub expects: Vec<ExpectDef>,
     pub asserts: Vec<AssertDef>,
+    #[allow(dead_code)] // read by `cascade graph` (next)
     pub graph: DependencyGraph,
-    pub warnings: Vec<Problem>,
     pub host: Arc<[HostFunction]>,
     /// Number of slots (stored values).
     pub slot_count: u32,
@@ -69,6 +68,7 @@ impl ScenarioInfo {
 #[derive(Clone, Debug)]
 pub(crate) struct Global {
     pub name: String,
+    #[allow(dead_code)] // for the REPL's `:show`
     pub span: Span,
     pub ty: Type,
     /// Initial value (param, var) or formula (let).
@@ -94,6 +94,7 @@ pub(crate) struct SeriesDef {
 #[derive(Clone, Debug)]
 pub(crate) struct KindDef {
     pub name: String,
+    #[allow(dead_code)] // for the REPL's `:show`
     pub span: Span,
     pub fields: Vec<FieldDef>,
     /// Number of stored fields (slots per entity are this plus two).
@@ -112,6 +113,7 @@ impl KindDef {
 pub(crate) struct FieldDef {
     pub name: String,
     pub span: Span,
+    #[allow(dead_code)] // for the REPL's `:show`
     pub ty: Type,
     pub derived: bool,
     /// Index among the kind's stored or derived fields.
@@ -132,6 +134,7 @@ pub(crate) enum FieldRef {
 #[derive(Clone, Debug)]
 pub(crate) struct EntityDef {
     pub name: String,
+    #[allow(dead_code)] // for the REPL's `:show`
     pub span: Span,
     pub kind: Id,
     /// Initial value of each stored field; local 0 is the entity itself.
@@ -166,6 +169,7 @@ pub(crate) struct RuleDef {
     /// `margin_call`, or `rule at line 31` for an unnamed rule.
     pub label: String,
     pub name: Option<String>,
+    #[allow(dead_code)] // for `cascade explain`
     pub description: Option<String>,
     pub line: usize,
     pub span: Span,
@@ -301,13 +305,16 @@ pub(crate) enum AggregateSource {
     ExposuresTo(Node),
 }
 
+/// The Rust side of a host function.
+pub(crate) type HostCall = Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>;
+
 /// A function the host registered, as the checker and evaluator see it.
 #[derive(Clone)]
 pub(crate) struct HostFunction {
     pub name: String,
     pub params: Vec<Type>,
     pub ret: Type,
-    pub call: Arc<dyn Fn(&[Value]) -> Result<Value, String> + Send + Sync>,
+    pub call: HostCall,
 }
 
 impl std::fmt::Debug for HostFunction {

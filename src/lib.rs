@@ -43,7 +43,7 @@ pub mod syntax;
 pub mod value;
 
 pub use diagnostic::{Diagnostics, Problem, RenderStyle};
-pub use engine::{check_source, Engine, Error, ParamInfo, Program, Run, RunStart, StepSummary};
+pub use engine::{Engine, Error, ParamInfo, Program, Run, RunStart, StepSummary, check_source};
 pub use host::{HostFn, HostReturn, HostValue};
 pub use report::{Event, Expectation, Trace};
 pub use rust_decimal::Decimal;

@@ -4,14 +4,14 @@
 use std::fmt::Write as _;
 
 use serde::ser::{Serialize, Serializer};
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 
 use crate::diagnostic::{Diagnostics, Problem};
 use crate::engine::{Error, Run};
 use crate::eval::trace::{EventKind, ReadKey};
-use crate::eval::{display_value, Evaluator, Fault};
+use crate::eval::{Evaluator, Fault, display_value};
 use crate::ir::{FieldRef, Ir};
-use crate::value::{exact, Value};
+use crate::value::{Value, exact};
 
 /// Something that can be read by name.
 #[derive(Clone, Copy, Debug)]
@@ -29,7 +29,10 @@ pub(crate) fn resolve_target(ir: &Ir, name: &str) -> Result<Target, Error> {
     let unknown = |help: Option<String>| Error::UnknownName { name: name.to_string(), help };
     if let Some((entity, field)) = name.split_once('.') {
         let Some((e, def)) = ir.entities.iter().enumerate().find(|(_, x)| x.name == entity) else {
-            return Err(unknown(crate::diagnostic::did_you_mean(entity, ir.entities.iter().map(|x| x.name.as_str()))));
+            return Err(unknown(crate::diagnostic::did_you_mean(
+                entity,
+                ir.entities.iter().map(|x| x.name.as_str()),
+            )));
         };
         let kind = &ir.kinds[def.kind as usize];
         let field_ref = match field {
@@ -75,7 +78,13 @@ pub(crate) fn resolve_target(ir: &Ir, name: &str) -> Result<Target, Error> {
     if let Some(s) = ir.series.iter().position(|s| s.name == name) {
         return Ok(Target::Series(s as u32));
     }
-    let names = ir.params.iter().chain(&ir.vars).chain(&ir.lets).map(|g| g.name.as_str()).chain(ir.series.iter().map(|s| s.name.as_str()));
+    let names = ir
+        .params
+        .iter()
+        .chain(&ir.vars)
+        .chain(&ir.lets)
+        .map(|g| g.name.as_str())
+        .chain(ir.series.iter().map(|s| s.name.as_str()));
     let mut help = crate::diagnostic::did_you_mean(name, names);
     if help.is_none() && ir.entities.iter().any(|e| e.name == name) {
         help = Some(format!("`{name}` is an entity: ask for one of its fields, e.g. `{name}.defaulted`"));
@@ -193,7 +202,11 @@ impl Run {
             .outcomes
             .iter()
             .map(|o| {
-                let span = if o.assert { ir.asserts[o.index as usize].span } else { ir.expects[o.index as usize].span };
+                let span = if o.assert {
+                    ir.asserts[o.index as usize].span
+                } else {
+                    ir.expects[o.index as usize].span
+                };
                 Expectation {
                     kind: if o.assert { "assert" } else { "expect" },
                     text: span.text(ir.source.text()).to_string(),
@@ -224,7 +237,8 @@ impl Run {
                 None => String::new(),
             };
             let code = if o.assert { "cascade::test::assert_failed" } else { "cascade::test::expect_failed" };
-            let mut problem = Problem::error(code, format!("{what} failed{when}")).label(span, "does not hold");
+            let mut problem =
+                Problem::error(code, format!("{what} failed{when}")).label(span, "does not hold");
             if !o.detail.is_empty() {
                 problem = problem.help(o.detail.clone());
             }
@@ -308,7 +322,14 @@ impl Run {
             for field in &kind.fields {
                 let value = if field.derived {
                     ev.derived(entity.derived_base + field.index, field.span).map_err(|fault| {
-                        let problem = crate::eval::RunFault { fault, context: vec![format!("while computing `{}.{}` for the output", entity.name, field.name)] }.into_problem();
+                        let problem = crate::eval::RunFault {
+                            fault,
+                            context: vec![format!(
+                                "while computing `{}.{}` for the output",
+                                entity.name, field.name
+                            )],
+                        }
+                        .into_problem();
                         Error::Script(Box::new(Diagnostics::new(&ir.source, vec![problem])))
                     })?
                 } else {
@@ -332,14 +353,15 @@ impl Run {
         let _ = writeln!(out, "{}", "=".repeat(title.chars().count()));
         let when = |step: u64| ir.scenario.date_of(step).map_or_else(String::new, |d| d.to_string());
         let log = &self.machine.log;
-        let mut lines: Vec<(u64, usize, String)> = Vec::new();
+        // (step, cause, changes before events, order) keeps each firing's records together.
+        let mut lines: Vec<(u64, u32, u8, usize, String)> = Vec::new();
         for (n, e) in log.events.iter().enumerate() {
             let text = match &e.kind {
                 EventKind::Default(entity) => format!("{} DEFAULTS", ir.entities[*entity as usize].name),
                 EventKind::Emit(text) => text.clone(),
                 EventKind::Stop(reason) => format!("STOP: {reason}"),
             };
-            lines.push((e.step, n * 2 + 1, format!("{text}  ({})", self.firing_label(e.cause))));
+            lines.push((e.step, e.cause, 1, n, format!("{text}  ({})", self.firing_label(e.cause))));
         }
         if changes {
             for (n, c) in log.changes.iter().enumerate() {
@@ -349,18 +371,19 @@ impl Run {
                     display_value(ir, &c.from),
                     display_value(ir, &c.to)
                 );
-                lines.push((c.step, n * 2, format!("{text}  ({})", self.firing_label(c.cause))));
+                lines.push((c.step, c.cause, 0, n, format!("{text}  ({})", self.firing_label(c.cause))));
             }
         }
-        lines.sort_by_key(|(step, order, _)| (*step, *order));
+        lines.sort_by_key(|(step, cause, kind, n, _)| (*step, *cause, *kind, *n));
         let dated = ir.scenario.start.is_some();
+        let date_width = lines.iter().map(|l| when(l.0).len()).max().unwrap_or(0);
         if lines.is_empty() {
             let _ = writeln!(out, "\nNo events.");
         } else {
             let _ = writeln!(out, "\nTimeline");
-            for (step, _, text) in &lines {
+            for (step, _, _, _, text) in &lines {
                 if dated {
-                    let _ = writeln!(out, "  {step:>4}  {:<10} {text}", when(*step));
+                    let _ = writeln!(out, "  {step:>4}  {:<date_width$}  {text}", when(*step));
                 } else {
                     let _ = writeln!(out, "  {step:>4}  {text}");
                 }
@@ -376,7 +399,8 @@ impl Run {
         if !ir.vars.is_empty() {
             let width = ir.vars.iter().map(|v| v.name.len()).max().unwrap_or(0);
             for (v, var) in ir.vars.iter().enumerate() {
-                let _ = writeln!(out, "  {:<width$}  {}", var.name, display_value(ir, &self.machine.st.slots[v]));
+                let _ =
+                    writeln!(out, "  {:<width$}  {}", var.name, display_value(ir, &self.machine.st.slots[v]));
             }
         }
         let mut ev = Evaluator { ir, st: &mut self.machine.st, derived_owner: &inner.owners };
@@ -425,18 +449,22 @@ impl Run {
 
 fn format_table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for (i, row) in rows.iter().enumerate() {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(c, s)| if c == 0 { format!("{s:<w$}", w = widths[c]) } else { format!("{s:>w$}", w = widths[c]) })
-            .collect();
+        let cells: Vec<String> =
+            row.iter()
+                .enumerate()
+                .map(|(c, s)| {
+                    if c == 0 { format!("{s:<w$}", w = widths[c]) } else { format!("{s:>w$}", w = widths[c]) }
+                })
+                .collect();
         let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
         if i == 0 {
-            let _ = writeln!(out, "  {}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+            let _ =
+                writeln!(out, "  {}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
         }
     }
     out
@@ -505,14 +533,17 @@ impl Trace<'_> {
                     }
                 })
                 .collect();
-            let mut step = json!({ "step": mark.step, "firings": firings, "changes": changes, "events": events });
+            let mut step =
+                json!({ "step": mark.step, "firings": firings, "changes": changes, "events": events });
             if let Some(date) = mark.date {
                 step["date"] = Json::String(date.to_string());
             }
             steps.push(step);
         }
         let end = match &m.end {
-            Some(crate::eval::End::Stopped(reason)) => json!({ "step": m.st.step, "reason": "stop", "message": reason }),
+            Some(crate::eval::End::Stopped(reason)) => {
+                json!({ "step": m.st.step, "reason": "stop", "message": reason })
+            }
             Some(crate::eval::End::Horizon) => json!({ "step": m.st.step, "reason": "horizon" }),
             None => json!({ "step": m.st.step, "reason": "running" }),
         };

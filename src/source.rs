@@ -96,6 +96,6 @@ impl SourceFile {
 
     /// The source in the form miette wants.
     pub fn to_miette(&self) -> miette::NamedSource<Arc<str>> {
-        miette::NamedSource::new(self.name.to_string(), self.text.clone()).with_language("cascade")
+        miette::NamedSource::new(&self.name, self.text.clone()).with_language("cascade")
     }
 }

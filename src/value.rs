@@ -208,8 +208,8 @@ impl StepUnit {
     pub fn step_of_date(self, start: Date, date: Date) -> i64 {
         match self.months() {
             Some(k) => {
-                let mut months = (date.year as i64 - start.year as i64) * 12
-                    + (date.month as i64 - start.month as i64);
+                let mut months =
+                    (date.year as i64 - start.year as i64) * 12 + (date.month as i64 - start.month as i64);
                 if date.day < start.day {
                     months -= 1;
                 }
@@ -329,11 +329,11 @@ pub fn human(n: Decimal) -> String {
     let magnitude = n.abs();
     for (scale, suffix) in STEPS {
         let scale = Decimal::from(scale);
-        if magnitude >= scale {
-            if let Some(scaled) = n.checked_div(scale) {
-                let rounded = scaled.round_dp_with_strategy(3, RoundingStrategy::MidpointAwayFromZero);
-                return format!("{}{suffix}", rounded.normalize());
-            }
+        if magnitude >= scale
+            && let Some(scaled) = n.checked_div(scale)
+        {
+            let rounded = scaled.round_dp_with_strategy(3, RoundingStrategy::MidpointAwayFromZero);
+            return format!("{}{suffix}", rounded.normalize());
         }
     }
     n.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero).normalize().to_string()

@@ -83,7 +83,10 @@ fn alternation_words(text: &str) -> Vec<String> {
             let after = &rest[start + open.len()..];
             let Some(end) = after.find(close) else { break };
             let group = &after[..end];
-            if group.split(sep).all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+            if group
+                .split(sep)
+                .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            {
                 words.extend(group.split(sep).map(str::to_string));
             }
             rest = &after[end + close.len()..];
@@ -113,10 +116,7 @@ fn textmate_words(grammar: &serde_json::Value, entry: &str) -> Vec<String> {
     let patterns = grammar["repository"][entry]["patterns"]
         .as_array()
         .unwrap_or_else(|| panic!("tmLanguage: no repository entry `{entry}` with patterns"));
-    patterns
-        .iter()
-        .flat_map(|p| alternation_words(p["match"].as_str().unwrap_or("")))
-        .collect()
+    patterns.iter().flat_map(|p| alternation_words(p["match"].as_str().unwrap_or(""))).collect()
 }
 
 /// Compares a grammar's words with the language's list; returns a problem report.
@@ -165,7 +165,11 @@ fn every_editor_grammar_covers_exactly_the_keyword_and_builtin_lists() {
             &["KEYWORDS", "BUILTIN_FUNCTIONS", "BUILTIN_NAMES"],
             quoted_words,
         ),
-        ("editors/helix/queries/cascade/highlights.scm", &["KEYWORDS", "BUILTIN_FUNCTIONS", "BUILTIN_NAMES"], quoted_words),
+        (
+            "editors/helix/queries/cascade/highlights.scm",
+            &["KEYWORDS", "BUILTIN_FUNCTIONS", "BUILTIN_NAMES"],
+            quoted_words,
+        ),
     ];
     for (file, names, reader) in marked {
         let text = read(file);
@@ -179,20 +183,30 @@ fn every_editor_grammar_covers_exactly_the_keyword_and_builtin_lists() {
     // The VS Code grammar: JSON has no comments, so its lists are named entries.
     let file = "editors/vscode/syntaxes/cascade.tmLanguage.json";
     let grammar: serde_json::Value = serde_json::from_str(&read(file)).expect("tmLanguage is valid JSON");
-    for (name, entry) in [("KEYWORDS", "keywords"), ("BUILTIN_FUNCTIONS", "builtin-functions"), ("BUILTIN_NAMES", "builtin-names")] {
+    for (name, entry) in [
+        ("KEYWORDS", "keywords"),
+        ("BUILTIN_FUNCTIONS", "builtin-functions"),
+        ("BUILTIN_NAMES", "builtin-names"),
+    ] {
         let expected = lists.iter().find(|(n, _)| *n == name).unwrap().1;
         problems.extend(compare(file, name, expected, &textmate_words(&grammar, entry)));
     }
 
     // Zed uses the tree-sitter highlights as they are.
-    if read("editors/zed/languages/cascade/highlights.scm") != read("editors/tree-sitter-cascade/queries/highlights.scm") {
+    if read("editors/zed/languages/cascade/highlights.scm")
+        != read("editors/tree-sitter-cascade/queries/highlights.scm")
+    {
         problems.push(
             "editors/zed/languages/cascade/highlights.scm differs from editors/tree-sitter-cascade/queries/highlights.scm: copy it over"
                 .to_string(),
         );
     }
 
-    assert!(problems.is_empty(), "editor grammars out of step with src/syntax/keywords.rs:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "editor grammars out of step with src/syntax/keywords.rs:\n{}",
+        problems.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -261,7 +275,9 @@ fn sublime_syntax_highlights_the_sample_and_every_example_without_invalid_tokens
         let file = display(path);
         let text = fs::read_to_string(path).unwrap();
         for (number, (line, per_byte)) in scopes_per_byte(&set, &text, &file).iter().enumerate() {
-            if let Some(byte) = per_byte.iter().position(|s| s.as_slice().iter().any(|sc| invalid.is_prefix_of(*sc))) {
+            if let Some(byte) =
+                per_byte.iter().position(|s| s.as_slice().iter().any(|sc| invalid.is_prefix_of(*sc)))
+            {
                 problems.push(format!("{file}:{}:{}: an invalid scope in `{line}`", number + 1, byte + 1));
             }
         }
@@ -293,10 +309,11 @@ fn parse_assertion(line: &str) -> Option<Assertion> {
     } else {
         return None;
     };
-    let (required, forbidden) = match scopes.split_once(" - ").or_else(|| scopes.trim_start().strip_prefix("- ").map(|f| ("", f))) {
-        Some((r, f)) => (r, f),
-        None => (scopes, ""),
-    };
+    let (required, forbidden) =
+        match scopes.split_once(" - ").or_else(|| scopes.trim_start().strip_prefix("- ").map(|f| ("", f))) {
+            Some((r, f)) => (r, f),
+            None => (scopes, ""),
+        };
     let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     Some(Assertion { columns, required: words(required), forbidden: words(forbidden) })
 }
@@ -318,7 +335,10 @@ fn sublime_syntax_passes_the_shared_scope_test() {
         for column in assertion.columns.clone() {
             checked += 1;
             let Some(stack) = per_byte.get(column) else {
-                failures.push(format!("{file}:{}: column {column} is past the end of `{source_line}`", number + 1));
+                failures.push(format!(
+                    "{file}:{}: column {column} is past the end of `{source_line}`",
+                    number + 1
+                ));
                 continue;
             };
             let names: Vec<String> = stack.as_slice().iter().map(|s| s.build_string()).collect();
@@ -343,6 +363,11 @@ fn sublime_syntax_passes_the_shared_scope_test() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {checked} scope checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} scope checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(checked > 100, "only {checked} scope checks ran: is {file} complete?");
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::diagnostic::{did_you_mean, Problem};
+use crate::diagnostic::{Problem, did_you_mean};
 use crate::ir::*;
 use crate::source::Span;
 use crate::syntax::{self, BinaryOp, Expr, ExprKind, TemplatePart, UnaryOp};
@@ -131,7 +131,8 @@ impl<'a> Checker<'a> {
                 let (inner, ty) = self.lower_expr(operand, ctx);
                 let wanted = if *op == UnaryOp::Neg { Type::Number } else { Type::Bool };
                 let ty = ty.and_then(|ty| {
-                    let what = if *op == UnaryOp::Neg { "the operand of `-`" } else { "the operand of `not`" };
+                    let what =
+                        if *op == UnaryOp::Neg { "the operand of `-`" } else { "the operand of `not`" };
                     self.require(ty, wanted, operand.span, what).then_some(wanted)
                 });
                 (node(NodeKind::Unary(*op, Box::new(inner)), span), ty)
@@ -187,8 +188,11 @@ impl<'a> Checker<'a> {
                     return error_node(span);
                 }
                 ctx.read(GraphNode::Time);
-                let (kind, ty) =
-                    if name == "step" { (NodeKind::Step, Type::Number) } else { (NodeKind::Date, Type::Date) };
+                let (kind, ty) = if name == "step" {
+                    (NodeKind::Step, Type::Number)
+                } else {
+                    (NodeKind::Date, Type::Date)
+                };
                 return (node(kind, span), Some(ty));
             }
             _ => {}
@@ -272,12 +276,9 @@ impl<'a> Checker<'a> {
 
     fn not_allowed(&mut self, name: &str, span: Span, ctx: &Ctx) -> Typed {
         self.error(
-            Problem::error(
-                "cascade::check::not_constant",
-                format!("`{name}` cannot be used here"),
-            )
-            .label(span, "not available when this value is computed")
-            .help(ctx.describe_mode()),
+            Problem::error("cascade::check::not_constant", format!("`{name}` cannot be used here"))
+                .label(span, "not available when this value is computed")
+                .help(ctx.describe_mode()),
         );
         error_node(span)
     }
@@ -304,7 +305,13 @@ impl<'a> Checker<'a> {
         (node(NodeKind::Field { object: Box::new(object), field }, span), ty)
     }
 
-    fn lower_field_access(&mut self, object: &Expr, field: &syntax::Ident, span: Span, ctx: &mut Ctx) -> Typed {
+    fn lower_field_access(
+        &mut self,
+        object: &Expr,
+        field: &syntax::Ident,
+        span: Span,
+        ctx: &mut Ctx,
+    ) -> Typed {
         let (object_node, object_ty) = self.lower_expr(object, ctx);
         let Some(object_ty) = object_ty else { return error_node(span) };
         let name = field.name.as_str();
@@ -327,7 +334,10 @@ impl<'a> Checker<'a> {
                             }
                         }
                     }
-                    return (node(NodeKind::Field { object: Box::new(object_node), field: field_ref }, span), Some(ty));
+                    return (
+                        node(NodeKind::Field { object: Box::new(object_node), field: field_ref }, span),
+                        Some(ty),
+                    );
                 }
                 let Some(kind) = kind else {
                     self.error(
@@ -363,9 +373,13 @@ impl<'a> Checker<'a> {
                                 format!("an exposure has no field `{name}`"),
                             )
                             .label(field.span, "unknown field")
-                            .help(did_you_mean(name, fields).unwrap_or_else(|| {
-                                String::from("fields of an exposure are: creditor, debtor, amount, recovery")
-                            })),
+                            .help(did_you_mean(name, fields).unwrap_or_else(
+                                || {
+                                    String::from(
+                                        "fields of an exposure are: creditor, debtor, amount, recovery",
+                                    )
+                                },
+                            )),
                         );
                         return error_node(span);
                     }
@@ -486,7 +500,9 @@ impl<'a> Checker<'a> {
             let mut ok = true;
             for arg in args {
                 let (n, ty) = self.lower_expr(arg, ctx);
-                ok &= ty.is_some_and(|ty| self.require(ty, Type::Number, arg.span, &format!("an argument of `{name}`")));
+                ok &= ty.is_some_and(|ty| {
+                    self.require(ty, Type::Number, arg.span, &format!("an argument of `{name}`"))
+                });
                 nodes.push(n);
             }
             return (node(NodeKind::Call(builtin, nodes), span), ok.then_some(Type::Number));
@@ -502,7 +518,9 @@ impl<'a> Checker<'a> {
                     return error_node(span);
                 }
                 let (n, ty) = self.lower_expr(&args[0], ctx);
-                let ok = ty.is_some_and(|ty| self.require(ty, Type::Entity(None), args[0].span, "the argument of `exposure_losses`"));
+                let ok = ty.is_some_and(|ty| {
+                    self.require(ty, Type::Entity(None), args[0].span, "the argument of `exposure_losses`")
+                });
                 if !matches!(ctx.mode, Mode::Dynamic) {
                     return self.not_allowed(name, func.span, ctx);
                 }
@@ -540,7 +558,12 @@ impl<'a> Checker<'a> {
     fn lower_host_call(&mut self, func: &syntax::Ident, args: &[Expr], span: Span, ctx: &mut Ctx) -> Typed {
         let name = func.name.as_str();
         let Some(index) = self.host.iter().position(|h| h.name == name) else {
-            let candidates = syntax::BUILTIN_FUNCTIONS.iter().copied().map(String::from).chain(self.host.iter().map(|h| h.name.clone())).collect::<Vec<_>>();
+            let candidates = syntax::BUILTIN_FUNCTIONS
+                .iter()
+                .copied()
+                .map(String::from)
+                .chain(self.host.iter().map(|h| h.name.clone()))
+                .collect::<Vec<_>>();
             self.error(
                 Problem::error("cascade::check::unknown_function", format!("unknown function `{name}`"))
                     .label(func.span, "no built-in or host function has this name")
@@ -553,7 +576,11 @@ impl<'a> Checker<'a> {
             self.error(
                 Problem::error(
                     "cascade::check::arity",
-                    format!("`{name}` takes {} argument{}", host.params.len(), if host.params.len() == 1 { "" } else { "s" }),
+                    format!(
+                        "`{name}` takes {} argument{}",
+                        host.params.len(),
+                        if host.params.len() == 1 { "" } else { "s" }
+                    ),
                 )
                 .label(span, format!("called with {}", args.len())),
             );
@@ -563,7 +590,8 @@ impl<'a> Checker<'a> {
         let mut ok = true;
         for (arg, wanted) in args.iter().zip(&host.params) {
             let (n, ty) = self.lower_expr(arg, ctx);
-            ok &= ty.is_some_and(|ty| self.require(ty, *wanted, arg.span, &format!("an argument of `{name}`")));
+            ok &=
+                ty.is_some_and(|ty| self.require(ty, *wanted, arg.span, &format!("an argument of `{name}`")));
             nodes.push(n);
         }
         (node(NodeKind::Host(index as Id, nodes), span), ok.then_some(host.ret))
@@ -581,12 +609,9 @@ impl<'a> Checker<'a> {
             "max" => AggregateFn::Max,
             _ => {
                 self.error(
-                    Problem::error(
-                        "cascade::check::not_an_aggregate",
-                        format!("`{name}` cannot aggregate"),
-                    )
-                    .label(aggregate.func.span, "not an aggregate function")
-                    .help("the aggregates are `sum`, `count`, `any`, `all`, `mean`, `min` and `max`"),
+                    Problem::error("cascade::check::not_an_aggregate", format!("`{name}` cannot aggregate"))
+                        .label(aggregate.func.span, "not an aggregate function")
+                        .help("the aggregates are `sum`, `count`, `any`, `all`, `mean`, `min` and `max`"),
                 );
                 return error_node(span);
             }
@@ -614,9 +639,18 @@ impl<'a> Checker<'a> {
                     return error_node(span);
                 }
             },
-            ExprKind::Call(f, args) if (f.name == "exposures_of" || f.name == "exposures_to") && args.len() == 1 => {
+            ExprKind::Call(f, args)
+                if (f.name == "exposures_of" || f.name == "exposures_to") && args.len() == 1 =>
+            {
                 let (n, ty) = self.lower_expr(&args[0], ctx);
-                if !ty.is_some_and(|ty| self.require(ty, Type::Entity(None), args[0].span, &format!("the argument of `{}`", f.name))) {
+                if !ty.is_some_and(|ty| {
+                    self.require(
+                        ty,
+                        Type::Entity(None),
+                        args[0].span,
+                        &format!("the argument of `{}`", f.name),
+                    )
+                }) {
                     return error_node(span);
                 }
                 let source = if f.name == "exposures_of" {
@@ -648,12 +682,12 @@ impl<'a> Checker<'a> {
         let (body, body_ty) = self.lower_expr(&aggregate.body, ctx);
         ctx.pop_local();
         let ty = body_ty.and_then(|ty| match func {
-            AggregateFn::Sum | AggregateFn::Mean | AggregateFn::Min | AggregateFn::Max => {
-                self.require(ty, Type::Number, aggregate.body.span, &format!("the body of `{name}`")).then_some(Type::Number)
-            }
-            AggregateFn::Any | AggregateFn::All => {
-                self.require(ty, Type::Bool, aggregate.body.span, &format!("the body of `{name}`")).then_some(Type::Bool)
-            }
+            AggregateFn::Sum | AggregateFn::Mean | AggregateFn::Min | AggregateFn::Max => self
+                .require(ty, Type::Number, aggregate.body.span, &format!("the body of `{name}`"))
+                .then_some(Type::Number),
+            AggregateFn::Any | AggregateFn::All => self
+                .require(ty, Type::Bool, aggregate.body.span, &format!("the body of `{name}`"))
+                .then_some(Type::Bool),
             AggregateFn::Count => Some(Type::Number),
         });
         let ir = AggregateIr { func, local, source, filter, body };

@@ -72,12 +72,14 @@ impl<'a> Checker<'a> {
 
     /// A cycle made only of derived values has no solution: report each one
     /// with every member labelled.
-    fn check_derived_cycles(&mut self, graph: &DiGraph<GraphNode, EdgeKind>, derived: &[(GraphNode, Vec<GraphNode>)]) {
+    fn check_derived_cycles(
+        &mut self,
+        graph: &DiGraph<GraphNode, EdgeKind>,
+        derived: &[(GraphNode, Vec<GraphNode>)],
+    ) {
         let is_derived: HashSet<&GraphNode> = derived.iter().map(|(n, _)| n).collect();
-        let only_derived = graph.filter_map(
-            |_, n| is_derived.contains(n).then(|| n.clone()),
-            |_, e| Some(*e),
-        );
+        let only_derived =
+            graph.filter_map(|_, n| is_derived.contains(n).then(|| n.clone()), |_, e| Some(*e));
         for component in tarjan_scc(&only_derived) {
             let self_loop = component.len() == 1 && only_derived.contains_edge(component[0], component[0]);
             if component.len() < 2 && !self_loop {
@@ -95,11 +97,8 @@ impl<'a> Checker<'a> {
             .help("break the cycle: make one of them a `var` updated by a rule, or compute it from other values");
             for (i, member) in members.iter().enumerate() {
                 let next = &names[(i + 1) % names.len()];
-                let text = if members.len() == 1 {
-                    String::from("reads itself")
-                } else {
-                    format!("reads `{next}`")
-                };
+                let text =
+                    if members.len() == 1 { String::from("reads itself") } else { format!("reads `{next}`") };
                 problem = problem.label(self.node_span(member), text);
             }
             self.error(problem);
@@ -177,24 +176,33 @@ impl<'a> Checker<'a> {
         for (p, slot) in self.params.iter().enumerate() {
             if !used.contains(&GraphNode::Param(p as Id)) {
                 warnings.push(
-                    Problem::warning("cascade::check::unused", format!("param `{}` is never used", slot.ast.name.name))
-                        .label(slot.ast.name.span, "declared here")
-                        .help("use it in a formula or rule, or remove it"),
+                    Problem::warning(
+                        "cascade::check::unused",
+                        format!("param `{}` is never used", slot.ast.name.name),
+                    )
+                    .label(slot.ast.name.span, "declared here")
+                    .help("use it in a formula or rule, or remove it"),
                 );
             }
         }
         for (v, slot) in self.vars.iter().enumerate() {
             if !used.contains(&GraphNode::Var(v as Id)) {
-                let written = self.rules.iter().any(|(_, _, w)| w.iter().any(|(n, _, _)| *n == GraphNode::Var(v as Id)));
+                let written = self
+                    .rules
+                    .iter()
+                    .any(|(_, _, w)| w.iter().any(|(n, _, _)| *n == GraphNode::Var(v as Id)));
                 let help = if written {
                     "rules write it but nothing reads it; it still appears in the output"
                 } else {
                     "use it in a formula or rule, or remove it"
                 };
                 warnings.push(
-                    Problem::warning("cascade::check::unused", format!("var `{}` is never read", slot.ast.name.name))
-                        .label(slot.ast.name.span, "declared here")
-                        .help(help),
+                    Problem::warning(
+                        "cascade::check::unused",
+                        format!("var `{}` is never read", slot.ast.name.name),
+                    )
+                    .label(slot.ast.name.span, "declared here")
+                    .help(help),
                 );
             }
         }
@@ -258,7 +266,10 @@ impl<'a> Checker<'a> {
             GraphNode::Let(i) => self.lets[*i as usize].ast.span,
             GraphNode::Field(k, FieldRef::Derived(i)) => {
                 let kind = &self.kinds[*k as usize];
-                kind.fields.iter().find(|f| f.ast.derived && f.index == *i).map_or(kind.ast.span, |f| f.ast.span)
+                kind.fields
+                    .iter()
+                    .find(|f| f.ast.derived && f.index == *i)
+                    .map_or(kind.ast.span, |f| f.ast.span)
             }
             _ => Span::default(),
         }
@@ -289,7 +300,8 @@ pub(crate) fn derived_reads(graph: &DependencyGraph) -> HashMap<GraphNode, Vec<G
     for n in g.node_indices() {
         let node = &g[n];
         if matches!(node, GraphNode::Let(_) | GraphNode::Field(_, FieldRef::Derived(_))) {
-            let reads = g.neighbors_directed(n, petgraph::Direction::Incoming).map(|m| g[m].clone()).collect();
+            let reads =
+                g.neighbors_directed(n, petgraph::Direction::Incoming).map(|m| g[m].clone()).collect();
             map.insert(node.clone(), reads);
         }
     }
@@ -297,7 +309,10 @@ pub(crate) fn derived_reads(graph: &DependencyGraph) -> HashMap<GraphNode, Vec<G
 }
 
 /// Reads through derived values, down to stored values, series, params and time.
-pub(crate) fn expand_reads(reads: &[GraphNode], derived: &HashMap<GraphNode, Vec<GraphNode>>) -> HashSet<GraphNode> {
+pub(crate) fn expand_reads(
+    reads: &[GraphNode],
+    derived: &HashMap<GraphNode, Vec<GraphNode>>,
+) -> HashSet<GraphNode> {
     let mut seen: HashSet<GraphNode> = HashSet::new();
     let mut stack: Vec<GraphNode> = reads.to_vec();
     while let Some(node) = stack.pop() {

@@ -20,7 +20,7 @@ mod rules;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::diagnostic::{did_you_mean, list_words, Problem};
+use crate::diagnostic::{Problem, did_you_mean, list_words};
 use crate::ir::*;
 use crate::source::{SourceFile, Span};
 use crate::syntax::{self, ExprKind, File, Item, TimePoint, TimePointKind};
@@ -123,7 +123,8 @@ pub(crate) struct Checker<'a> {
     /// The kind of every exposure's debtor and creditor, when all share one.
     debtor_kind: Option<Id>,
     creditor_kind: Option<Id>,
-    rules: Vec<(RuleDef, Vec<GraphNode>, Vec<(GraphNode, syntax::AssignOp, Span)>)>,
+    /// Each rule with what it reads and what it writes.
+    rules: Vec<(RuleDef, Vec<GraphNode>, Vec<rules::Write>)>,
     expects: Vec<ExpectDef>,
     asserts: Vec<AssertDef>,
     /// Names read anywhere (for unused warnings).
@@ -260,13 +261,10 @@ impl<'a> Checker<'a> {
         }
         if let Some(&(previous, previous_span)) = self.names.get(name.name.as_str()) {
             self.error(
-                Problem::error(
-                    "cascade::check::duplicate",
-                    format!("`{}` is declared twice", name.name),
-                )
-                .label(name.span, format!("declared again here as a {}", decl.what()))
-                .label(previous_span, format!("first declared here as a {}", previous.what()))
-                .help("rename one of them"),
+                Problem::error("cascade::check::duplicate", format!("`{}` is declared twice", name.name))
+                    .label(name.span, format!("declared again here as a {}", decl.what()))
+                    .label(previous_span, format!("first declared here as a {}", previous.what()))
+                    .help("rename one of them"),
             );
             return false;
         }
@@ -346,9 +344,10 @@ impl<'a> Checker<'a> {
                             format!("`{other}` is not a scenario setting"),
                         )
                         .label(setting.name.span, "unknown setting")
-                        .help(did_you_mean(other, known).unwrap_or_else(|| {
-                            format!("the settings are {}", list_words(&known))
-                        })),
+                        .help(
+                            did_you_mean(other, known)
+                                .unwrap_or_else(|| format!("the settings are {}", list_words(&known))),
+                        ),
                     );
                 }
             }
@@ -438,12 +437,9 @@ impl<'a> Checker<'a> {
             None => {
                 let entities: Vec<&str> = self.entities.iter().map(|e| e.ast.name.name.as_str()).collect();
                 self.error(
-                    Problem::error(
-                        "cascade::check::unknown_name",
-                        format!("unknown entity `{}`", name.name),
-                    )
-                    .label(name.span, "no entity has this name")
-                    .maybe_help(did_you_mean(&name.name, entities)),
+                    Problem::error("cascade::check::unknown_name", format!("unknown entity `{}`", name.name))
+                        .label(name.span, "no entity has this name")
+                        .maybe_help(did_you_mean(&name.name, entities)),
                 );
                 None
             }
@@ -578,18 +574,18 @@ impl<'a> Checker<'a> {
                 self.require(ty, Type::Number, point.value.span, "a series value");
             }
             if let Some(step) = step {
-                if let Some((before, before_span)) = previous {
-                    if step <= before {
-                        self.error(
-                            Problem::error(
-                                "cascade::check::series_order",
-                                format!("the points of series `{}` are out of order", ast.name.name),
-                            )
-                            .label(point.at.span, format!("this point is step {step}"))
-                            .label(before_span, format!("but this earlier point is step {before}"))
-                            .help("list the points from the earliest to the latest, each once"),
-                        );
-                    }
+                if let Some((before, before_span)) = previous
+                    && step <= before
+                {
+                    self.error(
+                        Problem::error(
+                            "cascade::check::series_order",
+                            format!("the points of series `{}` are out of order", ast.name.name),
+                        )
+                        .label(point.at.span, format!("this point is step {step}"))
+                        .label(before_span, format!("but this earlier point is step {before}"))
+                        .help("list the points from the earliest to the latest, each once"),
+                    );
                 }
                 previous = Some((step, point.at.span));
                 points.push((step, ctx.root(node)));
@@ -623,10 +619,11 @@ impl<'a> Checker<'a> {
                     None
                 }
             },
-            TimePointKind::Date(date) => match self.scenario.start {
-                Some(start) => Some(self.scenario.unit.step_of_date(start, date)),
-                None => {
-                    self.error(
+            TimePointKind::Date(date) => {
+                match self.scenario.start {
+                    Some(start) => Some(self.scenario.unit.step_of_date(start, date)),
+                    None => {
+                        self.error(
                         Problem::error(
                             "cascade::check::date_without_start",
                             format!("{what} is a date, but the scenario has no start date"),
@@ -634,9 +631,10 @@ impl<'a> Checker<'a> {
                         .label(at.span, "a date needs `start` in the scenario block")
                         .help("add `scenario \"...\" { start = 2026-01, step = month }`, or use a step number"),
                     );
-                    None
+                        None
+                    }
                 }
-            },
+            }
         }
     }
 
@@ -692,10 +690,8 @@ impl<'a> Checker<'a> {
                     Some(expr) => {
                         let index = field.index;
                         let declared = self.field_type(kind, f);
-                        let mode = Mode::Init {
-                            vars_before: self.vars.len() as Id,
-                            fields_before: Some(index),
-                        };
+                        let mode =
+                            Mode::Init { vars_before: self.vars.len() as Id, fields_before: Some(index) };
                         let mut ctx = Ctx::new(mode).with_self(kind);
                         let (node, ty) = self.lower_expr(expr, &mut ctx);
                         if let (Some(ty), Some(declared)) = (ty, declared) {
@@ -744,10 +740,10 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 for (kinds, e) in [(&mut creditor_kinds, c), (&mut debtor_kinds, d)] {
-                    if let Some(k) = self.entities[e as usize].kind {
-                        if !kinds.contains(&k) {
-                            kinds.push(k);
-                        }
+                    if let Some(k) = self.entities[e as usize].kind
+                        && !kinds.contains(&k)
+                    {
+                        kinds.push(k);
                     }
                 }
                 self.exposures.push(ExposureDef { creditor: c, debtor: d, amount, recovery, span: x.span });
@@ -822,7 +818,12 @@ impl<'a> Checker<'a> {
                 format!(
                     "fields of {} are: {}",
                     k.ast.name.name,
-                    fields.iter().copied().chain(["defaulted", "defaulted_at"]).collect::<Vec<_>>().join(", ")
+                    fields
+                        .iter()
+                        .copied()
+                        .chain(["defaulted", "defaulted_at"])
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             });
         Problem::error(
@@ -849,8 +850,7 @@ impl<'a> Checker<'a> {
             return (None, self.problems);
         }
         let ir = self.assemble(graph, schedule);
-        let warnings = self.problems.clone();
-        (Some(Ir { warnings, ..ir }), self.problems)
+        (Some(ir), self.problems)
     }
 
     fn assemble(&mut self, graph: DependencyGraph, schedule: Vec<RuleGroup>) -> Ir {
@@ -935,7 +935,6 @@ impl<'a> Checker<'a> {
             expects: std::mem::take(&mut self.expects),
             asserts: std::mem::take(&mut self.asserts),
             graph,
-            warnings: Vec::new(),
             host: self.host.clone(),
             slot_count: slot,
             derived_count: derived,

@@ -55,7 +55,10 @@ impl<'a> Checker<'a> {
                         self.problems.push(
                             Problem::warning(
                                 "cascade::check::never_reached",
-                                format!("step {step} is outside the run (steps 1 to {})", self.scenario.horizon),
+                                format!(
+                                    "step {step} is outside the run (steps 1 to {})",
+                                    self.scenario.horizon
+                                ),
                             )
                             .label(at.span, "this rule never fires"),
                         );
@@ -74,15 +77,22 @@ impl<'a> Checker<'a> {
             Some(name) => name.name.clone(),
             None => format!("rule at line {line}"),
         };
-        if let Some(name) = &rule.name {
-            if let Some((first, _, _)) = self.rules.iter().find(|(r, _, _)| r.name.as_deref() == Some(&name.name)) {
-                let first_span = first.span;
-                self.error(
-                    Problem::error("cascade::check::duplicate", format!("rule `{}` is declared twice", name.name))
-                        .label(name.span, "declared again here")
-                        .label(Span::new(first_span.start as usize, first_span.start as usize + 4), "first declared here"),
-                );
-            }
+        if let Some(name) = &rule.name
+            && let Some((first, _, _)) =
+                self.rules.iter().find(|(r, _, _)| r.name.as_deref() == Some(&name.name))
+        {
+            let first_span = first.span;
+            self.error(
+                Problem::error(
+                    "cascade::check::duplicate",
+                    format!("rule `{}` is declared twice", name.name),
+                )
+                .label(name.span, "declared again here")
+                .label(
+                    Span::new(first_span.start as usize, first_span.start as usize + 4),
+                    "first declared here",
+                ),
+            );
         }
         let reads = std::mem::take(&mut ctx.reads);
         self.used.extend(reads.iter().cloned());
@@ -103,7 +113,12 @@ impl<'a> Checker<'a> {
         self.rules.push((def, reads, writes));
     }
 
-    fn lower_effect(&mut self, effect: &syntax::Effect, ctx: &mut Ctx, writes: &mut Vec<Write>) -> Option<EffectIr> {
+    fn lower_effect(
+        &mut self,
+        effect: &syntax::Effect,
+        ctx: &mut Ctx,
+        writes: &mut Vec<Write>,
+    ) -> Option<EffectIr> {
         let span = effect.span;
         let kind = match &effect.kind {
             EffectKind::Assign { target, op, value } => {
@@ -111,7 +126,12 @@ impl<'a> Checker<'a> {
                 let (value_node, value_ty) = self.lower_expr(value, ctx);
                 if let Some(value_ty) = value_ty {
                     if *op == AssignOp::Set {
-                        self.require(value_ty, target_ty, value.span, &format!("the new value of `{}`", target.span.text(self.source.text())));
+                        self.require(
+                            value_ty,
+                            target_ty,
+                            value.span,
+                            &format!("the new value of `{}`", target.span.text(self.source.text())),
+                        );
                     } else {
                         let symbol = match op {
                             AssignOp::Add => "+=",
@@ -121,11 +141,19 @@ impl<'a> Checker<'a> {
                         };
                         if target_ty != Type::Number {
                             self.error(
-                                Problem::error("cascade::check::type_mismatch", format!("`{symbol}` needs a number to change"))
-                                    .label(target.span, format!("this is {}", target_ty.describe())),
+                                Problem::error(
+                                    "cascade::check::type_mismatch",
+                                    format!("`{symbol}` needs a number to change"),
+                                )
+                                .label(target.span, format!("this is {}", target_ty.describe())),
                             );
                         } else {
-                            self.require(value_ty, Type::Number, value.span, &format!("the right side of `{symbol}`"));
+                            self.require(
+                                value_ty,
+                                Type::Number,
+                                value.span,
+                                &format!("the right side of `{symbol}`"),
+                            );
                         }
                     }
                 }
@@ -157,14 +185,17 @@ impl<'a> Checker<'a> {
                 if let Some(ty) = ty {
                     self.require(ty, Type::Number, delay.span, "a delay");
                 }
-                if let ExprKind::Number(d) = delay.kind {
-                    if !d.is_integer() || d.is_sign_negative() {
-                        self.error(
-                            Problem::error("cascade::check::bad_delay", "a delay is a whole number of steps, 0 or more")
-                                .label(delay.span, "not a whole number of steps")
-                                .help("for example `after 3 steps default(x)`"),
-                        );
-                    }
+                if let ExprKind::Number(d) = delay.kind
+                    && (!d.is_integer() || d.is_sign_negative())
+                {
+                    self.error(
+                        Problem::error(
+                            "cascade::check::bad_delay",
+                            "a delay is a whole number of steps, 0 or more",
+                        )
+                        .label(delay.span, "not a whole number of steps")
+                        .help("for example `after 3 steps default(x)`"),
+                    );
                 }
                 let inner = self.lower_effect(effect, ctx, writes)?;
                 EffectKindIr::After { delay: n, effect: Box::new(inner) }
@@ -174,7 +205,11 @@ impl<'a> Checker<'a> {
     }
 
     /// The target of an assignment: a var or a stored field.
-    fn lower_target(&mut self, target: &syntax::Target, ctx: &mut Ctx) -> Option<(TargetIr, Type, GraphNode)> {
+    fn lower_target(
+        &mut self,
+        target: &syntax::Target,
+        ctx: &mut Ctx,
+    ) -> Option<(TargetIr, Type, GraphNode)> {
         let base = &target.base;
         let name = base.name.as_str();
         let Some(field) = &target.field else {
@@ -208,9 +243,12 @@ impl<'a> Checker<'a> {
         let field_name = field.name.as_str();
         if field_name == "defaulted" || field_name == "defaulted_at" {
             self.error(
-                Problem::error("cascade::check::assign_builtin", format!("`{field_name}` cannot be assigned"))
-                    .label(field.span, "a built-in field, set only by `default(...)`")
-                    .help(format!("write `default({name})`")),
+                Problem::error(
+                    "cascade::check::assign_builtin",
+                    format!("`{field_name}` cannot be assigned"),
+                )
+                .label(field.span, "a built-in field, set only by `default(...)`")
+                .help(format!("write `default({name})`")),
             );
             return None;
         }
@@ -233,7 +271,11 @@ impl<'a> Checker<'a> {
                 let index = f.index;
                 let position = k.fields.iter().position(|x| x.ast.name.name == field_name).unwrap_or(0);
                 let ty = self.field_type(kind, position)?;
-                Some((TargetIr::Field { object, field: index }, ty, GraphNode::Field(kind, FieldRef::Stored(index))))
+                Some((
+                    TargetIr::Field { object, field: index },
+                    ty,
+                    GraphNode::Field(kind, FieldRef::Stored(index)),
+                ))
             }
             None => {
                 let problem = self.unknown_field(kind, field);
@@ -247,15 +289,21 @@ impl<'a> Checker<'a> {
         let (message, help) = match decl {
             Some(Decl::Param(_)) => (
                 format!("`{name}` is a param and cannot change during a run"),
-                String::from("params are set before a run (`--set NAME=VALUE`); declare it with `var` to change it in rules"),
+                String::from(
+                    "params are set before a run (`--set NAME=VALUE`); declare it with `var` to change it in rules",
+                ),
             ),
             Some(Decl::Let(_)) => (
                 format!("`{name}` is derived (`let`) and cannot be assigned"),
-                String::from("it is recomputed from its formula; assign the values it reads, or declare it with `var`"),
+                String::from(
+                    "it is recomputed from its formula; assign the values it reads, or declare it with `var`",
+                ),
             ),
             Some(Decl::Series(_)) => (
                 format!("`{name}` is a series and cannot be assigned"),
-                String::from("a series is an input path fixed by its points; use a `var` for a value rules change"),
+                String::from(
+                    "a series is an input path fixed by its points; use a `var` for a value rules change",
+                ),
             ),
             Some(Decl::Entity(_)) => (
                 format!("`{name}` is an entity; assign one of its fields"),
@@ -279,7 +327,9 @@ impl<'a> Checker<'a> {
                 return;
             }
         };
-        let mut problem = Problem::error("cascade::check::assign_readonly", message).label(span, "assigned here").help(help);
+        let mut problem = Problem::error("cascade::check::assign_readonly", message)
+            .label(span, "assigned here")
+            .help(help);
         if let Some(at) = decl_span {
             problem = problem.label(at, "declared here");
         }

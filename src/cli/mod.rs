@@ -146,7 +146,8 @@ fn report(error: &Error) -> Failure {
         }
         other => {
             let mut text = String::new();
-            let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+            let handler =
+                miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
             if handler.render_report(&mut text, other).is_err() {
                 text = format!("error: {other}\n");
             }
@@ -177,7 +178,14 @@ fn start(program: &Program, sets: &[String], horizon: Option<u64>) -> Result<Run
     start.begin().map_err(|e| report(&e))
 }
 
-fn run(file: &Path, sets: &[String], horizon: Option<u64>, format: Format, changes: bool, limits: &Limits) -> Result<(), Failure> {
+fn run(
+    file: &Path,
+    sets: &[String],
+    horizon: Option<u64>,
+    format: Format,
+    changes: bool,
+    limits: &Limits,
+) -> Result<(), Failure> {
     let program = compile(&limits.engine(), file)?;
     let mut run = start(&program, sets, horizon)?;
     let mut stdout = std::io::stdout().lock();
@@ -237,7 +245,11 @@ fn provenance_comment(run: &Run) -> String {
     let p = &trace["provenance"];
     let params: Vec<String> = p["params"]
         .as_object()
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                .collect()
+        })
         .unwrap_or_default();
     format!(
         "# {} file={} sha256={} horizon={} params: {}\n",
@@ -257,7 +269,11 @@ fn check(files: &[PathBuf]) -> Result<(), Failure> {
             Ok(program) => {
                 print_diagnostics(program.warnings());
                 let warnings = program.warnings().warning_count();
-                let note = if warnings == 0 { String::new() } else { format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" }) };
+                let note = if warnings == 0 {
+                    String::new()
+                } else {
+                    format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" })
+                };
                 eprintln!("{}: ok{note}", file.display());
             }
             Err(e) => {

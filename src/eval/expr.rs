@@ -12,7 +12,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use crate::ir::*;
 use crate::source::Span;
 use crate::syntax::{BinaryOp, UnaryOp};
-use crate::value::{human, Value};
+use crate::value::{Value, human};
 
 use super::state::State;
 
@@ -27,7 +27,12 @@ pub(crate) struct Fault {
 }
 
 impl Fault {
-    pub fn new(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Fault {
+    pub fn new(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Fault {
         Fault { code, message: message.into(), span, label: label.into(), help: None }
     }
 
@@ -171,14 +176,15 @@ impl Evaluator<'_> {
         } else {
             let (entity, field) = self.derived_owner[(d - lets) as usize];
             let kind = &self.ir.kinds[self.ir.entities[entity as usize].kind as usize];
-            let def = kind.fields.iter().find(|f| f.derived && f.index == field).ok_or_else(|| internal(span))?;
+            let def =
+                kind.fields.iter().find(|f| f.derived && f.index == field).ok_or_else(|| internal(span))?;
             (&def.expr, Some(entity))
         };
         let mut frame = vec![Value::None; root.locals as usize];
-        if let Some(entity) = owner {
-            if let Some(slot) = frame.first_mut() {
-                *slot = Value::Entity(entity);
-            }
+        if let Some(entity) = owner
+            && let Some(slot) = frame.first_mut()
+        {
+            *slot = Value::Entity(entity);
         }
         self.st.computing[d as usize] = true;
         self.st.stack.push(d);
@@ -242,7 +248,14 @@ impl Evaluator<'_> {
         }
     }
 
-    fn binary(&mut self, op: BinaryOp, lhs: &Node, rhs: &Node, span: Span, frame: &mut [Value]) -> Eval<Value> {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        lhs: &Node,
+        rhs: &Node,
+        span: Span,
+        frame: &mut [Value],
+    ) -> Eval<Value> {
         match op {
             BinaryOp::And => {
                 return Ok(Value::Bool(self.boolean(lhs, frame)? && self.boolean(rhs, frame)?));
@@ -319,7 +332,11 @@ impl Evaluator<'_> {
                 if lo > hi {
                     return Err(Fault::new(
                         "cascade::run::bad_argument",
-                        format!("clamp: the lower bound {} is above the upper bound {}", human(lo), human(hi)),
+                        format!(
+                            "clamp: the lower bound {} is above the upper bound {}",
+                            human(lo),
+                            human(hi)
+                        ),
                         span,
                         "bounds in the wrong order",
                     ));
@@ -328,14 +345,15 @@ impl Evaluator<'_> {
             }
             Builtin::Round => {
                 let places = values.get(1).copied().unwrap_or_default();
-                let places = places.to_u32().filter(|p| *p <= 28 && places.is_integer()).ok_or_else(|| {
-                    Fault::new(
-                        "cascade::run::bad_argument",
-                        format!("round: {} is not a number of decimal places", human(places)),
-                        args.get(1).map_or(span, |a| a.span),
-                        "expected a whole number from 0 to 28",
-                    )
-                })?;
+                let places =
+                    places.to_u32().filter(|p| *p <= 28 && places.is_integer()).ok_or_else(|| {
+                        Fault::new(
+                            "cascade::run::bad_argument",
+                            format!("round: {} is not a number of decimal places", human(places)),
+                            args.get(1).map_or(span, |a| a.span),
+                            "expected a whole number from 0 to 28",
+                        )
+                    })?;
                 first.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
             }
         };
@@ -364,10 +382,10 @@ impl Evaluator<'_> {
             if let Some(slot) = frame.get_mut(local) {
                 *slot = element;
             }
-            if let Some(filter) = &aggregate.filter {
-                if !self.boolean(filter, frame)? {
-                    continue;
-                }
+            if let Some(filter) = &aggregate.filter
+                && !self.boolean(filter, frame)?
+            {
+                continue;
             }
             match aggregate.func {
                 AggregateFn::Any => {
@@ -408,7 +426,9 @@ impl Evaluator<'_> {
                 if count == 0 {
                     return Err(empty(span, "mean"));
                 }
-                sum.checked_div(Decimal::from(count)).map(Value::Number).ok_or_else(|| overflow(span, "averaging"))
+                sum.checked_div(Decimal::from(count))
+                    .map(Value::Number)
+                    .ok_or_else(|| overflow(span, "averaging"))
             }
             AggregateFn::Min | AggregateFn::Max => {
                 let name = if aggregate.func == AggregateFn::Min { "min" } else { "max" };

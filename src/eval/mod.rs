@@ -25,19 +25,18 @@ pub(crate) mod trace;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Problem;
 use crate::ir::*;
 use crate::source::Span;
 use crate::syntax::{AssignOp, Interpolation};
-use crate::value::{human, Value};
+use crate::value::{Value, human};
 
-pub(crate) use expr::{display_value, Evaluator, Fault};
+pub(crate) use expr::{Evaluator, Fault, display_value};
 pub(crate) use state::{Layout, State};
 use trace::*;
 
@@ -133,7 +132,8 @@ impl RunFault {
             }
             help.push_str(&h);
         }
-        let problem = Problem::error(self.fault.code, self.fault.message).label(self.fault.span, self.fault.label);
+        let problem =
+            Problem::error(self.fault.code, self.fault.message).label(self.fault.span, self.fault.label);
         if help.is_empty() { problem } else { problem.help(help) }
     }
 }
@@ -160,14 +160,12 @@ impl Machine {
         horizon: Option<u64>,
         provenance: bool,
     ) -> Result<Machine, RunFault> {
-        let layout = Layout {
-            slots: ir.slot_count,
-            derived: ir.derived_count,
-            series: ir.series.len() as u32,
-        };
+        let layout =
+            Layout { slots: ir.slot_count, derived: ir.derived_count, series: ir.series.len() as u32 };
         let mut st = State::new(layout, limits.max_fuel);
         let horizon = horizon.unwrap_or(ir.scenario.horizon).min(limits.max_steps);
-        let at_start = |fault: Fault| RunFault { fault, context: vec![String::from("while computing initial values")] };
+        let at_start =
+            |fault: Fault| RunFault { fault, context: vec![String::from("while computing initial values")] };
         {
             let mut ev = Evaluator { ir, st: &mut st, derived_owner };
             for (p, param) in ir.params.iter().enumerate() {
@@ -199,7 +197,8 @@ impl Machine {
                 ev.st.series_points.push(points);
             }
             for x in &ir.exposures {
-                let amount = eval_root(&mut ev, &x.amount, None).map_err(at_start)?.as_number().unwrap_or_default();
+                let amount =
+                    eval_root(&mut ev, &x.amount, None).map_err(at_start)?.as_number().unwrap_or_default();
                 let recovery = match &x.recovery {
                     Some(r) => eval_root(&mut ev, r, None).map_err(at_start)?.as_number().unwrap_or_default(),
                     None => Decimal::ZERO,
@@ -226,13 +225,18 @@ impl Machine {
         let mut rule_instances = Vec::new();
         for (r, rule) in ir.rules.iter().enumerate() {
             let begin = instances.len() as u32;
-            let lists: Vec<&[u32]> = rule.binders.iter().map(|(_, k)| ir.kinds[*k as usize].entities.as_slice()).collect();
-            let total = lists.iter().try_fold(1u64, |acc, l| acc.checked_mul(l.len() as u64)).unwrap_or(u64::MAX);
+            let lists: Vec<&[u32]> =
+                rule.binders.iter().map(|(_, k)| ir.kinds[*k as usize].entities.as_slice()).collect();
+            let total =
+                lists.iter().try_fold(1u64, |acc, l| acc.checked_mul(l.len() as u64)).unwrap_or(u64::MAX);
             if total.saturating_add(instances.len() as u64) > limits.max_instances {
                 return Err(RunFault {
                     fault: Fault::new(
                         "cascade::limit::instances",
-                        format!("rule `{}` would have {total} instances, over the limit of {}", rule.label, limits.max_instances),
+                        format!(
+                            "rule `{}` would have {total} instances, over the limit of {}",
+                            rule.label, limits.max_instances
+                        ),
                         rule.span,
                         "one instance per combination of its binders",
                     )
@@ -283,7 +287,10 @@ impl Machine {
                 pending[inst.rule as usize].push(i as u32);
             }
         }
-        let queued = instances.iter().map(|i| !matches!(ir.rules[i.rule as usize].trigger, TriggerIr::At(_))).collect();
+        let queued = instances
+            .iter()
+            .map(|i| !matches!(ir.rules[i.rule as usize].trigger, TriggerIr::At(_)))
+            .collect();
         let mut machine = Machine {
             st,
             instances,
@@ -572,7 +579,9 @@ impl Stepper<'_> {
                     Err(f) => outcome = Err(f),
                 }
             }
-            if let (Ok(()), true, Some(TriggerIr::When(cond) | TriggerIr::While(cond))) = (&outcome, holds, trigger) {
+            if let (Ok(()), true, Some(TriggerIr::When(cond) | TriggerIr::While(cond))) =
+                (&outcome, holds, trigger)
+            {
                 match eval_logged(&mut ev, cond, &mut frame, provenance.then_some(&mut reads)) {
                     Ok(v) => holds = v == Value::Bool(true),
                     Err(f) => outcome = Err(f),
@@ -625,7 +634,14 @@ impl Stepper<'_> {
     }
 
     /// Applies one effect of a firing (or a scheduled one).
-    fn apply(&mut self, effect: &EffectIr, path: (u32, u32, u32), frame: &mut [Value], cause: u32, delayed: bool) -> Result<(), Fault> {
+    fn apply(
+        &mut self,
+        effect: &EffectIr,
+        path: (u32, u32, u32),
+        frame: &mut [Value],
+        cause: u32,
+        delayed: bool,
+    ) -> Result<(), Fault> {
         let ir = self.ir;
         let step = self.m.st.step;
         let provenance = self.m.provenance;
@@ -637,7 +653,14 @@ impl Stepper<'_> {
                     TargetIr::Var(v) => *v,
                     TargetIr::Field { object, field } => match ev.eval(object, frame)? {
                         Value::Entity(e) => ir.entities[e as usize].slot_base + field,
-                        _ => return Err(Fault::new("cascade::run::internal", "internal error: not an entity", object.span, "")),
+                        _ => {
+                            return Err(Fault::new(
+                                "cascade::run::internal",
+                                "internal error: not an entity",
+                                object.span,
+                                "",
+                            ));
+                        }
                     },
                 };
                 let rhs = eval_logged(&mut ev, value, frame, provenance.then_some(&mut reads))?;
@@ -650,15 +673,31 @@ impl Stepper<'_> {
             EffectKindIr::Default(entity) => {
                 let e = match self.ev().eval(entity, frame)? {
                     Value::Entity(e) => e,
-                    _ => return Err(Fault::new("cascade::run::internal", "internal error: not an entity", entity.span, "")),
+                    _ => {
+                        return Err(Fault::new(
+                            "cascade::run::internal",
+                            "internal error: not an entity",
+                            entity.span,
+                            "",
+                        ));
+                    }
                 };
                 let def = &ir.entities[e as usize];
                 let stored = ir.kinds[def.kind as usize].stored_count;
                 let flag = def.slot_base + stored;
                 if self.m.st.slots[flag as usize] != Value::Bool(true) {
-                    for (slot, value) in [(flag, Value::Bool(true)), (flag + 1, Value::Number(Decimal::from(step)))] {
+                    for (slot, value) in
+                        [(flag, Value::Bool(true)), (flag + 1, Value::Number(Decimal::from(step)))]
+                    {
                         if let Some(from) = self.m.st.write_slot(slot, value.clone()) {
-                            self.m.log.changes.push(ChangeRecord { step, slot, from, to: value, cause, delayed });
+                            self.m.log.changes.push(ChangeRecord {
+                                step,
+                                slot,
+                                from,
+                                to: value,
+                                cause,
+                                delayed,
+                            });
                         }
                     }
                     self.m.log.events.push(EventRecord { step, kind: EventKind::Default(e), cause });
@@ -676,7 +715,14 @@ impl Stepper<'_> {
             EffectKindIr::After { delay, effect: inner } => {
                 let d = match self.ev().eval(delay, frame)? {
                     Value::Number(n) => n,
-                    _ => return Err(Fault::new("cascade::run::internal", "internal error: delay", delay.span, "")),
+                    _ => {
+                        return Err(Fault::new(
+                            "cascade::run::internal",
+                            "internal error: delay",
+                            delay.span,
+                            "",
+                        ));
+                    }
                 };
                 let steps = d.is_integer().then(|| d.to_u64()).flatten().ok_or_else(|| {
                     Fault::new(
@@ -702,12 +748,13 @@ impl Stepper<'_> {
                 }
             }
         }
-        if provenance && !reads.is_empty() {
-            if let Some(firing) = self.m.log.firings.get_mut(cause as usize) {
-                for read in reads {
-                    if !firing.reads.iter().any(|(k, _)| *k == read.0) {
-                        firing.reads.push(read);
-                    }
+        if provenance
+            && !reads.is_empty()
+            && let Some(firing) = self.m.log.firings.get_mut(cause as usize)
+        {
+            for read in reads {
+                if !firing.reads.iter().any(|(k, _)| *k == read.0) {
+                    firing.reads.push(read);
                 }
             }
         }
@@ -719,7 +766,8 @@ impl Stepper<'_> {
     pub fn check_asserts(&mut self) -> Step<()> {
         let ir = self.ir;
         for (index, assert) in ir.asserts.iter().enumerate() {
-            let already_failed = self.m.outcomes.iter().any(|o| o.assert && o.index == index as u32 && !o.passed);
+            let already_failed =
+                self.m.outcomes.iter().any(|o| o.assert && o.index == index as u32 && !o.passed);
             if already_failed {
                 continue;
             }
@@ -728,10 +776,17 @@ impl Stepper<'_> {
             if holds != Value::Bool(true) {
                 let mut detail = describe_reads(ir, &mut self.ev(), &assert.cond.node, &mut frame);
                 if !assert.message.is_empty() {
-                    let message = self.ev().render(&assert.message, &mut frame).map_err(|f| self.fault(f, None))?;
+                    let message =
+                        self.ev().render(&assert.message, &mut frame).map_err(|f| self.fault(f, None))?;
                     detail = if detail.is_empty() { message } else { format!("{message}: {detail}") };
                 }
-                self.m.outcomes.push(Outcome { assert: true, index: index as u32, passed: false, step: Some(self.m.st.step), detail });
+                self.m.outcomes.push(Outcome {
+                    assert: true,
+                    index: index as u32,
+                    passed: false,
+                    step: Some(self.m.st.step),
+                    detail,
+                });
             }
         }
         Ok(())
@@ -753,7 +808,13 @@ impl Stepper<'_> {
             let holds = self.ev().eval(&expect.cond.node, &mut frame).map_err(|f| self.fault(f, None))?;
             let passed = holds == Value::Bool(true);
             let detail = describe_reads(ir, &mut self.ev(), &expect.cond.node, &mut frame);
-            self.m.outcomes.push(Outcome { assert: false, index: index as u32, passed, step: Some(self.m.st.step), detail });
+            self.m.outcomes.push(Outcome {
+                assert: false,
+                index: index as u32,
+                passed,
+                step: Some(self.m.st.step),
+                detail,
+            });
         }
         Ok(())
     }
@@ -763,17 +824,29 @@ impl Stepper<'_> {
         // Expectations whose step was never reached fail.
         let reached = self.m.st.step;
         for (index, expect) in self.ir.expects.iter().enumerate() {
-            if let Some(at) = expect.at {
-                if at > reached as i64 || at < 1 {
-                    let detail = format!("step {at} was never reached: the run ended at step {reached}");
-                    self.m.outcomes.push(Outcome { assert: false, index: index as u32, passed: false, step: None, detail });
-                }
+            if let Some(at) = expect.at
+                && (at > reached as i64 || at < 1)
+            {
+                let detail = format!("step {at} was never reached: the run ended at step {reached}");
+                self.m.outcomes.push(Outcome {
+                    assert: false,
+                    index: index as u32,
+                    passed: false,
+                    step: None,
+                    detail,
+                });
             }
         }
         // Asserts that never failed passed.
         for index in 0..self.ir.asserts.len() {
             if !self.m.outcomes.iter().any(|o| o.assert && o.index == index as u32) {
-                self.m.outcomes.push(Outcome { assert: true, index: index as u32, passed: true, step: None, detail: String::new() });
+                self.m.outcomes.push(Outcome {
+                    assert: true,
+                    index: index as u32,
+                    passed: true,
+                    step: None,
+                    detail: String::new(),
+                });
             }
         }
         self.m.end = Some(end);
@@ -806,11 +879,21 @@ fn effect_at(ir: &Ir, rule: u32, index: u32, depth: u32) -> &EffectIr {
 /// `old op rhs` for `+= -= *= /=`, checked.
 fn combine(op: AssignOp, old: &Value, rhs: &Value, span: Span) -> Result<Value, Fault> {
     let (Value::Number(a), Value::Number(b)) = (old, rhs) else {
-        return Err(Fault::new("cascade::run::no_value", "this has no value", span, "cannot change a value that is not a number"));
+        return Err(Fault::new(
+            "cascade::run::no_value",
+            "this has no value",
+            span,
+            "cannot change a value that is not a number",
+        ));
     };
     let (a, b) = (*a, *b);
     if op == AssignOp::Div && b.is_zero() {
-        return Err(Fault::new("cascade::run::division_by_zero", "division by zero", span, "`/=` by a value that is 0"));
+        return Err(Fault::new(
+            "cascade::run::division_by_zero",
+            "division by zero",
+            span,
+            "`/=` by a value that is 0",
+        ));
     }
     let result = match op {
         AssignOp::Add => a.checked_add(b),
@@ -830,7 +913,12 @@ fn combine(op: AssignOp, old: &Value, rhs: &Value, span: Span) -> Result<Value, 
 }
 
 /// Evaluates `node`, logging the values of the names and fields it reads directly.
-fn eval_logged(ev: &mut Evaluator, node: &Node, frame: &mut [Value], log: Option<&mut Vec<(ReadKey, Value)>>) -> Result<Value, Fault> {
+fn eval_logged(
+    ev: &mut Evaluator,
+    node: &Node,
+    frame: &mut [Value],
+    log: Option<&mut Vec<(ReadKey, Value)>>,
+) -> Result<Value, Fault> {
     let value = ev.eval(node, frame)?;
     if let Some(log) = log {
         collect_reads(ev, node, frame, log);
@@ -841,7 +929,7 @@ fn eval_logged(ev: &mut Evaluator, node: &Node, frame: &mut [Value], log: Option
 /// Logs the leaves (names, fields, series) an expression reads, with their values.
 /// A leaf that cannot be evaluated (e.g. guarded by `and`) is left out.
 fn collect_reads(ev: &mut Evaluator, node: &Node, frame: &mut [Value], log: &mut Vec<(ReadKey, Value)>) {
-    let mut push = |log: &mut Vec<(ReadKey, Value)>, key: ReadKey, value: Value| {
+    let push = |log: &mut Vec<(ReadKey, Value)>, key: ReadKey, value: Value| {
         if !log.iter().any(|(k, _)| *k == key) {
             log.push((key, value));
         }
@@ -855,7 +943,9 @@ fn collect_reads(ev: &mut Evaluator, node: &Node, frame: &mut [Value], log: &mut
             }
         }
         NodeKind::Series(s) => push(log, ReadKey::Series(*s), ev.st.series[*s as usize].clone()),
-        NodeKind::Step | NodeKind::Date => push(log, ReadKey::Clock, Value::Number(Decimal::from(ev.st.step))),
+        NodeKind::Step | NodeKind::Date => {
+            push(log, ReadKey::Clock, Value::Number(Decimal::from(ev.st.step)))
+        }
         NodeKind::Field { object, field } => {
             if let Ok(Value::Entity(e)) = ev.eval(object, frame) {
                 let def = &ev.ir.entities[e as usize];
@@ -924,6 +1014,3 @@ pub(crate) fn derived_owners(ir: &Ir) -> Vec<(u32, u32)> {
     }
     owners
 }
-
-/// Shares a cancellation flag between a host and its runs.
-pub(crate) type CancelFlag = Arc<AtomicBool>;

@@ -88,16 +88,6 @@ impl State {
         }
     }
 
-    /// Restores the bookkeeping that is not saved in a checkpoint.
-    pub fn rebuild_caches(&mut self) {
-        let layout = self.layout;
-        self.derived = vec![None; layout.derived as usize];
-        self.computing = vec![false; layout.derived as usize];
-        self.readers = vec![Vec::new(); layout.cells()];
-        self.stack.clear();
-        self.dirtied.clear();
-    }
-
     /// Records that the consumer now computing reads `cell`.
     #[inline]
     pub fn read(&mut self, cell: Cell) {
@@ -142,16 +132,6 @@ impl State {
                     self.dirtied.push(consumer - derived_count);
                 }
             }
-        }
-    }
-
-    /// Drops every cache and marks every instance dirty (after a param changes).
-    pub fn invalidate_all(&mut self) {
-        for d in self.derived.iter_mut() {
-            *d = None;
-        }
-        for r in self.readers.iter_mut() {
-            r.clear();
         }
     }
 }

@@ -74,7 +74,10 @@ pub(crate) struct Log {
 
 impl Log {
     /// The records of step `index` (into `steps`): firings, changes, events.
-    pub fn ranges(&self, index: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>, std::ops::Range<usize>) {
+    pub fn ranges(
+        &self,
+        index: usize,
+    ) -> (std::ops::Range<usize>, std::ops::Range<usize>, std::ops::Range<usize>) {
         let mark = &self.steps[index];
         let next = self.steps.get(index + 1);
         let end = |f: fn(&StepMark) -> usize, total: usize| next.map_or(total, f);

@@ -8,9 +8,9 @@ use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use rust_decimal::Decimal;
 
+use super::MAX_EXPR_DEPTH;
 use super::ast::*;
 use super::grammar::Rule;
-use super::MAX_EXPR_DEPTH;
 use crate::diagnostic::Problem;
 use crate::source::Span;
 use crate::value::Date;
@@ -52,10 +52,32 @@ fn is_keyword_token(rule: Rule) -> bool {
     use Rule::*;
     matches!(
         rule,
-        kw_scenario | kw_param | kw_var | kw_let | kw_series | kw_kind | kw_entity | kw_exposure
-            | kw_rule | kw_when | kw_while | kw_then | kw_for | kw_in | kw_where | kw_priority
-            | kw_after | kw_at | kw_emit | kw_default | kw_stop | kw_expect | kw_assert
-            | kw_recovery | kw_steps | arrow
+        kw_scenario
+            | kw_param
+            | kw_var
+            | kw_let
+            | kw_series
+            | kw_kind
+            | kw_entity
+            | kw_exposure
+            | kw_rule
+            | kw_when
+            | kw_while
+            | kw_then
+            | kw_for
+            | kw_in
+            | kw_where
+            | kw_priority
+            | kw_after
+            | kw_at
+            | kw_emit
+            | kw_default
+            | kw_stop
+            | kw_expect
+            | kw_assert
+            | kw_recovery
+            | kw_steps
+            | arrow
     )
 }
 
@@ -238,7 +260,17 @@ fn build_rule(mut c: Cursor, item_span: Span, base: usize) -> Built<RuleDecl> {
     let trigger_span = Span::new(t.at.start as usize, head_span.end as usize);
     let body = t.next("body")?;
     let effects = build_body(body, base)?;
-    Ok(RuleDecl { name, description, priority, binders, filter, trigger, trigger_span, effects, span: item_span })
+    Ok(RuleDecl {
+        name,
+        description,
+        priority,
+        binders,
+        filter,
+        trigger,
+        trigger_span,
+        effects,
+        span: item_span,
+    })
 }
 
 fn build_body(body: Pair<Rule>, base: usize) -> Built<Vec<Effect>> {
@@ -267,9 +299,7 @@ fn build_effect(pair: Pair<Rule>, base: usize) -> Built<Effect> {
         }
         Rule::default_effect => EffectKind::Default(build_expr(c.next("entity")?, base)?),
         Rule::emit_effect => EffectKind::Emit(build_template(c.next("text")?, base)?),
-        Rule::stop_effect => {
-            EffectKind::Stop(c.rest().next().map(|p| build_template(p, base)).transpose()?)
-        }
+        Rule::stop_effect => EffectKind::Stop(c.rest().next().map(|p| build_template(p, base)).transpose()?),
         Rule::assignment => {
             let target_pair = c.next("target")?;
             let target_span = span(&target_pair, base);

@@ -6,21 +6,33 @@
 
 /// Reserved words: none of them can name a declaration, field or binder.
 pub const KEYWORDS: &[&str] = &[
-    "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "rule", "when",
-    "while", "then", "for", "in", "where", "priority", "after", "at", "emit", "default", "stop",
-    "expect", "assert", "linear", "hold", "and", "or", "not", "true", "false", "self",
+    "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "rule", "when", "while",
+    "then", "for", "in", "where", "priority", "after", "at", "emit", "default", "stop", "expect", "assert",
+    "linear", "hold", "and", "or", "not", "true", "false", "self",
 ];
 
 /// Words with a meaning in one position only (`exposure a -> b = 1, recovery 40%`,
 /// `after 2 steps`, `step = month`); elsewhere they are ordinary names.
-pub const CONTEXTUAL_WORDS: &[&str] = &[
-    "recovery", "steps", "day", "week", "month", "quarter", "year", "start", "horizon",
-];
+pub const CONTEXTUAL_WORDS: &[&str] =
+    &["recovery", "steps", "day", "week", "month", "quarter", "year", "start", "horizon"];
 
 /// Built-in functions, including the aggregates.
 pub const BUILTIN_FUNCTIONS: &[&str] = &[
-    "min", "max", "abs", "clamp", "round", "floor", "ceil", "sum", "count", "any", "all", "mean",
-    "exposures_of", "exposures_to", "exposure_losses",
+    "min",
+    "max",
+    "abs",
+    "clamp",
+    "round",
+    "floor",
+    "ceil",
+    "sum",
+    "count",
+    "any",
+    "all",
+    "mean",
+    "exposures_of",
+    "exposures_to",
+    "exposure_losses",
 ];
 
 /// Built-in names that read the state of the run or of an entity.

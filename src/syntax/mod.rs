@@ -125,8 +125,8 @@ const END_OF_FILE_CODE: &str = "cascade::syntax::unexpected_end";
 /// next line that begins, in column 0, with a word that starts an item.
 fn resync(text: &str, pos: usize) -> Option<usize> {
     const STARTERS: &[&str] = &[
-        "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "rule", "for",
-        "when", "while", "at", "expect", "assert",
+        "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "rule", "for", "when",
+        "while", "at", "expect", "assert",
     ];
     let mut offset = pos;
     // Skip the rest of the line the item starts on (after leading trivia).
@@ -244,13 +244,13 @@ fn convert_error(
     for token in detailed_expected_tokens(rule, input) {
         push(token);
     }
-    if let pest::error::ErrorVariant::CustomError { message } = &error.variant {
-        if message.contains("limit") {
-            let span = Span::new(base + at, base + at + char_len(whole, base + at));
-            return Problem::error("cascade::syntax::too_deep", "the script is nested too deeply to parse")
-                .label(span, "parsing gave up here")
-                .help("split the expression with `let` declarations");
-        }
+    if let pest::error::ErrorVariant::CustomError { message } = &error.variant
+        && message.contains("limit")
+    {
+        let span = Span::new(base + at, base + at + char_len(whole, base + at));
+        return Problem::error("cascade::syntax::too_deep", "the script is nested too deeply to parse")
+            .label(span, "parsing gave up here")
+            .help("split the expression with `let` declarations");
     }
     let all = expected.clone();
     // "an operator" and `.field` are possible after almost every expression:
@@ -285,11 +285,8 @@ fn convert_error(
     let span = Span::new(offset, offset + token.len());
     let item_start = base + input.len() - input.trim_start().len();
     if offset == item_start && is_operator(token) {
-        return Problem::error(
-            "cascade::syntax::unexpected",
-            format!("unexpected `{token}`"),
-        )
-        .label(span, "expected an expression after this operator");
+        return Problem::error("cascade::syntax::unexpected", format!("unexpected `{token}`"))
+            .label(span, "expected an expression after this operator");
     }
     let shown: String = token.chars().take(30).collect();
     Problem::error("cascade::syntax::unexpected", format!("unexpected `{}`", shown.escape_debug()))
@@ -357,11 +354,9 @@ fn syntax_help(token: &str, expected: &[String]) -> Option<String> {
 fn describe_rule(rule: Rule) -> Option<&'static str> {
     use Rule::*;
     Some(match rule {
-        expr | operand | paren | date | number | string | boolean | self_ref | call | name
-        | neg | not_op | primary => "an expression",
-        or_op | and_op | le | ge | ne | eq | lt | gt | add | sub | mul | div | infix => {
-            "an operator"
-        }
+        expr | operand | paren | date | number | string | boolean | self_ref | call | name | neg | not_op
+        | primary => "an expression",
+        or_op | and_op | le | ge | ne | eq | lt | gt | add | sub | mul | div | infix => "an operator",
         field_access | postfix => "`.field`",
         ident => "a name",
         integer => "a step number",
@@ -371,17 +366,19 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         arrow => "`->`",
         body => "`then` or `{`",
         block => "`{`",
-        after_effect | default_effect | emit_effect | stop_effect | assignment | target
-        | effect => "an effect",
+        after_effect | default_effect | emit_effect | stop_effect | assignment | target | effect => {
+            "an effect"
+        }
         setting => "a setting (`start`, `step` or `horizon`)",
         field_decl | field_init => "a field",
         series_point => "a point such as `2026-06: 1.50`",
         series_mode => "`linear` or `hold`",
         binder | binders => "a binder such as `x: Kind`",
         comprehension => "`for`",
-        scenario_decl | param_decl | var_decl | let_decl | series_decl | kind_decl
-        | entity_decl | exposure_decl | expect_decl | assert_decl | rule_decl | rule_header
-        | item => "a declaration or rule",
+        scenario_decl | param_decl | var_decl | let_decl | series_decl | kind_decl | entity_decl
+        | exposure_decl | expect_decl | assert_decl | rule_decl | rule_header | item => {
+            "a declaration or rule"
+        }
         when_trigger | while_trigger | at_trigger | trigger => "`when`, `while` or `at`",
         derived_mark => "`let`",
         str_text | str_escape | str_interp => return None,
@@ -397,8 +394,8 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         kw_steps => "`steps`",
         kw_priority => "`priority`",
         kw_and | kw_or => "an operator",
-        kw_scenario | kw_param | kw_var | kw_let | kw_series | kw_kind | kw_entity
-        | kw_exposure | kw_rule | kw_expect | kw_assert => "a declaration or rule",
+        kw_scenario | kw_param | kw_var | kw_let | kw_series | kw_kind | kw_entity | kw_exposure
+        | kw_rule | kw_expect | kw_assert => "a declaration or rule",
         _ => return None,
     })
 }

@@ -1,8 +1,9 @@
-" Headless check of editors/vim: run by editors/ci.sh as
-"   vim -N -u NONE -i NONE -n -es -S editors/vim/test/check_syntax.vim
-" from the repository root. Opens editors/samples/all_syntax.cascade and checks the
-" syntax group at specific positions, then checks filetype settings and indentation.
-" Exits 0 when every check passed, 1 otherwise (with the failures on stderr).
+" Headless check of editors/vim, run by editors/ci.sh as
+"   vim -N -u NONE -i NONE -n -es -c "let g:result_file = 'FILE'" -S editors/vim/test/check_syntax.vim
+" Opens editors/samples/all_syntax.cascade, checks the syntax group at specific
+" positions, the filetype settings and the indentation (re-indenting the sample).
+" Writes the failures and a summary to FILE (to stderr without g:result_file) and
+" exits 0 when every check passed, 1 otherwise.
 
 set nocompatible
 let s:root = fnamemodify(expand('<sfile>:p'), ':h:h:h:h')
@@ -169,7 +170,7 @@ if s:before ==# s:after
 endif
 
 let s:out = ['vim: ' . s:passed . ' checks passed, ' . len(s:failures) . ' failed']
-call writefile(map(copy(s:failures), '"FAIL: " . v:val') + s:out, '/dev/stderr', 'a')
+call writefile(map(copy(s:failures), '"FAIL: " . v:val') + s:out, get(g:, 'result_file', '/dev/stderr'), 'a')
 if empty(s:failures)
   qall!
 else
