@@ -226,7 +226,7 @@ fn compile_source(
         Some(ir) if !has_errors => {
             let warnings = Diagnostics::new(source, problems);
             let owners = derived_owners(&ir);
-            Ok(Program { inner: Arc::new(Compiled { ir, owners, limits, provenance, warnings }) })
+            Ok(Program { inner: Arc::new(Compiled { ir, owners, limits, provenance, warnings, file }) })
         }
         _ => Err(Error::Script(Box::new(Diagnostics::new(source, problems)))),
     }
@@ -250,6 +250,8 @@ pub(crate) struct Compiled {
     pub limits: Limits,
     pub provenance: bool,
     pub warnings: Diagnostics,
+    /// The syntax tree, for checking expressions against the program later.
+    pub file: crate::syntax::File,
 }
 
 /// A checked script, ready to run. Cheap to clone and `Send + Sync`: share it
@@ -459,6 +461,10 @@ fn constant_number(expr: &crate::syntax::Expr) -> Option<Value> {
 }
 
 /// One run of a program: its state, its trace and its step machine.
+///
+/// Cloning a run copies its whole state: the clone continues independently
+/// (the REPL keeps clones to step back in time).
+#[derive(Clone)]
 pub struct Run {
     pub(crate) program: Program,
     pub(crate) machine: Machine,
@@ -566,5 +572,193 @@ impl Run {
     /// A value as an analyst reads it (entity names, rounded numbers).
     pub fn display(&self, value: &Value) -> String {
         display_value(&self.program.inner.ir, value)
+    }
+
+    /// Evaluates an expression (`coreweave.ltv * 2`, `sum(b.capital for b in Bank)`)
+    /// against the current state. Problems in it are diagnostics about `text`.
+    pub fn evaluate(&mut self, text: &str) -> Result<Value, Error> {
+        let inner = self.program.inner.clone();
+        let source = SourceFile::new("<expression>", text);
+        let expr = crate::syntax::parse_expression(&source)
+            .map_err(|p| Error::Script(Box::new(Diagnostics::new(&source, vec![p]))))?;
+        let root =
+            crate::check::check_expression(&inner.file, &inner.ir.source, inner.ir.host.clone(), &expr)
+                .map_err(|mut problems| {
+                    if problems.is_empty() {
+                        problems
+                            .push(Problem::error("cascade::check::invalid", "this expression has no value"));
+                    }
+                    Error::Script(Box::new(Diagnostics::new(&source, problems)))
+                })?;
+        let mut frame = vec![Value::None; root.locals as usize];
+        let mut ev = Evaluator { ir: &inner.ir, st: &mut self.machine.st, derived_owner: &inner.owners };
+        ev.eval(&root.node, &mut frame).map_err(|fault| {
+            let problem =
+                RunFault { fault, context: vec![format!("at step {}", self.machine.st.step)] }.into_problem();
+            Error::Script(Box::new(Diagnostics::new(&source, vec![problem])))
+        })
+    }
+
+    /// Sets a var or a stored field of an entity between steps (`"h100_price"`,
+    /// `"coreweave.cash"`). The change is recorded as made by hand; rules see it
+    /// in the next step. Params are fixed for a run: start a new one instead.
+    pub fn set_value(&mut self, name: &str, value: Value) -> Result<(), Error> {
+        let inner = self.program.inner.clone();
+        let ir = &inner.ir;
+        let bad = |reason: &str| Error::BadValue { name: name.to_string(), reason: reason.to_string() };
+        let slot = match crate::report::resolve_target(ir, name)? {
+            crate::report::Target::Slot(slot) => slot,
+            crate::report::Target::Param(_) => {
+                return Err(bad("params are fixed for a run; start a new run with the param set"));
+            }
+            _ => {
+                return Err(bad(
+                    "only vars and stored fields can be set; derived values follow their formula",
+                ));
+            }
+        };
+        if crate::report::slot_name(ir, slot).ends_with(".defaulted")
+            || crate::report::slot_name(ir, slot).ends_with(".defaulted_at")
+        {
+            return Err(bad("`defaulted` is set only by `default(...)`"));
+        }
+        let current = &self.machine.st.slots[slot as usize];
+        let same_type = std::mem::discriminant(current) == std::mem::discriminant(&value);
+        if !same_type {
+            return Err(bad(&format!("it holds {}", display_value(ir, current))));
+        }
+        if let Some(from) = self.machine.st.write_slot(slot, value.clone()) {
+            let step = self.machine.st.step;
+            self.machine.log.changes.push(crate::eval::trace::ChangeRecord {
+                step,
+                slot,
+                from,
+                to: value,
+                cause: crate::eval::BY_HAND,
+                delayed: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// The whole state of the run, to save (serde) and [`Program::resume`] later.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint { sha256: self.program.inner.ir.source.sha256(), machine: self.machine.clone() }
+    }
+}
+
+/// A saved run: see [`Run::checkpoint`] and [`Program::resume`].
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    sha256: String,
+    machine: Machine,
+}
+
+impl fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Checkpoint(step {}, script {})",
+            self.machine.st.step,
+            &self.sha256[..12.min(self.sha256.len())]
+        )
+    }
+}
+
+/// A declared name, for completion and `:show`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declaration {
+    /// The name.
+    pub name: String,
+    /// `param`, `var`, `let`, `series`, `kind` or `entity`.
+    pub what: &'static str,
+    /// For an entity, its kind; for a kind, its fields.
+    pub detail: String,
+}
+
+/// A rule, for `:rules` and `:show`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// Its name, or `rule at line N`.
+    pub label: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// The line it starts on.
+    pub line: usize,
+    /// Its priority.
+    pub priority: i64,
+    /// Its source text.
+    pub text: String,
+}
+
+impl Program {
+    /// Continues a saved run. The checkpoint must come from this same script.
+    pub fn resume(&self, checkpoint: &Checkpoint) -> Result<Run, Error> {
+        if checkpoint.sha256 != self.inner.ir.source.sha256() {
+            return Err(Error::BadValue {
+                name: String::from("checkpoint"),
+                reason: String::from("it was saved from a different script"),
+            });
+        }
+        let mut machine = checkpoint.machine.clone();
+        machine.rebuild(&self.inner.ir);
+        Ok(Run { program: self.clone(), machine, cancel: None })
+    }
+
+    /// Every declared name.
+    pub fn declarations(&self) -> Vec<Declaration> {
+        let ir = &self.inner.ir;
+        let mut out = Vec::new();
+        let simple = |list: &[crate::ir::Global], what: &'static str, out: &mut Vec<Declaration>| {
+            out.extend(list.iter().map(|g| Declaration {
+                name: g.name.clone(),
+                what,
+                detail: String::new(),
+            }));
+        };
+        simple(&ir.params, "param", &mut out);
+        simple(&ir.vars, "var", &mut out);
+        simple(&ir.lets, "let", &mut out);
+        out.extend(ir.series.iter().map(|s| Declaration {
+            name: s.name.clone(),
+            what: "series",
+            detail: String::new(),
+        }));
+        for kind in &ir.kinds {
+            let fields: Vec<&str> = kind.fields.iter().map(|f| f.name.as_str()).collect();
+            out.push(Declaration { name: kind.name.clone(), what: "kind", detail: fields.join(", ") });
+        }
+        for entity in &ir.entities {
+            let kind = ir.kinds[entity.kind as usize].name.clone();
+            out.push(Declaration { name: entity.name.clone(), what: "entity", detail: kind });
+        }
+        out
+    }
+
+    /// The fields of an entity or a kind (with `defaulted` and `defaulted_at`).
+    pub fn fields(&self, entity_or_kind: &str) -> Option<Vec<String>> {
+        let ir = &self.inner.ir;
+        let kind = match ir.kinds.iter().find(|k| k.name == entity_or_kind) {
+            Some(k) => k,
+            None => &ir.kinds[ir.entities.iter().find(|e| e.name == entity_or_kind)?.kind as usize],
+        };
+        let mut fields: Vec<String> = kind.fields.iter().map(|f| f.name.clone()).collect();
+        fields.extend(["defaulted", "defaulted_at"].map(String::from));
+        Some(fields)
+    }
+
+    /// Every rule, in source order.
+    pub fn rules(&self) -> Vec<RuleInfo> {
+        let ir = &self.inner.ir;
+        ir.rules
+            .iter()
+            .map(|r| RuleInfo {
+                label: r.label.clone(),
+                description: r.description.clone(),
+                line: r.line,
+                priority: r.priority,
+                text: r.span.text(ir.source.text()).to_string(),
+            })
+            .collect()
     }
 }

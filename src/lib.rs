@@ -35,6 +35,7 @@ mod check;
 pub mod diagnostic;
 mod engine;
 mod eval;
+mod explain;
 mod host;
 mod ir;
 mod report;
@@ -43,7 +44,11 @@ pub mod syntax;
 pub mod value;
 
 pub use diagnostic::{Diagnostics, Problem, RenderStyle};
-pub use engine::{Engine, Error, ParamInfo, Program, Run, RunStart, StepSummary, check_source};
+pub use engine::{
+    Checkpoint, Declaration, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart, StepSummary,
+    check_source,
+};
+pub use explain::{Approach, Candidate, Cause, Explanation};
 pub use host::{HostFn, HostReturn, HostValue};
 pub use report::{Event, Expectation, Trace};
 pub use rust_decimal::Decimal;

@@ -267,6 +267,9 @@ impl Run {
     /// `margin_call [l = coreweave]`
     pub(crate) fn firing_label(&self, firing: u32) -> String {
         let ir = &self.program.inner.ir;
+        if firing == crate::eval::BY_HAND {
+            return String::from("set by hand");
+        }
         let Some(f) = self.machine.log.firings.get(firing as usize) else { return String::from("?") };
         let rule = &ir.rules[f.rule as usize];
         if f.bindings.is_empty() {

@@ -198,6 +198,9 @@ impl<'a> Checker<'a> {
             _ => {}
         }
         let Some(&(decl, _)) = self.names.get(name) else {
+            if self.declared_by_unparsed_item(name) {
+                return error_node(span);
+            }
             let mut candidates: Vec<String> = self.names.keys().map(|s| s.to_string()).collect();
             candidates.extend(ctx.locals.iter().map(|(n, _)| n.clone()));
             if let Some(kind) = ctx.self_kind {
@@ -224,6 +227,15 @@ impl<'a> Checker<'a> {
             _ => false,
         };
         if !allowed {
+            // Used in the wrong place, but used: no "never used" warning on top.
+            let used = match decl {
+                Decl::Param(p) => Some(GraphNode::Param(p)),
+                Decl::Var(v) => Some(GraphNode::Var(v)),
+                Decl::Let(l) => Some(GraphNode::Let(l)),
+                Decl::Series(s) => Some(GraphNode::Series(s)),
+                Decl::Kind(_) | Decl::Entity(_) => None,
+            };
+            self.used.extend(used);
             return self.not_allowed(name, span, ctx);
         }
         match decl {
@@ -451,8 +463,9 @@ impl<'a> Checker<'a> {
     fn operand_error(&mut self, op: &str, ls: Span, lt: Type, rs: Span, rt: Type, wanted: &str) {
         let help = if op == "and" || op == "or" {
             String::from("combine conditions such as `a > 1 and b < 2`")
-        } else if lt == Type::Bool || rt == Type::Bool {
-            String::from("a comparison gives a bool; compare numbers with numbers")
+        } else if matches!(op, "<" | "<=" | ">" | ">=") && (lt == Type::Bool || rt == Type::Bool) {
+            // `a < b < c` reads as `(a < b) < c`.
+            String::from("a comparison gives a bool; to compare three values write `a < b and b < c`")
         } else {
             format!("`{op}` works on {wanted}")
         };
@@ -494,6 +507,7 @@ impl<'a> Checker<'a> {
                     .label(span, format!("called with {}", args.len()))
                     .maybe_help(builtin_usage(name)),
                 );
+                self.lower_arguments_of_wrong_call(args, ctx);
                 return error_node(span);
             }
             let mut nodes = Vec::new();
@@ -555,6 +569,14 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Lowers the arguments of a call that is already reported as wrong, for the
+    /// problems inside them and so that what they read counts as used.
+    fn lower_arguments_of_wrong_call(&mut self, args: &[Expr], ctx: &mut Ctx) {
+        for arg in args {
+            self.lower_expr(arg, ctx);
+        }
+    }
+
     fn lower_host_call(&mut self, func: &syntax::Ident, args: &[Expr], span: Span, ctx: &mut Ctx) -> Typed {
         let name = func.name.as_str();
         let Some(index) = self.host.iter().position(|h| h.name == name) else {
@@ -569,6 +591,7 @@ impl<'a> Checker<'a> {
                     .label(func.span, "no built-in or host function has this name")
                     .maybe_help(did_you_mean(name, candidates.iter().map(String::as_str))),
             );
+            self.lower_arguments_of_wrong_call(args, ctx);
             return error_node(span);
         };
         let host = self.host[index].clone();
@@ -584,6 +607,7 @@ impl<'a> Checker<'a> {
                 )
                 .label(span, format!("called with {}", args.len())),
             );
+            self.lower_arguments_of_wrong_call(args, ctx);
             return error_node(span);
         }
         let mut nodes = Vec::new();
@@ -624,6 +648,7 @@ impl<'a> Checker<'a> {
         let (source, element) = match &source_expr.kind {
             ExprKind::Name(kind_name) => match self.names.get(kind_name.as_str()) {
                 Some(&(Decl::Kind(k), _)) => (AggregateSource::Kind(k), Type::Entity(Some(k))),
+                None if self.declared_by_unparsed_item(kind_name) => return error_node(span),
                 _ => {
                     let kinds: Vec<&str> = self.kinds.iter().map(|k| k.ast.name.name.as_str()).collect();
                     let help = did_you_mean(kind_name, kinds.iter().copied())

@@ -173,8 +173,10 @@ impl<'a> Checker<'a> {
     pub(super) fn check_warnings(&mut self, _graph: &DependencyGraph) {
         let used: HashSet<&GraphNode> = self.used.iter().collect();
         let mut warnings = Vec::new();
+        // Items with syntax errors are missing, and so is what they read.
+        let complete = !self.file.incomplete;
         for (p, slot) in self.params.iter().enumerate() {
-            if !used.contains(&GraphNode::Param(p as Id)) {
+            if complete && !used.contains(&GraphNode::Param(p as Id)) {
                 warnings.push(
                     Problem::warning(
                         "cascade::check::unused",
@@ -186,7 +188,7 @@ impl<'a> Checker<'a> {
             }
         }
         for (v, slot) in self.vars.iter().enumerate() {
-            if !used.contains(&GraphNode::Var(v as Id)) {
+            if complete && !used.contains(&GraphNode::Var(v as Id)) {
                 let written = self
                     .rules
                     .iter()

@@ -44,6 +44,31 @@ pub(crate) fn check(
     checker.finish()
 }
 
+/// Checks one expression against a checked program (for the REPL and
+/// [`crate::Run::evaluate`]). Ids in the result match the program's.
+pub(crate) fn check_expression(
+    file: &File,
+    source: &SourceFile,
+    host: Arc<[HostFunction]>,
+    expr: &syntax::Expr,
+) -> Result<Root, Vec<Problem>> {
+    let mut checker = Checker::new(file, source, host);
+    checker.declare_all();
+    checker.lower_params_and_vars();
+    checker.lower_exposures();
+    // The program itself is known to be clean; only the expression can be wrong.
+    checker.problems.clear();
+    let mut ctx = Ctx::new(Mode::Dynamic);
+    let (node, ty) = checker.lower_expr(expr, &mut ctx);
+    if let Some(ty) = ty {
+        if matches!(ty, Type::Exposure) {
+            checker.require_scalar(ty, expr.span, "a value");
+        }
+    }
+    let errors: Vec<Problem> = checker.problems.into_iter().filter(Problem::is_error).collect();
+    if errors.is_empty() && ty.is_some() { Ok(ctx.root(node)) } else { Err(errors) }
+}
+
 /// Declared names share one namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Decl {
@@ -394,6 +419,12 @@ impl<'a> Checker<'a> {
         KindSlot { ast: k, fields, stored_count: stored, derived_count: derived, entities: Vec::new() }
     }
 
+    /// True for a name that an item with a syntax error declares: the syntax
+    /// error is reported, so the name is not also called unknown.
+    fn declared_by_unparsed_item(&self, name: &str) -> bool {
+        self.file.unparsed_names.iter().any(|n| n == name)
+    }
+
     fn resolve_kind(&mut self, name: &syntax::Ident) -> Option<Id> {
         match self.names.get(name.name.as_str()) {
             Some(&(Decl::Kind(k), _)) => Some(k),
@@ -407,6 +438,7 @@ impl<'a> Checker<'a> {
                 );
                 None
             }
+            None if self.declared_by_unparsed_item(&name.name) => None,
             None => {
                 let kinds: Vec<&str> = self.kinds.iter().map(|k| k.ast.name.name.as_str()).collect();
                 let help = did_you_mean(&name.name, kinds.iter().copied())
@@ -434,6 +466,7 @@ impl<'a> Checker<'a> {
                 );
                 None
             }
+            None if self.declared_by_unparsed_item(&name.name) => None,
             None => {
                 let entities: Vec<&str> = self.entities.iter().map(|e| e.ast.name.name.as_str()).collect();
                 self.error(
@@ -450,26 +483,7 @@ impl<'a> Checker<'a> {
     // Pass 2: lowering
 
     fn lower_all(&mut self) {
-        for id in 0..self.params.len() {
-            let ast = self.params[id].ast;
-            let mut ctx = Ctx::new(Mode::Param { before: id as Id });
-            let (node, ty) = self.lower_expr(&ast.value, &mut ctx);
-            self.params[id].state = ty.map_or(Lowered::Failed, Lowered::Done);
-            if let Some(ty) = ty {
-                self.require_scalar(ty, ast.value.span, "a param");
-            }
-            self.params[id].root = Some(ctx.root(node));
-        }
-        for id in 0..self.vars.len() {
-            let ast = self.vars[id].ast;
-            let mut ctx = Ctx::new(Mode::Init { vars_before: id as Id, fields_before: None });
-            let (node, ty) = self.lower_expr(&ast.value, &mut ctx);
-            self.vars[id].state = ty.map_or(Lowered::Failed, Lowered::Done);
-            if let Some(ty) = ty {
-                self.require_scalar(ty, ast.value.span, "a var");
-            }
-            self.vars[id].root = Some(ctx.root(node));
-        }
+        self.lower_params_and_vars();
         for id in 0..self.lets.len() {
             self.lower_let(id as Id);
         }
@@ -490,6 +504,29 @@ impl<'a> Checker<'a> {
                 Item::Assert(a) => self.lower_assert(a),
                 _ => {}
             }
+        }
+    }
+
+    fn lower_params_and_vars(&mut self) {
+        for id in 0..self.params.len() {
+            let ast = self.params[id].ast;
+            let mut ctx = Ctx::new(Mode::Param { before: id as Id });
+            let (node, ty) = self.lower_expr(&ast.value, &mut ctx);
+            self.params[id].state = ty.map_or(Lowered::Failed, Lowered::Done);
+            if let Some(ty) = ty {
+                self.require_scalar(ty, ast.value.span, "a param");
+            }
+            self.params[id].root = Some(ctx.root(node));
+        }
+        for id in 0..self.vars.len() {
+            let ast = self.vars[id].ast;
+            let mut ctx = Ctx::new(Mode::Init { vars_before: id as Id, fields_before: None });
+            let (node, ty) = self.lower_expr(&ast.value, &mut ctx);
+            self.vars[id].state = ty.map_or(Lowered::Failed, Lowered::Done);
+            if let Some(ty) = ty {
+                self.require_scalar(ty, ast.value.span, "a var");
+            }
+            self.vars[id].root = Some(ctx.root(node));
         }
     }
 
@@ -665,12 +702,15 @@ impl<'a> Checker<'a> {
                     }
                     Some(_) => {
                         if overrides.insert(name, &init.value).is_some() {
+                            let first = ast.fields.iter().find(|f| f.name.name == name).map(|f| f.name.span);
                             self.error(
                                 Problem::error(
                                     "cascade::check::duplicate",
                                     format!("`{name}` is set twice for `{}`", ast.name.name),
                                 )
-                                .label(init.name.span, "set again here"),
+                                .label(init.name.span, "set again here")
+                                .label(first.unwrap_or(init.name.span), "first set here")
+                                .help("keep one of them"),
                             );
                         }
                     }

@@ -3,7 +3,7 @@
 use crate::diagnostic::Problem;
 use crate::ir::*;
 use crate::source::Span;
-use crate::syntax::{self, AssignOp, EffectKind, ExprKind, Trigger};
+use crate::syntax::{self, AssignOp, EffectKind, ExprKind, Trigger, UnaryOp};
 use crate::value::Type;
 
 use super::expr::{Ctx, Mode};
@@ -17,13 +17,17 @@ impl<'a> Checker<'a> {
         let mut ctx = Ctx::new(Mode::Dynamic);
         let mut binders = Vec::new();
         for binder in &rule.binders {
-            if binders.iter().any(|(n, _)| n == &binder.name.name) {
+            if let Some(first) = rule.binders.iter().find(|b| b.name.name == binder.name.name)
+                && first.name.span != binder.name.span
+            {
                 self.error(
                     Problem::error(
                         "cascade::check::duplicate",
                         format!("binder `{}` is declared twice", binder.name.name),
                     )
-                    .label(binder.name.span, "declared again here"),
+                    .label(binder.name.span, "declared again here")
+                    .label(first.name.span, "first declared here")
+                    .help("give each binder its own name, e.g. `for a: Bank, b: Bank`"),
                 );
             }
             let kind = self.resolve_kind(&binder.kind);
@@ -81,17 +85,19 @@ impl<'a> Checker<'a> {
             && let Some((first, _, _)) =
                 self.rules.iter().find(|(r, _, _)| r.name.as_deref() == Some(&name.name))
         {
-            let first_span = first.span;
+            // The first rule's name, found in the source (the rule keeps only its span).
+            let first_name = self.file.items.iter().find_map(|item| match item {
+                syntax::Item::Rule(r) => r.name.as_ref().filter(|n| n.name == name.name).map(|n| n.span),
+                _ => None,
+            });
             self.error(
                 Problem::error(
                     "cascade::check::duplicate",
                     format!("rule `{}` is declared twice", name.name),
                 )
                 .label(name.span, "declared again here")
-                .label(
-                    Span::new(first_span.start as usize, first_span.start as usize + 4),
-                    "first declared here",
-                ),
+                .label(first_name.unwrap_or(first.span), "first declared here")
+                .help("rename one of them"),
             );
         }
         let reads = std::mem::take(&mut ctx.reads);
@@ -185,15 +191,30 @@ impl<'a> Checker<'a> {
                 if let Some(ty) = ty {
                     self.require(ty, Type::Number, delay.span, "a delay");
                 }
-                if let ExprKind::Number(d) = delay.kind
-                    && (!d.is_integer() || d.is_sign_negative())
+                // A delay written as a number (`2`, `-1`, `1.5`) is checked here,
+                // a computed one when the rule fires.
+                let literal = match &delay.kind {
+                    ExprKind::Number(d) => Some(*d),
+                    ExprKind::Unary(UnaryOp::Neg, inner) => match inner.kind {
+                        ExprKind::Number(d) => Some(-d),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some(d) = literal
+                    && (!d.is_integer() || d < rust_decimal::Decimal::ZERO)
                 {
+                    let what = if d.is_integer() {
+                        "a delay cannot be negative"
+                    } else {
+                        "not a whole number of steps"
+                    };
                     self.error(
                         Problem::error(
                             "cascade::check::bad_delay",
                             "a delay is a whole number of steps, 0 or more",
                         )
-                        .label(delay.span, "not a whole number of steps")
+                        .label(delay.span, what)
                         .help("for example `after 3 steps default(x)`"),
                     );
                 }
@@ -314,6 +335,7 @@ impl<'a> Checker<'a> {
                 String::from("bind its entities with `for x: Kind` and assign `x.field`"),
             ),
             Some(Decl::Var(_)) => return,
+            None if self.declared_by_unparsed_item(name) => return,
             None if name == "step" || name == "date" => (
                 format!("`{name}` is built in and cannot be assigned"),
                 String::from("the step machine advances it"),

@@ -80,6 +80,24 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run a scenario, then explain why TARGET happened (or why not).
+    Explain {
+        /// The script.
+        file: PathBuf,
+        /// An entity (its default), `entity.field` or a var, optionally `@STEP` or `@DATE`.
+        target: String,
+        /// Override a param: `--set holding_cost=2.8` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+        /// Follow causes this many levels back.
+        #[arg(long, default_value_t = 8)]
+        depth: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+        #[command(flatten)]
+        limits: Limits,
+    },
     /// Run scripts and report every `expect` and `assert`.
     Test {
         /// The scripts.
@@ -88,6 +106,12 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExplainFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,6 +136,9 @@ pub fn main() -> ExitCode {
             run(&file, &sets, horizon, format, changes, &limits)
         }
         Command::Check { files } => check(&files),
+        Command::Explain { file, target, sets, depth, format, limits } => {
+            explain(&file, &target, &sets, depth, format, &limits)
+        }
         Command::Test { files, limits } => test(&files, &limits),
     };
     match result {
@@ -259,6 +286,30 @@ fn provenance_comment(run: &Run) -> String {
         p["horizon"],
         params.join(" ")
     )
+}
+
+fn explain(
+    file: &Path,
+    target: &str,
+    sets: &[String],
+    depth: usize,
+    format: ExplainFormat,
+    limits: &Limits,
+) -> Result<(), Failure> {
+    let program = compile(&limits.engine(), file)?;
+    let mut run = start(&program, sets, None)?;
+    run.run_to_end().map_err(|e| report(&e))?;
+    let explanation = run.explain_tree(target, depth).map_err(|e| report(&e))?;
+    let text = match format {
+        ExplainFormat::Text => explanation.to_text(),
+        ExplainFormat::Json => {
+            let mut json = serde_json::to_string_pretty(&explanation).unwrap_or_default();
+            json.push('\n');
+            json
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(())
 }
 
 fn check(files: &[PathBuf]) -> Result<(), Failure> {

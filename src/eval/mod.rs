@@ -49,6 +49,9 @@ pub(crate) struct Limits {
     pub max_instances: u64,
 }
 
+/// The cause recorded for a value set by hand (REPL `:set`, [`crate::Run::set_value`]).
+pub(crate) const BY_HAND: u32 = u32::MAX;
+
 /// One rule instance: a rule with its binders bound to entities.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Instance {
@@ -311,6 +314,31 @@ impl Machine {
         let mut stepper = Stepper { ir, derived_owner, limits, m: &mut machine, cancel: None };
         stepper.check_asserts()?;
         Ok(machine)
+    }
+}
+
+impl Machine {
+    /// After loading a checkpoint: rebuild the caches that are not saved, and
+    /// let every instance look at its condition again (a clean condition gives
+    /// the value it had, so nothing fires that would not have).
+    pub fn rebuild(&mut self, ir: &Ir) {
+        let layout = self.st.layout;
+        self.st.derived = vec![None; layout.derived as usize];
+        self.st.computing = vec![false; layout.derived as usize];
+        self.st.readers = vec![Vec::new(); layout.cells()];
+        self.st.stack.clear();
+        self.st.dirtied.clear();
+        for p in &mut self.pending {
+            p.clear();
+        }
+        for (i, inst) in self.instances.iter_mut().enumerate() {
+            let timed = matches!(ir.rules[inst.rule as usize].trigger, TriggerIr::At(_));
+            inst.dirty = !timed;
+            self.queued[i] = !timed;
+            if !timed {
+                self.pending[inst.rule as usize].push(i as u32);
+            }
+        }
     }
 }
 
@@ -622,7 +650,14 @@ impl Stepper<'_> {
             return Err(self.fault(fault, Some((rule_index, &bindings))));
         }
         let cause = self.m.log.firings.len() as u32;
-        self.m.log.firings.push(FiringRecord { step, rule: rule_index, bindings: bindings.clone(), reads });
+        let changes_before = self.m.log.changes.len();
+        self.m.log.firings.push(FiringRecord {
+            step,
+            rule: rule_index,
+            bindings: bindings.clone(),
+            reads,
+            changes_before,
+        });
         let rule = &ir.rules[rule_index as usize];
         let mut frame = frame_for(rule, &bindings);
         for (index, effect) in rule.effects.iter().enumerate() {

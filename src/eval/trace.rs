@@ -23,6 +23,8 @@ pub(crate) struct FiringRecord {
     pub bindings: Box<[u32]>,
     /// What the condition and the effects read, with the values they saw.
     pub reads: Vec<(ReadKey, Value)>,
+    /// How many changes had been recorded when it fired (its inputs came before).
+    pub changes_before: usize,
 }
 
 /// A stored value that changed.

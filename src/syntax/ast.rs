@@ -10,6 +10,11 @@ use crate::value::Date;
 pub struct File {
     /// Top-level items.
     pub items: Vec<Item>,
+    /// True when some items had syntax errors and are missing from `items`.
+    pub incomplete: bool,
+    /// Names declared by the items that had syntax errors (`param x = = 1`
+    /// declares `x`), so that the checker does not also call them unknown.
+    pub unparsed_names: Vec<String>,
 }
 
 /// A name as written, with its span.

@@ -34,9 +34,11 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::postfix(Rule::field_access))
 });
 
+/// The span of a pair, without the whitespace and comments that pest may have
+/// taken at its end.
 fn span(pair: &Pair<Rule>, base: usize) -> Span {
-    let s = pair.as_span();
-    Span::new(base + s.start(), base + s.end())
+    let start = pair.as_span().start();
+    Span::new(base + start, base + start + super::trim_trivia_end(pair.as_str()))
 }
 
 fn ident(pair: Pair<Rule>, base: usize) -> Ident {

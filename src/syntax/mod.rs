@@ -41,11 +41,14 @@ pub const MAX_EXPR_DEPTH: usize = 512;
 pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
     let text = source.text();
     if let Some(problem) = check_nesting(text) {
-        return (File::default(), vec![problem]);
+        let file = File { incomplete: true, ..File::default() };
+        return (file, vec![problem]);
     }
     let mut file = File::default();
     let mut problems = Vec::new();
     let mut pos = 0;
+    // Where the last item that parsed starts and where its last token ends.
+    let mut previous: Option<(usize, usize)> = None;
     while pos < text.len() {
         let rest = &text[pos..];
         if CascadeParser::parse(Rule::only_trivia, rest).is_ok() {
@@ -55,8 +58,12 @@ pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
             Ok(mut pairs) => {
                 let Some(start) = pairs.next() else { break };
                 let end = start.as_span().end();
+                previous = None;
                 match start.into_inner().next().map(|item| build::build_item(item, pos)) {
-                    Some(Ok(item)) => file.items.push(item),
+                    Some(Ok(item)) => {
+                        file.items.push(item);
+                        previous = Some((pos, pos + trim_trivia_end(&rest[..end])));
+                    }
                     Some(Err(problem)) => problems.push(problem),
                     None => {}
                 }
@@ -66,9 +73,28 @@ pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
                 pos += end;
             }
             Err(error) => {
-                let problem = convert_error(Rule::item_start, rest, &error, pos, text);
+                let mut from = pos;
+                let mut problem = None;
+                // An item that fails on the line where the previous one ended
+                // usually means the previous one was cut short: `let x = max(a b)`
+                // parses as `let x = max` followed by `(a b)`. Report the error of
+                // the two together, and drop the first.
+                let item_start = pos + skip_trivia(rest);
+                if let Some((previous_start, previous_end)) = previous
+                    && !text[previous_end..item_start].contains('\n')
+                    && let Err(error) = CascadeParser::parse(Rule::file, &text[previous_start..])
+                {
+                    file.items.pop();
+                    from = previous_start;
+                    problem = Some(convert_error(Rule::file, &text[from..], &error, from, text));
+                }
+                let problem =
+                    problem.unwrap_or_else(|| convert_error(Rule::item_start, rest, &error, pos, text));
                 problems.push(problem);
-                match resync(text, pos) {
+                file.incomplete = true;
+                file.unparsed_names.extend(declared_name(&text[from..]));
+                previous = None;
+                match resync(text, from) {
                     Some(next) => pos = next,
                     None => break,
                 }
@@ -76,6 +102,66 @@ pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
         }
     }
     (file, problems)
+}
+
+/// The length of the whitespace and comments at the start of `text`.
+fn skip_trivia(text: &str) -> usize {
+    let mut rest = text;
+    loop {
+        let trimmed = rest.trim_start();
+        if let Some(comment) = trimmed.strip_prefix('#') {
+            rest = comment.find('\n').map_or("", |i| &comment[i..]);
+        } else {
+            return text.len() - trimmed.len();
+        }
+    }
+}
+
+/// The length of `text` without the whitespace and comments at its end. (Pest
+/// lets a rule that ends in an optional part, such as an expression, take the
+/// trivia before that part even when the part is absent.)
+pub(crate) fn trim_trivia_end(text: &str) -> usize {
+    let mut end = text.trim_end().len();
+    loop {
+        // A comment runs to the end of its line: look for a `#` outside a string
+        // on the last line.
+        let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let Some(comment) = comment_start(&text[line_start..end]) else { return end };
+        end = text[..line_start + comment].trim_end().len();
+    }
+}
+
+/// Where a comment starts in one line of code, if it has one.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '#' if !in_string => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The name an item declares, read from its first two words (`param x = ...`,
+/// `kind Bank {`, `entity hsbc: Bank`), even if the rest does not parse.
+fn declared_name(item: &str) -> Option<String> {
+    let item = &item[skip_trivia(item)..];
+    let word = |s: &str| s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
+    let keyword_len = word(item);
+    let keyword = &item[..keyword_len];
+    if !matches!(keyword, "param" | "var" | "let" | "series" | "kind" | "entity") {
+        return None;
+    }
+    let rest = &item[keyword_len..];
+    let rest = &rest[skip_trivia(rest)..];
+    let name = &rest[..word(rest)];
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && !KEYWORDS.contains(&name);
+    valid.then(|| name.to_string())
 }
 
 /// Parses one expression (used by the REPL and the embedding API).
@@ -128,10 +214,9 @@ fn resync(text: &str, pos: usize) -> Option<usize> {
         "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "rule", "for", "when",
         "while", "at", "expect", "assert",
     ];
-    let mut offset = pos;
-    // Skip the rest of the line the item starts on (after leading trivia).
-    let first = text[pos..].find(|c: char| !c.is_whitespace()).map_or(text.len(), |i| pos + i);
-    offset = offset.max(first);
+    // Skip the rest of the line the item starts on (after leading whitespace and
+    // comments, which may be on lines of their own).
+    let mut offset = pos + skip_trivia(&text[pos..]);
     loop {
         let newline = text[offset..].find('\n')?;
         offset += newline + 1;
@@ -217,6 +302,11 @@ fn is_interpolation(bytes: &[u8], open: usize) -> bool {
 }
 
 /// Turns a pest error into a problem with a byte span and plain words.
+///
+/// Pest reports the farthest position where a *rule* failed, but a literal such
+/// as the `:` of `entity name: Kind` is not a rule, so on its own it would point
+/// at the start of the item. The detailed re-parse also tracks literals: when it
+/// got farther, its position and tokens are the ones to report.
 fn convert_error(
     rule: Rule,
     input: &str,
@@ -224,9 +314,22 @@ fn convert_error(
     base: usize,
     whole: &str,
 ) -> Problem {
-    let at = match error.location {
+    let rule_at = match error.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
+    };
+    if let pest::error::ErrorVariant::CustomError { message } = &error.variant
+        && message.contains("limit")
+    {
+        let span = Span::new(base + rule_at, base + rule_at + char_len(whole, base + rule_at));
+        return Problem::error("cascade::syntax::too_deep", "the script is nested too deeply to parse")
+            .label(span, "parsing gave up here")
+            .help("split the expression with `let` declarations");
+    }
+    let detail = detailed_expectation(rule, input);
+    let at = match &detail {
+        Some((position, _)) if *position > rule_at => *position,
+        _ => rule_at,
     };
     let mut expected: Vec<String> = Vec::new();
     let mut push = |word: String| {
@@ -234,37 +337,35 @@ fn convert_error(
             expected.push(word);
         }
     };
-    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
+    if at == rule_at
+        && let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant
+    {
         for rule in positives {
             if let Some(word) = describe_rule(*rule) {
                 push(word.to_string());
             }
         }
     }
-    for token in detailed_expected_tokens(rule, input) {
-        push(token);
-    }
-    if let pest::error::ErrorVariant::CustomError { message } = &error.variant
-        && message.contains("limit")
+    if let Some((position, words)) = detail
+        && position == at
     {
-        let span = Span::new(base + at, base + at + char_len(whole, base + at));
-        return Problem::error("cascade::syntax::too_deep", "the script is nested too deeply to parse")
-            .label(span, "parsing gave up here")
-            .help("split the expression with `let` declarations");
+        for word in words {
+            push(word);
+        }
     }
     let all = expected.clone();
     // "an operator" and `.field` are possible after almost every expression:
     // mention them only when nothing else fits. Punctuation that starts an
-    // expression is covered by "an expression"; `{` by "`then` or `{`".
+    // expression is covered by "an expression"; a word that is part of a longer
+    // one (`{` of "`then` or `{`") by the longer one.
     if expected.len() > 1 {
         expected.retain(|w| w != "an operator" && w != "`.field`");
     }
     if expected.iter().any(|w| w == "an expression") {
         expected.retain(|w| w != "`(`" && w != "`\"`");
     }
-    if expected.iter().any(|w| w == "`then` or `{`") {
-        expected.retain(|w| w != "`{`" && w != "`(`");
-    }
+    let phrases = expected.clone();
+    expected.retain(|w| !phrases.iter().any(|longer| longer != w && longer.contains(w.as_str())));
     let expectation = match expected.len() {
         0 => String::from("not expected here"),
         1 => format!("expected {}", expected[0]),
@@ -272,17 +373,25 @@ fn convert_error(
     };
     let offset = base + at;
     let rest = &whole[offset.min(whole.len())..];
-    let trimmed = rest.trim_start();
-    if trimmed.is_empty() || offset >= whole.len() {
-        // miette hides a label at the very end of the file: point at the last character.
+    if rest.trim_start().is_empty() {
+        // miette hides a label at the very end of the file: point at the last token.
         let last = whole.trim_end().len();
-        let start = whole[..last].char_indices().last().map_or(0, |(i, _)| i);
+        let start = last_token_start(&whole[..last]);
         let span = Span::new(start, last.max(start));
         return Problem::error(END_OF_FILE_CODE, "unexpected end of file")
             .label(span, format!("the file ends after this; {expectation}"));
     }
     let token = token_at(rest);
     let span = Span::new(offset, offset + token.len());
+    if token == "\n" || token == "\r" {
+        let in_string = all.iter().any(|w| w == "`\"`");
+        let label = if in_string { "the string is not closed" } else { expectation.as_str() };
+        return Problem::error("cascade::syntax::unexpected", "unexpected end of line")
+            .label(span, label)
+            .maybe_help(
+                in_string.then(|| String::from("close the string with `\"` on the line where it starts")),
+            );
+    }
     let item_start = base + input.len() - input.trim_start().len();
     if offset == item_start && is_operator(token) {
         return Problem::error("cascade::syntax::unexpected", format!("unexpected `{token}`"))
@@ -298,25 +407,61 @@ fn is_operator(token: &str) -> bool {
     matches!(token, "+" | "-" | "*" | "/" | "<" | ">" | "=" | "!" | "and" | "or")
 }
 
-/// Re-parses with pest's detailed error tracking to learn which literal tokens
-/// (`=`, `{`, `:` ...) would have fitted. Only runs after an error.
-fn detailed_expected_tokens(rule: Rule, input: &str) -> Vec<String> {
-    pest::set_error_detail(true);
-    let result = CascadeParser::parse(rule, input);
-    pest::set_error_detail(false);
-    let Err(error) = result else { return Vec::new() };
-    let Some(attempts) = error.parse_attempts() else { return Vec::new() };
-    attempts
-        .expected_tokens()
-        .into_iter()
-        .map(|token| token.to_string())
-        .filter(|token| is_punctuation(token))
-        .map(|token| format!("`{token}`"))
-        .collect()
+/// Pest's detailed error tracking is a global switch: one detailed re-parse at a
+/// time, so that two threads reporting errors do not turn it off for each other.
+static ERROR_DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Re-parses with pest's detailed error tracking, which also records literal
+/// tokens (`=`, `{`, `:`, keywords ...). Returns the farthest position where a
+/// token was expected and those tokens in words. Only runs after an error.
+fn detailed_expectation(rule: Rule, input: &str) -> Option<(usize, Vec<String>)> {
+    let result = {
+        let _guard = ERROR_DETAIL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pest::set_error_detail(true);
+        let result = CascadeParser::parse(rule, input);
+        pest::set_error_detail(false);
+        result
+    };
+    let error = result.err()?;
+    let attempts = error.parse_attempts()?;
+    let mut words = Vec::new();
+    for token in attempts.expected_tokens() {
+        if let Some(word) = describe_token(&token.to_string())
+            && !words.contains(&word)
+        {
+            words.push(word);
+        }
+    }
+    Some((attempts.max_position, words))
 }
 
-fn is_punctuation(token: &str) -> bool {
-    matches!(token, "=" | "{" | "}" | "(" | ")" | ":" | "," | "->" | "\"")
+/// Plain words for a literal token of the grammar, or `None` to leave it out.
+fn describe_token(token: &str) -> Option<String> {
+    Some(match token {
+        "=" | "{" | "}" | "(" | ")" | ":" | "," | "->" | "\"" | "then" | "for" | "in" | "where" | "when"
+        | "while" | "at" | "priority" | "recovery" => format!("`{token}`"),
+        "steps" | "step" => String::from("`steps`"),
+        "linear" | "hold" => String::from("`linear` or `hold`"),
+        "after" | "default" | "emit" | "stop" => String::from("an effect"),
+        "+" | "-" | "*" | "/" | "<" | "<=" | ">" | ">=" | "==" | "!=" | "and" | "or" => {
+            String::from("an operator")
+        }
+        "scenario" | "param" | "var" | "let" | "series" | "kind" | "entity" | "exposure" | "rule"
+        | "expect" | "assert" => String::from("a declaration or rule"),
+        _ => return None,
+    })
+}
+
+/// The start of the last token of `text` (which has no trailing whitespace).
+fn last_token_start(text: &str) -> usize {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '%' | '$');
+    match text.chars().next_back() {
+        Some(c) if is_word(c) => {
+            text.char_indices().rev().take_while(|(_, c)| is_word(*c)).last().map_or(0, |(i, _)| i)
+        }
+        Some(c) => text.len() - c.len_utf8(),
+        None => 0,
+    }
 }
 
 /// The token that starts `rest`: a word, a number, or one character.
@@ -394,6 +539,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         kw_steps => "`steps`",
         kw_priority => "`priority`",
         kw_and | kw_or => "an operator",
+        kw_after | kw_default | kw_emit | kw_stop => "an effect",
         kw_scenario | kw_param | kw_var | kw_let | kw_series | kw_kind | kw_entity | kw_exposure
         | kw_rule | kw_expect | kw_assert => "a declaration or rule",
         _ => return None,
