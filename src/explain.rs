@@ -347,8 +347,13 @@ impl<'a> Explainer<'a> {
         } else {
             format!("by the {label}: {condition}")
         };
-        let values: Vec<(String, String)> =
-            record.reads.iter().map(|(k, v)| (read_name(ir, *k), display_value(ir, v))).collect();
+        // `not x.defaulted` guards are in almost every rule: leave them out.
+        let values: Vec<(String, String)> = record
+            .reads
+            .iter()
+            .map(|(k, v)| (read_name(ir, *k), display_value(ir, v)))
+            .filter(|(name, value)| !(name.ends_with(".defaulted") && value == "false"))
+            .collect();
         let mut causes = Vec::new();
         if depth > 0 {
             let reads = record.reads.clone();
@@ -389,6 +394,7 @@ impl<'a> Explainer<'a> {
                 let id = self.id();
                 let causes = if depth > 0 { self.derived_inputs(d, before, depth - 1) } else { Vec::new() };
                 if causes.is_empty() {
+                    self.next_id = id; // nothing to show: give the number back
                     return None;
                 }
                 Some(Cause {
