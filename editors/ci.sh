@@ -7,8 +7,8 @@
 # On a fresh Debian machine with Rust, Node.js 20 and npm (as root) it installs:
 #   - vim (apt-get), if there is no vim with syntax support;
 #   - vscode-tmgrammar-test (npm ci, from editors/package-lock.json) into editors/node_modules;
-#   - tree-sitter-cli $TS_VERSION (cargo install --locked --no-default-features), if missing:
-#     about 4-6 minutes of compiling on 2 cores, once per machine.
+#   - tree-sitter-cli $TS_VERSION (cargo install --locked --no-default-features --debug),
+#     if missing: about 2-3 minutes of compiling on 2 cores, once per machine.
 # It ends with the line `editors: N passed, M failed` and exits 1 if any check failed.
 
 set -euo pipefail
@@ -66,9 +66,11 @@ done
 if [ -z "$TS" ]; then
   log "installing tree-sitter-cli $TS_VERSION (cargo install; a few minutes)"
   t0=$SECONDS
-  # Without the default `qjs-rt` feature the CLI evaluates grammar.js with Node.js
-  # instead of a bundled QuickJS, which saves about a fifth of the compile time.
-  cargo install tree-sitter-cli --version "$TS_VERSION" --locked --no-default-features --quiet
+  # Measured here (2 cores): the default release build takes about 8.5 min of CPU;
+  # without the default `qjs-rt` feature (grammar.js is then evaluated by Node.js
+  # instead of a bundled QuickJS) 6.7 min; with `--debug` as well, 2.6 min. The
+  # unoptimised CLI is fast enough for a grammar of this size (generate < 1 s).
+  cargo install tree-sitter-cli --version "$TS_VERSION" --locked --no-default-features --debug --quiet
   TS=$CARGO_BIN/tree-sitter
   log "cargo install tree-sitter-cli: $((SECONDS - t0)) s"
 fi

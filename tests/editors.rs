@@ -2,7 +2,7 @@
 //!
 //! - One keyword list: every editor grammar covers exactly `cascade::syntax::KEYWORDS`,
 //!   `BUILTIN_FUNCTIONS` and `BUILTIN_NAMES`, so adding a keyword fails here until every
-//!   editor knows it. Each grammar keeps its lists in one clearly delimited place
+//!   editor knows it (and the pest grammar's `keyword` rule is that same list). Each grammar keeps its lists in one clearly delimited place
 //!   (between `BEGIN KEYWORDS` and `END KEYWORDS` comments, or in named JSON entries).
 //! - The Sublime Text syntax (also used by `bat`) loads in `syntect`, highlights the
 //!   sample and every example without an error or an `invalid` scope, and passes the
@@ -207,6 +207,23 @@ fn every_editor_grammar_covers_exactly_the_keyword_and_builtin_lists() {
         "editor grammars out of step with src/syntax/keywords.rs:\n{}",
         problems.join("\n")
     );
+}
+
+/// The pest grammar's `keyword` rule (what `ident` excludes) is the same list, so the
+/// editors reserve exactly what the parser reserves.
+#[test]
+fn the_pest_grammar_reserves_exactly_the_keywords() {
+    let file = "grammar/cascade.pest";
+    let text = read(file);
+    let start = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("keyword ") || l.trim_start().starts_with("keyword="))
+        .unwrap_or_else(|| panic!("{file}: no `keyword` rule"));
+    let rule: Vec<&str> = text.lines().skip(start).take_while(|l| !l.trim_start().starts_with('}')).collect();
+    let found = quoted_words(&rule);
+    if let Some(problem) = compare(file, "KEYWORDS", KEYWORDS, &found) {
+        panic!("{problem}");
+    }
 }
 
 // ---------------------------------------------------------------------------------

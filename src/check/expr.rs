@@ -119,9 +119,9 @@ impl<'a> Checker<'a> {
                 Some(kind) => (node(NodeKind::Local(0), span), Some(Type::Entity(Some(kind)))),
                 None => {
                     self.error(
-                        Problem::error("cascade::check::self_outside_kind", "`self` outside a kind")
+                        Problem::error("cascade::check::self_outside_kind", "`self` is used outside a kind")
                             .label(span, "`self` means the entity whose field is being computed")
-                            .help("use it in a field of a `kind`, e.g. `let losses = exposure_losses(self)`"),
+                            .help("use it in a field of a kind: `let lost = exposure_losses(self)`"),
                     );
                     error_node(span)
                 }
@@ -227,15 +227,7 @@ impl<'a> Checker<'a> {
             _ => false,
         };
         if !allowed {
-            // Used in the wrong place, but used: no "never used" warning on top.
-            let used = match decl {
-                Decl::Param(p) => Some(GraphNode::Param(p)),
-                Decl::Var(v) => Some(GraphNode::Var(v)),
-                Decl::Let(l) => Some(GraphNode::Let(l)),
-                Decl::Series(s) => Some(GraphNode::Series(s)),
-                Decl::Kind(_) | Decl::Entity(_) => None,
-            };
-            self.used.extend(used);
+            self.mark_used(decl);
             return self.not_allowed(name, span, ctx);
         }
         match decl {

@@ -419,6 +419,19 @@ impl<'a> Checker<'a> {
         KindSlot { ast: k, fields, stored_count: stored, derived_count: derived, entities: Vec::new() }
     }
 
+    /// Counts a reference to a declared value as a use, also when the reference
+    /// is wrong and reported: no "never used" warning on top of the error.
+    fn mark_used(&mut self, decl: Decl) {
+        let node = match decl {
+            Decl::Param(p) => GraphNode::Param(p),
+            Decl::Var(v) => GraphNode::Var(v),
+            Decl::Let(l) => GraphNode::Let(l),
+            Decl::Series(s) => GraphNode::Series(s),
+            Decl::Kind(_) | Decl::Entity(_) => return,
+        };
+        self.used.push(node);
+    }
+
     /// True for a name that an item with a syntax error declares: the syntax
     /// error is reported, so the name is not also called unknown.
     fn declared_by_unparsed_item(&self, name: &str) -> bool {
@@ -429,6 +442,7 @@ impl<'a> Checker<'a> {
         match self.names.get(name.name.as_str()) {
             Some(&(Decl::Kind(k), _)) => Some(k),
             Some(&(other, _)) => {
+                self.mark_used(other);
                 self.error(
                     Problem::error(
                         "cascade::check::not_a_kind",
@@ -457,6 +471,7 @@ impl<'a> Checker<'a> {
         match self.names.get(name.name.as_str()) {
             Some(&(Decl::Entity(e), _)) => Some(e),
             Some(&(other, _)) => {
+                self.mark_used(other);
                 self.error(
                     Problem::error(
                         "cascade::check::not_an_entity",
@@ -885,7 +900,9 @@ impl<'a> Checker<'a> {
         let graph = self.build_graph();
         let schedule = self.schedule(&graph);
         self.check_warnings(&graph);
-        let has_errors = self.problems.iter().any(Problem::is_error);
+        // A file with syntax errors has no program, even when what did parse is
+        // clean: names of the missing items are left unresolved, not reported.
+        let has_errors = self.file.incomplete || self.problems.iter().any(Problem::is_error);
         if has_errors {
             return (None, self.problems);
         }

@@ -226,7 +226,8 @@ fn build_rule(mut c: Cursor, item_span: Span, base: usize) -> Built<RuleDecl> {
                     let at = span(&part, base);
                     let value = part.as_str().parse::<i64>().map_err(|_| {
                         Problem::error("cascade::syntax::bad_number", "priority is too large")
-                            .label(at, "use a whole number between -10^18 and 10^18")
+                            .label(at, "does not fit in a priority")
+                            .help("use a whole number between -10^18 and 10^18")
                     })?;
                     priority = Some((value, at));
                 }
@@ -353,7 +354,7 @@ fn parse_date(text: &str, at: Span) -> Built<Date> {
     date.ok_or_else(|| {
         Problem::error("cascade::syntax::bad_date", format!("`{text}` is not a date"))
             .label(at, "no such month or day")
-            .help("dates are written YYYY-MM or YYYY-MM-DD, e.g. `2026-01` or `2026-01-31`")
+            .help("a date is `YYYY-MM` or `YYYY-MM-DD`, e.g. `2026-01` or `2026-01-31`")
     })
 }
 
@@ -525,7 +526,8 @@ fn parse_number(text: &str, at: Span) -> Built<Decimal> {
     };
     let too_big = || {
         Problem::error("cascade::syntax::number_out_of_range", format!("`{text}` is out of range"))
-            .label(at, "numbers have at most 28 significant digits and must stay below 7.9e28")
+            .label(at, "too large or too precise for an exact decimal")
+            .help("numbers have at most 28 significant digits and stay below 7.9e28")
     };
     let value = Decimal::from_str_exact(mantissa).map_err(|_| too_big())?;
     match scale {

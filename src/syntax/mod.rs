@@ -64,7 +64,13 @@ pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
                         file.items.push(item);
                         previous = Some((pos, pos + trim_trivia_end(&rest[..end])));
                     }
-                    Some(Err(problem)) => problems.push(problem),
+                    Some(Err(problem)) => {
+                        // It follows the grammar but cannot be built (a number out
+                        // of range): missing from the file all the same.
+                        problems.push(problem);
+                        file.incomplete = true;
+                        file.unparsed_names.extend(declared_name(rest));
+                    }
                     None => {}
                 }
                 if end == 0 {
@@ -326,7 +332,10 @@ fn convert_error(
             .label(span, "parsing gave up here")
             .help("split the expression with `let` declarations");
     }
-    let detail = detailed_expectation(rule, input);
+    // The detailed position is trusted only when it comes with tokens to name:
+    // pest also records the characters that a lookahead such as `!ident_char`
+    // (after a keyword or a number) tried, which explain nothing.
+    let detail = detailed_expectation(rule, input).filter(|(_, words)| !words.is_empty());
     let at = match &detail {
         Some((position, _)) if *position > rule_at => *position,
         _ => rule_at,
@@ -354,23 +363,8 @@ fn convert_error(
         }
     }
     let all = expected.clone();
-    // "an operator" and `.field` are possible after almost every expression:
-    // mention them only when nothing else fits. Punctuation that starts an
-    // expression is covered by "an expression"; a word that is part of a longer
-    // one (`{` of "`then` or `{`") by the longer one.
-    if expected.len() > 1 {
-        expected.retain(|w| w != "an operator" && w != "`.field`");
-    }
-    if expected.iter().any(|w| w == "an expression") {
-        expected.retain(|w| w != "`(`" && w != "`\"`");
-    }
-    let phrases = expected.clone();
-    expected.retain(|w| !phrases.iter().any(|longer| longer != w && longer.contains(w.as_str())));
-    let expectation = match expected.len() {
-        0 => String::from("not expected here"),
-        1 => format!("expected {}", expected[0]),
-        n => format!("expected {} or {}", expected[..n - 1].join(", "), expected[n - 1]),
-    };
+    let shown = helpful_words(expected);
+    let expectation = expectation(&shown);
     let offset = base + at;
     let rest = &whole[offset.min(whole.len())..];
     if rest.trim_start().is_empty() {
@@ -397,10 +391,47 @@ fn convert_error(
         return Problem::error("cascade::syntax::unexpected", format!("unexpected `{token}`"))
             .label(span, "expected an expression after this operator");
     }
-    let shown: String = token.chars().take(30).collect();
-    Problem::error("cascade::syntax::unexpected", format!("unexpected `{}`", shown.escape_debug()))
+    let token_text: String = token.chars().take(30).collect();
+    Problem::error("cascade::syntax::unexpected", format!("unexpected `{}`", token_text.escape_debug()))
         .label(span, expectation)
-        .maybe_help(syntax_help(token, &all))
+        .maybe_help(syntax_help(token, &all, &shown).or_else(|| unclosed_help(whole, offset, token, &shown)))
+}
+
+/// The words worth showing of what the parser expected.
+fn helpful_words(mut expected: Vec<String>) -> Vec<String> {
+    let has = |expected: &[String], word: &str| expected.iter().any(|w| w == word);
+    // A rule can start with `at`, `for`, `when` or `while`.
+    if has(&expected, "a declaration or rule") {
+        expected.retain(|w| !matches!(w.as_str(), "`at`" | "`for`" | "`when`" | "`while`" | "the end of the file"));
+    }
+    // A name, a parenthesis or a string starts an expression; a name starts an
+    // effect (an assignment).
+    if has(&expected, "an expression") {
+        expected.retain(|w| !matches!(w.as_str(), "a name" | "`(`" | "`\"`"));
+    }
+    if has(&expected, "an effect") {
+        expected.retain(|w| w != "a name");
+    }
+    // An operator and `.field` may follow almost every expression, and `(` every
+    // name (a call): mention them only when nothing else fits.
+    if expected.len() > 1 {
+        expected.retain(|w| !matches!(w.as_str(), "an operator" | "`.field`" | "`(`"));
+    }
+    // A word that is part of a longer one: `{` of "`then` or `{`".
+    let phrases = expected.clone();
+    expected.retain(|w| !phrases.iter().any(|longer| longer != w && longer.contains(w.as_str())));
+    expected
+}
+
+/// "expected X, Y or Z".
+fn expectation(expected: &[String]) -> String {
+    // "a date or step number, or `}`": a comma when a word has its own "or".
+    let or = if expected.iter().any(|w| w.contains(" or ")) { ", or " } else { " or " };
+    match expected.len() {
+        0 => String::from("not expected here"),
+        1 => format!("expected {}", expected[0]),
+        n => format!("expected {}{or}{}", expected[..n - 1].join(", "), expected[n - 1]),
+    }
 }
 
 fn is_operator(token: &str) -> bool {
@@ -482,17 +513,40 @@ fn char_len(text: &str, offset: usize) -> usize {
 }
 
 /// A help line for common mistakes.
-fn syntax_help(token: &str, expected: &[String]) -> Option<String> {
-    if KEYWORDS.contains(&token) && expected.iter().any(|w| w == "a name") {
+/// `all` is everything the parser expected, `shown` what the label says.
+fn syntax_help(token: &str, all: &[String], shown: &[String]) -> Option<String> {
+    let has = |words: &[String], word: &str| words.iter().any(|w| w == word);
+    if KEYWORDS.contains(&token) && has(shown, "a name") {
         return Some(format!("`{token}` is a keyword and cannot be used as a name"));
     }
-    if token == "=" && expected.iter().any(|w| w == "an operator") {
+    // After an expression (an operator could follow), `=` is a comparison gone wrong.
+    if token == "=" && has(all, "an operator") && !has(all, "an expression") {
         return Some(String::from("to compare, write `==`"));
+    }
+    if token.starts_with(|c: char| c.is_ascii_digit()) && token.contains(|c: char| c.is_ascii_alphabetic()) {
+        return Some(String::from("a number may end in `k`, `m`, `bn`, `tn` or `%`, as in `29bn`"));
     }
     if token.starts_with(|c: char| !c.is_ascii()) {
         return Some(String::from("names use ASCII letters, digits and `_`"));
     }
     None
+}
+
+/// A help line for a declaration that starts while a bracket is still open.
+fn unclosed_help(whole: &str, offset: usize, token: &str, shown: &[String]) -> Option<String> {
+    let line_start = offset == 0 || whole.as_bytes().get(offset - 1) == Some(&b'\n');
+    let starts_item = matches!(
+        token,
+        "scenario" | "param" | "var" | "let" | "series" | "kind" | "entity" | "exposure" | "rule" | "expect"
+            | "assert"
+    );
+    if !(line_start && starts_item) {
+        return None;
+    }
+    ["}", ")"]
+        .into_iter()
+        .find(|bracket| shown.iter().any(|w| w.contains(&format!("`{bracket}`"))))
+        .map(|bracket| format!("is a `{bracket}` missing before this line?"))
 }
 
 /// Plain words for a grammar rule, or `None` to leave it out of messages.
@@ -515,7 +569,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
             "an effect"
         }
         setting => "a setting (`start`, `step` or `horizon`)",
-        field_decl | field_init => "a field",
+        field_decl | field_init => "a field or `}`",
         series_point => "a point such as `2026-06: 1.50`",
         series_mode => "`linear` or `hold`",
         binder | binders => "a binder such as `x: Kind`",
