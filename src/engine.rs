@@ -14,6 +14,89 @@ use crate::ir::{HostFunction, Ir};
 use crate::source::SourceFile;
 use crate::value::{Date, Type, Value};
 
+/// Entities and exposures that a host supplies from its own data; see
+/// [`Engine::compile_with_data`].
+#[derive(Clone, Debug, Default)]
+pub struct World {
+    entities: Vec<(String, String, Vec<(String, Value)>)>,
+    exposures: Vec<(String, String, Decimal, Decimal)>,
+}
+
+impl World {
+    /// An empty world.
+    pub fn new() -> World {
+        World::default()
+    }
+
+    /// Adds an entity of a kind the script declares, with initial values of
+    /// some of its stored fields (numbers, bools, dates or strings).
+    pub fn entity(&mut self, name: &str, kind: &str, fields: &[(&str, Value)]) -> &mut World {
+        let fields = fields.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
+        self.entities.push((name.to_string(), kind.to_string(), fields));
+        self
+    }
+
+    /// Adds an exposure: `creditor` loses `amount × (1 − recovery)` if `debtor` defaults.
+    pub fn exposure(&mut self, creditor: &str, debtor: &str, amount: Decimal, recovery: Decimal) -> &mut World {
+        self.exposures.push((creditor.to_string(), debtor.to_string(), amount, recovery));
+        self
+    }
+
+    /// Appends the host's entities and exposures to a parsed script as AST items.
+    fn append_to(&self, file: &mut crate::syntax::File) -> Result<(), Error> {
+        use crate::source::Span;
+        use crate::syntax::{Entity, Expr, ExprKind, FieldInit, Ident, Item, Template, TemplatePart};
+        let bad = |name: &str, reason: String| Error::BadValue { name: name.to_string(), reason };
+        let ident = |name: &str| Ident { name: name.to_string(), span: Span::default() };
+        let literal = |value: &Value| -> Option<Expr> {
+            let kind = match value {
+                Value::Number(n) => ExprKind::Number(*n),
+                Value::Bool(b) => ExprKind::Bool(*b),
+                Value::Date(d) => ExprKind::Date(*d),
+                Value::Str(s) => ExprKind::Str(Template {
+                    parts: vec![TemplatePart::Text(s.to_string())],
+                    span: Span::default(),
+                }),
+                _ => return None,
+            };
+            Some(Expr { kind, span: Span::default() })
+        };
+        let is_name = |s: &str| {
+            s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !crate::syntax::KEYWORDS.contains(&s)
+        };
+        for (name, kind, fields) in &self.entities {
+            if !is_name(name) {
+                return Err(bad(name, String::from("not a valid entity name")));
+            }
+            let mut inits = Vec::new();
+            for (field, value) in fields {
+                let value = literal(value)
+                    .ok_or_else(|| bad(name, format!("field `{field}`: only numbers, bools, dates and strings")))?;
+                inits.push(FieldInit { name: ident(field), value });
+            }
+            file.items.push(Item::Entity(Entity {
+                name: ident(name),
+                kind: ident(kind),
+                fields: inits,
+                span: Span::default(),
+            }));
+        }
+        for (creditor, debtor, amount, recovery) in &self.exposures {
+            let number = |n: &Decimal| Expr { kind: ExprKind::Number(*n), span: Span::default() };
+            file.items.push(Item::Exposure(crate::syntax::Exposure {
+                creditor: ident(creditor),
+                debtor: ident(debtor),
+                amount: number(amount),
+                recovery: Some(number(recovery)),
+                span: Span::default(),
+            }));
+        }
+        Ok(())
+    }
+}
+
 /// Errors of the library API.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum Error {
@@ -182,7 +265,37 @@ impl Engine {
             return Err(Error::BadFunction { name: name.clone(), reason: reason.clone() });
         }
         let source = SourceFile::new(name, text);
-        compile_source(&source, &self.host, self.limits.clone(), self.provenance)
+        compile_source(&source, &self.host, self.limits.clone(), self.provenance, None)
+    }
+
+    /// Compiles a script together with entities and exposures the host supplies
+    /// from its own data (no script text is generated). The script declares
+    /// the kinds; `world` adds entities of those kinds and exposures between
+    /// any entities.
+    ///
+    /// ```
+    /// use cascade::{Engine, Value, World, Decimal};
+    /// let mut world = World::new();
+    /// for i in 0..100 {
+    ///     world.entity(&format!("bank{i}"), "Bank", &[("capital", Value::Number(Decimal::from(10 + i)))]);
+    /// }
+    /// world.exposure("bank1", "bank0", Decimal::from(50), Decimal::new(4, 1));
+    /// let script = "kind Bank { capital = 0, let losses = exposure_losses(self) }
+    ///               at 1 then default(bank0)
+    ///               for b: Bank when b.losses > b.capital then default(b)";
+    /// let program = Engine::new().compile_with_data(script, "banks.cascade", &world)?;
+    /// let mut run = program.run()?;
+    /// run.run_to_end()?;
+    /// assert_eq!(run.value("bank1.defaulted")?.to_string(), "true"); // 50 x 60% = 30 > 11
+    /// assert_eq!(run.value("bank2.defaulted")?.to_string(), "false");
+    /// # Ok::<(), cascade::Error>(())
+    /// ```
+    pub fn compile_with_data(&self, text: &str, name: &str, world: &World) -> Result<Program, Error> {
+        if let Some((name, reason)) = self.problems.first() {
+            return Err(Error::BadFunction { name: name.clone(), reason: reason.clone() });
+        }
+        let source = SourceFile::new(name, text);
+        compile_source(&source, &self.host, self.limits.clone(), self.provenance, Some(world))
     }
 
     /// Reads and compiles a file. A file that is not valid UTF-8 is a diagnostic.
@@ -217,8 +330,12 @@ fn compile_source(
     host: &[HostFunction],
     limits: Limits,
     provenance: bool,
+    world: Option<&World>,
 ) -> Result<Program, Error> {
-    let (file, mut problems) = crate::syntax::parse_file(source);
+    let (mut file, mut problems) = crate::syntax::parse_file(source);
+    if let Some(world) = world {
+        world.append_to(&mut file)?;
+    }
     let (ir, check_problems) = crate::check::check(&file, source, Arc::from(host));
     problems.extend(check_problems);
     let has_errors = problems.iter().any(Problem::is_error);
@@ -235,7 +352,7 @@ fn compile_source(
 /// Checks a script and returns every problem (errors and warnings), without running it.
 pub fn check_source(text: &str, name: &str) -> Diagnostics {
     let source = SourceFile::new(name, text);
-    match compile_source(&source, &[], Engine::new().limits, false) {
+    match compile_source(&source, &[], Engine::new().limits, false, None) {
         Ok(program) => program.inner.warnings.clone(),
         Err(Error::Script(d)) => *d,
         Err(other) => {
@@ -521,6 +638,19 @@ impl Run {
             Ok(false) => Ok(None),
             Err(fault) => Err(script_error(&inner.ir, fault)),
         }
+    }
+
+    /// Runs one step and shows `observer` each event of it as it is recorded
+    /// (defaults, `emit`s, `stop`), in order.
+    pub fn step_observed(&mut self, observer: &mut dyn FnMut(&crate::Event)) -> Result<Option<StepSummary>, Error> {
+        let before = self.machine.log.events.len();
+        let summary = self.step()?;
+        if summary.is_some() {
+            for event in self.events_since(before) {
+                observer(&event);
+            }
+        }
+        Ok(summary)
     }
 
     /// Runs until the horizon or a `stop`.

@@ -45,7 +45,7 @@ pub mod value;
 
 pub use diagnostic::{Diagnostics, Problem, RenderStyle};
 pub use engine::{
-    Checkpoint, Declaration, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart, StepSummary,
+    Checkpoint, Declaration, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart, StepSummary, World,
     check_source,
 };
 pub use explain::{Approach, Candidate, Cause, Explanation};

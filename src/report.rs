@@ -249,9 +249,14 @@ impl Run {
 
     /// The events so far, in order.
     pub fn events(&self) -> Vec<Event> {
+        self.events_since(0)
+    }
+
+    /// The events from number `first` on.
+    pub(crate) fn events_since(&self, first: usize) -> Vec<Event> {
         let ir = &self.program.inner.ir;
         let log = &self.machine.log;
-        log.events
+        log.events[first.min(log.events.len())..]
             .iter()
             .map(|e| {
                 let (kind, text) = match &e.kind {
