@@ -341,8 +341,9 @@ fn compile_source(
     let has_errors = problems.iter().any(Problem::is_error);
     match ir {
         Some(ir) if !has_errors => {
-            let warnings = Diagnostics::new(source, problems);
             let owners = derived_owners(&ir);
+            problems.extend(crate::eval::lint::rules_that_never_fire(&ir, &owners, &limits));
+            let warnings = Diagnostics::new(source, problems);
             Ok(Program { inner: Arc::new(Compiled { ir, owners, limits, provenance, warnings, file }) })
         }
         _ => Err(Error::Script(Box::new(Diagnostics::new(source, problems)))),

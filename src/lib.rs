@@ -17,7 +17,7 @@
 //!     entity miner: Supplier { cash = 300m }
 //!     while price > 1 then price -= 0.25
 //!     when price < loss_line then default(miner)
-//!     expect miner.defaulted_at == 2
+//!     expect miner.defaulted_at == 3      # 1.75, 1.50, 1.25
 //! "#;
 //! let program = Engine::new().compile(script, "hello.cascade")?;
 //! let mut run = program.run_with(&[("loss_line", Decimal::new(150, 2))])?;

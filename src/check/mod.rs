@@ -14,7 +14,7 @@
 //! report.
 
 mod expr;
-mod graph;
+pub(crate) mod graph;
 mod rules;
 
 use std::collections::HashMap;

@@ -17,7 +17,7 @@ use crate::value::{Value, human};
 use super::state::State;
 
 /// A run-time error inside an expression.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Fault {
     pub code: &'static str,
     pub message: String,

@@ -20,6 +20,7 @@
 //! in the next step without re-evaluating a condition whose inputs did not change.
 
 mod expr;
+pub(crate) mod lint;
 mod state;
 pub(crate) mod trace;
 
@@ -893,7 +894,7 @@ fn rule_id(m: &Machine, i: u32) -> u32 {
     m.instances[i as usize].rule
 }
 
-fn frame_for(rule: &RuleDef, bindings: &[u32]) -> Vec<Value> {
+pub(crate) fn frame_for(rule: &RuleDef, bindings: &[u32]) -> Vec<Value> {
     let mut frame = vec![Value::None; (rule.locals as usize).max(bindings.len())];
     for (slot, e) in frame.iter_mut().zip(bindings) {
         *slot = Value::Entity(*e);
