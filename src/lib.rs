@@ -53,3 +53,8 @@ pub use host::{HostFn, HostReturn, HostValue};
 pub use report::{Event, Expectation, Trace};
 pub use rust_decimal::Decimal;
 pub use value::{Date, StepUnit, Type, Value};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
