@@ -36,8 +36,13 @@ rule insolvency:
 /// A runaway script: never stops, fires every step.
 const RUNAWAY: &str = "scenario \"forever\" { horizon = 1000000000 }\nvar x = 0\nwhile true then x += 1";
 
-/// The host's own data: (name, capital) and (creditor, debtor, amount).
-fn host_tables() -> (Vec<(String, Decimal)>, Vec<(usize, usize, Decimal)>) {
+/// A row of the host's bank table: name and capital.
+type BankRow = (String, Decimal);
+/// A row of the host's loan table: creditor, debtor (indices into the banks), amount.
+type LoanRow = (usize, usize, Decimal);
+
+/// The host's own data.
+fn host_tables() -> (Vec<BankRow>, Vec<LoanRow>) {
     let banks = (0..50).map(|i| (format!("bank{i}"), Decimal::from(20 + (i * 7) % 40))).collect();
     let loans = (1..50).map(|i| (i, (i * 3) % i.max(1), Decimal::from(30 + (i * 11) % 25))).collect();
     (banks, loans)
@@ -74,12 +79,13 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Run with a param set by the host, watching events as they happen.
     let mut run = program.start().set_text("stress", "45%")?.begin()?;
     let mut failures = 0;
-    while run.step_observed(&mut |event| {
-        if event.kind == "default" {
-            failures += 1;
-        }
-    })?
-    .is_some()
+    while run
+        .step_observed(&mut |event| {
+            if event.kind == "default" {
+                failures += 1;
+            }
+        })?
+        .is_some()
     {}
     println!("{failures} banks failed");
     for event in run.events().iter().filter(|e| e.kind == "emit") {

@@ -14,11 +14,14 @@ use crate::ir::{HostFunction, Ir};
 use crate::source::SourceFile;
 use crate::value::{Date, Type, Value};
 
+/// An entity from host data: name, kind, initial values of stored fields.
+type HostEntity = (String, String, Vec<(String, Value)>);
+
 /// Entities and exposures that a host supplies from its own data; see
 /// [`Engine::compile_with_data`].
 #[derive(Clone, Debug, Default)]
 pub struct World {
-    entities: Vec<(String, String, Vec<(String, Value)>)>,
+    entities: Vec<HostEntity>,
     exposures: Vec<(String, String, Decimal, Decimal)>,
 }
 
@@ -37,7 +40,13 @@ impl World {
     }
 
     /// Adds an exposure: `creditor` loses `amount × (1 − recovery)` if `debtor` defaults.
-    pub fn exposure(&mut self, creditor: &str, debtor: &str, amount: Decimal, recovery: Decimal) -> &mut World {
+    pub fn exposure(
+        &mut self,
+        creditor: &str,
+        debtor: &str,
+        amount: Decimal,
+        recovery: Decimal,
+    ) -> &mut World {
         self.exposures.push((creditor.to_string(), debtor.to_string(), amount, recovery));
         self
     }
@@ -72,8 +81,9 @@ impl World {
             }
             let mut inits = Vec::new();
             for (field, value) in fields {
-                let value = literal(value)
-                    .ok_or_else(|| bad(name, format!("field `{field}`: only numbers, bools, dates and strings")))?;
+                let value = literal(value).ok_or_else(|| {
+                    bad(name, format!("field `{field}`: only numbers, bools, dates and strings"))
+                })?;
                 inits.push(FieldInit { name: ident(field), value });
             }
             file.items.push(Item::Entity(Entity {
@@ -643,7 +653,10 @@ impl Run {
 
     /// Runs one step and shows `observer` each event of it as it is recorded
     /// (defaults, `emit`s, `stop`), in order.
-    pub fn step_observed(&mut self, observer: &mut dyn FnMut(&crate::Event)) -> Result<Option<StepSummary>, Error> {
+    pub fn step_observed(
+        &mut self,
+        observer: &mut dyn FnMut(&crate::Event),
+    ) -> Result<Option<StepSummary>, Error> {
         let before = self.machine.log.events.len();
         let summary = self.step()?;
         if summary.is_some() {

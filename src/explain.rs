@@ -680,7 +680,7 @@ impl Watch<'_> {
             }
             _ => {
                 let Ok(v) = ev.eval(self.node, frame) else { return };
-                (format!("{}", display_value(ir, &v)), None)
+                (display_value(ir, &v), None)
             }
         };
         let holds = matches!(ev.eval(self.node, frame), Ok(Value::Bool(true)));

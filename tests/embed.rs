@@ -12,9 +12,10 @@ fn the_embedding_example_runs() {
 fn scripts_cannot_reach_the_outside_world() {
     // There is no syntax or built-in for files, network, clock or environment:
     // names that would reach them are unknown functions unless the host registers them.
-    for call in ["read_file(\"/etc/passwd\")", "env(\"HOME\")", "now()", "http_get(\"x\")", "system(\"ls\")"] {
+    for call in ["read_file(\"/etc/passwd\")", "env(\"HOME\")", "now()", "http_get(\"x\")", "system(\"ls\")"]
+    {
         let script = format!("var x = 0\nat 1 then emit \"{{{call}}}\"");
-        let error = cascade::Engine::new().compile(&script, "sandbox.cascade").err().expect("refused");
+        let error = cascade::Engine::new().compile(&script, "sandbox.cascade").expect_err("refused");
         let codes: Vec<&str> = error.diagnostics().unwrap().problems().iter().map(|p| p.code).collect();
         assert!(codes.contains(&"cascade::check::unknown_function"), "{call}: {codes:?}");
     }
@@ -24,10 +25,19 @@ fn scripts_cannot_reach_the_outside_world() {
 fn a_world_from_host_data_builds_large_networks_without_script_text() {
     let mut world = cascade::World::new();
     for i in 0..20_000 {
-        world.entity(&format!("b{i}"), "Bank", &[("capital", cascade::Value::Number(cascade::Decimal::from(5)))]);
+        world.entity(
+            &format!("b{i}"),
+            "Bank",
+            &[("capital", cascade::Value::Number(cascade::Decimal::from(5)))],
+        );
     }
     for i in 1..20_000 {
-        world.exposure(&format!("b{i}"), &format!("b{}", i - 1), cascade::Decimal::from(10), cascade::Decimal::ZERO);
+        world.exposure(
+            &format!("b{i}"),
+            &format!("b{}", i - 1),
+            cascade::Decimal::from(10),
+            cascade::Decimal::ZERO,
+        );
     }
     let script = "kind Bank { capital = 0, let losses = exposure_losses(self) }\n\
                   at 1 then default(b0)\n\

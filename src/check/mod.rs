@@ -60,10 +60,8 @@ pub(crate) fn check_expression(
     checker.problems.clear();
     let mut ctx = Ctx::new(Mode::Dynamic);
     let (node, ty) = checker.lower_expr(expr, &mut ctx);
-    if let Some(ty) = ty {
-        if matches!(ty, Type::Exposure) {
-            checker.require_scalar(ty, expr.span, "a value");
-        }
+    if let Some(ty @ Type::Exposure) = ty {
+        checker.require_scalar(ty, expr.span, "a value");
     }
     let errors: Vec<Problem> = checker.problems.into_iter().filter(Problem::is_error).collect();
     if errors.is_empty() && ty.is_some() { Ok(ctx.root(node)) } else { Err(errors) }

@@ -9,7 +9,7 @@ use crate::diagnostic::Problem;
 use crate::ir::{EdgeKind, GraphNode, Ir, TriggerIr};
 use crate::value::Value;
 
-use super::{frame_for, Evaluator, Limits, Machine};
+use super::{Evaluator, Limits, Machine, frame_for};
 
 /// Instances looked at per rule, at most: enough to be sure, cheap on big worlds.
 const MAX_INSTANCES_LOOKED_AT: u32 = 10_000;
@@ -36,9 +36,8 @@ pub(crate) fn rules_that_never_fire(ir: &Ir, owners: &[(u32, u32)], limits: &Lim
             .map(|e| graph[e.source()].clone())
             .collect();
         let inputs = expand_reads(&reads, &derived);
-        let changing = inputs.iter().any(|n| {
-            matches!(n, GraphNode::Time | GraphNode::Series(_)) || written.contains(n)
-        });
+        let changing =
+            inputs.iter().any(|n| matches!(n, GraphNode::Time | GraphNode::Series(_)) || written.contains(n));
         if !changing {
             candidates.push(r);
         }
