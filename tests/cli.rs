@@ -37,7 +37,8 @@ fn the_flagship_runs_and_its_timeline_is_stable() {
 
 #[test]
 fn explain_tells_the_story_of_the_supplier_default() {
-    let output = cascade(&["explain", "examples/ai_compute_credit.cascade", "applied_digital", "--depth", "4"]);
+    let output =
+        cascade(&["explain", "examples/ai_compute_credit.cascade", "applied_digital", "--depth", "4"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     insta::assert_snapshot!("flagship_explain_applied_digital", stdout(&output));
 }
@@ -65,7 +66,8 @@ fn why_not_on_the_command_line() {
 #[test]
 fn set_changes_a_param_and_the_outcome() {
     let base = cascade(&["run", "examples/interbank.cascade", "--format", "json"]);
-    let lower = cascade(&["run", "examples/interbank.cascade", "--set", "recovery_rate=20%", "--format", "json"]);
+    let lower =
+        cascade(&["run", "examples/interbank.cascade", "--set", "recovery_rate=20%", "--format", "json"]);
     // With 20% recovery, expectations written for 40% fail: exit 1, and more defaults.
     assert_eq!(base.status.code(), Some(0));
     assert_eq!(lower.status.code(), Some(1), "{}", stderr(&lower));
@@ -112,7 +114,10 @@ fn csv_has_one_row_per_step_and_exact_values() {
     let mut lines = text.lines();
     assert!(lines.next().unwrap().starts_with("# cascade "), "provenance comment first");
     let header = lines.next().unwrap();
-    assert!(header.starts_with("step,date,alpha.capital,alpha.losses,alpha.solvent,alpha.defaulted"), "{header}");
+    assert!(
+        header.starts_with("step,date,alpha.capital,alpha.losses,alpha.solvent,alpha.defaulted"),
+        "{header}"
+    );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 13, "step 0 and 12 steps");
     assert!(rows[0].starts_with("0,2025-12,50000000,0,true,false"), "{}", rows[0]);

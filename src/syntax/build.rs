@@ -407,7 +407,7 @@ fn deeper(depth: usize, at: Span) -> Built<usize> {
             "cascade::syntax::too_deep",
             format!("this expression is more than {MAX_EXPR_DEPTH} operations deep"),
         )
-        .label(at, "too deep to evaluate safely")
+        .label(at, "one operation too many")
         .help("split it into several `let` declarations"))
     } else {
         Ok(depth)
@@ -419,23 +419,26 @@ fn build_operators(pairs: Pairs<Rule>, base: usize) -> Built<Sized_> {
         .map_primary(|primary| build_primary(primary, base))
         .map_prefix(|op, operand| {
             let (operand, depth) = operand?;
-            let at = span(&op, base).to(operand.span);
+            let op_span = span(&op, base);
+            let at = op_span.to(operand.span);
             let op = if op.as_rule() == Rule::neg { UnaryOp::Neg } else { UnaryOp::Not };
-            let depth = deeper(depth + 1, at)?;
+            let depth = deeper(depth + 1, op_span)?;
             Ok((Expr { kind: ExprKind::Unary(op, Box::new(operand)), span: at }, depth))
         })
         .map_postfix(|operand, op| {
             let (operand, depth) = operand?;
-            let at = operand.span.to(span(&op, base));
+            let op_span = span(&op, base);
+            let at = operand.span.to(op_span);
             let field_pair = op.into_inner().next().ok_or_else(|| missing("a field", at))?;
             let field = ident(field_pair, base);
-            let depth = deeper(depth + 1, at)?;
+            let depth = deeper(depth + 1, op_span)?;
             Ok((Expr { kind: ExprKind::Field(Box::new(operand), field), span: at }, depth))
         })
         .map_infix(|lhs, op, rhs| {
             let (lhs, left) = lhs?;
             let (rhs, right) = rhs?;
             let at = lhs.span.to(rhs.span);
+            let op_span = span(&op, base);
             let op = match op.as_rule() {
                 Rule::or_op => BinaryOp::Or,
                 Rule::and_op => BinaryOp::And,
@@ -450,7 +453,7 @@ fn build_operators(pairs: Pairs<Rule>, base: usize) -> Built<Sized_> {
                 Rule::mul => BinaryOp::Mul,
                 _ => BinaryOp::Div,
             };
-            let depth = deeper(left.max(right) + 1, at)?;
+            let depth = deeper(left.max(right) + 1, op_span)?;
             Ok((Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span: at }, depth))
         })
         .parse(pairs)
@@ -493,7 +496,7 @@ fn build_call(pair: Pair<Rule>, base: usize) -> Built<Sized_> {
             args.push(arg);
         }
     }
-    let depth = deeper(depth, at)?;
+    let depth = deeper(depth, func.span)?;
     let Some(comp) = comprehension else {
         return Ok((Expr { kind: ExprKind::Call(func, args), span: at }, depth));
     };
@@ -503,7 +506,7 @@ fn build_call(pair: Pair<Rule>, base: usize) -> Built<Sized_> {
     let (source, d1) = build_operators(q.next("source")?.into_inner(), base)?;
     let filter = q.rest().next().map(|p| build_operators(p.into_inner(), base)).transpose()?;
     let d2 = filter.as_ref().map_or(0, |(_, d)| *d);
-    let depth = deeper(depth.max(d1 + 1).max(d2 + 1), at)?;
+    let depth = deeper(depth.max(d1 + 1).max(d2 + 1), func.span)?;
     let aggregate = Aggregate { func, body, binder, source, filter: filter.map(|(f, _)| f) };
     Ok((Expr { kind: ExprKind::Aggregate(Box::new(aggregate)), span: at }, depth))
 }

@@ -402,7 +402,9 @@ fn helpful_words(mut expected: Vec<String>) -> Vec<String> {
     let has = |expected: &[String], word: &str| expected.iter().any(|w| w == word);
     // A rule can start with `at`, `for`, `when` or `while`.
     if has(&expected, "a declaration or rule") {
-        expected.retain(|w| !matches!(w.as_str(), "`at`" | "`for`" | "`when`" | "`while`" | "the end of the file"));
+        expected.retain(|w| {
+            !matches!(w.as_str(), "`at`" | "`for`" | "`when`" | "`while`" | "the end of the file")
+        });
     }
     // A name, a parenthesis or a string starts an expression; a name starts an
     // effect (an assignment).
@@ -537,7 +539,16 @@ fn unclosed_help(whole: &str, offset: usize, token: &str, shown: &[String]) -> O
     let line_start = offset == 0 || whole.as_bytes().get(offset - 1) == Some(&b'\n');
     let starts_item = matches!(
         token,
-        "scenario" | "param" | "var" | "let" | "series" | "kind" | "entity" | "exposure" | "rule" | "expect"
+        "scenario"
+            | "param"
+            | "var"
+            | "let"
+            | "series"
+            | "kind"
+            | "entity"
+            | "exposure"
+            | "rule"
+            | "expect"
             | "assert"
     );
     if !(line_start && starts_item) {

@@ -1,6 +1,6 @@
 ; Highlights for Cascade (.cascade), with the capture names of nvim-treesitter and Zed.
-; When two patterns capture the same node, the later one wins (tree-sitter >= 0.25,
-; Neovim, Zed), so the specific patterns come after the general ones.
+; When two patterns capture the same node, the later one wins (the tree-sitter CLI
+; since 0.25, Neovim), so the specific patterns come after the general ones.
 
 (comment) @comment
 
