@@ -51,7 +51,9 @@ pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
     let mut previous: Option<(usize, usize)> = None;
     while pos < text.len() {
         let rest = &text[pos..];
-        if CascadeParser::parse(Rule::only_trivia, rest).is_ok() {
+        // Checked by hand: a failed pest parse builds an error whose line
+        // lookup scans the rest of the input, which would make parsing quadratic.
+        if only_trivia(rest) {
             break;
         }
         match CascadeParser::parse(Rule::item_start, rest) {
@@ -168,6 +170,18 @@ fn declared_name(item: &str) -> Option<String> {
     let name = &rest[..word(rest)];
     let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && !KEYWORDS.contains(&name);
     valid.then(|| name.to_string())
+}
+
+/// True if `text` holds only whitespace and comments.
+fn only_trivia(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', '\r', '\n', '\u{FEFF}']);
+        match rest.strip_prefix('#') {
+            Some(comment) => rest = comment.find('\n').map_or("", |i| &comment[i..]),
+            None => return rest.is_empty(),
+        }
+    }
 }
 
 /// Parses one expression (used by the REPL and the embedding API).
