@@ -619,8 +619,13 @@ impl Stepper<'_> {
             outcome.map(|()| holds)
         };
         self.m.st.stack.pop();
-        let bindings = self.m.instances[i as usize].bindings.clone();
-        let holds = result.map_err(|f| self.fault(f, Some((rule_id(self.m, i), &bindings))))?;
+        let holds = match result {
+            Ok(holds) => holds,
+            Err(f) => {
+                let bindings = self.m.instances[i as usize].bindings.clone();
+                return Err(self.fault(f, Some((rule_id(self.m, i), &bindings))));
+            }
+        };
         let inst = &mut self.m.instances[i as usize];
         inst.cond = holds;
         inst.dirty = false;
