@@ -36,6 +36,7 @@ pub mod diagnostic;
 mod engine;
 mod eval;
 mod explain;
+mod graph;
 mod host;
 mod ir;
 mod report;
@@ -49,6 +50,7 @@ pub use engine::{
     check_source,
 };
 pub use explain::{Approach, Candidate, Cause, Explanation};
+pub use graph::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK_LOOPS, Polarity};
 pub use host::{HostFn, HostReturn, HostValue};
 pub use report::{Event, Expectation, Trace};
 pub use rust_decimal::Decimal;

@@ -3,7 +3,9 @@
 
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use petgraph::algo::tarjan_scc;
+// `kosaraju_scc` rather than `tarjan_scc`: petgraph's Tarjan recurses once per
+// node of a path, and a chain of ten thousand derived values overflows the stack.
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::diagnostic::Problem;
@@ -80,7 +82,7 @@ impl<'a> Checker<'a> {
         let is_derived: HashSet<&GraphNode> = derived.iter().map(|(n, _)| n).collect();
         let only_derived =
             graph.filter_map(|_, n| is_derived.contains(n).then(|| n.clone()), |_, e| Some(*e));
-        for component in tarjan_scc(&only_derived) {
+        for component in kosaraju_scc(&only_derived) {
             let self_loop = component.len() == 1 && only_derived.contains_edge(component[0], component[0]);
             if component.len() < 2 && !self_loop {
                 continue;
@@ -128,7 +130,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let components = tarjan_scc(&rule_graph);
+        let components = kosaraju_scc(&rule_graph);
         let mut group_of = vec![0usize; rule_count];
         for (g, component) in components.iter().enumerate() {
             for n in component {

@@ -3,6 +3,9 @@
 //! Exit codes: 0 ok, 1 problems in a script (check time, run time, failed
 //! expectations), 2 usage errors (bad flags, missing files).
 
+mod graph;
+mod repl;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -98,6 +101,14 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+    /// Print the dependency graph and its feedback loops.
+    Graph {
+        /// The script.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, default_value = "text", value_parser = graph::FORMATS)]
+        format: String,
+    },
     /// Run scripts and report every `expect` and `assert`.
     Test {
         /// The scripts.
@@ -105,6 +116,11 @@ enum Command {
         files: Vec<PathBuf>,
         #[command(flatten)]
         limits: Limits,
+    },
+    /// Explore a scenario interactively: step, poke values, ask why, go back.
+    Repl {
+        /// The script to load.
+        file: Option<PathBuf>,
     },
 }
 
@@ -140,6 +156,8 @@ pub fn main() -> ExitCode {
             explain(&file, &target, &sets, depth, format, &limits)
         }
         Command::Test { files, limits } => test(&files, &limits),
+        Command::Graph { file, format } => graph::graph(&file, &format),
+        Command::Repl { file } => return repl::run(file.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,6 +36,10 @@ pub const MAX_NESTING: usize = 64;
 /// one level per operator).
 pub const MAX_EXPR_DEPTH: usize = 512;
 
+/// Parsing stops after this many syntax errors. (Each costs time in proportion
+/// to the rest of the file: pest looks up the line of an error from the end.)
+pub const MAX_SYNTAX_ERRORS: usize = 100;
+
 /// Parses a whole script. Returns the items that parsed and a problem for each
 /// item that did not.
 pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
@@ -105,6 +109,19 @@ pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
                 match resync(text, from) {
                     Some(next) => pos = next,
                     None => break,
+                }
+                if problems.len() >= MAX_SYNTAX_ERRORS {
+                    let at = pos + skip_trivia(&text[pos..]);
+                    let span = Span::new(at, at + token_at(&text[at..]).len());
+                    problems.push(
+                        Problem::error(
+                            "cascade::syntax::too_many_errors",
+                            format!("too many syntax errors: stopped after {MAX_SYNTAX_ERRORS}"),
+                        )
+                        .label(span, "the rest of the file was not read")
+                        .help("fix the errors above and check again"),
+                    );
+                    break;
                 }
             }
         }
@@ -251,7 +268,9 @@ fn resync(text: &str, pos: usize) -> Option<usize> {
 /// Rejects brackets nested deeper than [`MAX_NESTING`] before pest sees them.
 fn check_nesting(text: &str) -> Option<Problem> {
     // Modes: code (brackets count) or string text; `{` in a string opens code.
-    let mut stack: Vec<(u8, usize)> = Vec::new(); // (opening byte, offset)
+    // Each open bracket remembers its offset and whether it opened in a string
+    // (an interpolation), to return to the string when it closes.
+    let mut stack: Vec<(usize, bool)> = Vec::new();
     let mut in_string = false;
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -262,7 +281,7 @@ fn check_nesting(text: &str) -> Option<Problem> {
                 b'\\' => i += 1,
                 b'"' | b'\n' => in_string = false,
                 b'{' => {
-                    stack.push((b'{', i));
+                    stack.push((i, true));
                     in_string = false;
                 }
                 _ => {}
@@ -275,21 +294,21 @@ fn check_nesting(text: &str) -> Option<Problem> {
                     }
                 }
                 b'"' => in_string = true,
-                b'(' | b'[' | b'{' => stack.push((b, i)),
+                b'(' | b'[' | b'{' => stack.push((i, false)),
                 b')' | b']' => {
                     stack.pop();
                 }
                 b'}' => {
                     // Closing an interpolation returns to the string around it.
-                    if let Some((_, open)) = stack.pop() {
-                        in_string = is_interpolation(bytes, open);
+                    if let Some((_, interpolation)) = stack.pop() {
+                        in_string = interpolation;
                     }
                 }
                 _ => {}
             }
         }
         if stack.len() > MAX_NESTING {
-            let (_, at) = stack[stack.len() - 1];
+            let (at, _) = stack[stack.len() - 1];
             return Some(
                 Problem::error(
                     "cascade::syntax::too_deep",
@@ -302,23 +321,6 @@ fn check_nesting(text: &str) -> Option<Problem> {
         i += 1;
     }
     None
-}
-
-/// Is the `{` at `open` inside a string (an interpolation)? Counts unescaped
-/// quotes on its line before it.
-fn is_interpolation(bytes: &[u8], open: usize) -> bool {
-    let line_start = bytes[..open].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let mut quotes = 0;
-    let mut i = line_start;
-    while i < open {
-        match bytes[i] {
-            b'\\' => i += 1,
-            b'"' => quotes += 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    quotes % 2 == 1
 }
 
 /// Turns a pest error into a problem with a byte span and plain words.

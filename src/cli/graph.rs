@@ -1,0 +1,29 @@
+//! `cascade graph FILE [--format text|dot|mermaid]`: the dependency graph of a
+//! script and its feedback loops, on stdout. Warnings go to stderr.
+//!
+//! Exit codes as for every command: 0 ok, 1 the script has errors, 2 a usage
+//! error (an unknown format, a missing file).
+
+use std::io::Write;
+use std::path::Path;
+
+use cascade::{Engine, GraphFormat};
+
+use super::{Failure, compile};
+
+/// The values `--format` takes; the first is the default.
+pub(super) const FORMATS: [&str; 3] = ["text", "dot", "mermaid"];
+
+/// Prints the graph of the script at `file` as `format` (`text`, `dot` or
+/// `mermaid`).
+pub(super) fn graph(file: &Path, format: &str) -> Result<(), Failure> {
+    let format: GraphFormat = format.parse().map_err(|message| {
+        eprintln!("error: {message}");
+        Failure::Usage
+    })?;
+    let program = compile(&Engine::new(), file)?;
+    let output = program.graph(format);
+    // A closed pipe (e.g. `| head`) is not an error.
+    let _ = std::io::stdout().lock().write_all(output.as_bytes());
+    Ok(())
+}

@@ -1,0 +1,730 @@
+//! A REPL session: the world (source text), its compiled program, the run's
+//! timeline, and what was set in the REPL.
+//!
+//! **Invariant:** a command that fails leaves the session exactly as it was.
+//! Every change is computed on the side (new world text → new program → new
+//! run replayed to the current step) and committed only when all of it worked.
+
+use std::cell::OnceCell;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use cascade::source::SourceFile;
+use cascade::syntax::{self, Item};
+use cascade::{Diagnostics, Engine, Error, GraphFormat, Program, RenderStyle, Type, Value};
+
+use super::commands::{COMMANDS, Command, command_help, help_text};
+use super::editor::{InputKind, Names, input_kind, split_trailing_command};
+use super::interrupt;
+use super::timeline::{HandSet, Timeline};
+use super::world;
+
+/// What the loop does after a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Quit,
+}
+
+/// A command failed; its diagnostic has been printed.
+pub struct Failed;
+
+pub type Outcome = Result<(), Failed>;
+
+/// Writes a line of output; a closed output is noticed by the loop.
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+pub(super) use say;
+
+pub struct Session {
+    engine: Engine,
+    cancel: Arc<AtomicBool>,
+    pub colour: bool,
+    /// The script loaded with `:load` or on the command line.
+    file: Option<PathBuf>,
+    /// Its text as read.
+    file_text: String,
+    /// The world: the script plus the items typed in.
+    pub(super) world: String,
+    /// The world's items, parsed when first needed (`:show`).
+    world_items: OnceCell<Vec<Item>>,
+    pub(super) program: Program,
+    pub(super) timeline: Timeline,
+    /// Params set with `:set`.
+    pub(super) params: Vec<(String, Value)>,
+    /// Values set with `:set`, at the steps they were set.
+    hand_set: Vec<HandSet>,
+    /// Did any input fail? (The exit code of a piped session.)
+    pub failed: bool,
+    /// Changes whenever the program does (completion refreshes its names then).
+    pub revision: u64,
+}
+
+impl Session {
+    /// A session with an empty world.
+    pub fn new(cancel: Arc<AtomicBool>, colour: bool) -> Result<Session, Error> {
+        let engine = Engine::new();
+        let program = engine.compile("", "<repl>")?;
+        let run = program.start().cancel_flag(cancel.clone()).begin()?;
+        let (timeline, _) = Timeline::replay(run, 0, &[], &mut Vec::new())?;
+        Ok(Session {
+            engine,
+            cancel,
+            colour,
+            file: None,
+            file_text: String::new(),
+            world: String::new(),
+            world_items: OnceCell::new(),
+            program,
+            timeline,
+            params: Vec::new(),
+            hand_set: Vec::new(),
+            failed: false,
+            revision: 0,
+        })
+    }
+
+    /// The prompt: `cascade[12 2026-12]> `, or `cascade[0]> ` before the first step.
+    pub fn prompt(&self) -> String {
+        let run = &self.timeline.current;
+        match (run.current_step(), run.current_date()) {
+            (0, _) | (_, None) => format!("cascade[{}]> ", run.current_step()),
+            (step, Some(date)) => format!("cascade[{step} {date}]> "),
+        }
+    }
+
+    /// The names completion offers.
+    pub fn names(&self) -> Names {
+        let mut names = Names::default();
+        for d in self.program.declarations() {
+            match d.what {
+                "kind" => {
+                    let fields = self.program.fields(&d.name).unwrap_or_default();
+                    names.kinds.insert(d.name.clone(), fields);
+                }
+                "entity" => {
+                    names.entity_kind.insert(d.name.clone(), d.detail);
+                }
+                _ => {}
+            }
+            names.names.push(d.name);
+        }
+        names.rules =
+            self.program.rules().into_iter().map(|r| r.label).filter(|l| !l.contains(' ')).collect();
+        names
+    }
+
+    /// The world's items (for `:show`).
+    pub(super) fn world_items(&self) -> &[Item] {
+        self.world_items.get_or_init(|| world::items(&self.world))
+    }
+
+    pub(super) fn style(&self) -> RenderStyle {
+        if self.colour { RenderStyle::Colour } else { RenderStyle::Plain }
+    }
+
+    /// Runs one input (a command, items or an expression).
+    pub fn execute(&mut self, input: &str, out: &mut dyn Write) -> Flow {
+        // A command typed while an item was unfinished ends it (see `input_state`).
+        if let Some((unfinished, command)) = split_trailing_command(input) {
+            self.execute(unfinished, out);
+            return self.execute(command, out);
+        }
+        interrupt::clear();
+        let result = match input_kind(input) {
+            InputKind::Empty => Ok(Flow::Continue),
+            InputKind::Command => self.command(input.trim(), out),
+            InputKind::Items => self.add_items(input, out).map(|()| Flow::Continue),
+            InputKind::Expression => self.evaluate(input, out).map(|()| Flow::Continue),
+        };
+        result.unwrap_or_else(|Failed| {
+            self.failed = true;
+            Flow::Continue
+        })
+    }
+
+    fn command(&mut self, line: &str, out: &mut dyn Write) -> Result<Flow, Failed> {
+        let body = line.trim_start_matches(':');
+        let (name, args) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+        let args = args.trim();
+        let Some(command) = Command::find(name) else {
+            let names = COMMANDS.iter().map(|c| c.name);
+            let help = cascade::diagnostic::did_you_mean(name, names)
+                .unwrap_or_else(|| String::from("type :help for the list"));
+            return self.fail(out, &format!("unknown command `:{name}`: {help}"));
+        };
+        match command.name {
+            "load" => {
+                if args.is_empty() {
+                    return self.fail(out, "`:load` needs a file: `:load examples/hello.cascade`");
+                }
+                self.load(Path::new(args), out)?;
+            }
+            "reload" => self.reload(out)?,
+            "step" => {
+                let n = self.count(args, "steps", out)?.unwrap_or(1);
+                self.run_steps(n, out)?;
+            }
+            "run" => self.run_steps(u64::MAX, out)?,
+            "back" => {
+                let n = self.count(args, "steps", out)?.unwrap_or(1);
+                self.back(n, out);
+            }
+            "reset" => self.reset(out)?,
+            "show" => self.show(args, out)?,
+            "set" => self.set(args, out)?,
+            "why" => self.why(args, out)?,
+            "graph" => self.graph(args, out)?,
+            "rules" => self.rules(out),
+            "events" => {
+                let n = self.count(args, "events", out)?;
+                self.events(n, out);
+            }
+            "help" => match args {
+                "" => say!(out, "{}", help_text().trim_end()),
+                name => match Command::find(name.trim_start_matches(':')) {
+                    Some(c) => say!(out, "{}", command_help(c).trim_end()),
+                    None => return self.fail(out, &format!("there is no command `:{name}`; type :help")),
+                },
+            },
+            "quit" => return Ok(Flow::Quit),
+            _ => {}
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// An optional positive count argument.
+    fn count(&mut self, args: &str, what: &str, out: &mut dyn Write) -> Result<Option<u64>, Failed> {
+        if args.is_empty() {
+            return Ok(None);
+        }
+        match args.parse::<u64>() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => {
+                self.fail(out, &format!("expected a number of {what}, e.g. `3`, not `{args}`"))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Prints an error message (not a diagnostic) and fails.
+    pub(super) fn fail<T>(&self, out: &mut dyn Write, message: &str) -> Result<T, Failed> {
+        say!(out, "error: {message}");
+        Err(Failed)
+    }
+
+    /// Prints an API error and fails.
+    pub(super) fn fail_with<T>(&self, out: &mut dyn Write, error: &Error) -> Result<T, Failed> {
+        self.print_error(out, error);
+        Err(Failed)
+    }
+
+    pub(super) fn print_error(&self, out: &mut dyn Write, error: &Error) {
+        let text = match error {
+            Error::Script(diagnostics) => diagnostics.render(self.style()),
+            other => {
+                let theme = if self.colour {
+                    miette::GraphicalTheme::unicode()
+                } else {
+                    miette::GraphicalTheme::unicode_nocolor()
+                };
+                let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(80);
+                let mut text = String::new();
+                if handler.render_report(&mut text, other).is_err() {
+                    text = format!("error: {other}\n");
+                }
+                text
+            }
+        };
+        let _ = write!(out, "{text}");
+    }
+
+    fn print_diagnostics(&self, out: &mut dyn Write, diagnostics: &Diagnostics) {
+        if !diagnostics.is_empty() {
+            let _ = write!(out, "{}", diagnostics.render(self.style()));
+        }
+    }
+
+    /// The first few problems; a change can break many places at once.
+    fn print_capped(&self, out: &mut dyn Write, diagnostics: &Diagnostics, place: &str) {
+        const SHOWN: usize = 3;
+        let problems = diagnostics.problems();
+        if problems.len() <= SHOWN {
+            return self.print_diagnostics(out, diagnostics);
+        }
+        self.print_diagnostics(out, &Diagnostics::new(diagnostics.source(), problems[..SHOWN].to_vec()));
+        say!(out, "... and {} more errors in {place}", problems.len() - SHOWN);
+    }
+
+    // -------------------------------------------------------------------------
+    // The world
+
+    /// The name the world is compiled under (and diagnostics show).
+    fn world_name(&self, world: &str) -> String {
+        match &self.file {
+            Some(file) if world == self.file_text => file.display().to_string(),
+            Some(file) => format!("{} (edited in the REPL)", file.display()),
+            None => String::from("<repl>"),
+        }
+    }
+
+    /// Loads a script: a new world at step 0. On failure nothing changes.
+    pub fn load(&mut self, path: &Path, out: &mut dyn Write) -> Outcome {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                // Let the library describe the invalid byte.
+                Err(_) => return self.fail_with(out, &self.compile_error(path)),
+            },
+            Err(e) => return self.fail(out, &format!("cannot read `{}`: {e}", path.display())),
+        };
+        let program = match self.engine.compile(&text, &path.display().to_string()) {
+            Ok(p) => p,
+            Err(e) => return self.fail_with(out, &e),
+        };
+        let Restarted { timeline, .. } =
+            self.restart(&program, &[], &[], 0, &mut Vec::new()).or_else(|e| self.fail_with(out, &e))?;
+        self.file = Some(path.to_path_buf());
+        self.file_text = text.clone();
+        self.world = text;
+        self.world_items = OnceCell::new();
+        self.program = program;
+        self.revision += 1;
+        self.timeline = timeline;
+        self.params.clear();
+        self.hand_set.clear();
+        self.print_diagnostics(out, self.program.warnings());
+        say!(out, "loaded {}: {}", path.display(), self.summary());
+        Ok(())
+    }
+
+    /// Remembers the file to `:reload`, after it failed to load at start-up.
+    pub fn remember_file(&mut self, path: &Path) {
+        self.file = Some(path.to_path_buf());
+    }
+
+    fn compile_error(&self, path: &Path) -> Error {
+        match self.engine.compile_file(path) {
+            Err(e) => e,
+            Ok(_) => {
+                Error::BadValue { name: path.display().to_string(), reason: String::from("cannot be read") }
+            }
+        }
+    }
+
+    /// `"AI compute credit squeeze": 13 params, 2 vars, 5 entities, 13 rules; 48 steps`
+    fn summary(&self) -> String {
+        let declarations = self.program.declarations();
+        let mut parts = Vec::new();
+        for what in ["param", "var", "let", "series", "kind", "entity"] {
+            let n = declarations.iter().filter(|d| d.what == what).count();
+            let word = match (what, n) {
+                (_, 0) => continue,
+                ("series", _) | (_, 1) => what.to_string(),
+                ("entity", _) => String::from("entities"),
+                _ => format!("{what}s"),
+            };
+            parts.push(format!("{n} {word}"));
+        }
+        let rules = self.program.rules().len();
+        parts.push(format!("{rules} rule{}", if rules == 1 { "" } else { "s" }));
+        let title = self.program.title().map(|t| format!("\"{t}\", ")).unwrap_or_default();
+        format!("{title}{}; {} steps", parts.join(", "), self.program.horizon())
+    }
+
+    /// A run of `program` with `params`, replayed to step `to` with `hand_set`.
+    /// Returns the timeline and the params and values that still apply.
+    fn restart(
+        &self,
+        program: &Program,
+        params: &[(String, Value)],
+        hand_set: &[HandSet],
+        to: u64,
+        notes: &mut Vec<String>,
+    ) -> Result<Restarted, Error> {
+        let declared = program.params();
+        let mut start = program.start().cancel_flag(self.cancel.clone());
+        let mut kept_params = Vec::new();
+        for (name, value) in params {
+            match declared.iter().find(|p| p.name == *name) {
+                Some(p) if Some(p.ty) == type_of(value) => {
+                    start = start.set(name, value.clone())?;
+                    kept_params.push((name.clone(), value.clone()));
+                }
+                Some(_) => notes
+                    .push(format!("param `{name}` has another type now; it is no longer set in the REPL")),
+                None => notes.push(format!("param `{name}` is no longer declared")),
+            }
+        }
+        let run = start.begin()?;
+        let (timeline, hand_set) = Timeline::replay(run, to, hand_set, notes)?;
+        Ok(Restarted { timeline, params: kept_params, hand_set })
+    }
+
+    /// Puts a new program in place, replayed to the current step. On failure
+    /// prints the error and nothing changes.
+    fn switch_to(
+        &mut self,
+        program: Program,
+        world: String,
+        out: &mut dyn Write,
+        notes: &mut Vec<String>,
+    ) -> Outcome {
+        let to = self.timeline.step();
+        let result = self.restart(&program, &self.params, &self.hand_set, to, notes);
+        let Restarted { timeline, params, hand_set } = match result {
+            Ok(x) => x,
+            Err(e) => {
+                self.print_interrupt_or(out, &e);
+                say!(out, "the change was not made: the run of the changed world fails before step {to}");
+                return Err(Failed);
+            }
+        };
+        let old_warnings = self.program.warnings().problems().to_vec();
+        self.program = program;
+        self.world = world;
+        self.world_items = OnceCell::new();
+        self.revision += 1;
+        self.timeline = timeline;
+        self.params = params;
+        self.hand_set = hand_set;
+        let new_warnings: Vec<_> = self
+            .program
+            .warnings()
+            .problems()
+            .iter()
+            .filter(|p| !old_warnings.iter().any(|o| o.code == p.code && o.message == p.message))
+            .cloned()
+            .collect();
+        // One line each: while a world is being typed in, "never used" is expected.
+        for warning in new_warnings {
+            say!(out, "warning: {}", warning.message);
+        }
+        for note in notes.iter() {
+            say!(out, "note: {note}");
+        }
+        Ok(())
+    }
+
+    fn print_interrupt_or(&self, out: &mut dyn Write, error: &Error) {
+        if interrupt::raised() {
+            say!(out, "interrupted");
+        } else {
+            self.print_error(out, error);
+        }
+    }
+
+    /// Declarations and rules typed in.
+    fn add_items(&mut self, input: &str, out: &mut dyn Write) -> Outcome {
+        let source = SourceFile::new("<input>", input);
+        let (file, problems) = syntax::parse_file(&source);
+        if !problems.is_empty() {
+            self.print_diagnostics(out, &Diagnostics::new(&source, problems));
+            return Err(Failed);
+        }
+        let edit = world::edit(&self.world, input, &file.items);
+        let name = self.world_name(&edit.text);
+        let program = match self.engine.compile(&edit.text, &name) {
+            Ok(p) => p,
+            Err(Error::Script(diagnostics)) => {
+                // Only the errors: warnings about a world that does not exist are noise.
+                let errors = diagnostics.problems().iter().filter(|p| p.is_error()).cloned().collect();
+                let diagnostics = Diagnostics::new(diagnostics.source(), errors);
+                let (mine, theirs) = edit.split(&source, &diagnostics);
+                self.print_diagnostics(out, &mine);
+                self.print_capped(out, &theirs, "the rest of the world");
+                return Err(Failed);
+            }
+            Err(e) => return self.fail_with(out, &e),
+        };
+        let step = self.timeline.step();
+        self.switch_to(program, edit.text, out, &mut Vec::new())?;
+        for note in &edit.notes {
+            say!(out, "{note}");
+        }
+        if step > 0 {
+            say!(out, "replayed to step {}", self.timeline.step());
+        }
+        Ok(())
+    }
+
+    /// `:reload`: the file again, without the items typed in.
+    fn reload(&mut self, out: &mut dyn Write) -> Outcome {
+        let Some(path) = self.file.clone() else {
+            return self.fail(out, "no script is loaded; use `:load FILE`");
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => return self.fail(out, &format!("cannot read `{}`: {e}", path.display())),
+        };
+        let program = match self.engine.compile(&text, &path.display().to_string()) {
+            Ok(p) => p,
+            Err(e) => return self.fail_with(out, &e),
+        };
+        let typed = self.world != self.file_text;
+        let old_text = std::mem::replace(&mut self.file_text, text.clone());
+        if self.switch_to(program, text, out, &mut Vec::new()).is_err() {
+            self.file_text = old_text;
+            return Err(Failed);
+        }
+        let dropped = if typed { " (the items typed in the REPL are dropped)" } else { "" };
+        say!(
+            out,
+            "reloaded {}{dropped}: {}; at step {}",
+            path.display(),
+            self.summary(),
+            self.timeline.step()
+        );
+        Ok(())
+    }
+
+    // -------------------------------------------------------------------------
+    // Time
+
+    /// `:step N` and `:run` (N = all).
+    fn run_steps(&mut self, n: u64, out: &mut dyn Write) -> Outcome {
+        let start = self.timeline.step();
+        if self.timeline.current.is_finished() {
+            say!(out, "the run has ended at step {start}; `:back` or `:reset` to go again");
+            return Ok(());
+        }
+        let target = start.saturating_add(n).min(self.timeline.current.horizon());
+        let mut summaries = Vec::new();
+        let mut failure = None;
+        let mut interrupted = false;
+        while self.timeline.step() < target {
+            if interrupt::raised() {
+                interrupted = true;
+                break;
+            }
+            match self.timeline.advance(&self.hand_set) {
+                Ok(Some(summary)) => summaries.push(summary),
+                Ok(None) => break,
+                Err(e) => {
+                    interrupted = interrupt::raised();
+                    failure = (!interrupted).then_some(e);
+                    break;
+                }
+            }
+        }
+        self.print_steps(&summaries, out);
+        let now = self.timeline.step();
+        if interrupted {
+            say!(out, "interrupted at step {now}");
+        }
+        if let Some(error) = failure {
+            self.print_error(out, &error);
+            say!(out, "the step failed; the session stays at step {now}");
+            return Err(Failed);
+        }
+        if self.timeline.current.is_finished() {
+            self.print_end(out);
+        }
+        Ok(())
+    }
+
+    /// `:back N`.
+    fn back(&mut self, n: u64, out: &mut dyn Write) {
+        let now = self.timeline.step();
+        if now == 0 {
+            say!(out, "already at step 0");
+            return;
+        }
+        let to = now.saturating_sub(n);
+        self.timeline.go_back(to, &self.hand_set);
+        let at = self.timeline.step();
+        self.hand_set.retain(|h| h.step <= at);
+        say!(out, "back to {}", self.step_name(at));
+    }
+
+    /// `:reset`.
+    fn reset(&mut self, out: &mut dyn Write) -> Outcome {
+        let Restarted { timeline, .. } =
+            self.restart(&self.program, &[], &[], 0, &mut Vec::new()).or_else(|e| self.fail_with(out, &e))?;
+        self.timeline = timeline;
+        self.params.clear();
+        self.hand_set.clear();
+        say!(out, "back to step 0, with the script's own params");
+        Ok(())
+    }
+
+    /// `:set NAME = VALUE`.
+    fn set(&mut self, args: &str, out: &mut dyn Write) -> Outcome {
+        let Some((name, expr)) =
+            args.split_once('=').filter(|(n, e)| !n.trim().is_empty() && !e.trim().is_empty())
+        else {
+            return self.fail(out, "write `:set NAME = VALUE`, e.g. `:set holding_cost = 2.8`");
+        };
+        let (name, expr) = (name.trim(), expr.trim());
+        let value = self.timeline.current.evaluate(expr).or_else(|e| self.fail_with(out, &e))?;
+        let old = self.timeline.current.value(name).or_else(|e| self.fail_with(out, &e))?;
+        let shown = |s: &Session, v: &Value| s.timeline.current.display(v);
+        if self.program.params().iter().any(|p| p.name == name) {
+            // The type must fit (the library says so if it does not).
+            self.program.start().set(name, value.clone()).map(drop).or_else(|e| self.fail_with(out, &e))?;
+            let mut params = self.params.clone();
+            params.retain(|(n, _)| n != name);
+            params.push((name.to_string(), value.clone()));
+            let to = self.timeline.step();
+            let mut notes = Vec::new();
+            let result = self.restart(&self.program, &params, &self.hand_set, to, &mut notes);
+            let Restarted { timeline, params, hand_set } = match result {
+                Ok(x) => x,
+                Err(e) => {
+                    self.print_interrupt_or(out, &e);
+                    return Err(Failed);
+                }
+            };
+            self.timeline = timeline;
+            self.params = params;
+            self.hand_set = hand_set;
+            for note in notes {
+                say!(out, "note: {note}");
+            }
+            let again =
+                if to > 0 { format!("; replayed to step {}", self.timeline.step()) } else { String::new() };
+            say!(out, "param {name} = {} (was {}){again}", shown(self, &value), shown(self, &old));
+        } else {
+            self.timeline.current.set_value(name, value.clone()).or_else(|e| self.fail_with(out, &e))?;
+            let step = self.timeline.step();
+            self.hand_set.retain(|h| !(h.step == step && h.name == name));
+            self.hand_set.push(HandSet { step, name: name.to_string(), value: value.clone() });
+            say!(out, "{name} = {} (was {})", shown(self, &value), shown(self, &old));
+        }
+        Ok(())
+    }
+
+    /// An expression, evaluated now.
+    fn evaluate(&mut self, input: &str, out: &mut dyn Write) -> Outcome {
+        let text = input.trim();
+        match self.timeline.current.evaluate(text) {
+            Ok(value) => {
+                say!(out, "{}", super::view::value_text(&mut self.timeline.current, &value));
+                Ok(())
+            }
+            Err(e) => {
+                self.print_error(out, &e);
+                if looks_like_assignment(text) {
+                    say!(out, "help: to change a value between steps, write `:set {text}`");
+                }
+                Err(Failed)
+            }
+        }
+    }
+
+    /// `step 9 (2026-09)`
+    pub(super) fn step_name(&self, step: u64) -> String {
+        if step == self.timeline.step()
+            && let Some(date) = self.timeline.current.current_date()
+            && step > 0
+        {
+            return format!("step {step} ({date})");
+        }
+        format!("step {step}")
+    }
+
+    /// `:why TARGET`.
+    fn why(&mut self, args: &str, out: &mut dyn Write) -> Outcome {
+        if args.is_empty() {
+            return self.fail(out, "`:why` needs a target: an entity, `entity.field` or a var");
+        }
+        let text = self.timeline.current.explain(args).or_else(|e| self.fail_with(out, &e))?;
+        say!(out, "{}", text.trim_end());
+        Ok(())
+    }
+
+    /// `:graph [text|dot|mermaid]`: the graph of the world as it is now.
+    fn graph(&mut self, args: &str, out: &mut dyn Write) -> Outcome {
+        let format = if args.is_empty() { Ok(GraphFormat::Text) } else { args.parse::<GraphFormat>() };
+        let format = format.or_else(|message| self.fail(out, &message))?;
+        say!(out, "{}", self.program.graph(format).trim_end());
+        Ok(())
+    }
+}
+
+/// A new run replayed to the current step, and what still applies to it.
+struct Restarted {
+    timeline: Timeline,
+    params: Vec<(String, Value)>,
+    hand_set: Vec<HandSet>,
+}
+
+/// The type of a param value.
+fn type_of(value: &Value) -> Option<Type> {
+    match value {
+        Value::Number(_) => Some(Type::Number),
+        Value::Bool(_) => Some(Type::Bool),
+        Value::Date(_) => Some(Type::Date),
+        Value::Str(_) => Some(Type::Str),
+        _ => None,
+    }
+}
+
+/// `x = 5`, `coreweave.cash += 1`: an assignment typed as an expression.
+fn looks_like_assignment(text: &str) -> bool {
+    let name_end =
+        text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).unwrap_or(text.len());
+    let rest = text[name_end..].trim_start();
+    name_end > 0 && rest.starts_with('=') && !rest.starts_with("==")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn session() -> Session {
+        let mut session =
+            Session::new(Arc::new(AtomicBool::new(false)), false).expect("an empty session starts");
+        let hello = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello.cascade");
+        assert!(session.load(&hello, &mut Vec::new()).is_ok());
+        session
+    }
+
+    fn input() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "(:step|:back|:set|:show|:why|:events|:graph|:help|:rules|:reset|:reload|:run|:load) ?[a-z0-9 .=_\"()*-]{0,14}",
+            "(price|miner|loss_line|miner\\.cash|step|date) ?[-+*/<>=! .0-9a-z()]{0,12}",
+            "(param|var|let|kind|entity|rule|when|while|at|expect) [a-z0-9 .=_:{}\"]{0,20}",
+            "\\PC{0,30}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        #[test]
+        fn nothing_typed_panics_or_breaks_the_session(lines in proptest::collection::vec(input(), 1..10)) {
+            let mut session = session();
+            for line in &lines {
+                let mut out = Vec::new();
+                let _ = session.execute(line, &mut out);
+            }
+            // Whatever happened, the session still answers.
+            let mut out = Vec::new();
+            session.execute("1 + 1", &mut out);
+            prop_assert_eq!(String::from_utf8_lossy(&out), "2\n");
+        }
+    }
+
+    #[test]
+    fn a_failed_change_leaves_the_session_exactly_as_it_was() {
+        let mut s = session();
+        s.execute(":step 3", &mut Vec::new());
+        s.execute(":set price = 1.55", &mut Vec::new());
+        let before = (s.world.clone(), s.timeline.step(), s.params.clone(), s.hand_set.len(), s.revision);
+        for bad in ["var y = nope", "kind Supplier { size = 1 }", ":set loss_line = true", "param = 1"] {
+            s.failed = false;
+            s.execute(bad, &mut Vec::new());
+            assert!(s.failed, "`{bad}` should fail");
+            let after = (s.world.clone(), s.timeline.step(), s.params.clone(), s.hand_set.len(), s.revision);
+            assert_eq!(after, before, "after `{bad}`");
+            let price = s.timeline.current.value("price").expect("price");
+            assert_eq!(price.to_string(), "1.55");
+        }
+    }
+}
