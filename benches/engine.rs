@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use cascade::{Engine, Program, Run};
 use criterion::measurement::{Measurement, ValueFormatter};
@@ -40,6 +40,7 @@ const SEED: u64 = 1;
 const QUIET_STEPS_PER_RUN: u64 = 100_000;
 
 fn main() {
+    STARTED.get_or_init(SystemTime::now);
     let clock = Clock { wall: std::env::var("CASCADE_BENCH_CLOCK").is_ok_and(|v| v == "wall") };
     let mut c = Criterion::default().with_measurement(clock).configure_from_args();
     let sizes = sizes();
@@ -206,12 +207,19 @@ fn criterion_home() -> PathBuf {
     target.join("criterion")
 }
 
+/// When this process started: estimates older than that are from another run.
+static STARTED: OnceLock<SystemTime> = OnceLock::new();
+
 /// The median of a benchmark that ran in this process, in nanoseconds.
 fn median(id: &str) -> Option<f64> {
     if !RAN.lock().unwrap_or_else(|e| e.into_inner()).contains(id) {
         return None;
     }
     let path = criterion_home().join(id).join("new").join("estimates.json");
+    let written = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if written < *STARTED.get()? {
+        return None;
+    }
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     json["median"]["point_estimate"].as_f64()
@@ -239,13 +247,20 @@ fn summary(sizes: &[usize]) {
             ));
         }
     }
+    // "x12.0 from 10000": how a median grew from the size before.
+    let growth = |id: &dyn Fn(usize) -> String, i: usize, ns: f64| {
+        let before = sizes[..i].iter().rev().find_map(|&m| median(&id(m)).map(|v| (m, v)));
+        before.map_or_else(String::new, |(m, v)| format!("x{:.2} from {m}", ns / v))
+    };
     for scenario in ["interbank", "fire_sale"] {
-        for &n in sizes {
+        for (i, &n) in sizes.iter().enumerate() {
             let Some(base) = median(&format!("{scenario}/baseline/{n}")) else { continue };
+            let base_growth = growth(&|m| format!("{scenario}/baseline/{m}"), i, base);
             for name in ["interpreter", "interpreter_provenance"] {
                 if let Some(interp) = median(&format!("{scenario}/{name}/{n}")) {
+                    let interp_growth = growth(&|m| format!("{scenario}/{name}/{m}"), i, interp);
                     lines.push(format!(
-                        "{scenario:<9} {n:>7}: {name:<22} {:>10} / baseline {:>10} = {:>6.2}x",
+                        "{scenario:<9} {n:>7}: {name:<22} {:>10} / baseline {:>10} = {:>6.2}x   {interp_growth:>16} {base_growth:>16}",
                         time(interp),
                         time(base),
                         interp / base
@@ -255,17 +270,10 @@ fn summary(sizes: &[usize]) {
         }
     }
     for name in ["interpreter", "interpreter_provenance"] {
-        let steps: Vec<(usize, f64)> = sizes
-            .iter()
-            .filter_map(|&n| median(&format!("quiet_step/{name}/{n}")).map(|ns| (n, ns)))
-            .collect();
-        for (i, (n, ns)) in steps.iter().enumerate() {
-            let mut line = format!("quiet_step {name:<22} {n:>7} entities: {:>10} per step", time(*ns));
-            if i > 0 {
-                let (m, first) = steps[0];
-                line.push_str(&format!(" ({:.2}x the step at {m})", ns / first));
-            }
-            lines.push(line);
+        for (i, &n) in sizes.iter().enumerate() {
+            let Some(ns) = median(&format!("quiet_step/{name}/{n}")) else { continue };
+            let grew = growth(&|m| format!("quiet_step/{name}/{m}"), i, ns);
+            lines.push(format!("quiet_step {name:<22} {n:>7} entities: {:>10} per step   {grew}", time(ns)));
         }
     }
     if lines.is_empty() {
