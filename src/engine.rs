@@ -12,6 +12,7 @@ use crate::eval::{Evaluator, Limits, Machine, RunFault, Stepper, derived_owners,
 use crate::host::HostFn;
 use crate::ir::{HostFunction, Ir};
 use crate::source::SourceFile;
+use crate::syntax::SyntaxLimits;
 use crate::value::{Date, Type, Value};
 
 /// An entity from host data: name, kind, initial values of stored fields.
@@ -168,6 +169,9 @@ impl Error {
 #[derive(Clone)]
 pub struct Engine {
     limits: Limits,
+    syntax: SyntaxLimits,
+    max_entities: usize,
+    max_exposures: usize,
     host: Vec<HostFunction>,
     provenance: bool,
     problems: Vec<(String, String)>,
@@ -181,7 +185,13 @@ impl Default for Engine {
 
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Engine").field("limits", &self.limits).field("host", &self.host).finish()
+        f.debug_struct("Engine")
+            .field("limits", &self.limits)
+            .field("syntax", &self.syntax)
+            .field("max_entities", &self.max_entities)
+            .field("max_exposures", &self.max_exposures)
+            .field("host", &self.host)
+            .finish()
     }
 }
 
@@ -195,6 +205,9 @@ impl Engine {
                 max_fuel: 10_000_000_000,
                 max_instances: 10_000_000,
             },
+            syntax: SyntaxLimits::default(),
+            max_entities: 1_000_000,
+            max_exposures: 10_000_000,
             host: Vec::new(),
             provenance: true,
             problems: Vec::new(),
@@ -222,6 +235,35 @@ impl Engine {
     /// At most this many rule instances (one per rule and tuple of bound entities).
     pub fn max_instances(mut self, instances: u64) -> Engine {
         self.limits.max_instances = instances;
+        self
+    }
+
+    /// Brackets may nest at most this deep (default 64). Values above
+    /// 256 count as 256: the parser recurses once per bracket on the
+    /// native stack.
+    pub fn max_nesting(mut self, depth: usize) -> Engine {
+        self.syntax.max_nesting = depth;
+        self
+    }
+
+    /// An expression may be at most this many operations deep (default 512;
+    /// a chain `a + b + c` is two deep). Values above 1024 count as 1024.
+    pub fn max_expression_depth(mut self, depth: usize) -> Engine {
+        self.syntax.max_expression_depth = depth;
+        self
+    }
+
+    /// At most this many entities, declared by the script and supplied by the
+    /// host together (default 1,000,000).
+    pub fn max_entities(mut self, entities: usize) -> Engine {
+        self.max_entities = entities;
+        self
+    }
+
+    /// At most this many exposures, declared by the script and supplied by the
+    /// host together (default 10,000,000).
+    pub fn max_exposures(mut self, exposures: usize) -> Engine {
+        self.max_exposures = exposures;
         self
     }
 
@@ -275,7 +317,7 @@ impl Engine {
             return Err(Error::BadFunction { name: name.clone(), reason: reason.clone() });
         }
         let source = SourceFile::new(name, text);
-        compile_source(&source, &self.host, self.limits.clone(), self.provenance, None)
+        compile_source(self, &source, None)
     }
 
     /// Compiles a script together with entities and exposures the host supplies
@@ -305,7 +347,7 @@ impl Engine {
             return Err(Error::BadFunction { name: name.clone(), reason: reason.clone() });
         }
         let source = SourceFile::new(name, text);
-        compile_source(&source, &self.host, self.limits.clone(), self.provenance, Some(world))
+        compile_source(self, &source, Some(world))
     }
 
     /// Reads and compiles a file. A file that is not valid UTF-8 is a diagnostic.
@@ -335,18 +377,17 @@ impl Engine {
     }
 }
 
-fn compile_source(
-    source: &SourceFile,
-    host: &[HostFunction],
-    limits: Limits,
-    provenance: bool,
-    world: Option<&World>,
-) -> Result<Program, Error> {
-    let (mut file, mut problems) = crate::syntax::parse_file(source);
+fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -> Result<Program, Error> {
+    let (mut file, mut problems) = crate::syntax::parse_file_with(source, engine.syntax);
+    if let Some(problem) = engine.over_size_limits(&file, world) {
+        problems.push(problem);
+        return Err(Error::Script(Box::new(Diagnostics::new(source, problems))));
+    }
     if let Some(world) = world {
         world.append_to(&mut file)?;
     }
-    let (ir, check_problems) = crate::check::check(&file, source, Arc::from(host));
+    let (limits, provenance) = (engine.limits.clone(), engine.provenance);
+    let (ir, check_problems) = crate::check::check(&file, source, Arc::from(engine.host.as_slice()));
     problems.extend(check_problems);
     let has_errors = problems.iter().any(Problem::is_error);
     match ir {
@@ -354,16 +395,73 @@ fn compile_source(
             let owners = derived_owners(&ir);
             problems.extend(crate::eval::lint::rules_that_never_fire(&ir, &owners, &limits));
             let warnings = Diagnostics::new(source, problems);
-            Ok(Program { inner: Arc::new(Compiled { ir, owners, limits, provenance, warnings, file }) })
+            Ok(Program {
+                inner: Arc::new(Compiled {
+                    ir,
+                    owners,
+                    limits,
+                    syntax: engine.syntax,
+                    provenance,
+                    warnings,
+                    file,
+                }),
+            })
         }
         _ => Err(Error::Script(Box::new(Diagnostics::new(source, problems)))),
     }
 }
 
+impl Engine {
+    /// A problem if the script and the host's data declare more entities or
+    /// exposures than this engine allows: at the first declaration over the
+    /// limit, or without a label when the host's data goes over it.
+    fn over_size_limits(&self, file: &crate::syntax::File, world: Option<&World>) -> Option<Problem> {
+        use crate::syntax::Item;
+        let entities = file.items.iter().filter(|item| matches!(item, Item::Entity(_)));
+        let exposures = file.items.iter().filter(|item| matches!(item, Item::Exposure(_)));
+        let (host_entities, host_exposures) = world.map_or((0, 0), |w| (w.entities.len(), w.exposures.len()));
+        over_limit("entities", "cascade::limit::entities", self.max_entities, entities, host_entities)
+            .or_else(|| {
+                over_limit(
+                    "exposures",
+                    "cascade::limit::exposures",
+                    self.max_exposures,
+                    exposures,
+                    host_exposures,
+                )
+            })
+    }
+}
+
+/// A problem if `declared` and `from_host` together are more than `max`.
+fn over_limit<'a>(
+    what: &str,
+    code: &'static str,
+    max: usize,
+    declared: impl Iterator<Item = &'a crate::syntax::Item> + Clone,
+    from_host: usize,
+) -> Option<Problem> {
+    let problem = Problem::error(code, format!("more than {max} {what}: this engine allows at most {max}"));
+    if let Some(item) = declared.clone().nth(max) {
+        return Some(
+            problem.label(item.span(), format!("{what} beyond the limit start here")).help(format!(
+                "raise the limit (`Engine::max_{what}`, `--max-{what}`) or split the scenario"
+            )),
+        );
+    }
+    let count = declared.count();
+    (count.saturating_add(from_host) > max).then(|| {
+        problem.help(format!(
+            "the script declares {count} and the host's data adds {from_host}; \
+             raise the limit (`Engine::max_{what}`) or supply fewer"
+        ))
+    })
+}
+
 /// Checks a script and returns every problem (errors and warnings), without running it.
 pub fn check_source(text: &str, name: &str) -> Diagnostics {
     let source = SourceFile::new(name, text);
-    match compile_source(&source, &[], Engine::new().limits, false, None) {
+    match compile_source(&Engine::new().provenance(false), &source, None) {
         Ok(program) => program.inner.warnings.clone(),
         Err(Error::Script(d)) => *d,
         Err(other) => {
@@ -376,6 +474,8 @@ pub(crate) struct Compiled {
     pub ir: Ir,
     pub owners: Vec<(u32, u32)>,
     pub limits: Limits,
+    /// The parser's limits, for expressions parsed later (`Run::evaluate`).
+    pub syntax: SyntaxLimits,
     pub provenance: bool,
     pub warnings: Diagnostics,
     /// The syntax tree, for checking expressions against the program later.
@@ -520,7 +620,10 @@ impl RunStart {
         self
     }
 
-    /// Another thread can stop the run by setting this flag.
+    /// Another thread can stop the run by setting this flag: the run looks at it
+    /// before each step and every 1,024 rule firings within a step, and stops
+    /// with a `cascade::limit::cancelled` diagnostic. A deadline is a thread
+    /// (or timer) that sets the flag.
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> RunStart {
         self.cancel = Some(flag);
         self
@@ -723,7 +826,7 @@ impl Run {
     pub fn evaluate(&mut self, text: &str) -> Result<Value, Error> {
         let inner = self.program.inner.clone();
         let source = SourceFile::new("<expression>", text);
-        let expr = crate::syntax::parse_expression(&source)
+        let expr = crate::syntax::parse_expression_with(&source, inner.syntax)
             .map_err(|p| Error::Script(Box::new(Diagnostics::new(&source, vec![p]))))?;
         let root =
             crate::check::check_expression(&inner.file, &inner.ir.source, inner.ir.host.clone(), &expr)

@@ -153,6 +153,23 @@ fn check_exit_codes() {
 }
 
 #[test]
+fn size_and_depth_limits_are_flags() {
+    let flagship = "examples/ai_compute_credit.cascade";
+    let output = cascade(&["check", "--max-entities", "2", flagship]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("more than 2 entities") && err.contains("--max-entities"), "{err}");
+    let output = cascade(&["run", "--max-nesting", "1", flagship]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("nested more than 1 level deep"), "{}", stderr(&output));
+    let output = cascade(&["graph", "--max-expression-depth", "1", flagship]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("more than 1 operation deep"), "{}", stderr(&output));
+    let output = cascade(&["test", "--max-exposures", "1000", "--max-entities", "1000", flagship]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
 fn run_time_errors_exit_1_with_a_diagnostic() {
     let script = temp_script("zero.cascade", "var x = 1\nvar y = 0\nwhen true then x = x / y\n");
     let output = cascade(&["run", script.to_str().unwrap()]);

@@ -49,3 +49,121 @@ fn a_world_from_host_data_builds_large_networks_without_script_text() {
     assert_eq!(run.value("b19999.defaulted").unwrap().to_string(), "true");
     assert_eq!(run.events().len(), 20_000);
 }
+
+/// The first error of compiling `script` with `engine`.
+fn compile_error(engine: &cascade::Engine, script: &str) -> cascade::Problem {
+    let error = engine.compile(script, "limits.cascade").expect_err("over a limit");
+    let problems = error.diagnostics().expect("a script diagnostic").problems();
+    problems.iter().find(|p| p.is_error()).expect("an error").clone()
+}
+
+fn nested(depth: usize) -> String {
+    format!("var x = {}1{}", "(".repeat(depth), ")".repeat(depth))
+}
+
+fn chain(terms: usize) -> String {
+    format!("var x = 0\nat 1 then x = 1{}", " + 1".repeat(terms - 1))
+}
+
+#[test]
+fn bracket_nesting_is_limited_and_the_limit_is_configurable() {
+    let strict = cascade::Engine::new().max_nesting(3);
+    let problem = compile_error(&strict, &nested(4));
+    assert_eq!(problem.code, "cascade::syntax::too_deep");
+    assert!(problem.message.contains("more than 3 levels"), "{}", problem.message);
+    // The label points at the fourth bracket.
+    assert_eq!(problem.labels[0].span.start as usize, "var x = (((".len());
+    strict.compile(&nested(3), "ok.cascade").expect("three levels are allowed");
+
+    // The default is 64; an embedder may raise it up to 256.
+    assert_eq!(compile_error(&cascade::Engine::new(), &nested(65)).code, "cascade::syntax::too_deep");
+    let deep = cascade::Engine::new().max_nesting(200);
+    let mut run = deep.compile(&nested(200), "deep.cascade").expect("200 levels").run().unwrap();
+    assert_eq!(run.value("x").unwrap().to_string(), "1");
+    let problem = compile_error(&cascade::Engine::new().max_nesting(usize::MAX), &nested(300));
+    assert!(problem.message.contains("more than 256 levels"), "{}", problem.message);
+}
+
+#[test]
+fn expression_depth_is_limited_and_the_limit_is_configurable() {
+    let strict = cascade::Engine::new().max_expression_depth(10);
+    let problem = compile_error(&strict, &chain(12));
+    assert_eq!(problem.code, "cascade::syntax::too_deep");
+    assert!(problem.message.contains("more than 10 operations"), "{}", problem.message);
+    strict.compile(&chain(11), "ok.cascade").expect("ten operations are allowed");
+
+    // The default is 512; raised to the ceiling of 1024, a sum of 1,025 terms
+    // parses, checks, runs with provenance, explains and graphs (on an
+    // ordinary test thread's stack).
+    assert_eq!(compile_error(&cascade::Engine::new(), &chain(514)).code, "cascade::syntax::too_deep");
+    let deep = cascade::Engine::new().max_expression_depth(1024);
+    let program = deep.compile(&chain(1025), "deep.cascade").expect("1024 operations");
+    let mut run = program.run().unwrap();
+    run.run_to_end().unwrap();
+    assert_eq!(run.value("x").unwrap().to_string(), "1025");
+    let why = run.explain("x").expect("explained");
+    assert!(why.contains("x became") && why.contains("step 1"), "{why}");
+    assert!(program.graph(cascade::GraphFormat::Text).contains('x'));
+    let problem = compile_error(&cascade::Engine::new().max_expression_depth(usize::MAX), &chain(1100));
+    assert!(problem.message.contains("more than 1024 operations"), "{}", problem.message);
+}
+
+#[test]
+fn entities_and_exposures_are_limited_in_scripts_and_host_data() {
+    let script = "kind Bank { capital = 1 }\nentity a: Bank\nentity b: Bank\nentity c: Bank\n\
+                  exposure a -> b = 1\nexposure b -> c = 1\nexposure c -> a = 1";
+    let problem = compile_error(&cascade::Engine::new().max_entities(2), script);
+    assert_eq!(problem.code, "cascade::limit::entities");
+    let third = script.find("entity c").unwrap();
+    assert_eq!(
+        problem.labels[0].span.start as usize, third,
+        "the label is on the first entity over the limit"
+    );
+    assert!(problem.help.as_deref().unwrap_or("").contains("max_entities"), "{problem:?}");
+
+    let problem = compile_error(&cascade::Engine::new().max_exposures(1), script);
+    assert_eq!(problem.code, "cascade::limit::exposures");
+    assert_eq!(problem.labels[0].span.start as usize, script.find("exposure b").unwrap());
+    cascade::Engine::new().max_entities(3).max_exposures(3).compile(script, "ok").expect("at the limits");
+
+    // The host's data counts too: 3 in the script + 1 from the host > 3.
+    let mut world = cascade::World::new();
+    world.entity("d", "Bank", &[]);
+    let engine = cascade::Engine::new().max_entities(3);
+    let error = engine.compile_with_data(script, "w.cascade", &world).expect_err("over the limit");
+    let problem = &error.diagnostics().unwrap().problems()[0];
+    assert_eq!(problem.code, "cascade::limit::entities");
+    assert!(problem.help.as_deref().unwrap_or("").contains("adds 1"), "{problem:?}");
+    engine.max_entities(4).compile_with_data(script, "w.cascade", &world).expect("within the limit");
+}
+
+#[test]
+fn cancellation_stops_a_long_step_in_the_middle() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    // A host function that raises the cancel flag on its 3,000th call: the run
+    // is cancelled in the middle of step 1, in which 10,000 instances fire.
+    let flag = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (raise, count) = (flag.clone(), calls.clone());
+    let engine = cascade::Engine::new().function("tick", move |_: cascade::Decimal| {
+        if count.fetch_add(1, Ordering::Relaxed) + 1 == 3_000 {
+            raise.store(true, Ordering::Relaxed);
+        }
+        true
+    });
+    let mut world = cascade::World::new();
+    for i in 0..10_000 {
+        world.entity(&format!("k{i}"), "K", &[]);
+    }
+    let script = "kind K { n = 0 }\nvar fired = 0\nfor k: K when tick(k.n) then fired += 1";
+    let program = engine.compile_with_data(script, "long.cascade", &world).expect("compiles");
+    let mut run = program.start().cancel_flag(flag).begin().expect("starts");
+    let error = run.run_to_end().expect_err("cancelled");
+    let problem = &error.diagnostics().expect("a diagnostic").problems()[0];
+    assert_eq!(problem.code, "cascade::limit::cancelled");
+    assert_eq!(run.current_step(), 1);
+    let fired: u64 = run.value("fired").unwrap().to_string().parse().unwrap();
+    assert!((3_000..10_000).contains(&fired), "stopped after {fired} firings");
+    assert!(calls.load(Ordering::Relaxed) < 10_000);
+}

@@ -15,13 +15,13 @@ use super::{Failure, compile};
 pub(super) const FORMATS: [&str; 3] = ["text", "dot", "mermaid"];
 
 /// Prints the graph of the script at `file` as `format` (`text`, `dot` or
-/// `mermaid`).
-pub(super) fn graph(file: &Path, format: &str) -> Result<(), Failure> {
+/// `mermaid`), compiled by `engine`.
+pub(super) fn graph(file: &Path, format: &str, engine: &Engine) -> Result<(), Failure> {
     let format: GraphFormat = format.parse().map_err(|message| {
         eprintln!("error: {message}");
         Failure::Usage
     })?;
-    let program = compile(&Engine::new(), file)?;
+    let program = compile(engine, file)?;
     let output = program.graph(format);
     // A closed pipe (e.g. `| head`) is not an error.
     let _ = std::io::stdout().lock().write_all(output.as_bytes());

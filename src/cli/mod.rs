@@ -35,6 +35,18 @@ struct Limits {
     /// At most this many rule instances.
     #[arg(long, value_name = "N")]
     max_instances: Option<u64>,
+    /// Brackets may nest at most this deep (at most 256).
+    #[arg(long, value_name = "N")]
+    max_nesting: Option<usize>,
+    /// An expression may be at most this many operations deep (at most 1024).
+    #[arg(long, value_name = "N")]
+    max_expression_depth: Option<usize>,
+    /// At most this many entities.
+    #[arg(long, value_name = "N")]
+    max_entities: Option<usize>,
+    /// At most this many exposures.
+    #[arg(long, value_name = "N")]
+    max_exposures: Option<usize>,
 }
 
 impl Limits {
@@ -51,6 +63,18 @@ impl Limits {
         }
         if let Some(n) = self.max_instances {
             engine = engine.max_instances(n);
+        }
+        if let Some(n) = self.max_nesting {
+            engine = engine.max_nesting(n);
+        }
+        if let Some(n) = self.max_expression_depth {
+            engine = engine.max_expression_depth(n);
+        }
+        if let Some(n) = self.max_entities {
+            engine = engine.max_entities(n);
+        }
+        if let Some(n) = self.max_exposures {
+            engine = engine.max_exposures(n);
         }
         engine
     }
@@ -82,6 +106,8 @@ enum Command {
         /// The scripts.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Run a scenario, then explain why TARGET happened (or why not).
     Explain {
@@ -108,6 +134,8 @@ enum Command {
         /// Output format.
         #[arg(long, default_value = "text", value_parser = graph::FORMATS)]
         format: String,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Run scripts and report every `expect` and `assert`.
     Test {
@@ -151,12 +179,12 @@ pub fn main() -> ExitCode {
         Command::Run { file, sets, horizon, format, changes, limits } => {
             run(&file, &sets, horizon, format, changes, &limits)
         }
-        Command::Check { files } => check(&files),
+        Command::Check { files, limits } => check(&files, &limits),
         Command::Explain { file, target, sets, depth, format, limits } => {
             explain(&file, &target, &sets, depth, format, &limits)
         }
         Command::Test { files, limits } => test(&files, &limits),
-        Command::Graph { file, format } => graph::graph(&file, &format),
+        Command::Graph { file, format, limits } => graph::graph(&file, &format, &limits.engine()),
         Command::Repl { file } => return repl::run(file.as_deref()),
     };
     match result {
@@ -330,9 +358,9 @@ fn explain(
     Ok(())
 }
 
-fn check(files: &[PathBuf]) -> Result<(), Failure> {
+fn check(files: &[PathBuf], limits: &Limits) -> Result<(), Failure> {
     let mut outcome = Ok(());
-    let engine = Engine::new();
+    let engine = limits.engine();
     for file in files {
         match engine.compile_file(file) {
             Ok(program) => {

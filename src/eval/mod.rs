@@ -50,6 +50,9 @@ pub(crate) struct Limits {
     pub max_instances: u64,
 }
 
+/// Within a step, the cancel flag is looked at once per this many firings.
+const CANCEL_CHECK_FIRINGS: u64 = 1024;
+
 /// The cause recorded for a value set by hand (REPL `:set`, [`crate::Run::set_value`]).
 pub(crate) const BY_HAND: u32 = u32::MAX;
 
@@ -446,7 +449,7 @@ impl Stepper<'_> {
             self.finish(End::Horizon)?;
             return Ok(false);
         }
-        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        if self.cancelled() {
             return Err(RunFault {
                 fault: Fault::new("cascade::limit::cancelled", "the run was cancelled", Span::default(), ""),
                 context: self.context(None),
@@ -635,6 +638,10 @@ impl Stepper<'_> {
         Ok(holds)
     }
 
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
     fn fire(&mut self, i: u32) -> Step<()> {
         let ir = self.ir;
         let step = self.m.st.step;
@@ -653,6 +660,18 @@ impl Stepper<'_> {
                 "the limit was reached when this rule fired",
             )
             .help("rules in a feedback loop may keep each other firing; raise the limit with `--max-firings-per-step`");
+            return Err(self.fault(fault, Some((rule_index, &bindings))));
+        }
+        // A step in which rules keep firing can be long: look at the flag
+        // every so often, not only between steps.
+        if self.m.firings_this_step % CANCEL_CHECK_FIRINGS == 0 && self.cancelled() {
+            let rule = &ir.rules[rule_index as usize];
+            let fault = Fault::new(
+                "cascade::limit::cancelled",
+                "the run was cancelled",
+                rule.trigger_span,
+                "cancelled while this rule fired",
+            );
             return Err(self.fault(fault, Some((rule_index, &bindings))));
         }
         let cause = self.m.log.firings.len() as u32;

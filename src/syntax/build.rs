@@ -1,5 +1,6 @@
-//! Pest pairs → AST nodes. Every function takes the byte offset `base` of the
-//! text the pairs came from, so spans are offsets into the whole file.
+//! Pest pairs → AST nodes. Every function takes a [`Cx`]: the byte offset of
+//! the text the pairs came from, so spans are offsets into the whole file, and
+//! the expression depth allowed.
 
 use std::str::FromStr;
 use std::sync::LazyLock;
@@ -8,7 +9,6 @@ use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use rust_decimal::Decimal;
 
-use super::MAX_EXPR_DEPTH;
 use super::ast::*;
 use super::grammar::Rule;
 use crate::diagnostic::Problem;
@@ -36,13 +36,22 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 
 /// The span of a pair, without the whitespace and comments that pest may have
 /// taken at its end.
-fn span(pair: &Pair<Rule>, base: usize) -> Span {
-    let start = pair.as_span().start();
-    Span::new(base + start, base + start + super::trim_trivia_end(pair.as_str()))
+/// What every builder needs to know besides the pairs.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Cx {
+    /// Where the parsed text starts in the file.
+    pub base: usize,
+    /// How deep an expression tree may be (see [`super::Limits`]).
+    pub max_depth: usize,
 }
 
-fn ident(pair: Pair<Rule>, base: usize) -> Ident {
-    Ident { span: span(&pair, base), name: pair.as_str().to_string() }
+fn span(pair: &Pair<Rule>, cx: Cx) -> Span {
+    let start = pair.as_span().start();
+    Span::new(cx.base + start, cx.base + start + super::trim_trivia_end(pair.as_str()))
+}
+
+fn ident(pair: Pair<Rule>, cx: Cx) -> Ident {
+    Ident { span: span(&pair, cx), name: pair.as_str().to_string() }
 }
 
 /// The inner pairs without keyword tokens and other punctuation rules.
@@ -95,8 +104,8 @@ struct Cursor<'i> {
 }
 
 impl<'i> Cursor<'i> {
-    fn new(pair: Pair<'i, Rule>, base: usize) -> Cursor<'i> {
-        let at = span(&pair, base);
+    fn new(pair: Pair<'i, Rule>, cx: Cx) -> Cursor<'i> {
+        let at = span(&pair, cx);
         Cursor { pairs: Box::new(significant(pair)), at }
     }
 
@@ -125,25 +134,25 @@ impl<'i> Cursor<'i> {
 }
 
 /// One top-level item.
-pub(super) fn build_item(pair: Pair<Rule>, base: usize) -> Built<Item> {
-    let item_span = span(&pair, base);
+pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
+    let item_span = span(&pair, cx);
     let rule = pair.as_rule();
-    let mut c = Cursor::new(pair, base);
+    let mut c = Cursor::new(pair, cx);
     Ok(match rule {
         Rule::scenario_decl => {
-            let title = build_template(c.next("title")?, base)?;
+            let title = build_template(c.next("title")?, cx)?;
             let mut settings = Vec::new();
             for setting in c.rest() {
-                let mut s = Cursor::new(setting, base);
-                let name = ident(s.next("setting name")?, base);
-                let value = build_expr(s.next("setting value")?, base)?;
+                let mut s = Cursor::new(setting, cx);
+                let name = ident(s.next("setting name")?, cx);
+                let value = build_expr(s.next("setting value")?, cx)?;
                 settings.push(Setting { name, value });
             }
             Item::Scenario(Scenario { title, settings, span: item_span })
         }
         Rule::param_decl | Rule::var_decl | Rule::let_decl => {
-            let name = ident(c.next("name")?, base);
-            let value = build_expr(c.next("value")?, base)?;
+            let name = ident(c.next("name")?, cx);
+            let value = build_expr(c.next("value")?, cx)?;
             let decl = ValueDecl { name, value, span: item_span };
             match rule {
                 Rule::param_decl => Item::Param(decl),
@@ -152,78 +161,78 @@ pub(super) fn build_item(pair: Pair<Rule>, base: usize) -> Built<Item> {
             }
         }
         Rule::series_decl => {
-            let name = ident(c.next("name")?, base);
+            let name = ident(c.next("name")?, cx);
             let mode = c.next_if(Rule::series_mode).map(|m| {
                 let mode = if m.as_str() == "hold" { Interpolation::Hold } else { Interpolation::Linear };
-                (mode, span(&m, base))
+                (mode, span(&m, cx))
             });
             let mut points = Vec::new();
             for point in c.rest() {
-                let mut p = Cursor::new(point, base);
-                let at = build_time_point(p.next("time")?, base)?;
-                let value = build_expr(p.next("value")?, base)?;
+                let mut p = Cursor::new(point, cx);
+                let at = build_time_point(p.next("time")?, cx)?;
+                let value = build_expr(p.next("value")?, cx)?;
                 points.push(SeriesPoint { at, value });
             }
             Item::Series(Series { name, mode, points, span: item_span })
         }
         Rule::kind_decl => {
-            let name = ident(c.next("name")?, base);
+            let name = ident(c.next("name")?, cx);
             let mut fields = Vec::new();
             for field in c.rest() {
-                let field_span = span(&field, base);
-                let mut f = Cursor::new(field, base);
+                let field_span = span(&field, cx);
+                let mut f = Cursor::new(field, cx);
                 let derived = f.next_if(Rule::derived_mark).is_some();
-                let name = ident(f.next("field name")?, base);
-                let value = build_expr(f.next("field value")?, base)?;
+                let name = ident(f.next("field name")?, cx);
+                let value = build_expr(f.next("field value")?, cx)?;
                 fields.push(FieldDecl { derived, name, value, span: field_span });
             }
             Item::Kind(Kind { name, fields, span: item_span })
         }
         Rule::entity_decl => {
-            let name = ident(c.next("name")?, base);
-            let kind = ident(c.next("kind")?, base);
+            let name = ident(c.next("name")?, cx);
+            let kind = ident(c.next("kind")?, cx);
             let mut fields = Vec::new();
             for field in c.rest() {
-                let mut f = Cursor::new(field, base);
-                let name = ident(f.next("field name")?, base);
-                let value = build_expr(f.next("field value")?, base)?;
+                let mut f = Cursor::new(field, cx);
+                let name = ident(f.next("field name")?, cx);
+                let value = build_expr(f.next("field value")?, cx)?;
                 fields.push(FieldInit { name, value });
             }
             Item::Entity(Entity { name, kind, fields, span: item_span })
         }
         Rule::exposure_decl => {
-            let creditor = ident(c.next("creditor")?, base);
-            let debtor = ident(c.next("debtor")?, base);
-            let amount = build_expr(c.next("amount")?, base)?;
-            let recovery = c.rest().next().map(|p| build_expr(p, base)).transpose()?;
+            let creditor = ident(c.next("creditor")?, cx);
+            let debtor = ident(c.next("debtor")?, cx);
+            let amount = build_expr(c.next("amount")?, cx)?;
+            let recovery = c.rest().next().map(|p| build_expr(p, cx)).transpose()?;
             Item::Exposure(Exposure { creditor, debtor, amount, recovery, span: item_span })
         }
         Rule::expect_decl => {
-            let cond = build_expr(c.next("condition")?, base)?;
-            let at = c.rest().next().map(|p| build_time_point(p, base)).transpose()?;
+            let cond = build_expr(c.next("condition")?, cx)?;
+            let at = c.rest().next().map(|p| build_time_point(p, cx)).transpose()?;
             Item::Expect(Expect { cond, at, span: item_span })
         }
         Rule::assert_decl => {
-            let cond = build_expr(c.next("condition")?, base)?;
-            let message = c.rest().next().map(|p| build_template(p, base)).transpose()?;
+            let cond = build_expr(c.next("condition")?, cx)?;
+            let message = c.rest().next().map(|p| build_template(p, cx)).transpose()?;
             Item::Assert(Assert { cond, message, span: item_span })
         }
-        Rule::rule_decl => Item::Rule(build_rule(c, item_span, base)?),
+        Rule::rule_decl => Item::Rule(build_rule(c, item_span, cx)?),
         _ => return Err(missing("a declaration", item_span)),
     })
 }
 
-fn build_rule(mut c: Cursor, item_span: Span, base: usize) -> Built<RuleDecl> {
+fn build_rule(mut c: Cursor, item_span: Span, cx: Cx) -> Built<RuleDecl> {
     let mut name = None;
     let mut description = None;
     let mut priority = None;
     if let Some(header) = c.next_if(Rule::rule_header) {
         for part in significant(header) {
             match part.as_rule() {
-                Rule::ident => name = Some(ident(part, base)),
-                Rule::string => description = Some(build_template(part, base)?),
+                Rule::ident => name = Some(ident(part, cx)),
+                Rule::string => description = Some(build_template(part, cx)?),
                 Rule::signed_integer => {
-                    let at = span(&part, base);
+                    let at = span(&part, cx);
                     let value = part.as_str().parse::<i64>().map_err(|_| {
                         Problem::error("cascade::syntax::bad_number", "priority is too large")
                             .label(at, "does not fit in a priority")
@@ -241,28 +250,28 @@ fn build_rule(mut c: Cursor, item_span: Span, base: usize) -> Built<RuleDecl> {
         for part in significant(list) {
             match part.as_rule() {
                 Rule::binder => {
-                    let mut b = Cursor::new(part, base);
-                    let name = ident(b.next("binder")?, base);
-                    let kind = ident(b.next("kind")?, base);
+                    let mut b = Cursor::new(part, cx);
+                    let name = ident(b.next("binder")?, cx);
+                    let kind = ident(b.next("kind")?, cx);
                     binders.push(Binder { name, kind });
                 }
-                _ => filter = Some(build_expr(part, base)?),
+                _ => filter = Some(build_expr(part, cx)?),
             }
         }
     }
     let trigger_pair = c.next("trigger")?;
     let trigger_rule = trigger_pair.as_rule();
-    let mut t = Cursor::new(trigger_pair, base);
+    let mut t = Cursor::new(trigger_pair, cx);
     let head = t.next("condition")?;
     let trigger = match trigger_rule {
-        Rule::when_trigger => Trigger::When(build_expr(head.clone(), base)?),
-        Rule::while_trigger => Trigger::While(build_expr(head.clone(), base)?),
-        _ => Trigger::At(build_time_point(head.clone(), base)?),
+        Rule::when_trigger => Trigger::When(build_expr(head.clone(), cx)?),
+        Rule::while_trigger => Trigger::While(build_expr(head.clone(), cx)?),
+        _ => Trigger::At(build_time_point(head.clone(), cx)?),
     };
-    let head_span = span(&head, base);
+    let head_span = span(&head, cx);
     let trigger_span = Span::new(t.at.start as usize, head_span.end as usize);
     let body = t.next("body")?;
-    let effects = build_body(body, base)?;
+    let effects = build_body(body, cx)?;
     Ok(RuleDecl {
         name,
         description,
@@ -276,39 +285,39 @@ fn build_rule(mut c: Cursor, item_span: Span, base: usize) -> Built<RuleDecl> {
     })
 }
 
-fn build_body(body: Pair<Rule>, base: usize) -> Built<Vec<Effect>> {
+fn build_body(body: Pair<Rule>, cx: Cx) -> Built<Vec<Effect>> {
     let mut effects = Vec::new();
     for part in significant(body) {
         if part.as_rule() == Rule::block {
             for effect in significant(part) {
-                effects.push(build_effect(effect, base)?);
+                effects.push(build_effect(effect, cx)?);
             }
         } else {
-            effects.push(build_effect(part, base)?);
+            effects.push(build_effect(part, cx)?);
         }
     }
     Ok(effects)
 }
 
-fn build_effect(pair: Pair<Rule>, base: usize) -> Built<Effect> {
-    let at = span(&pair, base);
+fn build_effect(pair: Pair<Rule>, cx: Cx) -> Built<Effect> {
+    let at = span(&pair, cx);
     let rule = pair.as_rule();
-    let mut c = Cursor::new(pair, base);
+    let mut c = Cursor::new(pair, cx);
     let kind = match rule {
         Rule::after_effect => {
-            let delay = build_expr(c.next("delay")?, base)?;
-            let effect = build_effect(c.next("effect")?, base)?;
+            let delay = build_expr(c.next("delay")?, cx)?;
+            let effect = build_effect(c.next("effect")?, cx)?;
             EffectKind::After { delay, effect: Box::new(effect) }
         }
-        Rule::default_effect => EffectKind::Default(build_expr(c.next("entity")?, base)?),
-        Rule::emit_effect => EffectKind::Emit(build_template(c.next("text")?, base)?),
-        Rule::stop_effect => EffectKind::Stop(c.rest().next().map(|p| build_template(p, base)).transpose()?),
+        Rule::default_effect => EffectKind::Default(build_expr(c.next("entity")?, cx)?),
+        Rule::emit_effect => EffectKind::Emit(build_template(c.next("text")?, cx)?),
+        Rule::stop_effect => EffectKind::Stop(c.rest().next().map(|p| build_template(p, cx)).transpose()?),
         Rule::assignment => {
             let target_pair = c.next("target")?;
-            let target_span = span(&target_pair, base);
-            let mut t = Cursor::new(target_pair, base);
-            let target_base = ident(t.next("name")?, base);
-            let field = t.rest().next().map(|p| ident(p, base));
+            let target_span = span(&target_pair, cx);
+            let mut t = Cursor::new(target_pair, cx);
+            let target_base = ident(t.next("name")?, cx);
+            let field = t.rest().next().map(|p| ident(p, cx));
             let target = Target { base: target_base, field, span: target_span };
             let op = match c.next("operator")?.as_str() {
                 "+=" => AssignOp::Add,
@@ -317,7 +326,7 @@ fn build_effect(pair: Pair<Rule>, base: usize) -> Built<Effect> {
                 "/=" => AssignOp::Div,
                 _ => AssignOp::Set,
             };
-            let value = build_expr(c.next("value")?, base)?;
+            let value = build_expr(c.next("value")?, cx)?;
             EffectKind::Assign { target, op, value }
         }
         _ => return Err(missing("an effect", at)),
@@ -325,14 +334,14 @@ fn build_effect(pair: Pair<Rule>, base: usize) -> Built<Effect> {
     Ok(Effect { kind, span: at })
 }
 
-fn build_time_point(pair: Pair<Rule>, base: usize) -> Built<TimePoint> {
+fn build_time_point(pair: Pair<Rule>, cx: Cx) -> Built<TimePoint> {
     let pair = if pair.as_rule() == Rule::time_point {
-        let at = span(&pair, base);
+        let at = span(&pair, cx);
         pair.into_inner().next().ok_or_else(|| missing("a time", at))?
     } else {
         pair
     };
-    let at = span(&pair, base);
+    let at = span(&pair, cx);
     let kind = match pair.as_rule() {
         Rule::date => TimePointKind::Date(parse_date(pair.as_str(), at)?),
         _ => TimePointKind::Step(pair.as_str().parse::<u64>().map_err(|_| {
@@ -358,8 +367,8 @@ fn parse_date(text: &str, at: Span) -> Built<Date> {
     })
 }
 
-fn build_template(pair: Pair<Rule>, base: usize) -> Built<Template> {
-    let at = span(&pair, base);
+fn build_template(pair: Pair<Rule>, cx: Cx) -> Built<Template> {
+    let at = span(&pair, cx);
     let mut parts: Vec<TemplatePart> = Vec::new();
     for part in pair.into_inner() {
         match part.as_rule() {
@@ -380,9 +389,9 @@ fn build_template(pair: Pair<Rule>, base: usize) -> Built<Template> {
                 }
             }
             Rule::str_interp => {
-                let inner_at = span(&part, base);
+                let inner_at = span(&part, cx);
                 let expr = part.into_inner().next().ok_or_else(|| missing("an expression", inner_at))?;
-                parts.push(TemplatePart::Expr(build_expr(expr, base)?));
+                parts.push(TemplatePart::Expr(build_expr(expr, cx)?));
             }
             _ => {}
         }
@@ -391,21 +400,26 @@ fn build_template(pair: Pair<Rule>, base: usize) -> Built<Template> {
 }
 
 /// An `expr` pair → expression, with operator precedence from the Pratt parser.
-pub(super) fn build_expr(pair: Pair<Rule>, base: usize) -> Built<Expr> {
-    let at = span(&pair, base);
+pub(super) fn build_expr(pair: Pair<Rule>, cx: Cx) -> Built<Expr> {
+    let at = span(&pair, cx);
     if pair.as_rule() != Rule::expr {
         return Err(missing("an expression", at));
     }
-    build_operators(pair.into_inner(), base).map(|(expr, _)| expr)
+    build_operators(pair.into_inner(), cx).map(|(expr, _)| expr)
 }
 
 type Sized_ = (Expr, usize);
 
-fn deeper(depth: usize, at: Span) -> Built<usize> {
-    if depth > MAX_EXPR_DEPTH {
+fn deeper(depth: usize, at: Span, cx: Cx) -> Built<usize> {
+    // A leaf is one level deep; each operation adds one.
+    if depth.saturating_sub(1) > cx.max_depth {
         Err(Problem::error(
             "cascade::syntax::too_deep",
-            format!("this expression is more than {MAX_EXPR_DEPTH} operations deep"),
+            format!(
+                "this expression is more than {} operation{} deep",
+                cx.max_depth,
+                if cx.max_depth == 1 { "" } else { "s" }
+            ),
         )
         .label(at, "one operation too many")
         .help("split it into several `let` declarations"))
@@ -414,31 +428,31 @@ fn deeper(depth: usize, at: Span) -> Built<usize> {
     }
 }
 
-fn build_operators(pairs: Pairs<Rule>, base: usize) -> Built<Sized_> {
+fn build_operators(pairs: Pairs<Rule>, cx: Cx) -> Built<Sized_> {
     PRATT
-        .map_primary(|primary| build_primary(primary, base))
+        .map_primary(|primary| build_primary(primary, cx))
         .map_prefix(|op, operand| {
             let (operand, depth) = operand?;
-            let op_span = span(&op, base);
+            let op_span = span(&op, cx);
             let at = op_span.to(operand.span);
             let op = if op.as_rule() == Rule::neg { UnaryOp::Neg } else { UnaryOp::Not };
-            let depth = deeper(depth + 1, op_span)?;
+            let depth = deeper(depth + 1, op_span, cx)?;
             Ok((Expr { kind: ExprKind::Unary(op, Box::new(operand)), span: at }, depth))
         })
         .map_postfix(|operand, op| {
             let (operand, depth) = operand?;
-            let op_span = span(&op, base);
+            let op_span = span(&op, cx);
             let at = operand.span.to(op_span);
             let field_pair = op.into_inner().next().ok_or_else(|| missing("a field", at))?;
-            let field = ident(field_pair, base);
-            let depth = deeper(depth + 1, op_span)?;
+            let field = ident(field_pair, cx);
+            let depth = deeper(depth + 1, op_span, cx)?;
             Ok((Expr { kind: ExprKind::Field(Box::new(operand), field), span: at }, depth))
         })
         .map_infix(|lhs, op, rhs| {
             let (lhs, left) = lhs?;
             let (rhs, right) = rhs?;
             let at = lhs.span.to(rhs.span);
-            let op_span = span(&op, base);
+            let op_span = span(&op, cx);
             let op = match op.as_rule() {
                 Rule::or_op => BinaryOp::Or,
                 Rule::and_op => BinaryOp::And,
@@ -453,37 +467,37 @@ fn build_operators(pairs: Pairs<Rule>, base: usize) -> Built<Sized_> {
                 Rule::mul => BinaryOp::Mul,
                 _ => BinaryOp::Div,
             };
-            let depth = deeper(left.max(right) + 1, op_span)?;
+            let depth = deeper(left.max(right) + 1, op_span, cx)?;
             Ok((Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span: at }, depth))
         })
         .parse(pairs)
 }
 
-fn build_primary(pair: Pair<Rule>, base: usize) -> Built<Sized_> {
-    let at = span(&pair, base);
+fn build_primary(pair: Pair<Rule>, cx: Cx) -> Built<Sized_> {
+    let at = span(&pair, cx);
     let leaf = |kind| Ok((Expr { kind, span: at }, 1));
     match pair.as_rule() {
         Rule::paren => {
             let inner = pair.into_inner().next().ok_or_else(|| missing("an expression", at))?;
-            let (mut expr, depth) = build_operators(inner.into_inner(), base)?;
+            let (mut expr, depth) = build_operators(inner.into_inner(), cx)?;
             expr.span = at;
             Ok((expr, depth))
         }
         Rule::number => leaf(ExprKind::Number(parse_number(pair.as_str(), at)?)),
         Rule::date => leaf(ExprKind::Date(parse_date(pair.as_str(), at)?)),
-        Rule::string => leaf(ExprKind::Str(build_template(pair, base)?)),
+        Rule::string => leaf(ExprKind::Str(build_template(pair, cx)?)),
         Rule::boolean => leaf(ExprKind::Bool(pair.as_str() == "true")),
         Rule::self_ref => leaf(ExprKind::SelfRef),
         Rule::name => leaf(ExprKind::Name(pair.as_str().to_string())),
-        Rule::call => build_call(pair, base),
+        Rule::call => build_call(pair, cx),
         _ => Err(missing("an expression", at)),
     }
 }
 
-fn build_call(pair: Pair<Rule>, base: usize) -> Built<Sized_> {
-    let at = span(&pair, base);
-    let mut c = Cursor::new(pair, base);
-    let func = ident(c.next("function name")?, base);
+fn build_call(pair: Pair<Rule>, cx: Cx) -> Built<Sized_> {
+    let at = span(&pair, cx);
+    let mut c = Cursor::new(pair, cx);
+    let func = ident(c.next("function name")?, cx);
     let mut args = Vec::new();
     let mut depth = 1;
     let mut comprehension = None;
@@ -491,22 +505,22 @@ fn build_call(pair: Pair<Rule>, base: usize) -> Built<Sized_> {
         if part.as_rule() == Rule::comprehension {
             comprehension = Some(part);
         } else {
-            let (arg, d) = build_operators(part.into_inner(), base)?;
+            let (arg, d) = build_operators(part.into_inner(), cx)?;
             depth = depth.max(d + 1);
             args.push(arg);
         }
     }
-    let depth = deeper(depth, func.span)?;
+    let depth = deeper(depth, func.span, cx)?;
     let Some(comp) = comprehension else {
         return Ok((Expr { kind: ExprKind::Call(func, args), span: at }, depth));
     };
     let body = args.pop().ok_or_else(|| missing("an expression", at))?;
-    let mut q = Cursor::new(comp, base);
-    let binder = ident(q.next("binder")?, base);
-    let (source, d1) = build_operators(q.next("source")?.into_inner(), base)?;
-    let filter = q.rest().next().map(|p| build_operators(p.into_inner(), base)).transpose()?;
+    let mut q = Cursor::new(comp, cx);
+    let binder = ident(q.next("binder")?, cx);
+    let (source, d1) = build_operators(q.next("source")?.into_inner(), cx)?;
+    let filter = q.rest().next().map(|p| build_operators(p.into_inner(), cx)).transpose()?;
     let d2 = filter.as_ref().map_or(0, |(_, d)| *d);
-    let depth = deeper(depth.max(d1 + 1).max(d2 + 1), func.span)?;
+    let depth = deeper(depth.max(d1 + 1).max(d2 + 1), func.span, cx)?;
     let aggregate = Aggregate { func, body, binder, source, filter: filter.map(|(f, _)| f) };
     Ok((Expr { kind: ExprKind::Aggregate(Box::new(aggregate)), span: at }, depth))
 }

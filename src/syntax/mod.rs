@@ -29,22 +29,67 @@ mod grammar {
 
 use grammar::{CascadeParser, Rule};
 
-/// Brackets (`( [ {`, including `{` of string interpolation) may nest this deep.
+/// Brackets (`( [ {`, including `{` of string interpolation) may nest this
+/// deep by default.
 pub const MAX_NESTING: usize = 64;
 
-/// An expression tree may be this deep (a long chain `a + b + c + ...` counts
-/// one level per operator).
+/// An expression tree may be this deep by default (a long chain `a + b + c + ...`
+/// counts one level per operator).
 pub const MAX_EXPR_DEPTH: usize = 512;
+
+/// How deep a script may nest. An embedder lowers these for untrusted scripts
+/// (`Engine::max_nesting`, `Engine::max_expression_depth`); raising them is
+/// allowed up to [`NESTING_CEILING`] and [`EXPR_DEPTH_CEILING`], because the
+/// parser recurses on the native stack once per bracket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyntaxLimits {
+    /// How deep brackets may nest (default [`MAX_NESTING`]).
+    pub max_nesting: usize,
+    /// How deep an expression tree may be (default [`MAX_EXPR_DEPTH`]).
+    pub max_expression_depth: usize,
+}
+
+/// The most bracket nesting any engine accepts, whatever its settings.
+pub const NESTING_CEILING: usize = 256;
+
+/// The deepest expression any engine accepts, whatever its settings.
+pub const EXPR_DEPTH_CEILING: usize = 1024;
+
+impl Default for SyntaxLimits {
+    fn default() -> SyntaxLimits {
+        SyntaxLimits { max_nesting: MAX_NESTING, max_expression_depth: MAX_EXPR_DEPTH }
+    }
+}
+
+impl SyntaxLimits {
+    /// The limits actually applied: each at least 1 and at most its ceiling.
+    pub fn clamped(self) -> SyntaxLimits {
+        SyntaxLimits {
+            max_nesting: self.max_nesting.clamp(1, NESTING_CEILING),
+            max_expression_depth: self.max_expression_depth.clamp(1, EXPR_DEPTH_CEILING),
+        }
+    }
+
+    fn cx(self, base: usize) -> build::Cx {
+        build::Cx { base, max_depth: self.max_expression_depth }
+    }
+}
 
 /// Parsing stops after this many syntax errors. (Each costs time in proportion
 /// to the rest of the file: pest looks up the line of an error from the end.)
 pub const MAX_SYNTAX_ERRORS: usize = 100;
 
-/// Parses a whole script. Returns the items that parsed and a problem for each
-/// item that did not.
+/// Parses a whole script with the default [`SyntaxLimits`]. Returns the items
+/// that parsed and a problem for each item that did not.
 pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
+    parse_file_with(source, SyntaxLimits::default())
+}
+
+/// Parses a whole script within `limits`.
+pub fn parse_file_with(source: &SourceFile, limits: SyntaxLimits) -> (File, Vec<Problem>) {
+    let limits = limits.clamped();
     let text = source.text();
-    if let Some(problem) = check_nesting(text) {
+    if let Some(problem) = check_nesting(text, limits.max_nesting) {
         let file = File { incomplete: true, ..File::default() };
         return (file, vec![problem]);
     }
@@ -65,7 +110,7 @@ pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
                 let Some(start) = pairs.next() else { break };
                 let end = start.as_span().end();
                 previous = None;
-                match start.into_inner().next().map(|item| build::build_item(item, pos)) {
+                match start.into_inner().next().map(|item| build::build_item(item, limits.cx(pos))) {
                     Some(Ok(item)) => {
                         file.items.push(item);
                         previous = Some((pos, pos + trim_trivia_end(&rest[..end])));
@@ -203,15 +248,21 @@ fn only_trivia(text: &str) -> bool {
 
 /// Parses one expression (used by the REPL and the embedding API).
 pub fn parse_expression(source: &SourceFile) -> Result<Expr, Problem> {
+    parse_expression_with(source, SyntaxLimits::default())
+}
+
+/// Parses one expression within `limits`.
+pub fn parse_expression_with(source: &SourceFile, limits: SyntaxLimits) -> Result<Expr, Problem> {
+    let limits = limits.clamped();
     let text = source.text();
-    if let Some(problem) = check_nesting(text) {
+    if let Some(problem) = check_nesting(text, limits.max_nesting) {
         return Err(problem);
     }
     match CascadeParser::parse(Rule::expr_only, text) {
         Ok(mut pairs) => {
             let pair = pairs.next().and_then(|p| p.into_inner().next());
             match pair {
-                Some(expr) => build::build_expr(expr, 0),
+                Some(expr) => build::build_expr(expr, limits.cx(0)),
                 None => Err(Problem::error("cascade::syntax::empty", "expected an expression")),
             }
         }
@@ -265,8 +316,8 @@ fn resync(text: &str, pos: usize) -> Option<usize> {
     }
 }
 
-/// Rejects brackets nested deeper than [`MAX_NESTING`] before pest sees them.
-fn check_nesting(text: &str) -> Option<Problem> {
+/// Rejects brackets nested deeper than `max` before pest sees them.
+fn check_nesting(text: &str, max: usize) -> Option<Problem> {
     // Modes: code (brackets count) or string text; `{` in a string opens code.
     // Each open bracket remembers its offset and whether it opened in a string
     // (an interpolation), to return to the string when it closes.
@@ -307,12 +358,15 @@ fn check_nesting(text: &str) -> Option<Problem> {
                 _ => {}
             }
         }
-        if stack.len() > MAX_NESTING {
+        if stack.len() > max {
             let (at, _) = stack[stack.len() - 1];
             return Some(
                 Problem::error(
                     "cascade::syntax::too_deep",
-                    format!("brackets are nested more than {MAX_NESTING} levels deep"),
+                    format!(
+                        "brackets are nested more than {max} level{} deep",
+                        if max == 1 { "" } else { "s" }
+                    ),
                 )
                 .label(Span::new(at, at + 1), "this bracket is one level too deep")
                 .help("split the expression with `let` declarations"),
@@ -659,8 +713,8 @@ mod tests {
     #[test]
     fn nesting_inside_strings_is_counted_only_in_interpolations() {
         let deep_text = format!("emit \"{}\"", "(".repeat(200));
-        assert!(check_nesting(&deep_text).is_none());
+        assert!(check_nesting(&deep_text, MAX_NESTING).is_none());
         let deep_code = format!("let x = {}1", "(".repeat(200));
-        assert!(check_nesting(&deep_code).is_some());
+        assert!(check_nesting(&deep_code, MAX_NESTING).is_some());
     }
 }
