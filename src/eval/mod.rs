@@ -664,7 +664,7 @@ impl Stepper<'_> {
         }
         // A step in which rules keep firing can be long: look at the flag
         // every so often, not only between steps.
-        if self.m.firings_this_step % CANCEL_CHECK_FIRINGS == 0 && self.cancelled() {
+        if self.m.firings_this_step.is_multiple_of(CANCEL_CHECK_FIRINGS) && self.cancelled() {
             let rule = &ir.rules[rule_index as usize];
             let fault = Fault::new(
                 "cascade::limit::cancelled",
