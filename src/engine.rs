@@ -393,6 +393,7 @@ fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -
     match ir {
         Some(ir) if !has_errors => {
             let owners = derived_owners(&ir);
+            problems.extend(horizon_over_limit(&file, ir.scenario.horizon, limits.max_steps));
             problems.extend(crate::eval::lint::rules_that_never_fire(&ir, &owners, &limits));
             let warnings = Diagnostics::new(source, problems);
             Ok(Program {
@@ -431,6 +432,27 @@ impl Engine {
                 )
             })
     }
+}
+
+/// A warning when the scenario's horizon is beyond the engine's `max_steps`:
+/// runs will stop early.
+fn horizon_over_limit(file: &crate::syntax::File, horizon: u64, max_steps: u64) -> Option<Problem> {
+    use crate::syntax::Item;
+    if horizon <= max_steps {
+        return None;
+    }
+    let setting = file.items.iter().find_map(|item| match item {
+        Item::Scenario(s) => s.settings.iter().find(|s| s.name.name == "horizon"),
+        _ => None,
+    })?;
+    Some(
+        Problem::warning(
+            "cascade::limit::steps",
+            format!("the horizon is {horizon} steps but this engine runs at most {max_steps}"),
+        )
+        .label(setting.value.span, "runs stop at the step limit before this")
+        .help("raise the limit (`Engine::max_steps`, `--max-steps`) or shorten the horizon"),
+    )
 }
 
 /// A problem if `declared` and `from_host` together are more than `max`.

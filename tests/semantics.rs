@@ -362,6 +362,15 @@ fn limits_stop_runaway_scripts_with_a_diagnostic() {
         "scenario \"s\" { horizon = 1000000 }\nvar x = 0\nwhile true then x += 1",
     );
     assert_eq!(run.current_step(), 10);
+    // A horizon beyond the step limit is a warning at the setting.
+    let script = "scenario \"s\" { horizon = 1000000 }\nvar x = 0\nwhile true then x += 1";
+    let program = Engine::new().max_steps(10).compile(script, "s").unwrap();
+    let warning = &program.warnings().problems()[0];
+    assert_eq!(warning.code, "cascade::limit::steps");
+    assert_eq!(
+        &script[warning.labels[0].span.start as usize..warning.labels[0].span.end as usize],
+        "1000000"
+    );
 }
 
 #[test]
