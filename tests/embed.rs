@@ -167,3 +167,71 @@ fn cancellation_stops_a_long_step_in_the_middle() {
     assert!((3_000..10_000).contains(&fired), "stopped after {fired} firings");
     assert!(calls.load(Ordering::Relaxed) < 10_000);
 }
+
+#[test]
+fn host_functions_take_and_return_every_value_type() {
+    use cascade::{Date, Decimal, Engine};
+    let engine = Engine::new()
+        .function("is_big", |x: Decimal| x > Decimal::from(100))
+        .function("next_year", |d: Date| Date::ymd(d.year() + 1, d.month(), d.day()).unwrap_or(d))
+        .function("shout", |s: String| s.to_uppercase())
+        .function("weighted", |a: Decimal, b: Decimal, w: Decimal| a * w + b * (Decimal::ONE - w))
+        .function("pick", |flag: bool, a: String, b: String, _n: Decimal| if flag { a } else { b })
+        .function("rating", |x: Decimal| -> Result<String, String> {
+            if x < Decimal::ZERO { Err(format!("no rating for {x}")) } else { Ok(String::from("AA")) }
+        });
+    let script = r#"
+scenario "host" { start = 2027-01, horizon = 1 }
+var big = false
+var when_ = 2027-01
+var name = "x"
+var mix = 0
+var chosen = ""
+var grade = ""
+at 1 {
+  big = is_big(150)
+  when_ = next_year(date)
+  name = shout("cds")
+  mix = weighted(10, 20, 25%)
+  chosen = pick(big, "yes", "no", 1)
+  grade = rating(mix)
+}
+"#;
+    let mut run = engine.compile(script, "host.cascade").expect("compiles").run().unwrap();
+    run.run_to_end().unwrap();
+    let value = |run: &mut cascade::Run, name: &str| run.value(name).unwrap();
+    assert_eq!(value(&mut run, "big"), cascade::Value::Bool(true));
+    assert_eq!(value(&mut run, "when_"), cascade::Value::Date(Date::ymd(2028, 1, 1).unwrap())); // step 1 is the start month
+    assert_eq!(value(&mut run, "name").to_string(), "CDS");
+    assert_eq!(value(&mut run, "mix").as_number(), Some(Decimal::new(175, 1)));
+    assert_eq!(value(&mut run, "chosen").to_string(), "yes");
+    assert_eq!(value(&mut run, "grade").to_string(), "AA");
+
+    // Wrong calls are check-time diagnostics at the call site.
+    let wrong = [
+        ("var x = weighted(1, 2)", "cascade::check::arity"),
+        ("var x = shout(1)", "cascade::check::type_mismatch"),
+        ("var x = 0\nat 1 then x = shout(\"a\")", "cascade::check::type_mismatch"),
+    ];
+    for (script, code) in wrong {
+        let problem = compile_error(&engine, script);
+        assert_eq!(problem.code, code, "{script}");
+        let call = script.find(if script.contains("weighted") { "weighted" } else { "shout" }).unwrap();
+        let label = problem.labels[0].span;
+        assert!(
+            (label.start as usize) >= call && (label.end as usize) <= script.len(),
+            "{script}: label {label:?} is not at the call"
+        );
+    }
+    // A host error is a run-time diagnostic at the call.
+    let script = "var x = 0\nvar g = \"\"\nat 1 then g = rating(x - 1)";
+    let mut run = engine.compile(script, "e.cascade").unwrap().run().unwrap();
+    let error = run.run_to_end().expect_err("the host function fails");
+    let problem = &error.diagnostics().unwrap().problems()[0];
+    assert_eq!(problem.code, "cascade::run::host_error");
+    assert!(problem.message.contains("no rating for -1"), "{}", problem.message);
+    assert_eq!(problem.labels[0].span.start as usize, script.find("rating").unwrap());
+    // A host function may not take a built-in's or keyword's name.
+    let error = Engine::new().function("sum", |x: Decimal| x).compile("var x = 1", "s").expect_err("refused");
+    assert!(matches!(error, cascade::Error::BadFunction { .. }), "{error:?}");
+}
