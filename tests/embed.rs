@@ -235,3 +235,51 @@ at 1 {
     let error = Engine::new().function("sum", |x: Decimal| x).compile("var x = 1", "s").expect_err("refused");
     assert!(matches!(error, cascade::Error::BadFunction { .. }), "{error:?}");
 }
+
+#[test]
+fn an_observer_sees_each_steps_events_as_they_happen() {
+    let script = std::fs::read_to_string("examples/interbank.cascade").expect("the example");
+    let program = cascade::Engine::new().compile(&script, "interbank.cascade").expect("compiles");
+    let mut run = program.run().unwrap();
+    let mut seen: Vec<(u64, String, String)> = Vec::new();
+    loop {
+        let before = run.current_step();
+        let mut this_step = Vec::new();
+        let summary =
+            run.step_observed(&mut |e| this_step.push((e.step, e.kind.to_string(), e.text.clone())));
+        let Some(_) = summary.expect("steps") else { break };
+        // Every event arrives during the step that caused it.
+        assert!(this_step.iter().all(|(step, _, _)| *step == before + 1), "{this_step:?}");
+        seen.extend(this_step);
+    }
+    let all: Vec<(u64, String, String)> =
+        run.events().into_iter().map(|e| (e.step, e.kind.to_string(), e.text)).collect();
+    assert!(seen.iter().any(|(_, kind, _)| kind == "default"), "the example has defaults");
+    assert_eq!(seen, all, "the observer saw exactly the run's events, in order");
+}
+
+#[test]
+fn programs_are_shared_between_threads_and_runs_are_deterministic() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<cascade::Program>();
+    assert_send_sync::<cascade::Engine>();
+    fn assert_send<T: Send>() {}
+    assert_send::<cascade::Run>();
+
+    let script = std::fs::read_to_string("examples/fire_sale.cascade").expect("the example");
+    let program = cascade::Engine::new().compile(&script, "fire_sale.cascade").expect("compiles");
+    let finals: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let program = program.clone();
+                scope.spawn(move || {
+                    let mut run = program.run().unwrap();
+                    run.run_to_end().unwrap();
+                    serde_json::to_string(&run.trace()).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(finals.windows(2).all(|w| w[0] == w[1]), "four threads, one trace");
+}
