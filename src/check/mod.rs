@@ -616,8 +616,32 @@ impl<'a> Checker<'a> {
         let ast = self.series[index].0;
         let mut points: Vec<(i64, Root)> = Vec::new();
         let mut previous: Option<(i64, Span)> = None;
+        // Dates without a scenario start: one problem for the whole series.
+        let is_date = |point: &&syntax::SeriesPoint| matches!(point.at.kind, TimePointKind::Date(_));
+        let dates: Vec<Span> = ast.points.iter().filter(is_date).map(|p| p.at.span).collect();
+        let dates_unplaced = self.scenario.start.is_none() && !dates.is_empty();
+        if dates_unplaced {
+            let mut problem = Problem::error(
+                "cascade::check::date_without_start",
+                format!(
+                    "the points of series `{}` are dates, but the scenario has no start date",
+                    ast.name.name
+                ),
+            )
+            .label(dates[0], "a date needs `start` in the scenario block");
+            for &at in &dates[1..] {
+                problem = problem.label(at, "another date");
+            }
+            self.error(
+                problem.help("add `scenario \"...\" { start = 2026-01, step = month }`, or use step numbers"),
+            );
+        }
         for point in &ast.points {
-            let step = self.time_point_step(&point.at, "a series point");
+            let step = if dates_unplaced && is_date(&point) {
+                None
+            } else {
+                self.time_point_step(&point.at, "a series point")
+            };
             let mut ctx = Ctx::new(Mode::Constant);
             let (node, ty) = self.lower_expr(&point.value, &mut ctx);
             if let Some(ty) = ty {
