@@ -183,6 +183,16 @@ pub(crate) struct RuleDef {
     pub locals: u16,
 }
 
+impl RuleDef {
+    /// How a message names the rule: "rule `margin_call`" or "the rule at line 31".
+    pub fn title(&self) -> String {
+        match &self.name {
+            Some(name) => format!("rule `{name}`"),
+            None => format!("the rule at line {}", self.line),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum TriggerIr {
     When(Node),

@@ -76,7 +76,7 @@ pub(crate) fn rules_that_never_fire(ir: &Ir, owners: &[(u32, u32)], limits: &Lim
             warnings.push(
                 Problem::warning(
                     "cascade::check::never_fires",
-                    format!("rule `{}` can never fire", rule.label),
+                    format!("{} can never fire", rule.title()),
                 )
                 .label(rule.trigger_span, "false at the start, and nothing it reads ever changes")
                 .help("no rule writes the values this condition reads; check the condition, or the params it uses"),

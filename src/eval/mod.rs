@@ -241,8 +241,9 @@ impl Machine {
                     fault: Fault::new(
                         "cascade::limit::instances",
                         format!(
-                            "rule `{}` would have {total} instances, over the limit of {}",
-                            rule.label, limits.max_instances
+                            "{} would have {total} instances, over the limit of {}",
+                            rule.title(),
+                            limits.max_instances
                         ),
                         rule.span,
                         "one instance per combination of its binders",
@@ -400,7 +401,7 @@ impl Stepper<'_> {
         }
         if let Some((r, bindings)) = rule {
             let rule = &self.ir.rules[r as usize];
-            let mut text = format!("in rule `{}`", rule.label);
+            let mut text = format!("in {}", rule.title());
             if !bindings.is_empty() {
                 let names: Vec<String> = rule
                     .binders
