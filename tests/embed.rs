@@ -257,29 +257,3 @@ fn an_observer_sees_each_steps_events_as_they_happen() {
     assert!(seen.iter().any(|(_, kind, _)| kind == "default"), "the example has defaults");
     assert_eq!(seen, all, "the observer saw exactly the run's events, in order");
 }
-
-#[test]
-fn programs_are_shared_between_threads_and_runs_are_deterministic() {
-    fn assert_send_sync<T: Send + Sync>() {}
-    assert_send_sync::<cascade::Program>();
-    assert_send_sync::<cascade::Engine>();
-    fn assert_send<T: Send>() {}
-    assert_send::<cascade::Run>();
-
-    let script = std::fs::read_to_string("examples/fire_sale.cascade").expect("the example");
-    let program = cascade::Engine::new().compile(&script, "fire_sale.cascade").expect("compiles");
-    let finals: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                let program = program.clone();
-                scope.spawn(move || {
-                    let mut run = program.run().unwrap();
-                    run.run_to_end().unwrap();
-                    serde_json::to_string(&run.trace()).unwrap()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    assert!(finals.windows(2).all(|w| w[0] == w[1]), "four threads, one trace");
-}

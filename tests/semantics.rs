@@ -456,6 +456,11 @@ fn expressions_evaluate_against_the_current_state() {
 
 #[test]
 fn programs_are_shared_between_threads_and_runs_are_deterministic() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<cascade::Program>();
+    assert_send_sync::<Engine>();
+    fn assert_send<T: Send>() {}
+    assert_send::<Run>();
     let script = std::fs::read_to_string("examples/ai_compute_credit.cascade").unwrap();
     let program = Engine::new().compile(&script, "flagship").unwrap();
     let rows: Vec<Vec<String>> = std::thread::scope(|scope| {
