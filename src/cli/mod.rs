@@ -149,6 +149,8 @@ enum Command {
     Repl {
         /// The script to load.
         file: Option<PathBuf>,
+        #[command(flatten)]
+        limits: Limits,
     },
 }
 
@@ -185,7 +187,7 @@ pub fn main() -> ExitCode {
         }
         Command::Test { files, limits } => test(&files, &limits),
         Command::Graph { file, format, limits } => graph::graph(&file, &format, &limits.engine()),
-        Command::Repl { file } => return repl::run(file.as_deref()),
+        Command::Repl { file, limits } => return repl::run(file.as_deref(), limits.engine()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

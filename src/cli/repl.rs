@@ -43,15 +43,16 @@ use rustyline::{CompletionType, Config, Editor};
 use editor::{InputState, ReplHelper, input_state};
 use session::{Flow, Session};
 
-/// Runs the REPL, on `file` if given, until `:quit`, Ctrl-D or the end of the input.
-pub fn run(file: Option<&std::path::Path>) -> std::process::ExitCode {
+/// Runs the REPL, on `file` if given and with `engine`'s limits, until `:quit`,
+/// Ctrl-D or the end of the input.
+pub fn run(file: Option<&std::path::Path>, engine: cascade::Engine) -> std::process::ExitCode {
     let interactive = std::io::stdin().is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let colour = interactive && std::io::stdout().is_terminal() && !no_color;
     if interactive {
         interrupt::install();
     }
-    let mut session = match Session::new(interrupt::flag(), colour) {
+    let mut session = match Session::new(engine, interrupt::flag(), colour) {
         Ok(session) => session,
         Err(e) => {
             eprintln!("error: cannot start the REPL: {e}");

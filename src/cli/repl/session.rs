@@ -66,9 +66,8 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session with an empty world.
-    pub fn new(cancel: Arc<AtomicBool>, colour: bool) -> Result<Session, Error> {
-        let engine = Engine::new();
+    /// A session with an empty world, compiling with `engine` (its limits).
+    pub fn new(engine: Engine, cancel: Arc<AtomicBool>, colour: bool) -> Result<Session, Error> {
         let program = engine.compile("", "<repl>")?;
         let run = program.start().cancel_flag(cancel.clone()).begin()?;
         let (timeline, _) = Timeline::replay(run, 0, &[], &mut Vec::new())?;
@@ -679,8 +678,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn session() -> Session {
-        let mut session =
-            Session::new(Arc::new(AtomicBool::new(false)), false).expect("an empty session starts");
+        let mut session = Session::new(Engine::new(), Arc::new(AtomicBool::new(false)), false)
+            .expect("an empty session starts");
         let hello = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello.cascade");
         assert!(session.load(&hello, &mut Vec::new()).is_ok());
         session
