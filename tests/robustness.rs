@@ -202,6 +202,32 @@ proptest! {
         }
         exercise(&text);
     }
+
+    #[test]
+    fn tight_limits_give_diagnostics_not_panics(
+        index in any::<prop::sample::Index>(),
+        nesting in 0usize..6,
+        depth in 0usize..12,
+        entities in 0usize..4,
+        exposures in 0usize..4,
+    ) {
+        let corpus = corpus();
+        let text = index.get(&corpus);
+        let engine = small_engine()
+            .max_nesting(nesting)
+            .max_expression_depth(depth)
+            .max_entities(entities)
+            .max_exposures(exposures);
+        match engine.compile(text, "limits.cascade") {
+            // Limits only take away: what compiles under them compiles without them.
+            Ok(_) => prop_assert!(small_engine().compile(text, "limits.cascade").is_ok()),
+            Err(error) => {
+                let diagnostics = error.diagnostics().expect("a script diagnostic");
+                prop_assert!(diagnostics.has_errors());
+                assert_well_formed(text, diagnostics);
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------
