@@ -197,6 +197,8 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
                 let value = build_expr(f.next("field value")?, cx)?;
                 fields.push(FieldInit { name, value });
             }
+            // One entity of a large file has a few fields: no spare capacity.
+            fields.shrink_to_fit();
             Item::Entity(Entity { name, kind, fields, span: item_span })
         }
         Rule::exposure_decl => {
@@ -216,7 +218,7 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
             let message = c.rest().next().map(|p| build_template(p, cx)).transpose()?;
             Item::Assert(Assert { cond, message, span: item_span })
         }
-        Rule::rule_decl => Item::Rule(build_rule(c, item_span, cx)?),
+        Rule::rule_decl => Item::Rule(Box::new(build_rule(c, item_span, cx)?)),
         _ => return Err(missing("a declaration", item_span)),
     })
 }
@@ -511,7 +513,7 @@ fn build_call(pair: Pair<Rule>, cx: Cx) -> Built<Sized_> {
     }
     let depth = deeper(depth, func.span, cx)?;
     let Some(comp) = comprehension else {
-        return Ok((Expr { kind: ExprKind::Call(func, args), span: at }, depth));
+        return Ok((Expr { kind: ExprKind::Call(Box::new(func), args), span: at }, depth));
     };
     let body = args.pop().ok_or_else(|| missing("an expression", at))?;
     let mut q = Cursor::new(comp, cx);

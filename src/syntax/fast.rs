@@ -241,6 +241,7 @@ impl<'a> Reader<'a> {
                 }
             }
             token_end = self.i;
+            fields.shrink_to_fit();
         } else if !self.at_item_boundary() {
             return None;
         }
