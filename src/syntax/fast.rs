@@ -26,14 +26,14 @@ use crate::source::Span;
 pub(super) struct FastItem {
     pub item: Item,
     /// Where pest's item would end (after the trivia that follows an optional
-    /// part that is absent), relative to the start of the input.
+    /// part that is absent), as an offset in `text`.
     pub end: usize,
-    /// Where the item's last token ends, relative to the start of the input.
+    /// Where the item's last token ends, as an offset in `text`.
     pub token_end: usize,
 }
 
 /// Reads an `entity` or `exposure` item at the start of `text[from..]` (after
-/// whitespace and comments). Offsets in the item are `base + offset in text`.
+/// whitespace and comments). Spans in the item are `base` + offsets in `text`.
 pub(super) fn item(text: &str, from: usize, base: usize) -> Option<FastItem> {
     let mut p = Reader { text, b: text.as_bytes(), i: from, base };
     p.skip()?;

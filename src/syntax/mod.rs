@@ -6,6 +6,11 @@
 //! with a declaration keyword. Pest's errors are converted here into
 //! [`Problem`]s with byte spans and plain words (`describe_rule`).
 //!
+//! Before pest, each item is offered to the fast path (`fast.rs`), which reads
+//! `entity` and `exposure` declarations with number literals by hand and gives
+//! the same item pest would, or declines; large generated files are almost all
+//! such lines.
+//!
 //! Naming: `parse_*` take text, `build_*` (in `build.rs`) turn pest pairs into
 //! AST nodes.
 
