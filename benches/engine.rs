@@ -2,7 +2,10 @@
 //! hand-written Rust on the same scenarios, and what a quiet step costs.
 //!
 //! - `parse_check/interbank/N`: `check_source` on a generated interbank script of
-//!   N banks with 10 exposures each (throughput in MB/s);
+//!   N banks with 10 exposures each (throughput in MB/s); `parse_check/fire_sale/N`
+//!   the same on a fire sale of N lessors, and `parse_check/hand_written/1` on the
+//!   hand-written `examples/ai_compute_credit.cascade` (which the parser's fast
+//!   path for generated lines does not cover);
 //! - `interbank/{interpreter,interpreter_provenance,baseline}/N` and the same for
 //!   `fire_sale`: a whole run (start, every step to the horizon, drop), from a
 //!   compiled program for the interpreter and from the generated data for the
@@ -81,19 +84,29 @@ fn run_to_end(program: &Program) -> Run {
 fn parse_check(c: &mut Criterion<Clock>, sizes: &[usize]) {
     let mut group = c.benchmark_group("parse_check");
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    let mut scripts = vec![(String::from("hand_written"), 1, hand_written_script())];
     for &n in sizes {
-        let script = scenarios::interbank(n, DEGREE, 1, SEED).script();
+        scripts.push((String::from("interbank"), n, scenarios::interbank(n, DEGREE, 1, SEED).script()));
+        scripts.push((String::from("fire_sale"), n, scenarios::fire_sale(n, 3, SEED).script()));
+    }
+    for (name, n, script) in &scripts {
         group.throughput(Throughput::BytesDecimal(script.len() as u64));
-        group.bench_with_input(BenchmarkId::new("interbank", n), &script, |b, script| {
-            ran(format!("parse_check/interbank/{n}"));
+        group.bench_with_input(BenchmarkId::new(name.as_str(), n), script, |b, script| {
+            ran(format!("parse_check/{name}/{n}"));
             b.iter(|| {
-                let diagnostics = cascade::check_source(script, "interbank.cascade");
+                let diagnostics = cascade::check_source(script, "bench.cascade");
                 assert!(!diagnostics.has_errors());
                 diagnostics
             })
         });
     }
     group.finish();
+}
+
+/// The flagship example: hand-written, with rules, strings and comments.
+fn hand_written_script() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/ai_compute_credit.cascade");
+    std::fs::read_to_string(path).expect("the flagship example")
 }
 
 fn runs(c: &mut Criterion<Clock>, sizes: &[usize]) {
@@ -236,11 +249,16 @@ fn time(ns: f64) -> String {
 
 fn summary(sizes: &[usize]) {
     let mut lines = Vec::new();
+    let mut parsed = vec![("hand_written", 1, hand_written_script().len())];
     for &n in sizes {
-        if let Some(ns) = median(&format!("parse_check/interbank/{n}")) {
-            let bytes = scenarios::interbank(n, DEGREE, 1, SEED).script().len() as f64;
+        parsed.push(("interbank", n, scenarios::interbank(n, DEGREE, 1, SEED).script().len()));
+        parsed.push(("fire_sale", n, scenarios::fire_sale(n, 3, SEED).script().len()));
+    }
+    for (name, n, bytes) in parsed {
+        if let Some(ns) = median(&format!("parse_check/{name}/{n}")) {
+            let bytes = bytes as f64;
             lines.push(format!(
-                "parse_check interbank {n:>7} banks: {:>7.2} MB in {:>10} = {:.2} MB/s",
+                "parse_check {name:<12} {n:>7}: {:>7.2} MB in {:>10} = {:.2} MB/s",
                 bytes / 1e6,
                 time(ns),
                 bytes / 1e6 / (ns / 1e9)

@@ -313,10 +313,13 @@ impl Engine {
     /// Parses and checks a script. Returns every problem at once on failure;
     /// warnings of a program that compiles are in [`Program::warnings`].
     pub fn compile(&self, text: &str, name: &str) -> Result<Program, Error> {
+        self.compile_text(SourceFile::new(name, text))
+    }
+
+    fn compile_text(&self, source: SourceFile) -> Result<Program, Error> {
         if let Some((name, reason)) = self.problems.first() {
             return Err(Error::BadFunction { name: name.clone(), reason: reason.clone() });
         }
-        let source = SourceFile::new(name, text);
         compile_source(self, &source, None)
     }
 
@@ -355,7 +358,8 @@ impl Engine {
         let name = path.display().to_string();
         match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => self.compile(&text, &name),
+                // The file's text is freed before parsing: only the source's copy stays.
+                Ok(text) => self.compile_text(SourceFile::new(name.as_str(), text)),
                 Err(e) => {
                     let valid = e.utf8_error().valid_up_to();
                     let text = String::from_utf8_lossy(e.as_bytes()).into_owned();

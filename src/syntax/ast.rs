@@ -45,8 +45,9 @@ pub enum Item {
     Entity(Entity),
     /// `exposure a -> b = AMOUNT, recovery R`
     Exposure(Exposure),
-    /// A rule.
-    Rule(RuleDecl),
+    /// A rule (boxed: it is the largest item and a rare one, and every item
+    /// of a large file is as large as the largest variant).
+    Rule(Box<RuleDecl>),
     /// `expect COND [at TIME]`
     Expect(Expect),
     /// `assert COND ["message"]`
@@ -401,8 +402,8 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     /// `a + b`, `a and b`, ...
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
-    /// `f(a, b)`
-    Call(Ident, Vec<Expr>),
+    /// `f(a, b)` (the name boxed: it would make every expression larger)
+    Call(Box<Ident>, Vec<Expr>),
     /// `f(body for x in source where filter)`
     Aggregate(Box<Aggregate>),
 }
@@ -477,5 +478,18 @@ impl BinaryOp {
             BinaryOp::And => "and",
             BinaryOp::Or => "or",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large generated file is a million items, most of them exposures with two
+    /// expressions: these sizes are its memory.
+    #[test]
+    fn nodes_stay_small() {
+        assert!(size_of::<Expr>() <= 48, "Expr is {} bytes", size_of::<Expr>());
+        assert!(size_of::<Item>() <= 168, "Item is {} bytes", size_of::<Item>());
     }
 }

@@ -2,7 +2,6 @@
 //! the text the pairs came from, so spans are offsets into the whole file, and
 //! the expression depth allowed.
 
-use std::str::FromStr;
 use std::sync::LazyLock;
 
 use pest::iterators::{Pair, Pairs};
@@ -198,6 +197,8 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
                 let value = build_expr(f.next("field value")?, cx)?;
                 fields.push(FieldInit { name, value });
             }
+            // One entity of a large file has a few fields: no spare capacity.
+            fields.shrink_to_fit();
             Item::Entity(Entity { name, kind, fields, span: item_span })
         }
         Rule::exposure_decl => {
@@ -217,7 +218,7 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
             let message = c.rest().next().map(|p| build_template(p, cx)).transpose()?;
             Item::Assert(Assert { cond, message, span: item_span })
         }
-        Rule::rule_decl => Item::Rule(build_rule(c, item_span, cx)?),
+        Rule::rule_decl => Item::Rule(Box::new(build_rule(c, item_span, cx)?)),
         _ => return Err(missing("a declaration", item_span)),
     })
 }
@@ -512,7 +513,7 @@ fn build_call(pair: Pair<Rule>, cx: Cx) -> Built<Sized_> {
     }
     let depth = deeper(depth, func.span, cx)?;
     let Some(comp) = comprehension else {
-        return Ok((Expr { kind: ExprKind::Call(func, args), span: at }, depth));
+        return Ok((Expr { kind: ExprKind::Call(Box::new(func), args), span: at }, depth));
     };
     let body = args.pop().ok_or_else(|| missing("an expression", at))?;
     let mut q = Cursor::new(comp, cx);
@@ -526,8 +527,14 @@ fn build_call(pair: Pair<Rule>, cx: Cx) -> Built<Sized_> {
 }
 
 /// `1_000.5bn`, `45%`, `$1.50` → exact decimal.
-fn parse_number(text: &str, at: Span) -> Built<Decimal> {
-    let digits: String = text.chars().filter(|c| *c != '_' && *c != '$').collect();
+pub(super) fn parse_number(text: &str, at: Span) -> Built<Decimal> {
+    let cleaned: String;
+    let digits = if text.contains(['_', '$']) {
+        cleaned = text.chars().filter(|c| *c != '_' && *c != '$').collect();
+        cleaned.as_str()
+    } else {
+        text
+    };
     let (mantissa, scale) = if let Some(m) = digits.strip_suffix('%') {
         (m, Scale::Percent)
     } else if let Some(m) = digits.strip_suffix("bn") {
@@ -539,7 +546,7 @@ fn parse_number(text: &str, at: Span) -> Built<Decimal> {
     } else if let Some(m) = digits.strip_suffix('m') {
         (m, Scale::Times(6))
     } else {
-        (digits.as_str(), Scale::Times(0))
+        (digits, Scale::Times(0))
     };
     let too_big = || {
         Problem::error("cascade::syntax::number_out_of_range", format!("`{text}` is out of range"))
@@ -551,7 +558,8 @@ fn parse_number(text: &str, at: Span) -> Built<Decimal> {
         Scale::Percent => value.checked_div(Decimal::ONE_HUNDRED).ok_or_else(too_big),
         Scale::Times(0) => Ok(value),
         Scale::Times(power) => {
-            let factor = Decimal::from_str(&format!("1{}", "0".repeat(power))).map_err(|_| too_big())?;
+            // 10^power with scale 0, as `Decimal::from_str("1000...")` gives it.
+            let factor = Decimal::new(10i64.pow(power), 0);
             value.checked_mul(factor).ok_or_else(too_big)
         }
     }
@@ -559,5 +567,5 @@ fn parse_number(text: &str, at: Span) -> Built<Decimal> {
 
 enum Scale {
     Percent,
-    Times(usize),
+    Times(u32),
 }

@@ -6,11 +6,17 @@
 //! with a declaration keyword. Pest's errors are converted here into
 //! [`Problem`]s with byte spans and plain words (`describe_rule`).
 //!
+//! Before pest, each item is offered to the fast path (`fast.rs`), which reads
+//! `entity` and `exposure` declarations with number literals by hand and gives
+//! the same item pest would, or declines; large generated files are almost all
+//! such lines.
+//!
 //! Naming: `parse_*` take text, `build_*` (in `build.rs`) turn pest pairs into
 //! AST nodes.
 
 mod ast;
 mod build;
+mod fast;
 mod keywords;
 
 use pest::Parser;
@@ -87,6 +93,12 @@ pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
 
 /// Parses a whole script within `limits`.
 pub fn parse_file_with(source: &SourceFile, limits: SyntaxLimits) -> (File, Vec<Problem>) {
+    parse_items(source, limits, true)
+}
+
+/// Parses a whole script; `fast_path` false parses every item with pest (the
+/// tests compare the two).
+fn parse_items(source: &SourceFile, limits: SyntaxLimits, fast_path: bool) -> (File, Vec<Problem>) {
     let limits = limits.clamped();
     let text = source.text();
     if let Some(problem) = check_nesting(text, limits.max_nesting) {
@@ -104,6 +116,12 @@ pub fn parse_file_with(source: &SourceFile, limits: SyntaxLimits) -> (File, Vec<
         // lookup scans the rest of the input, which would make parsing quadratic.
         if only_trivia(rest) {
             break;
+        }
+        if fast_path && let Some(fast) = fast::item(text, pos, 0) {
+            file.items.push(fast.item);
+            previous = Some((pos, fast.token_end));
+            pos = fast.end;
+            continue;
         }
         match CascadeParser::parse(Rule::item_start, rest) {
             Ok(mut pairs) => {
@@ -196,7 +214,11 @@ pub(crate) fn trim_trivia_end(text: &str) -> usize {
         // A comment runs to the end of its line: look for a `#` outside a string
         // on the last line.
         let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);
-        let Some(comment) = comment_start(&text[line_start..end]) else { return end };
+        let line = &text[line_start..end];
+        if !line.contains('#') {
+            return end;
+        }
+        let Some(comment) = comment_start(line) else { return end };
         end = text[..line_start + comment].trim_end().len();
     }
 }
@@ -327,12 +349,14 @@ fn check_nesting(text: &str, max: usize) -> Option<Problem> {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
+        let mut pushed = false;
         if in_string {
             match b {
                 b'\\' => i += 1,
                 b'"' | b'\n' => in_string = false,
                 b'{' => {
                     stack.push((i, true));
+                    pushed = true;
                     in_string = false;
                 }
                 _ => {}
@@ -345,7 +369,10 @@ fn check_nesting(text: &str, max: usize) -> Option<Problem> {
                     }
                 }
                 b'"' => in_string = true,
-                b'(' | b'[' | b'{' => stack.push((i, false)),
+                b'(' | b'[' | b'{' => {
+                    stack.push((i, false));
+                    pushed = true;
+                }
                 b')' | b']' => {
                     stack.pop();
                 }
@@ -355,10 +382,15 @@ fn check_nesting(text: &str, max: usize) -> Option<Problem> {
                         in_string = interpolation;
                     }
                 }
-                _ => {}
+                _ => {
+                    // Most bytes of code mean nothing here: skip to the next one that may.
+                    while bytes.get(i + 1).is_some_and(|&b| !CODE_SPECIAL[b as usize]) {
+                        i += 1;
+                    }
+                }
             }
         }
-        if stack.len() > max {
+        if pushed && stack.len() > max {
             let (at, _) = stack[stack.len() - 1];
             return Some(
                 Problem::error(
@@ -376,6 +408,18 @@ fn check_nesting(text: &str, max: usize) -> Option<Problem> {
     }
     None
 }
+
+/// The bytes that `check_nesting` acts on outside strings.
+static CODE_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut k = 0;
+    let special = b"#\"([{)]}";
+    while k < special.len() {
+        table[special[k] as usize] = true;
+        k += 1;
+    }
+    table
+};
 
 /// Turns a pest error into a problem with a byte span and plain words.
 ///
