@@ -186,7 +186,8 @@ impl Diagnostics {
         self.problems.is_empty()
     }
 
-    /// Renders every problem, one after another, as text.
+    /// Renders the problems, one after another, as text: the first
+    /// [`MAX_RENDERED`] of them, then a line that counts the rest.
     pub fn render(&self, style: RenderStyle) -> String {
         let handler = match style {
             RenderStyle::Colour => GraphicalReportHandler::new_themed(GraphicalTheme::unicode()),
@@ -196,14 +197,72 @@ impl Diagnostics {
             RenderStyle::Ascii => GraphicalReportHandler::new_themed(GraphicalTheme::ascii()).with_width(80),
         };
         let mut out = String::new();
-        for problem in &self.problems {
+        for problem in self.problems.iter().take(MAX_RENDERED) {
+            if !self.fits_snippet(problem) {
+                self.render_without_snippet(problem, style, &mut out);
+                continue;
+            }
             let one = WithSource { problem, source: &self.named };
             if handler.render_report(&mut out, &one).is_err() {
                 // Rendering only fails on a span outside the file; say it plainly.
                 out.push_str(&format!("{}: {}\n", self.source.name(), problem.message));
             }
         }
+        if self.problems.len() > MAX_RENDERED {
+            let more = self.problems.len() - MAX_RENDERED;
+            out.push_str(&format!(
+                "... and {more} more problem{} not shown (the first {MAX_RENDERED} are above)\n",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
         out
+    }
+}
+
+/// `render` shows at most this many problems (drawing each costs time in
+/// proportion to its lines); `problems()` has them all.
+pub const MAX_RENDERED: usize = 200;
+
+/// A label on a line longer than this is shown without the source snippet:
+/// miette pads an underline with `format!("{:width$}")`, which panics above a
+/// width of 65,535 (a tab can count as four columns), and draws the whole line.
+const MAX_SNIPPET_COLUMN: usize = 16_000;
+
+impl Diagnostics {
+    /// Whether every label of `problem` is on lines short enough for miette
+    /// to draw (and for a person to read).
+    fn fits_snippet(&self, problem: &Problem) -> bool {
+        let bytes = self.source.text().as_bytes();
+        let short_line = |offset: u32| {
+            let offset = (offset as usize).min(bytes.len());
+            let start = bytes[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let end = bytes[offset..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| offset + i);
+            end - start <= MAX_SNIPPET_COLUMN
+        };
+        problem.labels.iter().all(|l| short_line(l.span.start) && short_line(l.span.end))
+    }
+
+    /// The problem with `file:line:column` for each label instead of a snippet.
+    fn render_without_snippet(&self, problem: &Problem, style: RenderStyle, out: &mut String) {
+        let text = self.source.text();
+        let mark = match (style, problem.is_error()) {
+            (RenderStyle::Ascii, true) => "x",
+            (RenderStyle::Ascii, false) => "!",
+            (_, true) => "×",
+            (_, false) => "⚠",
+        };
+        out.push_str(&format!("{}\n\n  {mark} {}\n", problem.code, problem.message));
+        for label in &problem.labels {
+            let offset = (label.span.start as usize).min(text.len());
+            let line_start = text.as_bytes()[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            // Count characters, not bytes; a label never splits a character.
+            let column = text.get(line_start..offset).map_or(offset - line_start, |t| t.chars().count()) + 1;
+            let line = self.source.line_of(label.span.start);
+            out.push_str(&format!("  at {}:{line}:{column}: {}\n", self.source.name(), label.text));
+        }
+        if let Some(help) = &problem.help {
+            out.push_str(&format!("  help: {help}\n"));
+        }
     }
 }
 

@@ -508,3 +508,29 @@ fn long_lines_names_and_strings_are_fine() {
     let text = format!("var x = 1{}\nexpect x == 1", " # comment".repeat(100_000));
     assert!(check_source(&text, "comment.cascade").is_empty());
 }
+
+#[test]
+fn a_problem_far_along_a_very_long_line_renders_without_a_snippet() {
+    // miette's renderer panics on an underline more than 65,535 columns in.
+    let text = format!("var y = {}zzz\n", " ".repeat(70_000));
+    let diagnostics = check_source(&text, "wide.cascade");
+    assert!(codes(&diagnostics).contains(&"cascade::check::unknown_name"), "{:?}", codes(&diagnostics));
+    for style in [RenderStyle::Plain, RenderStyle::Colour, RenderStyle::Ascii] {
+        let rendered = diagnostics.render(style);
+        assert!(rendered.contains("at wide.cascade:1:70009:"), "{rendered}");
+    }
+}
+
+#[test]
+fn thousands_of_problems_render_the_first_two_hundred() {
+    let fields = vec!["x = 1"; 20_000].join(", ");
+    let text = format!("kind K {{ x = 0 }}\nentity e: K {{ {fields} }}\n");
+    let diagnostics = check_source(&text, "dups.cascade");
+    assert_eq!(diagnostics.error_count(), 19_999);
+    assert_well_formed(&text, &diagnostics);
+    let rendered = diagnostics.render(RenderStyle::Plain);
+    assert!(
+        rendered.ends_with("... and 19799 more problems not shown (the first 200 are above)\n"),
+        "{rendered}"
+    );
+}
