@@ -191,6 +191,14 @@ impl RuleDef {
             None => format!("the rule at line {}", self.line),
         }
     }
+
+    /// Shorter, where the context says it is a rule: "`margin_call`" or "the rule at line 31".
+    pub fn mention(&self) -> String {
+        match &self.name {
+            Some(name) => format!("`{name}`"),
+            None => format!("the rule at line {}", self.line),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

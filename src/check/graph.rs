@@ -228,14 +228,14 @@ impl<'a> Checker<'a> {
                         Problem::warning(
                             "cascade::check::order_dependent",
                             format!(
-                                "`{}` and `{}` both write `{}` with the same priority",
-                                ra.label,
-                                rb.label,
+                                "{} and {} both write `{}` with the same priority",
+                                ra.mention(),
+                                rb.mention(),
                                 self.node_name(&node)
                             ),
                         )
-                        .label(sb, format!("written by `{}`", rb.label))
-                        .label(sa, format!("also written by `{}`", ra.label))
+                        .label(sb, format!("written by {}", rb.mention()))
+                        .label(sa, format!("also written by {}", ra.mention()))
                         .help("if both fire in one step the result depends on source order; give one a higher `priority`"),
                     );
                 }
