@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use petgraph::graph::DiGraph;
+use rust_decimal::Decimal;
 
 use crate::source::{SourceFile, Span};
 use crate::syntax::{AssignOp, BinaryOp, Interpolation, UnaryOp};
@@ -33,6 +34,9 @@ pub(crate) struct Ir {
     pub kinds: Vec<KindDef>,
     pub entities: Vec<EntityDef>,
     pub exposures: Vec<ExposureDef>,
+    /// The kind of every exposure's creditor and debtor, when all share one.
+    pub creditor_kind: Option<Id>,
+    pub debtor_kind: Option<Id>,
     pub rules: Vec<RuleDef>,
     /// Rule groups in the order a step runs them.
     pub schedule: Vec<RuleGroup>,
@@ -151,9 +155,30 @@ pub(crate) struct EntityDef {
 pub(crate) struct ExposureDef {
     pub creditor: Id,
     pub debtor: Id,
-    pub amount: Root,
-    pub recovery: Option<Root>,
-    pub span: Span,
+    pub amount: ConstNumber,
+    /// The recovery rate (0 when the script gives none).
+    pub recovery: Option<ConstNumber>,
+    /// Where a bad recovery rate is reported: the rate, or the whole exposure.
+    pub recovery_span: Span,
+}
+
+/// A number fixed before a run starts: a literal folded by the checker, or an
+/// expression over params (evaluated when a run starts). Large worlds have a
+/// million exposures: a literal must not cost an expression tree.
+#[derive(Clone, Debug)]
+pub(crate) enum ConstNumber {
+    Literal(Decimal),
+    Expr(Box<Root>),
+}
+
+impl ConstNumber {
+    /// A lowered expression, folded when it is a literal.
+    pub fn fold(root: Root) -> ConstNumber {
+        match root.node.kind {
+            NodeKind::Const(Value::Number(n)) => ConstNumber::Literal(n),
+            _ => ConstNumber::Expr(Box::new(root)),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

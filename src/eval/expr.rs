@@ -59,13 +59,7 @@ impl Evaluator<'_> {
 
     fn eval_inner(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
         if self.st.fuel == 0 {
-            return Err(Fault::new(
-                "cascade::limit::fuel",
-                "the run used up its evaluation budget (fuel)",
-                node.span,
-                "the budget ran out while evaluating this",
-            )
-            .help("the host limits how much work a run may do; raise it with `--max-fuel` or `Engine::max_fuel`"));
+            return Err(out_of_fuel(node.span));
         }
         self.st.fuel -= 1;
         match &node.kind {
@@ -490,6 +484,17 @@ fn compare(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -> Eval<Value
 
 fn rhs_text(_node: &Node) -> &'static str {
     "the divisor"
+}
+
+/// The fuel ran out while evaluating at `span`.
+pub(crate) fn out_of_fuel(span: Span) -> Fault {
+    Fault::new(
+        "cascade::limit::fuel",
+        "the run used up its evaluation budget (fuel)",
+        span,
+        "the budget ran out while evaluating this",
+    )
+    .help("the host limits how much work a run may do; raise it with `--max-fuel` or `Engine::max_fuel`")
 }
 
 fn overflow(span: Span, doing: &str) -> Fault {

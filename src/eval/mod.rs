@@ -200,19 +200,18 @@ impl Machine {
                 }
                 ev.st.series_points.push(points);
             }
+            ev.st.exposures.reserve_exact(ir.exposures.len());
             for x in &ir.exposures {
-                let amount =
-                    eval_root(&mut ev, &x.amount, None).map_err(at_start)?.as_number().unwrap_or_default();
+                let amount = const_number(&mut ev, &x.amount, x.recovery_span).map_err(at_start)?;
                 let recovery = match &x.recovery {
-                    Some(r) => eval_root(&mut ev, r, None).map_err(at_start)?.as_number().unwrap_or_default(),
+                    Some(r) => const_number(&mut ev, r, x.recovery_span).map_err(at_start)?,
                     None => Decimal::ZERO,
                 };
                 if recovery < Decimal::ZERO || recovery > Decimal::ONE {
-                    let span = x.recovery.as_ref().map_or(x.span, |r| r.node.span);
                     return Err(at_start(Fault::new(
                         "cascade::run::bad_recovery",
                         format!("a recovery rate of {} is outside 0% to 100%", human(recovery)),
-                        span,
+                        x.recovery_span,
                         "recovery must be between 0% and 100%",
                     )));
                 }
@@ -344,11 +343,33 @@ impl Machine {
 }
 
 fn eval_root(ev: &mut Evaluator, root: &Root, entity: Option<u32>) -> Result<Value, Fault> {
+    // Most initial values are literals: no frame, no tree walk (but the same fuel).
+    if let NodeKind::Const(value) = &root.node.kind
+        && ev.st.fuel > 0
+    {
+        ev.st.fuel -= 1;
+        return Ok(value.clone());
+    }
     let mut frame = vec![Value::None; root.locals as usize];
     if let (Some(e), Some(slot)) = (entity, frame.first_mut()) {
         *slot = Value::Entity(e);
     }
     ev.eval(&root.node, &mut frame)
+}
+
+/// An exposure's amount or recovery rate. A literal costs the fuel of the
+/// one node it was.
+fn const_number(ev: &mut Evaluator, number: &ConstNumber, span: Span) -> Result<Decimal, Fault> {
+    match number {
+        ConstNumber::Literal(n) => {
+            if ev.st.fuel == 0 {
+                return Err(expr::out_of_fuel(span));
+            }
+            ev.st.fuel -= 1;
+            Ok(*n)
+        }
+        ConstNumber::Expr(root) => Ok(eval_root(ev, root, None)?.as_number().unwrap_or_default()),
+    }
 }
 
 /// The value of a series at a step: flat outside its points, interpolated by step number.
