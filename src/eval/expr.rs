@@ -52,9 +52,45 @@ pub(crate) struct Evaluator<'a> {
     pub derived_owner: &'a [(u32, u32)],
 }
 
+/// Stack that must be left when evaluation recurses; below it, a new segment.
+const RED_ZONE: usize = 64 * 1024;
+/// The size of a new stack segment.
+const STACK_SEGMENT: usize = 1024 * 1024;
+
+/// Roughly where the stack is now (it grows down on every platform we build for;
+/// where it does not, `stacker` reports no limit and every node is checked).
+#[inline(always)]
+fn stack_position() -> usize {
+    let marker = 0u8;
+    std::ptr::addr_of!(marker) as usize
+}
+
 impl Evaluator<'_> {
+    /// Evaluates a node. Deep expressions get more stack through `stacker`:
+    /// the first node of an evaluation asks how much stack is left and notes
+    /// the address below which less than the red zone would be, and the nodes
+    /// under it only compare the stack position with that address (asking
+    /// `stacker` at every node cost more than many nodes themselves).
+    #[inline]
     pub fn eval(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
-        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.eval_inner(node, frame))
+        if stack_position() > self.st.stack_limit.0 {
+            return self.eval_inner(node, frame);
+        }
+        self.eval_on_checked_stack(node, frame)
+    }
+
+    #[inline(never)]
+    fn eval_on_checked_stack(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
+        stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
+            let outer = self.st.stack_limit.0;
+            self.st.stack_limit.0 = match stacker::remaining_stack() {
+                Some(remaining) => stack_position().saturating_sub(remaining).saturating_add(RED_ZONE),
+                None => usize::MAX,
+            };
+            let result = self.eval_inner(node, frame);
+            self.st.stack_limit.0 = outer;
+            result
+        })
     }
 
     fn eval_inner(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
@@ -116,7 +152,7 @@ impl Evaluator<'_> {
                 let mut values = Vec::with_capacity(args.len());
                 for arg in args {
                     let v = self.eval(arg, frame)?;
-                    if v == Value::None {
+                    if matches!(v, Value::None) {
                         return Err(no_value(arg.span));
                     }
                     values.push(v);
@@ -174,7 +210,7 @@ impl Evaluator<'_> {
                 kind.fields.iter().find(|f| f.derived && f.index == field).ok_or_else(|| internal(span))?;
             (&def.expr, Some(entity))
         };
-        let mut frame = vec![Value::None; root.locals as usize];
+        let mut frame = self.st.take_frame(root.locals as usize);
         if let Some(entity) = owner
             && let Some(slot) = frame.first_mut()
         {
@@ -184,6 +220,7 @@ impl Evaluator<'_> {
         self.st.stack.push(d);
         let result = self.eval(&root.node, &mut frame);
         self.st.stack.pop();
+        self.st.give_frame(frame);
         self.st.computing[d as usize] = false;
         let value = result?;
         self.st.derived[d as usize] = Some(value.clone());
@@ -191,6 +228,17 @@ impl Evaluator<'_> {
     }
 
     fn entity(&mut self, object: &Node, frame: &mut [Value]) -> Eval<u32> {
+        // `l.debt`: what evaluating the local would do, without the call.
+        if let NodeKind::Local(i) = object.kind {
+            if self.st.fuel == 0 {
+                return Err(out_of_fuel(object.span));
+            }
+            self.st.fuel -= 1;
+            return match frame.get(i as usize) {
+                Some(Value::Entity(e)) => Ok(*e),
+                _ => Err(internal(object.span)),
+            };
+        }
         match self.eval(object, frame)? {
             Value::Entity(e) => Ok(e),
             _ => Err(internal(object.span)),
@@ -222,7 +270,7 @@ impl Evaluator<'_> {
         let mut total = Decimal::ZERO;
         for &x in &self.ir.entities[entity as usize].as_creditor {
             let debtor = self.ir.exposures[x as usize].debtor;
-            if self.field(debtor, FieldRef::Defaulted, span)? == Value::Bool(true) {
+            if matches!(self.field(debtor, FieldRef::Defaulted, span)?, Value::Bool(true)) {
                 let (amount, recovery) = self.st.exposures[x as usize];
                 let loss = Decimal::ONE
                     .checked_sub(recovery)
@@ -273,10 +321,10 @@ impl Evaluator<'_> {
             BinaryOp::Ne => return Ok(Value::Bool(l != r)),
             _ => {}
         }
-        if l == Value::None {
+        if matches!(l, Value::None) {
             return Err(no_value(lhs.span));
         }
-        if r == Value::None {
+        if matches!(r, Value::None) {
             return Err(no_value(rhs.span));
         }
         let ordering = match (&l, &r) {

@@ -351,11 +351,13 @@ fn eval_root(ev: &mut Evaluator, root: &Root, entity: Option<u32>) -> Result<Val
         ev.st.fuel -= 1;
         return Ok(value.clone());
     }
-    let mut frame = vec![Value::None; root.locals as usize];
+    let mut frame = ev.st.take_frame(root.locals as usize);
     if let (Some(e), Some(slot)) = (entity, frame.first_mut()) {
         *slot = Value::Entity(e);
     }
-    ev.eval(&root.node, &mut frame)
+    let value = ev.eval(&root.node, &mut frame);
+    ev.st.give_frame(frame);
+    value
 }
 
 /// An exposure's amount or recovery rate. A literal costs the fuel of the
@@ -571,7 +573,24 @@ impl Stepper<'_> {
             return Ok(fired);
         }
         let mut list = std::mem::take(&mut self.m.pending[rule as usize]);
-        list.sort_unstable();
+        // In instance order. The pending instances of a rule are those of its
+        // range that are queued: when they are many, a scan beats a sort.
+        let (begin, end) = self.m.rule_instances[rule as usize];
+        if list.len() >= 64 && list.len() >= (end - begin) as usize / 16 {
+            #[cfg(debug_assertions)]
+            let sorted = {
+                let mut sorted = list.clone();
+                sorted.sort_unstable();
+                sorted
+            };
+            list.clear();
+            let queued = &self.m.queued[begin as usize..end as usize];
+            list.extend((begin..end).zip(queued).filter(|(_, q)| **q).map(|(i, _)| i));
+            #[cfg(debug_assertions)]
+            debug_assert_eq!(list, sorted);
+        } else {
+            list.sort_unstable();
+        }
         for (n, &i) in list.iter().enumerate() {
             if self.m.end.is_some() {
                 // The run stopped: keep the rest for a later look (none will come).
@@ -607,6 +626,11 @@ impl Stepper<'_> {
                 }
             }
         }
+        if self.m.pending[rule as usize].is_empty() {
+            // Keep the list's memory for the next pass.
+            list.clear();
+            self.m.pending[rule as usize] = list;
+        }
         Ok(fired)
     }
 
@@ -615,7 +639,10 @@ impl Stepper<'_> {
         let ir = self.ir;
         let inst = &self.m.instances[i as usize];
         let rule = &ir.rules[inst.rule as usize];
-        let mut frame = frame_for(rule, &inst.bindings);
+        let mut frame = self.m.st.take_frame((rule.locals as usize).max(inst.bindings.len()));
+        for (slot, e) in frame.iter_mut().zip(&inst.bindings) {
+            *slot = Value::Entity(*e);
+        }
         let consumer = self.m.st.layout.derived + i;
         let provenance = self.m.provenance;
         self.m.st.stack.push(consumer);
@@ -626,7 +653,7 @@ impl Stepper<'_> {
             let mut outcome = Ok(());
             if let Some(filter) = &rule.filter {
                 match eval_logged(&mut ev, filter, &mut frame, provenance.then_some(&mut reads)) {
-                    Ok(v) => holds = v == Value::Bool(true),
+                    Ok(v) => holds = matches!(v, Value::Bool(true)),
                     Err(f) => outcome = Err(f),
                 }
             }
@@ -634,13 +661,14 @@ impl Stepper<'_> {
                 (&outcome, holds, trigger)
             {
                 match eval_logged(&mut ev, cond, &mut frame, provenance.then_some(&mut reads)) {
-                    Ok(v) => holds = v == Value::Bool(true),
+                    Ok(v) => holds = matches!(v, Value::Bool(true)),
                     Err(f) => outcome = Err(f),
                 }
             }
             outcome.map(|()| holds)
         };
         self.m.st.stack.pop();
+        self.m.st.give_frame(frame);
         let holds = match result {
             Ok(holds) => holds,
             Err(f) => {
@@ -664,9 +692,9 @@ impl Stepper<'_> {
         let inst = &mut self.m.instances[i as usize];
         inst.fired_step = step;
         let rule_index = inst.rule;
-        let bindings = inst.bindings.clone();
         let reads = if self.m.provenance { inst.reads.clone() } else { Vec::new() };
         if self.m.firings_this_step > self.limits.max_firings_per_step {
+            let bindings = self.m.instances[i as usize].bindings.clone();
             let rule = &ir.rules[rule_index as usize];
             let fault = Fault::new(
                 "cascade::limit::firings",
@@ -679,6 +707,12 @@ impl Stepper<'_> {
         }
         let cause = self.m.log.firings.len() as u32;
         let changes_before = self.m.log.changes.len();
+        let rule = &ir.rules[rule_index as usize];
+        let bindings = &self.m.instances[i as usize].bindings;
+        let mut frame = self.m.st.take_frame((rule.locals as usize).max(bindings.len()));
+        for (slot, e) in frame.iter_mut().zip(bindings.iter()) {
+            *slot = Value::Entity(*e);
+        }
         self.m.log.firings.push(FiringRecord {
             step,
             rule: rule_index,
@@ -686,12 +720,13 @@ impl Stepper<'_> {
             reads,
             changes_before,
         });
-        let rule = &ir.rules[rule_index as usize];
-        let mut frame = frame_for(rule, &bindings);
         for (index, effect) in rule.effects.iter().enumerate() {
-            self.apply(effect, (rule_index, index as u32, 0), &mut frame, cause, false)
-                .map_err(|f| self.fault(f, Some((rule_index, &bindings))))?;
+            if let Err(f) = self.apply(effect, (rule_index, index as u32, 0), &mut frame, cause, false) {
+                let bindings = self.m.instances[i as usize].bindings.clone();
+                return Err(self.fault(f, Some((rule_index, &bindings))));
+            }
         }
+        self.m.st.give_frame(frame);
         self.absorb_dirtied();
         Ok(())
     }

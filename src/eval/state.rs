@@ -45,9 +45,29 @@ pub(crate) struct State {
     /// Rule instances whose inputs changed since they were last evaluated.
     #[serde(skip)]
     pub dirtied: Vec<u32>,
+    /// Frames to reuse, so that evaluating allocates nothing once warm.
+    #[serde(skip)]
+    pub frames: Vec<Vec<Value>>,
+    /// Below this stack address, evaluation checks for stack (see `Evaluator::eval`).
+    #[serde(skip)]
+    pub stack_limit: StackLimit,
+    /// The work list of `changed`, kept for its capacity.
+    #[serde(skip)]
+    work: Vec<Cell>,
     pub layout: Layout,
     /// Evaluation steps left before the fuel limit.
     pub fuel: u64,
+}
+
+/// A stack address; by default the highest, so that the first node of an
+/// evaluation checks the stack.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StackLimit(pub usize);
+
+impl Default for StackLimit {
+    fn default() -> StackLimit {
+        StackLimit(usize::MAX)
+    }
 }
 
 /// Where each region of the cell space starts.
@@ -104,6 +124,9 @@ impl State {
             readers: vec![Vec::new(); layout.cells()],
             stack: Vec::new(),
             dirtied: Vec::new(),
+            frames: Vec::new(),
+            stack_limit: StackLimit::default(),
+            work: Vec::new(),
             layout,
             fuel,
         }
@@ -171,10 +194,11 @@ impl State {
     /// Notifies every reader of `cell`, transitively through derived caches.
     pub fn changed(&mut self, cell: Cell) {
         let derived_count = self.layout.derived;
-        let mut work = vec![cell];
+        let mut work = std::mem::take(&mut self.work);
+        work.push(cell);
         while let Some(cell) = work.pop() {
-            let readers = std::mem::take(&mut self.readers[cell as usize]);
-            for consumer in readers {
+            let mut readers = std::mem::take(&mut self.readers[cell as usize]);
+            for &consumer in &readers {
                 if consumer < derived_count {
                     if self.derived[consumer as usize].take().is_some() {
                         work.push(self.layout.derived_cell(consumer));
@@ -183,7 +207,26 @@ impl State {
                     self.dirtied.push(consumer - derived_count);
                 }
             }
+            // The list is empty now; keep its memory for the next subscriptions.
+            readers.clear();
+            self.readers[cell as usize] = readers;
         }
+        self.work = work;
+    }
+
+    /// A frame of `size` locals, all `None`, from the pool.
+    #[inline]
+    pub fn take_frame(&mut self, size: usize) -> Vec<Value> {
+        let mut frame = self.frames.pop().unwrap_or_default();
+        frame.resize(size, Value::None);
+        frame
+    }
+
+    /// Gives a frame back to the pool.
+    #[inline]
+    pub fn give_frame(&mut self, mut frame: Vec<Value>) {
+        frame.clear();
+        self.frames.push(frame);
     }
 }
 
