@@ -34,6 +34,10 @@ pub(crate) struct Ir {
     pub kinds: Vec<KindDef>,
     pub entities: Vec<EntityDef>,
     pub exposures: Vec<ExposureDef>,
+    /// When every exposure's amount and recovery are literals: the fuel that
+    /// setting them up costs (one per literal) and the first exposure whose
+    /// recovery is outside 0% to 100%. A run then reads them from here.
+    pub literal_exposures: Option<LiteralExposures>,
     /// The kind of every exposure's creditor and debtor, when all share one.
     pub creditor_kind: Option<Id>,
     pub debtor_kind: Option<Id>,
@@ -160,6 +164,25 @@ pub(crate) struct ExposureDef {
     pub recovery: Option<ConstNumber>,
     /// Where a bad recovery rate is reported: the rate, or the whole exposure.
     pub recovery_span: Span,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LiteralExposures {
+    pub fuel: u64,
+    pub bad_recovery: Option<Id>,
+}
+
+impl Ir {
+    /// The amount and recovery of exposure `x` when they are literals.
+    #[inline]
+    pub fn literal_exposure(&self, x: Id) -> (Decimal, Decimal) {
+        let def = &self.exposures[x as usize];
+        let literal = |n: &ConstNumber| match n {
+            ConstNumber::Literal(n) => *n,
+            ConstNumber::Expr(_) => Decimal::ZERO,
+        };
+        (literal(&def.amount), def.recovery.as_ref().map_or(Decimal::ZERO, literal))
+    }
 }
 
 /// A number fixed before a run starts: a literal folded by the checker, or an

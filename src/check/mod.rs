@@ -1003,6 +1003,7 @@ impl<'a> Checker<'a> {
             entities[exposure.creditor as usize].as_creditor.push(x as Id);
             entities[exposure.debtor as usize].as_debtor.push(x as Id);
         }
+        let literal_exposures = literal_exposures(&self.exposures);
         Ir {
             source: self.source.clone(),
             scenario: self.scenario.clone(),
@@ -1013,6 +1014,7 @@ impl<'a> Checker<'a> {
             kinds,
             entities,
             exposures: std::mem::take(&mut self.exposures),
+            literal_exposures,
             creditor_kind: self.creditor_kind,
             debtor_kind: self.debtor_kind,
             rules: self.rules.drain(..).map(|(r, _, _)| r).collect(),
@@ -1025,6 +1027,29 @@ impl<'a> Checker<'a> {
             derived_count: derived,
         }
     }
+}
+
+/// What a run needs to know of exposures that are all literals (see [`Ir`]).
+fn literal_exposures(exposures: &[ExposureDef]) -> Option<LiteralExposures> {
+    let mut fuel = 0u64;
+    let mut bad_recovery = None;
+    for (x, exposure) in exposures.iter().enumerate() {
+        let ConstNumber::Literal(_) = exposure.amount else { return None };
+        fuel += 1;
+        match &exposure.recovery {
+            None => {}
+            Some(ConstNumber::Literal(r)) => {
+                fuel += 1;
+                if bad_recovery.is_none()
+                    && (*r < rust_decimal::Decimal::ZERO || *r > rust_decimal::Decimal::ONE)
+                {
+                    bad_recovery = Some(x as Id);
+                }
+            }
+            Some(ConstNumber::Expr(_)) => return None,
+        }
+    }
+    Some(LiteralExposures { fuel, bad_recovery })
 }
 
 impl<'a> GlobalSlot<'a> {

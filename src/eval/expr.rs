@@ -129,7 +129,7 @@ impl Evaluator<'_> {
                     _ => return Err(internal(object.span)),
                 };
                 let def = &self.ir.exposures[x as usize];
-                let (amount, recovery) = self.st.exposures[x as usize];
+                let (amount, recovery) = self.st.exposure(self.ir, x);
                 Ok(match field {
                     ExposureField::Creditor => Value::Entity(def.creditor),
                     ExposureField::Debtor => Value::Entity(def.debtor),
@@ -271,7 +271,7 @@ impl Evaluator<'_> {
         for &x in &self.ir.entities[entity as usize].as_creditor {
             let debtor = self.ir.exposures[x as usize].debtor;
             if matches!(self.field(debtor, FieldRef::Defaulted, span)?, Value::Bool(true)) {
-                let (amount, recovery) = self.st.exposures[x as usize];
+                let (amount, recovery) = self.st.exposure(self.ir, x);
                 let loss = Decimal::ONE
                     .checked_sub(recovery)
                     .and_then(|share| amount.checked_mul(share))

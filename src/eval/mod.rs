@@ -199,20 +199,26 @@ impl Machine {
                 }
                 ev.st.series_points.push(points);
             }
-            ev.st.exposures.reserve_exact(ir.exposures.len());
-            for x in &ir.exposures {
+            // Literal exposures (the usual case) are read from the program; the
+            // loop below would charge this fuel and report this recovery.
+            let literal = ir.literal_exposures.filter(|l| ev.st.fuel >= l.fuel);
+            if let Some(literal) = literal {
+                ev.st.fuel -= literal.fuel;
+                if let Some(x) = literal.bad_recovery {
+                    let (_, recovery) = ir.literal_exposure(x);
+                    return Err(at_start(bad_recovery(recovery, ir.exposures[x as usize].recovery_span)));
+                }
+            } else {
+                ev.st.exposures.reserve_exact(ir.exposures.len());
+            }
+            for x in ir.exposures.iter().filter(|_| literal.is_none()) {
                 let amount = const_number(&mut ev, &x.amount, x.recovery_span).map_err(at_start)?;
                 let recovery = match &x.recovery {
                     Some(r) => const_number(&mut ev, r, x.recovery_span).map_err(at_start)?,
                     None => Decimal::ZERO,
                 };
                 if recovery < Decimal::ZERO || recovery > Decimal::ONE {
-                    return Err(at_start(Fault::new(
-                        "cascade::run::bad_recovery",
-                        format!("a recovery rate of {} is outside 0% to 100%", human(recovery)),
-                        x.recovery_span,
-                        "recovery must be between 0% and 100%",
-                    )));
+                    return Err(at_start(bad_recovery(recovery, x.recovery_span)));
                 }
                 ev.st.exposures.push((amount, recovery));
             }
@@ -358,6 +364,15 @@ fn eval_root(ev: &mut Evaluator, root: &Root, entity: Option<u32>) -> Result<Val
     let value = ev.eval(&root.node, &mut frame);
     ev.st.give_frame(frame);
     value
+}
+
+fn bad_recovery(recovery: Decimal, span: Span) -> Fault {
+    Fault::new(
+        "cascade::run::bad_recovery",
+        format!("a recovery rate of {} is outside 0% to 100%", human(recovery)),
+        span,
+        "recovery must be between 0% and 100%",
+    )
 }
 
 /// An exposure's amount or recovery rate. A literal costs the fuel of the

@@ -28,7 +28,8 @@ pub(crate) struct State {
     pub series: Vec<Value>,
     /// Each series' points, evaluated at the start: (step, value).
     pub series_points: Vec<Vec<(i64, Decimal)>>,
-    /// Each exposure's amount and recovery rate.
+    /// Each exposure's amount and recovery rate, when they are not all literals
+    /// (see `State::exposure`).
     pub exposures: Vec<(Decimal, Decimal)>,
     /// Each entity's `exposure_losses`, kept up to date as debtors default;
     /// `None` when it cannot be kept exactly (see `Evaluator::exposure_losses`).
@@ -137,7 +138,10 @@ impl State {
     pub fn read(&mut self, cell: Cell) {
         let Some(&consumer) = self.stack.last() else { return };
         let readers = &mut self.readers[cell as usize];
-        if readers.last() == Some(&consumer) {
+        // A consumer that computes again without being notified (another of its
+        // inputs changed) is usually among the last few readers: the few that
+        // share this cell (`l.debt` read by each rule about `l`).
+        if readers.iter().rev().take(4).any(|&c| c == consumer) {
             return;
         }
         readers.push(consumer);
@@ -161,12 +165,22 @@ impl State {
         Some(previous)
     }
 
+    /// The amount and recovery rate of exposure `x`: from the run when they
+    /// depend on params, from the program when they are literals.
+    #[inline]
+    pub fn exposure(&self, ir: &Ir, x: u32) -> (Decimal, Decimal) {
+        match self.exposures.get(x as usize) {
+            Some(terms) => *terms,
+            None => ir.literal_exposure(x),
+        }
+    }
+
     /// Entity `debtor` has just defaulted: adds the loss of each exposure to it
     /// to its creditor's `exposure_losses` and notifies the readers of that.
     pub fn add_default_losses(&mut self, ir: &Ir, debtor: u32) {
         for &x in &ir.entities[debtor as usize].as_debtor {
             let creditor = ir.exposures[x as usize].creditor;
-            let (amount, recovery) = self.exposures[x as usize];
+            let (amount, recovery) = self.exposure(ir, x);
             let total = &mut self.losses[creditor as usize];
             *total = total.and_then(|total| add_loss(total, amount, recovery));
             self.changed(self.layout.losses_cell(creditor));
@@ -183,7 +197,7 @@ impl State {
                 let debtor = &ir.entities[ir.exposures[x as usize].debtor as usize];
                 let flag = debtor.slot_base + ir.kinds[debtor.kind as usize].stored_count;
                 if self.slots[flag as usize] == Value::Bool(true) {
-                    let (amount, recovery) = self.exposures[x as usize];
+                    let (amount, recovery) = self.exposure(ir, x);
                     total = total.and_then(|total| add_loss(total, amount, recovery));
                 }
             }
