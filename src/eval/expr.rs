@@ -16,14 +16,31 @@ use crate::value::{Value, human};
 
 use super::state::State;
 
-/// A run-time error inside an expression.
+/// A run-time error inside an expression. Boxed: evaluation returns
+/// `Result<Value, Fault>` at every node, and the error is rare and large.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Fault {
+pub(crate) struct Fault(Box<FaultData>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FaultData {
     pub code: &'static str,
     pub message: String,
     pub span: Span,
     pub label: String,
     pub help: Option<String>,
+}
+
+impl std::ops::Deref for Fault {
+    type Target = FaultData;
+    fn deref(&self) -> &FaultData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Fault {
+    fn deref_mut(&mut self) -> &mut FaultData {
+        &mut self.0
+    }
 }
 
 impl Fault {
@@ -33,12 +50,16 @@ impl Fault {
         span: Span,
         label: impl Into<String>,
     ) -> Fault {
-        Fault { code, message: message.into(), span, label: label.into(), help: None }
+        Fault(Box::new(FaultData { code, message: message.into(), span, label: label.into(), help: None }))
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Fault {
-        self.help = Some(help.into());
+        self.0.help = Some(help.into());
         self
+    }
+
+    pub fn into_data(self) -> FaultData {
+        *self.0
     }
 }
 

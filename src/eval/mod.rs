@@ -130,14 +130,14 @@ pub(crate) struct RunFault {
 impl RunFault {
     pub fn into_problem(self) -> Problem {
         let mut help = self.context.join("; ");
-        if let Some(h) = self.fault.help {
+        let fault = self.fault.into_data();
+        if let Some(h) = fault.help {
             if !help.is_empty() {
                 help.push('\n');
             }
             help.push_str(&h);
         }
-        let problem =
-            Problem::error(self.fault.code, self.fault.message).label(self.fault.span, self.fault.label);
+        let problem = Problem::error(fault.code, fault.message).label(fault.span, fault.label);
         if help.is_empty() { problem } else { problem.help(help) }
     }
 }
@@ -225,8 +225,10 @@ impl Machine {
             ev.st.fuel = limits.max_fuel;
         }
         for s in 0..ir.series.len() {
-            st.series[s] = series_value(&ir.series[s], &st.series_points[s], 0)
-                .map_err(|f| at_start(Fault { span: ir.series[s].span, ..f }))?;
+            st.series[s] = series_value(&ir.series[s], &st.series_points[s], 0).map_err(|mut f| {
+                f.span = ir.series[s].span;
+                at_start(f)
+            })?;
         }
         // Rule instances: one per tuple of entities of the binders' kinds.
         let mut instances = Vec::new();
