@@ -790,6 +790,9 @@ impl<'a> Checker<'a> {
     fn lower_exposures(&mut self) {
         let mut debtor_kinds: Vec<Id> = Vec::new();
         let mut creditor_kinds: Vec<Id> = Vec::new();
+        // A large world has a million: no doubling on top of the syntax tree.
+        let count = self.file.items.iter().filter(|item| matches!(item, Item::Exposure(_))).count();
+        self.exposures.reserve_exact(count);
         for item in &self.file.items {
             let Item::Exposure(x) = item else { continue };
             let creditor = self.resolve_entity(&x.creditor);
@@ -998,6 +1001,15 @@ impl<'a> Checker<'a> {
             });
             slot += k.stored_count + 2;
             derived += k.derived_count;
+        }
+        let mut counts = vec![(0usize, 0usize); entities.len()];
+        for exposure in &self.exposures {
+            counts[exposure.creditor as usize].0 += 1;
+            counts[exposure.debtor as usize].1 += 1;
+        }
+        for (entity, (creditor, debtor)) in entities.iter_mut().zip(counts) {
+            entity.as_creditor.reserve_exact(creditor);
+            entity.as_debtor.reserve_exact(debtor);
         }
         for (x, exposure) in self.exposures.iter().enumerate() {
             entities[exposure.creditor as usize].as_creditor.push(x as Id);

@@ -348,15 +348,12 @@ impl Evaluator<'_> {
         if matches!(r, Value::None) {
             return Err(no_value(rhs.span));
         }
-        let ordering = match (&l, &r) {
-            (Value::Number(a), Value::Number(b)) => a.cmp(b),
-            (Value::Date(a), Value::Date(b)) => a.cmp(b),
+        // Orders are compared only for comparisons (not for every `*`).
+        let (a, b) = match (&l, &r) {
+            (Value::Number(a), Value::Number(b)) => (*a, *b),
+            (Value::Date(a), Value::Date(b)) => return compare(op, a.cmp(b), span),
             _ => return Err(internal(span)),
         };
-        let (Value::Number(a), Value::Number(b)) = (&l, &r) else {
-            return compare(op, ordering, span);
-        };
-        let (a, b) = (*a, *b);
         let result = match op {
             BinaryOp::Add => a.checked_add(b),
             BinaryOp::Sub => a.checked_sub(b),
@@ -373,7 +370,7 @@ impl Evaluator<'_> {
                 }
                 a.checked_div(b)
             }
-            _ => return compare(op, ordering, span),
+            _ => return compare(op, a.cmp(&b), span),
         };
         result.map(Value::Number).ok_or_else(|| {
             Fault::new(
@@ -386,10 +383,23 @@ impl Evaluator<'_> {
     }
 
     fn call(&mut self, builtin: Builtin, args: &[Node], span: Span, frame: &mut [Value]) -> Eval<Value> {
-        let mut values = Vec::with_capacity(args.len());
-        for arg in args {
-            values.push(self.number(arg, frame)?);
-        }
+        // Built-ins take one to three arguments (`min` and `max` more): no
+        // allocation for the usual few.
+        let mut few = [Decimal::ZERO; 4];
+        let many: Vec<Decimal>;
+        let values: &[Decimal] = if args.len() <= few.len() {
+            for (slot, arg) in few.iter_mut().zip(args) {
+                *slot = self.number(arg, frame)?;
+            }
+            &few[..args.len()]
+        } else {
+            let mut list = Vec::with_capacity(args.len());
+            for arg in args {
+                list.push(self.number(arg, frame)?);
+            }
+            many = list;
+            &many
+        };
         let first = values.first().copied().unwrap_or_default();
         let result = match builtin {
             Builtin::Min => values.iter().copied().min().unwrap_or_default(),
