@@ -1,11 +1,12 @@
 //! The mutable state of a run and the bookkeeping of who read what.
 //!
 //! Cells are everything that can be read: slots (stored values), derived cells,
-//! series and the clock. Consumers are whatever caches a result computed from
-//! cells: derived cells and rule instances. While a consumer computes, every cell
-//! it reads records it as a reader; when a cell changes, its readers are
-//! notified (derived caches dropped, rule instances marked dirty) and the list
-//! is cleared: each reader subscribes again the next time it computes.
+//! series, the clock and each entity's `exposure_losses`. Consumers are whatever
+//! caches a result computed from cells: derived cells and rule instances. While a
+//! consumer computes, every cell it reads records it as a reader; when a cell
+//! changes, its readers are notified (derived caches dropped, rule instances
+//! marked dirty) and the list is cleared: each reader subscribes again the next
+//! time it computes.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::ir::Ir;
 use crate::value::{Date, Value};
 
-/// Index into the cell space: slots, then derived cells, then series, then the clock.
+/// Index into the cell space: slots, then derived cells, then series, then the
+/// clock, then one cell per entity for its `exposure_losses`.
 pub(crate) type Cell = u32;
 
 /// A consumer: derived cell `d` is `d`; rule instance `i` is `derived_count + i`.
