@@ -4,6 +4,7 @@
 //! invalid arguments become a [`Fault`] at the expression's span, never a panic
 //! or a silent zero.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use rust_decimal::prelude::ToPrimitive;
@@ -86,6 +87,21 @@ fn stack_position() -> usize {
     std::ptr::addr_of!(marker) as usize
 }
 
+thread_local! {
+    /// Below this address of this thread's stack, evaluation asks `stacker` for
+    /// more (see `Evaluator::eval`); outside an evaluation, the highest address.
+    static STACK_LIMIT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Puts back the stack limit of the enclosing evaluation, also on unwinding.
+struct RestoreLimit(usize);
+
+impl Drop for RestoreLimit {
+    fn drop(&mut self) {
+        STACK_LIMIT.with(|limit| limit.set(self.0));
+    }
+}
+
 impl Evaluator<'_> {
     /// Evaluates a node. Deep expressions get more stack through `stacker`:
     /// the first node of an evaluation asks how much stack is left and notes
@@ -94,7 +110,7 @@ impl Evaluator<'_> {
     /// `stacker` at every node cost more than many nodes themselves).
     #[inline]
     pub fn eval(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
-        if stack_position() > self.st.stack_limit.0 {
+        if stack_position() > STACK_LIMIT.with(Cell::get) {
             return self.eval_inner(node, frame);
         }
         self.eval_on_checked_stack(node, frame)
@@ -103,14 +119,12 @@ impl Evaluator<'_> {
     #[inline(never)]
     fn eval_on_checked_stack(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
         stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
-            let outer = self.st.stack_limit.0;
-            self.st.stack_limit.0 = match stacker::remaining_stack() {
+            let limit = match stacker::remaining_stack() {
                 Some(remaining) => stack_position().saturating_sub(remaining).saturating_add(RED_ZONE),
                 None => usize::MAX,
             };
-            let result = self.eval_inner(node, frame);
-            self.st.stack_limit.0 = outer;
-            result
+            let _restore = RestoreLimit(STACK_LIMIT.with(|l| l.replace(limit)));
+            self.eval_inner(node, frame)
         })
     }
 

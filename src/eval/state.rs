@@ -51,26 +51,12 @@ pub(crate) struct State {
     /// Frames to reuse, so that evaluating allocates nothing once warm.
     #[serde(skip)]
     pub frames: Vec<Vec<Value>>,
-    /// Below this stack address, evaluation checks for stack (see `Evaluator::eval`).
-    #[serde(skip)]
-    pub stack_limit: StackLimit,
     /// The work list of `changed`, kept for its capacity.
     #[serde(skip)]
     work: Vec<Cell>,
     pub layout: Layout,
     /// Evaluation steps left before the fuel limit.
     pub fuel: u64,
-}
-
-/// A stack address; by default the highest, so that the first node of an
-/// evaluation checks the stack.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct StackLimit(pub usize);
-
-impl Default for StackLimit {
-    fn default() -> StackLimit {
-        StackLimit(usize::MAX)
-    }
 }
 
 /// Where each region of the cell space starts.
@@ -128,7 +114,6 @@ impl State {
             stack: Vec::new(),
             dirtied: Vec::new(),
             frames: Vec::new(),
-            stack_limit: StackLimit::default(),
             work: Vec::new(),
             layout,
             fuel,
