@@ -400,16 +400,10 @@ fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -
             problems.extend(horizon_over_limit(&file, ir.scenario.horizon, limits.max_steps));
             problems.extend(crate::eval::lint::rules_that_never_fire(&ir, &owners, &limits));
             let warnings = Diagnostics::new(source, problems);
+            let scope = crate::check::expression_scope(file);
+            let syntax = engine.syntax;
             Ok(Program {
-                inner: Arc::new(Compiled {
-                    ir,
-                    owners,
-                    limits,
-                    syntax: engine.syntax,
-                    provenance,
-                    warnings,
-                    file,
-                }),
+                inner: Arc::new(Compiled { ir, owners, limits, syntax, provenance, warnings, scope }),
             })
         }
         _ => Err(Error::Script(Box::new(Diagnostics::new(source, problems)))),
@@ -504,8 +498,9 @@ pub(crate) struct Compiled {
     pub syntax: SyntaxLimits,
     pub provenance: bool,
     pub warnings: Diagnostics,
-    /// The syntax tree, for checking expressions against the program later.
-    pub file: crate::syntax::File,
+    /// The declarations of the syntax tree that expressions checked against the
+    /// program later can name (see [`crate::check::expression_scope`]).
+    pub scope: crate::syntax::File,
 }
 
 /// A checked script, ready to run. Cheap to clone and `Send + Sync`: share it
@@ -855,14 +850,12 @@ impl Run {
         let expr = crate::syntax::parse_expression_with(&source, inner.syntax)
             .map_err(|p| Error::Script(Box::new(Diagnostics::new(&source, vec![p]))))?;
         let root =
-            crate::check::check_expression(&inner.file, &inner.ir.source, inner.ir.host.clone(), &expr)
-                .map_err(|mut problems| {
-                    if problems.is_empty() {
-                        problems
-                            .push(Problem::error("cascade::check::invalid", "this expression has no value"));
-                    }
-                    Error::Script(Box::new(Diagnostics::new(&source, problems)))
-                })?;
+            crate::check::check_expression(&inner.scope, &inner.ir, &expr).map_err(|mut problems| {
+                if problems.is_empty() {
+                    problems.push(Problem::error("cascade::check::invalid", "this expression has no value"));
+                }
+                Error::Script(Box::new(Diagnostics::new(&source, problems)))
+            })?;
         let mut frame = vec![Value::None; root.locals as usize];
         let mut ev = Evaluator { ir: &inner.ir, st: &mut self.machine.st, derived_owner: &inner.owners };
         ev.eval(&root.node, &mut frame).map_err(|fault| {

@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use petgraph::graph::DiGraph;
+use rust_decimal::Decimal;
 
 use crate::source::{SourceFile, Span};
 use crate::syntax::{AssignOp, BinaryOp, Interpolation, UnaryOp};
@@ -33,6 +34,13 @@ pub(crate) struct Ir {
     pub kinds: Vec<KindDef>,
     pub entities: Vec<EntityDef>,
     pub exposures: Vec<ExposureDef>,
+    /// When every exposure's amount and recovery are literals: the fuel that
+    /// setting them up costs (one per literal) and the first exposure whose
+    /// recovery is outside 0% to 100%. A run then reads them from here.
+    pub literal_exposures: Option<LiteralExposures>,
+    /// The kind of every exposure's creditor and debtor, when all share one.
+    pub creditor_kind: Option<Id>,
+    pub debtor_kind: Option<Id>,
     pub rules: Vec<RuleDef>,
     /// Rule groups in the order a step runs them.
     pub schedule: Vec<RuleGroup>,
@@ -151,9 +159,49 @@ pub(crate) struct EntityDef {
 pub(crate) struct ExposureDef {
     pub creditor: Id,
     pub debtor: Id,
-    pub amount: Root,
-    pub recovery: Option<Root>,
-    pub span: Span,
+    pub amount: ConstNumber,
+    /// The recovery rate (0 when the script gives none).
+    pub recovery: Option<ConstNumber>,
+    /// Where a bad recovery rate is reported: the rate, or the whole exposure.
+    pub recovery_span: Span,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LiteralExposures {
+    pub fuel: u64,
+    pub bad_recovery: Option<Id>,
+}
+
+impl Ir {
+    /// The amount and recovery of exposure `x` when they are literals.
+    #[inline]
+    pub fn literal_exposure(&self, x: Id) -> (Decimal, Decimal) {
+        let def = &self.exposures[x as usize];
+        let literal = |n: &ConstNumber| match n {
+            ConstNumber::Literal(n) => *n,
+            ConstNumber::Expr(_) => Decimal::ZERO,
+        };
+        (literal(&def.amount), def.recovery.as_ref().map_or(Decimal::ZERO, literal))
+    }
+}
+
+/// A number fixed before a run starts: a literal folded by the checker, or an
+/// expression over params (evaluated when a run starts). Large worlds have a
+/// million exposures: a literal must not cost an expression tree.
+#[derive(Clone, Debug)]
+pub(crate) enum ConstNumber {
+    Literal(Decimal),
+    Expr(Box<Root>),
+}
+
+impl ConstNumber {
+    /// A lowered expression, folded when it is a literal.
+    pub fn fold(root: Root) -> ConstNumber {
+        match root.node.kind {
+            NodeKind::Const(Value::Number(n)) => ConstNumber::Literal(n),
+            _ => ConstNumber::Expr(Box::new(root)),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

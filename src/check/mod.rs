@@ -44,18 +44,43 @@ pub(crate) fn check(
     checker.finish()
 }
 
+/// Keeps of a checked file only what [`check_expression`] reads: the scenario and
+/// the declarations of params, vars, lets, series and kinds. Entities come from
+/// the program itself, and exposures, rules and expectations are not needed:
+/// on a large world they are nearly all of the syntax tree.
+pub(crate) fn expression_scope(mut file: File) -> File {
+    file.items.retain(|item| {
+        matches!(
+            item,
+            Item::Scenario(_)
+                | Item::Param(_)
+                | Item::Var(_)
+                | Item::Let(_)
+                | Item::Series(_)
+                | Item::Kind(_)
+        )
+    });
+    file.items.shrink_to_fit();
+    file
+}
+
 /// Checks one expression against a checked program (for the REPL and
-/// [`crate::Run::evaluate`]). Ids in the result match the program's.
-pub(crate) fn check_expression(
-    file: &File,
-    source: &SourceFile,
-    host: Arc<[HostFunction]>,
-    expr: &syntax::Expr,
-) -> Result<Root, Vec<Problem>> {
-    let mut checker = Checker::new(file, source, host);
+/// [`crate::Run::evaluate`]). `scope` is the program's file as
+/// [`expression_scope`] keeps it. Ids in the result match the program's.
+pub(crate) fn check_expression(scope: &File, ir: &Ir, expr: &syntax::Expr) -> Result<Root, Vec<Problem>> {
+    let mut checker = Checker::new(scope, &ir.source, ir.host.clone());
     checker.declare_all();
+    // Entities as the program declared them (same ids, same kinds).
+    for (id, entity) in ir.entities.iter().enumerate() {
+        checker.names.insert(entity.name.as_str().into(), (Decl::Entity(id as Id), entity.span));
+        if let Some(kind) = checker.kinds.get_mut(entity.kind as usize) {
+            kind.entities.push(id as Id);
+        }
+        checker.entities.push(EntitySlot { name: &entity.name, ast: None, kind: Some(entity.kind) });
+    }
     checker.lower_params_and_vars();
-    checker.lower_exposures();
+    checker.creditor_kind = ir.creditor_kind;
+    checker.debtor_kind = ir.debtor_kind;
     // The program itself is known to be clean; only the expression can be wrong.
     checker.problems.clear();
     let mut ctx = Ctx::new(Mode::Dynamic);
@@ -124,7 +149,9 @@ struct KindSlot<'a> {
 }
 
 struct EntitySlot<'a> {
-    ast: &'a syntax::Entity,
+    name: &'a str,
+    /// The declaration (`None` when checking an expression against a program).
+    ast: Option<&'a syntax::Entity>,
     kind: Option<Id>,
 }
 
@@ -264,7 +291,7 @@ impl<'a> Checker<'a> {
                     if let Some(k) = kind {
                         self.kinds[k as usize].entities.push(id);
                     }
-                    self.entities.push(EntitySlot { ast: e, kind });
+                    self.entities.push(EntitySlot { name: &e.name.name, ast: Some(e), kind });
                 }
             }
         }
@@ -484,7 +511,7 @@ impl<'a> Checker<'a> {
             }
             None if self.declared_by_unparsed_item(&name.name) => None,
             None => {
-                let entities: Vec<&str> = self.entities.iter().map(|e| e.ast.name.name.as_str()).collect();
+                let entities: Vec<&str> = self.entities.iter().map(|e| e.name).collect();
                 self.error(
                     Problem::error("cascade::check::unknown_name", format!("unknown entity `{}`", name.name))
                         .label(name.span, "no entity has this name")
@@ -717,8 +744,8 @@ impl<'a> Checker<'a> {
 
     fn lower_entities(&mut self) {
         for e in 0..self.entities.len() {
-            let EntitySlot { ast, kind } = self.entities[e];
-            let Some(kind) = kind else {
+            let EntitySlot { ast, kind, .. } = self.entities[e];
+            let (Some(ast), Some(kind)) = (ast, kind) else {
                 self.entity_inits.push(Vec::new());
                 continue;
             };
@@ -790,6 +817,9 @@ impl<'a> Checker<'a> {
     fn lower_exposures(&mut self) {
         let mut debtor_kinds: Vec<Id> = Vec::new();
         let mut creditor_kinds: Vec<Id> = Vec::new();
+        // A large world has a million: no doubling on top of the syntax tree.
+        let count = self.file.items.iter().filter(|item| matches!(item, Item::Exposure(_))).count();
+        self.exposures.reserve_exact(count);
         for item in &self.file.items {
             let Item::Exposure(x) = item else { continue };
             let creditor = self.resolve_entity(&x.creditor);
@@ -799,15 +829,16 @@ impl<'a> Checker<'a> {
             if let Some(ty) = ty {
                 self.require(ty, Type::Number, x.amount.span, "an exposure amount");
             }
-            let amount = ctx.root(amount);
+            let amount = ConstNumber::fold(ctx.root(amount));
             let recovery = x.recovery.as_ref().map(|r| {
                 let mut ctx = Ctx::new(Mode::Constant);
                 let (node, ty) = self.lower_expr(r, &mut ctx);
                 if let Some(ty) = ty {
                     self.require(ty, Type::Number, r.span, "a recovery rate");
                 }
-                ctx.root(node)
+                ConstNumber::fold(ctx.root(node))
             });
+            let recovery_span = x.recovery.as_ref().map_or(x.span, |r| r.span);
             if let (Some(c), Some(d)) = (creditor, debtor) {
                 if c == d {
                     self.error(
@@ -826,7 +857,7 @@ impl<'a> Checker<'a> {
                         kinds.push(k);
                     }
                 }
-                self.exposures.push(ExposureDef { creditor: c, debtor: d, amount, recovery, span: x.span });
+                self.exposures.push(ExposureDef { creditor: c, debtor: d, amount, recovery, recovery_span });
             }
         }
         self.debtor_kind = (debtor_kinds.len() == 1).then(|| debtor_kinds[0]);
@@ -986,8 +1017,8 @@ impl<'a> Checker<'a> {
             let kind = slot_info.kind.unwrap_or(0);
             let k = &kinds[kind as usize];
             entities.push(EntityDef {
-                name: slot_info.ast.name.name.clone(),
-                span: slot_info.ast.name.span,
+                name: slot_info.name.to_string(),
+                span: slot_info.ast.map_or(Span::default(), |a| a.name.span),
                 kind,
                 inits: std::mem::take(&mut self.entity_inits[e]),
                 slot_base: slot,
@@ -998,10 +1029,20 @@ impl<'a> Checker<'a> {
             slot += k.stored_count + 2;
             derived += k.derived_count;
         }
+        let mut counts = vec![(0usize, 0usize); entities.len()];
+        for exposure in &self.exposures {
+            counts[exposure.creditor as usize].0 += 1;
+            counts[exposure.debtor as usize].1 += 1;
+        }
+        for (entity, (creditor, debtor)) in entities.iter_mut().zip(counts) {
+            entity.as_creditor.reserve_exact(creditor);
+            entity.as_debtor.reserve_exact(debtor);
+        }
         for (x, exposure) in self.exposures.iter().enumerate() {
             entities[exposure.creditor as usize].as_creditor.push(x as Id);
             entities[exposure.debtor as usize].as_debtor.push(x as Id);
         }
+        let literal_exposures = literal_exposures(&self.exposures);
         Ir {
             source: self.source.clone(),
             scenario: self.scenario.clone(),
@@ -1012,6 +1053,9 @@ impl<'a> Checker<'a> {
             kinds,
             entities,
             exposures: std::mem::take(&mut self.exposures),
+            literal_exposures,
+            creditor_kind: self.creditor_kind,
+            debtor_kind: self.debtor_kind,
             rules: self.rules.drain(..).map(|(r, _, _)| r).collect(),
             schedule,
             expects: std::mem::take(&mut self.expects),
@@ -1022,6 +1066,29 @@ impl<'a> Checker<'a> {
             derived_count: derived,
         }
     }
+}
+
+/// What a run needs to know of exposures that are all literals (see [`Ir`]).
+fn literal_exposures(exposures: &[ExposureDef]) -> Option<LiteralExposures> {
+    let mut fuel = 0u64;
+    let mut bad_recovery = None;
+    for (x, exposure) in exposures.iter().enumerate() {
+        let ConstNumber::Literal(_) = exposure.amount else { return None };
+        fuel += 1;
+        match &exposure.recovery {
+            None => {}
+            Some(ConstNumber::Literal(r)) => {
+                fuel += 1;
+                if bad_recovery.is_none()
+                    && (*r < rust_decimal::Decimal::ZERO || *r > rust_decimal::Decimal::ONE)
+                {
+                    bad_recovery = Some(x as Id);
+                }
+            }
+            Some(ConstNumber::Expr(_)) => return None,
+        }
+    }
+    Some(LiteralExposures { fuel, bad_recovery })
 }
 
 impl<'a> GlobalSlot<'a> {

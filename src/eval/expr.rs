@@ -4,6 +4,7 @@
 //! invalid arguments become a [`Fault`] at the expression's span, never a panic
 //! or a silent zero.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use rust_decimal::prelude::ToPrimitive;
@@ -16,14 +17,31 @@ use crate::value::{Value, human};
 
 use super::state::State;
 
-/// A run-time error inside an expression.
+/// A run-time error inside an expression. Boxed: evaluation returns
+/// `Result<Value, Fault>` at every node, and the error is rare and large.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Fault {
+pub(crate) struct Fault(Box<FaultData>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FaultData {
     pub code: &'static str,
     pub message: String,
     pub span: Span,
     pub label: String,
     pub help: Option<String>,
+}
+
+impl std::ops::Deref for Fault {
+    type Target = FaultData;
+    fn deref(&self) -> &FaultData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Fault {
+    fn deref_mut(&mut self) -> &mut FaultData {
+        &mut self.0
+    }
 }
 
 impl Fault {
@@ -33,12 +51,16 @@ impl Fault {
         span: Span,
         label: impl Into<String>,
     ) -> Fault {
-        Fault { code, message: message.into(), span, label: label.into(), help: None }
+        Fault(Box::new(FaultData { code, message: message.into(), span, label: label.into(), help: None }))
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Fault {
-        self.help = Some(help.into());
+        self.0.help = Some(help.into());
         self
+    }
+
+    pub fn into_data(self) -> FaultData {
+        *self.0
     }
 }
 
@@ -52,20 +74,63 @@ pub(crate) struct Evaluator<'a> {
     pub derived_owner: &'a [(u32, u32)],
 }
 
+/// Stack that must be left when evaluation recurses; below it, a new segment.
+const RED_ZONE: usize = 64 * 1024;
+/// The size of a new stack segment.
+const STACK_SEGMENT: usize = 1024 * 1024;
+
+/// Roughly where the stack is now (it grows down on every platform we build for;
+/// where it does not, `stacker` reports no limit and every node is checked).
+#[inline(always)]
+fn stack_position() -> usize {
+    let marker = 0u8;
+    std::ptr::addr_of!(marker) as usize
+}
+
+thread_local! {
+    /// Below this address of this thread's stack, evaluation asks `stacker` for
+    /// more (see `Evaluator::eval`); outside an evaluation, the highest address.
+    static STACK_LIMIT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Puts back the stack limit of the enclosing evaluation, also on unwinding.
+struct RestoreLimit(usize);
+
+impl Drop for RestoreLimit {
+    fn drop(&mut self) {
+        STACK_LIMIT.with(|limit| limit.set(self.0));
+    }
+}
+
 impl Evaluator<'_> {
+    /// Evaluates a node. Deep expressions get more stack through `stacker`:
+    /// the first node of an evaluation asks how much stack is left and notes
+    /// the address below which less than the red zone would be, and the nodes
+    /// under it only compare the stack position with that address (asking
+    /// `stacker` at every node cost more than many nodes themselves).
+    #[inline]
     pub fn eval(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
-        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.eval_inner(node, frame))
+        if stack_position() > STACK_LIMIT.with(Cell::get) {
+            return self.eval_inner(node, frame);
+        }
+        self.eval_on_checked_stack(node, frame)
+    }
+
+    #[inline(never)]
+    fn eval_on_checked_stack(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
+        stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
+            let limit = match stacker::remaining_stack() {
+                Some(remaining) => stack_position().saturating_sub(remaining).saturating_add(RED_ZONE),
+                None => usize::MAX,
+            };
+            let _restore = RestoreLimit(STACK_LIMIT.with(|l| l.replace(limit)));
+            self.eval_inner(node, frame)
+        })
     }
 
     fn eval_inner(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
         if self.st.fuel == 0 {
-            return Err(Fault::new(
-                "cascade::limit::fuel",
-                "the run used up its evaluation budget (fuel)",
-                node.span,
-                "the budget ran out while evaluating this",
-            )
-            .help("the host limits how much work a run may do; raise it with `--max-fuel` or `Engine::max_fuel`"));
+            return Err(out_of_fuel(node.span));
         }
         self.st.fuel -= 1;
         match &node.kind {
@@ -99,7 +164,7 @@ impl Evaluator<'_> {
                     _ => return Err(internal(object.span)),
                 };
                 let def = &self.ir.exposures[x as usize];
-                let (amount, recovery) = self.st.exposures[x as usize];
+                let (amount, recovery) = self.st.exposure(self.ir, x);
                 Ok(match field {
                     ExposureField::Creditor => Value::Entity(def.creditor),
                     ExposureField::Debtor => Value::Entity(def.debtor),
@@ -122,7 +187,7 @@ impl Evaluator<'_> {
                 let mut values = Vec::with_capacity(args.len());
                 for arg in args {
                     let v = self.eval(arg, frame)?;
-                    if v == Value::None {
+                    if matches!(v, Value::None) {
                         return Err(no_value(arg.span));
                     }
                     values.push(v);
@@ -180,7 +245,7 @@ impl Evaluator<'_> {
                 kind.fields.iter().find(|f| f.derived && f.index == field).ok_or_else(|| internal(span))?;
             (&def.expr, Some(entity))
         };
-        let mut frame = vec![Value::None; root.locals as usize];
+        let mut frame = self.st.take_frame(root.locals as usize);
         if let Some(entity) = owner
             && let Some(slot) = frame.first_mut()
         {
@@ -190,6 +255,7 @@ impl Evaluator<'_> {
         self.st.stack.push(d);
         let result = self.eval(&root.node, &mut frame);
         self.st.stack.pop();
+        self.st.give_frame(frame);
         self.st.computing[d as usize] = false;
         let value = result?;
         self.st.derived[d as usize] = Some(value.clone());
@@ -197,6 +263,17 @@ impl Evaluator<'_> {
     }
 
     fn entity(&mut self, object: &Node, frame: &mut [Value]) -> Eval<u32> {
+        // `l.debt`: what evaluating the local would do, without the call.
+        if let NodeKind::Local(i) = object.kind {
+            if self.st.fuel == 0 {
+                return Err(out_of_fuel(object.span));
+            }
+            self.st.fuel -= 1;
+            return match frame.get(i as usize) {
+                Some(Value::Entity(e)) => Ok(*e),
+                _ => Err(internal(object.span)),
+            };
+        }
         match self.eval(object, frame)? {
             Value::Entity(e) => Ok(e),
             _ => Err(internal(object.span)),
@@ -217,12 +294,19 @@ impl Evaluator<'_> {
         Ok(self.st.slots[slot as usize].clone())
     }
 
+    /// The sum of the losses on the exposures of `entity` whose debtor has
+    /// defaulted, in the order of its exposures. The running total kept as debtors
+    /// default (`State::add_default_losses`) is that sum whenever it exists.
     fn exposure_losses(&mut self, entity: u32, span: Span) -> Eval<Value> {
+        if let Some(&Some(total)) = self.st.losses.get(entity as usize) {
+            self.st.read(self.st.layout.losses_cell(entity));
+            return Ok(Value::Number(total));
+        }
         let mut total = Decimal::ZERO;
         for &x in &self.ir.entities[entity as usize].as_creditor {
             let debtor = self.ir.exposures[x as usize].debtor;
-            if self.field(debtor, FieldRef::Defaulted, span)? == Value::Bool(true) {
-                let (amount, recovery) = self.st.exposures[x as usize];
+            if matches!(self.field(debtor, FieldRef::Defaulted, span)?, Value::Bool(true)) {
+                let (amount, recovery) = self.st.exposure(self.ir, x);
                 let loss = Decimal::ONE
                     .checked_sub(recovery)
                     .and_then(|share| amount.checked_mul(share))
@@ -272,21 +356,18 @@ impl Evaluator<'_> {
             BinaryOp::Ne => return Ok(Value::Bool(l != r)),
             _ => {}
         }
-        if l == Value::None {
+        if matches!(l, Value::None) {
             return Err(no_value(lhs.span));
         }
-        if r == Value::None {
+        if matches!(r, Value::None) {
             return Err(no_value(rhs.span));
         }
-        let ordering = match (&l, &r) {
-            (Value::Number(a), Value::Number(b)) => a.cmp(b),
-            (Value::Date(a), Value::Date(b)) => a.cmp(b),
+        // Orders are compared only for comparisons (not for every `*`).
+        let (a, b) = match (&l, &r) {
+            (Value::Number(a), Value::Number(b)) => (*a, *b),
+            (Value::Date(a), Value::Date(b)) => return compare(op, a.cmp(b), span),
             _ => return Err(internal(span)),
         };
-        let (Value::Number(a), Value::Number(b)) = (&l, &r) else {
-            return compare(op, ordering, span);
-        };
-        let (a, b) = (*a, *b);
         let result = match op {
             BinaryOp::Add => a.checked_add(b),
             BinaryOp::Sub => a.checked_sub(b),
@@ -303,7 +384,7 @@ impl Evaluator<'_> {
                 }
                 a.checked_div(b)
             }
-            _ => return compare(op, ordering, span),
+            _ => return compare(op, a.cmp(&b), span),
         };
         result.map(Value::Number).ok_or_else(|| {
             Fault::new(
@@ -316,10 +397,23 @@ impl Evaluator<'_> {
     }
 
     fn call(&mut self, builtin: Builtin, args: &[Node], span: Span, frame: &mut [Value]) -> Eval<Value> {
-        let mut values = Vec::with_capacity(args.len());
-        for arg in args {
-            values.push(self.number(arg, frame)?);
-        }
+        // Built-ins take one to three arguments (`min` and `max` more): no
+        // allocation for the usual few.
+        let mut few = [Decimal::ZERO; 4];
+        let many: Vec<Decimal>;
+        let values: &[Decimal] = if args.len() <= few.len() {
+            for (slot, arg) in few.iter_mut().zip(args) {
+                *slot = self.number(arg, frame)?;
+            }
+            &few[..args.len()]
+        } else {
+            let mut list = Vec::with_capacity(args.len());
+            for arg in args {
+                list.push(self.number(arg, frame)?);
+            }
+            many = list;
+            &many
+        };
         let first = values.first().copied().unwrap_or_default();
         let result = match builtin {
             Builtin::Min => values.iter().copied().min().unwrap_or_default(),
@@ -490,6 +584,17 @@ fn compare(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -> Eval<Value
 
 fn rhs_text(_node: &Node) -> &'static str {
     "the divisor"
+}
+
+/// The fuel ran out while evaluating at `span`.
+pub(crate) fn out_of_fuel(span: Span) -> Fault {
+    Fault::new(
+        "cascade::limit::fuel",
+        "the run used up its evaluation budget (fuel)",
+        span,
+        "the budget ran out while evaluating this",
+    )
+    .help("the host limits how much work a run may do; raise it with `--max-fuel` or `Engine::max_fuel`")
 }
 
 fn overflow(span: Span, doing: &str) -> Fault {

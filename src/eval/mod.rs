@@ -133,14 +133,14 @@ pub(crate) struct RunFault {
 impl RunFault {
     pub fn into_problem(self) -> Problem {
         let mut help = self.context.join("; ");
-        if let Some(h) = self.fault.help {
+        let fault = self.fault.into_data();
+        if let Some(h) = fault.help {
             if !help.is_empty() {
                 help.push('\n');
             }
             help.push_str(&h);
         }
-        let problem =
-            Problem::error(self.fault.code, self.fault.message).label(self.fault.span, self.fault.label);
+        let problem = Problem::error(fault.code, fault.message).label(fault.span, fault.label);
         if help.is_empty() { problem } else { problem.help(help) }
     }
 }
@@ -167,8 +167,7 @@ impl Machine {
         horizon: Option<u64>,
         provenance: bool,
     ) -> Result<Machine, RunFault> {
-        let layout =
-            Layout { slots: ir.slot_count, derived: ir.derived_count, series: ir.series.len() as u32 };
+        let layout = Layout::of(ir);
         let mut st = State::new(layout, limits.max_fuel);
         let horizon = horizon.unwrap_or(ir.scenario.horizon).min(limits.max_steps);
         let at_start =
@@ -203,29 +202,36 @@ impl Machine {
                 }
                 ev.st.series_points.push(points);
             }
-            for x in &ir.exposures {
-                let amount =
-                    eval_root(&mut ev, &x.amount, None).map_err(at_start)?.as_number().unwrap_or_default();
+            // Literal exposures (the usual case) are read from the program; the
+            // loop below would charge this fuel and report this recovery.
+            let literal = ir.literal_exposures.filter(|l| ev.st.fuel >= l.fuel);
+            if let Some(literal) = literal {
+                ev.st.fuel -= literal.fuel;
+                if let Some(x) = literal.bad_recovery {
+                    let (_, recovery) = ir.literal_exposure(x);
+                    return Err(at_start(bad_recovery(recovery, ir.exposures[x as usize].recovery_span)));
+                }
+            } else {
+                ev.st.exposures.reserve_exact(ir.exposures.len());
+            }
+            for x in ir.exposures.iter().filter(|_| literal.is_none()) {
+                let amount = const_number(&mut ev, &x.amount, x.recovery_span).map_err(at_start)?;
                 let recovery = match &x.recovery {
-                    Some(r) => eval_root(&mut ev, r, None).map_err(at_start)?.as_number().unwrap_or_default(),
+                    Some(r) => const_number(&mut ev, r, x.recovery_span).map_err(at_start)?,
                     None => Decimal::ZERO,
                 };
                 if recovery < Decimal::ZERO || recovery > Decimal::ONE {
-                    let span = x.recovery.as_ref().map_or(x.span, |r| r.node.span);
-                    return Err(at_start(Fault::new(
-                        "cascade::run::bad_recovery",
-                        format!("a recovery rate of {} is outside 0% to 100%", human(recovery)),
-                        span,
-                        "recovery must be between 0% and 100%",
-                    )));
+                    return Err(at_start(bad_recovery(recovery, x.recovery_span)));
                 }
                 ev.st.exposures.push((amount, recovery));
             }
             ev.st.fuel = limits.max_fuel;
         }
         for s in 0..ir.series.len() {
-            st.series[s] = series_value(&ir.series[s], &st.series_points[s], 0)
-                .map_err(|f| at_start(Fault { span: ir.series[s].span, ..f }))?;
+            st.series[s] = series_value(&ir.series[s], &st.series_points[s], 0).map_err(|mut f| {
+                f.span = ir.series[s].span;
+                at_start(f)
+            })?;
         }
         // Rule instances: one per tuple of entities of the binders' kinds.
         let mut instances = Vec::new();
@@ -327,7 +333,9 @@ impl Machine {
     /// let every instance look at its condition again (a clean condition gives
     /// the value it had, so nothing fires that would not have).
     pub fn rebuild(&mut self, ir: &Ir) {
-        let layout = self.st.layout;
+        let layout = Layout::of(ir);
+        self.st.layout = layout;
+        self.st.recompute_losses(ir);
         self.st.derived = vec![None; layout.derived as usize];
         self.st.computing = vec![false; layout.derived as usize];
         self.st.readers = vec![Vec::new(); layout.cells()];
@@ -348,11 +356,44 @@ impl Machine {
 }
 
 fn eval_root(ev: &mut Evaluator, root: &Root, entity: Option<u32>) -> Result<Value, Fault> {
-    let mut frame = vec![Value::None; root.locals as usize];
+    // Most initial values are literals: no frame, no tree walk (but the same fuel).
+    if let NodeKind::Const(value) = &root.node.kind
+        && ev.st.fuel > 0
+    {
+        ev.st.fuel -= 1;
+        return Ok(value.clone());
+    }
+    let mut frame = ev.st.take_frame(root.locals as usize);
     if let (Some(e), Some(slot)) = (entity, frame.first_mut()) {
         *slot = Value::Entity(e);
     }
-    ev.eval(&root.node, &mut frame)
+    let value = ev.eval(&root.node, &mut frame);
+    ev.st.give_frame(frame);
+    value
+}
+
+fn bad_recovery(recovery: Decimal, span: Span) -> Fault {
+    Fault::new(
+        "cascade::run::bad_recovery",
+        format!("a recovery rate of {} is outside 0% to 100%", human(recovery)),
+        span,
+        "recovery must be between 0% and 100%",
+    )
+}
+
+/// An exposure's amount or recovery rate. A literal costs the fuel of the
+/// one node it was.
+fn const_number(ev: &mut Evaluator, number: &ConstNumber, span: Span) -> Result<Decimal, Fault> {
+    match number {
+        ConstNumber::Literal(n) => {
+            if ev.st.fuel == 0 {
+                return Err(expr::out_of_fuel(span));
+            }
+            ev.st.fuel -= 1;
+            Ok(*n)
+        }
+        ConstNumber::Expr(root) => Ok(eval_root(ev, root, None)?.as_number().unwrap_or_default()),
+    }
 }
 
 /// The value of a series at a step: flat outside its points, interpolated by step number.
@@ -553,7 +594,24 @@ impl Stepper<'_> {
             return Ok(fired);
         }
         let mut list = std::mem::take(&mut self.m.pending[rule as usize]);
-        list.sort_unstable();
+        // In instance order. The pending instances of a rule are those of its
+        // range that are queued: when they are many, a scan beats a sort.
+        let (begin, end) = self.m.rule_instances[rule as usize];
+        if list.len() >= 64 && list.len() >= (end - begin) as usize / 16 {
+            #[cfg(debug_assertions)]
+            let sorted = {
+                let mut sorted = list.clone();
+                sorted.sort_unstable();
+                sorted
+            };
+            list.clear();
+            let queued = &self.m.queued[begin as usize..end as usize];
+            list.extend((begin..end).zip(queued).filter(|(_, q)| **q).map(|(i, _)| i));
+            #[cfg(debug_assertions)]
+            debug_assert_eq!(list, sorted);
+        } else {
+            list.sort_unstable();
+        }
         for (n, &i) in list.iter().enumerate() {
             if self.m.end.is_some() {
                 // The run stopped: keep the rest for a later look (none will come).
@@ -589,6 +647,11 @@ impl Stepper<'_> {
                 }
             }
         }
+        if self.m.pending[rule as usize].is_empty() {
+            // Keep the list's memory for the next pass.
+            list.clear();
+            self.m.pending[rule as usize] = list;
+        }
         Ok(fired)
     }
 
@@ -597,7 +660,10 @@ impl Stepper<'_> {
         let ir = self.ir;
         let inst = &self.m.instances[i as usize];
         let rule = &ir.rules[inst.rule as usize];
-        let mut frame = frame_for(rule, &inst.bindings);
+        let mut frame = self.m.st.take_frame((rule.locals as usize).max(inst.bindings.len()));
+        for (slot, e) in frame.iter_mut().zip(&inst.bindings) {
+            *slot = Value::Entity(*e);
+        }
         let consumer = self.m.st.layout.derived + i;
         let provenance = self.m.provenance;
         self.m.st.stack.push(consumer);
@@ -608,7 +674,7 @@ impl Stepper<'_> {
             let mut outcome = Ok(());
             if let Some(filter) = &rule.filter {
                 match eval_logged(&mut ev, filter, &mut frame, provenance.then_some(&mut reads)) {
-                    Ok(v) => holds = v == Value::Bool(true),
+                    Ok(v) => holds = matches!(v, Value::Bool(true)),
                     Err(f) => outcome = Err(f),
                 }
             }
@@ -616,13 +682,14 @@ impl Stepper<'_> {
                 (&outcome, holds, trigger)
             {
                 match eval_logged(&mut ev, cond, &mut frame, provenance.then_some(&mut reads)) {
-                    Ok(v) => holds = v == Value::Bool(true),
+                    Ok(v) => holds = matches!(v, Value::Bool(true)),
                     Err(f) => outcome = Err(f),
                 }
             }
             outcome.map(|()| holds)
         };
         self.m.st.stack.pop();
+        self.m.st.give_frame(frame);
         let holds = match result {
             Ok(holds) => holds,
             Err(f) => {
@@ -650,9 +717,9 @@ impl Stepper<'_> {
         let inst = &mut self.m.instances[i as usize];
         inst.fired_step = step;
         let rule_index = inst.rule;
-        let bindings = inst.bindings.clone();
         let reads = if self.m.provenance { inst.reads.clone() } else { Vec::new() };
         if self.m.firings_this_step > self.limits.max_firings_per_step {
+            let bindings = self.m.instances[i as usize].bindings.clone();
             let rule = &ir.rules[rule_index as usize];
             let fault = Fault::new(
                 "cascade::limit::firings",
@@ -673,10 +740,17 @@ impl Stepper<'_> {
                 rule.trigger_span,
                 "cancelled while this rule fired",
             );
+            let bindings = self.m.instances[i as usize].bindings.clone();
             return Err(self.fault(fault, Some((rule_index, &bindings))));
         }
         let cause = self.m.log.firings.len() as u32;
         let changes_before = self.m.log.changes.len();
+        let rule = &ir.rules[rule_index as usize];
+        let bindings = &self.m.instances[i as usize].bindings;
+        let mut frame = self.m.st.take_frame((rule.locals as usize).max(bindings.len()));
+        for (slot, e) in frame.iter_mut().zip(bindings.iter()) {
+            *slot = Value::Entity(*e);
+        }
         self.m.log.firings.push(FiringRecord {
             step,
             rule: rule_index,
@@ -684,12 +758,13 @@ impl Stepper<'_> {
             reads,
             changes_before,
         });
-        let rule = &ir.rules[rule_index as usize];
-        let mut frame = frame_for(rule, &bindings);
         for (index, effect) in rule.effects.iter().enumerate() {
-            self.apply(effect, (rule_index, index as u32, 0), &mut frame, cause, false)
-                .map_err(|f| self.fault(f, Some((rule_index, &bindings))))?;
+            if let Err(f) = self.apply(effect, (rule_index, index as u32, 0), &mut frame, cause, false) {
+                let bindings = self.m.instances[i as usize].bindings.clone();
+                return Err(self.fault(f, Some((rule_index, &bindings))));
+            }
         }
+        self.m.st.give_frame(frame);
         self.absorb_dirtied();
         Ok(())
     }
@@ -761,6 +836,7 @@ impl Stepper<'_> {
                             });
                         }
                     }
+                    self.m.st.add_default_losses(ir, e);
                     self.m.log.events.push(EventRecord { step, kind: EventKind::Default(e), cause });
                 }
             }
@@ -1074,4 +1150,63 @@ pub(crate) fn derived_owners(ir: &Ir) -> Vec<(u32, u32)> {
         }
     }
     owners
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, Value};
+
+    /// `exposure_losses` kept as a running total gives, digit for digit and
+    /// scale for scale, the sum over the exposures as written, also where the
+    /// running total gives up (zero and negative losses) and after a checkpoint.
+    #[test]
+    fn running_exposure_losses_match_the_sum_as_written() {
+        let script = "
+kind Bank { capital = 0, let losses = exposure_losses(self) }
+entity a: Bank { capital = 1000000 }
+entity b: Bank { capital = 1 }
+entity c: Bank { capital = 1 }
+entity d: Bank { capital = 1 }
+entity e: Bank { capital = 1 }
+entity z: Bank { capital = 1 }
+exposure a -> b = 1.25, recovery 40%
+exposure a -> c = 7, recovery 12.5%
+exposure a -> d = 3.000, recovery 0%
+exposure z -> b = 5, recovery 100%
+exposure z -> c = -2
+exposure z -> d = 4.5
+exposure c -> e = 10
+exposure b -> e = 10
+exposure d -> e = 10
+at 1 then default(e)
+at 2 then default(d)
+at 3 then default(b)
+at 4 then default(c)
+scenario \"t\" { horizon = 5 }
+";
+        let program = Engine::new().compile(script, "t.cascade").unwrap();
+        let sum = |bank: &str| {
+            format!("sum(x.amount * (1 - x.recovery) for x in exposures_of({bank}) where x.debtor.defaulted)")
+        };
+        let mut run = program.run().unwrap();
+        let mut checkpoints = Vec::new();
+        while run.step().unwrap().is_some() {
+            checkpoints.push(run.checkpoint());
+            for bank in ["a", "b", "c", "d", "e", "z"] {
+                let kept = run.value(&format!("{bank}.losses")).unwrap();
+                let summed = run.evaluate(&sum(bank)).unwrap();
+                let (Value::Number(kept), Value::Number(summed)) = (kept, summed) else { panic!() };
+                assert_eq!((kept, kept.scale()), (summed, summed.scale()), "{bank}");
+            }
+        }
+        for checkpoint in &checkpoints {
+            let mut resumed = program.resume(checkpoint).unwrap();
+            for bank in ["a", "z"] {
+                let kept = resumed.value(&format!("{bank}.losses")).unwrap();
+                let summed = resumed.evaluate(&sum(bank)).unwrap();
+                let (Value::Number(kept), Value::Number(summed)) = (kept, summed) else { panic!() };
+                assert_eq!((kept, kept.scale()), (summed, summed.scale()), "{bank} resumed");
+            }
+        }
+    }
 }

@@ -1,18 +1,21 @@
 //! The mutable state of a run and the bookkeeping of who read what.
 //!
 //! Cells are everything that can be read: slots (stored values), derived cells,
-//! series and the clock. Consumers are whatever caches a result computed from
-//! cells: derived cells and rule instances. While a consumer computes, every cell
-//! it reads records it as a reader; when a cell changes, its readers are
-//! notified (derived caches dropped, rule instances marked dirty) and the list
-//! is cleared: each reader subscribes again the next time it computes.
+//! series, the clock and each entity's `exposure_losses`. Consumers are whatever
+//! caches a result computed from cells: derived cells and rule instances. While a
+//! consumer computes, every cell it reads records it as a reader; when a cell
+//! changes, its readers are notified (derived caches dropped, rule instances
+//! marked dirty) and the list is cleared: each reader subscribes again the next
+//! time it computes.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::ir::Ir;
 use crate::value::{Date, Value};
 
-/// Index into the cell space: slots, then derived cells, then series, then the clock.
+/// Index into the cell space: slots, then derived cells, then series, then the
+/// clock, then one cell per entity for its `exposure_losses`.
 pub(crate) type Cell = u32;
 
 /// A consumer: derived cell `d` is `d`; rule instance `i` is `derived_count + i`.
@@ -27,8 +30,13 @@ pub(crate) struct State {
     pub series: Vec<Value>,
     /// Each series' points, evaluated at the start: (step, value).
     pub series_points: Vec<Vec<(i64, Decimal)>>,
-    /// Each exposure's amount and recovery rate.
+    /// Each exposure's amount and recovery rate, when they are not all literals
+    /// (see `State::exposure`).
     pub exposures: Vec<(Decimal, Decimal)>,
+    /// Each entity's `exposure_losses`, kept up to date as debtors default;
+    /// `None` when it cannot be kept exactly (see `Evaluator::exposure_losses`).
+    #[serde(skip)]
+    pub losses: Vec<Option<Decimal>>,
     #[serde(skip)]
     pub derived: Vec<Option<Value>>,
     #[serde(skip)]
@@ -40,6 +48,12 @@ pub(crate) struct State {
     /// Rule instances whose inputs changed since they were last evaluated.
     #[serde(skip)]
     pub dirtied: Vec<u32>,
+    /// Frames to reuse, so that evaluating allocates nothing once warm.
+    #[serde(skip)]
+    pub frames: Vec<Vec<Value>>,
+    /// The work list of `changed`, kept for its capacity.
+    #[serde(skip)]
+    work: Vec<Cell>,
     pub layout: Layout,
     /// Evaluation steps left before the fuel limit.
     pub fuel: u64,
@@ -51,9 +65,21 @@ pub(crate) struct Layout {
     pub slots: u32,
     pub derived: u32,
     pub series: u32,
+    /// One cell per entity after the clock: its `exposure_losses`.
+    #[serde(default)]
+    pub entities: u32,
 }
 
 impl Layout {
+    pub fn of(ir: &Ir) -> Layout {
+        Layout {
+            slots: ir.slot_count,
+            derived: ir.derived_count,
+            series: ir.series.len() as u32,
+            entities: ir.entities.len() as u32,
+        }
+    }
+
     pub fn derived_cell(self, d: u32) -> Cell {
         self.slots + d
     }
@@ -63,8 +89,11 @@ impl Layout {
     pub fn clock_cell(self) -> Cell {
         self.slots + self.derived + self.series
     }
+    pub fn losses_cell(self, entity: u32) -> Cell {
+        self.clock_cell() + 1 + entity
+    }
     pub fn cells(self) -> usize {
-        self.clock_cell() as usize + 1
+        self.clock_cell() as usize + 1 + self.entities as usize
     }
 }
 
@@ -78,11 +107,14 @@ impl State {
             series: vec![Value::None; layout.series as usize],
             series_points: Vec::new(),
             exposures: Vec::new(),
+            losses: vec![Some(Decimal::ZERO); layout.entities as usize],
             derived: vec![None; layout.derived as usize],
             computing: vec![false; layout.derived as usize],
             readers: vec![Vec::new(); layout.cells()],
             stack: Vec::new(),
             dirtied: Vec::new(),
+            frames: Vec::new(),
+            work: Vec::new(),
             layout,
             fuel,
         }
@@ -93,7 +125,10 @@ impl State {
     pub fn read(&mut self, cell: Cell) {
         let Some(&consumer) = self.stack.last() else { return };
         let readers = &mut self.readers[cell as usize];
-        if readers.last() == Some(&consumer) {
+        // A consumer that computes again without being notified (another of its
+        // inputs changed) is usually among the last few readers: the few that
+        // share this cell (`l.debt` read by each rule about `l`).
+        if readers.iter().rev().take(4).any(|&c| c == consumer) {
             return;
         }
         readers.push(consumer);
@@ -117,13 +152,54 @@ impl State {
         Some(previous)
     }
 
+    /// The amount and recovery rate of exposure `x`: from the run when they
+    /// depend on params, from the program when they are literals.
+    #[inline]
+    pub fn exposure(&self, ir: &Ir, x: u32) -> (Decimal, Decimal) {
+        match self.exposures.get(x as usize) {
+            Some(terms) => *terms,
+            None => ir.literal_exposure(x),
+        }
+    }
+
+    /// Entity `debtor` has just defaulted: adds the loss of each exposure to it
+    /// to its creditor's `exposure_losses` and notifies the readers of that.
+    pub fn add_default_losses(&mut self, ir: &Ir, debtor: u32) {
+        for &x in &ir.entities[debtor as usize].as_debtor {
+            let creditor = ir.exposures[x as usize].creditor;
+            let (amount, recovery) = self.exposure(ir, x);
+            let total = &mut self.losses[creditor as usize];
+            *total = total.and_then(|total| add_loss(total, amount, recovery));
+            self.changed(self.layout.losses_cell(creditor));
+        }
+    }
+
+    /// Sets every entity's `exposure_losses` from the `defaulted` flags (after
+    /// loading a checkpoint).
+    pub fn recompute_losses(&mut self, ir: &Ir) {
+        self.losses = vec![Some(Decimal::ZERO); ir.entities.len()];
+        for (c, entity) in ir.entities.iter().enumerate() {
+            let mut total = Some(Decimal::ZERO);
+            for &x in &entity.as_creditor {
+                let debtor = &ir.entities[ir.exposures[x as usize].debtor as usize];
+                let flag = debtor.slot_base + ir.kinds[debtor.kind as usize].stored_count;
+                if self.slots[flag as usize] == Value::Bool(true) {
+                    let (amount, recovery) = self.exposure(ir, x);
+                    total = total.and_then(|total| add_loss(total, amount, recovery));
+                }
+            }
+            self.losses[c] = total;
+        }
+    }
+
     /// Notifies every reader of `cell`, transitively through derived caches.
     pub fn changed(&mut self, cell: Cell) {
         let derived_count = self.layout.derived;
-        let mut work = vec![cell];
+        let mut work = std::mem::take(&mut self.work);
+        work.push(cell);
         while let Some(cell) = work.pop() {
-            let readers = std::mem::take(&mut self.readers[cell as usize]);
-            for consumer in readers {
+            let mut readers = std::mem::take(&mut self.readers[cell as usize]);
+            for &consumer in &readers {
                 if consumer < derived_count {
                     if self.derived[consumer as usize].take().is_some() {
                         work.push(self.layout.derived_cell(consumer));
@@ -132,6 +208,66 @@ impl State {
                     self.dirtied.push(consumer - derived_count);
                 }
             }
+            // The list is empty now; keep its memory for the next subscriptions.
+            readers.clear();
+            self.readers[cell as usize] = readers;
         }
+        self.work = work;
+    }
+
+    /// A frame of `size` locals, all `None`, from the pool.
+    #[inline]
+    pub fn take_frame(&mut self, size: usize) -> Vec<Value> {
+        let mut frame = self.frames.pop().unwrap_or_default();
+        frame.resize(size, Value::None);
+        frame
+    }
+
+    /// Gives a frame back to the pool.
+    #[inline]
+    pub fn give_frame(&mut self, mut frame: Vec<Value>) {
+        frame.clear();
+        self.frames.push(frame);
+    }
+}
+
+/// `total` plus the loss on one exposure, `amount × (1 − recovery)`, when the
+/// result is certainly what summing the losses in any other order gives.
+///
+/// `exposure_losses` is defined as the sum, in the creditor's exposure order,
+/// of the losses on the debtors that have defaulted; a running total adds them
+/// in the order of the defaults. Decimal addition is exact, and so does not
+/// depend on the order, as long as no sum needs rounding: the terms here are
+/// positive, so every partial sum of the other order is at most this total, and
+/// it fits if this one fits. A sum that was rounded has a smaller scale than its
+/// operands. Zero (whose scale `+` does not keep) and negative losses, overflow
+/// and rounding give `None`: the evaluator then sums the exposures as written.
+fn add_loss(total: Decimal, amount: Decimal, recovery: Decimal) -> Option<Decimal> {
+    let loss = Decimal::ONE.checked_sub(recovery).and_then(|share| amount.checked_mul(share))?;
+    if loss.is_zero() || loss.is_sign_negative() {
+        return None;
+    }
+    let sum = total.checked_add(loss)?;
+    (sum.scale() == total.scale().max(loss.scale())).then_some(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_loss;
+    use rust_decimal::Decimal;
+
+    fn d(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_running_loss_total_adds_only_what_is_exact_in_any_order() {
+        assert_eq!(add_loss(Decimal::ZERO, d("1.25"), d("0.4")), Some(d("0.750")));
+        assert_eq!(add_loss(d("0.750"), d("7"), d("0.125")).map(|s| s.scale()), Some(3));
+        // Zero and negative losses, overflow and rounding: no running total.
+        assert_eq!(add_loss(Decimal::ZERO, d("5"), Decimal::ONE), None);
+        assert_eq!(add_loss(Decimal::ZERO, d("-2"), Decimal::ZERO), None);
+        assert_eq!(add_loss(Decimal::MAX, d("1"), Decimal::ZERO), None);
+        assert_eq!(add_loss(d("79228162514264337593543950"), d("0.0001"), Decimal::ZERO), None);
     }
 }
