@@ -8,6 +8,8 @@
 //!   garbage, an empty file, 100,000 nested brackets, chained operators or field
 //!   accesses, numbers beyond the range of a decimal, a 10 MB script, long chains
 //!   of derived values, and a flood of syntax errors.
+//! - Embedding calls with arbitrary text (names, expressions, param values,
+//!   explain targets) on a running flagship get an `Err`, never a panic.
 
 use std::fs;
 use std::path::PathBuf;
@@ -227,6 +229,86 @@ proptest! {
                 assert_well_formed(text, diagnostics);
             }
         }
+    }
+}
+
+/// A name-ish or expression-ish string: words of the language, the flagship's
+/// names, and punctuation.
+fn api_text() -> impl Strategy<Value = String> {
+    let words = prop::sample::select(vec![
+        "coreweave",
+        "neocloud",
+        ".",
+        "cash",
+        "defaulted",
+        "h100_price",
+        "gpu_lender",
+        "losses",
+        "@",
+        "12",
+        "2027-06",
+        "sum",
+        "(",
+        ")",
+        "l",
+        "for",
+        "in",
+        "Lessor",
+        "+",
+        "/",
+        "0",
+        "*",
+        "1e400",
+        "\"",
+        "é",
+        " ",
+        "99999999999999999999999999999",
+        "-",
+        "%",
+        "bn",
+        "holding_cost",
+        "true",
+        "[",
+        "]",
+        "{",
+        "}",
+    ]);
+    prop::collection::vec(words, 0..12).prop_map(|w| w.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn embedding_calls_with_arbitrary_text_never_panic(
+        a in api_text(),
+        b in api_text(),
+        free in "(?s).{0,40}",
+        steps in 0u64..30,
+    ) {
+        let text = fs::read_to_string(root().join("examples/ai_compute_credit.cascade")).unwrap();
+        let program = small_engine().compile(&text, "flagship.cascade").expect("the flagship compiles");
+        for name in [&a, &b, &free] {
+            let _ = program.start().set_text(name, &b);
+            let _ = program.start().set_text("holding_cost", name);
+            let _ = program.fields(name);
+        }
+        let mut run = program.run().expect("the flagship starts");
+        for _ in 0..steps {
+            if run.step().is_err() {
+                break;
+            }
+        }
+        for input in [&a, &b, &free] {
+            let _ = run.value(input);
+            let _ = run.evaluate(input);
+            let _ = run.explain(input);
+            if let Ok(value) = run.evaluate(&b) {
+                let _ = run.set_value(input, value);
+            }
+        }
+        // Whatever was poked, the run goes on or stops with an error.
+        let _ = run.run_to_end();
     }
 }
 
