@@ -262,7 +262,7 @@ impl Evaluator<'_> {
         Ok(value)
     }
 
-    fn entity(&mut self, object: &Node, frame: &mut [Value]) -> Eval<u32> {
+    pub fn entity(&mut self, object: &Node, frame: &mut [Value]) -> Eval<u32> {
         // `l.debt`: what evaluating the local would do, without the call.
         if let NodeKind::Local(i) = object.kind {
             if self.st.fuel == 0 {

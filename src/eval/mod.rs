@@ -122,6 +122,11 @@ pub(crate) struct Machine {
     pub firings_this_step: u64,
     /// The stored values at step 0.
     pub initial: Vec<Value>,
+    /// A list to log the reads of the condition being evaluated into; it is
+    /// swapped with the instance's list when the evaluation succeeds, so that
+    /// neither is allocated again.
+    #[serde(skip)]
+    pub spare_reads: Vec<(ReadKey, Value)>,
 }
 
 /// A run-time error: the fault and where the machine was.
@@ -320,6 +325,7 @@ impl Machine {
             provenance,
             firings_this_step: 0,
             initial: Vec::new(),
+            spare_reads: Vec::new(),
         };
         machine.initial = machine.st.slots.clone();
         let mut stepper = Stepper { ir, derived_owner, limits, m: &mut machine, cancel: None };
@@ -667,7 +673,8 @@ impl Stepper<'_> {
         let consumer = self.m.st.layout.derived + i;
         let provenance = self.m.provenance;
         self.m.st.stack.push(consumer);
-        let mut reads = Vec::new();
+        let mut reads = std::mem::take(&mut self.m.spare_reads);
+        reads.clear();
         let result = {
             let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };
             let mut holds = true;
@@ -693,6 +700,7 @@ impl Stepper<'_> {
         let holds = match result {
             Ok(holds) => holds,
             Err(f) => {
+                self.m.spare_reads = reads;
                 let bindings = self.m.instances[i as usize].bindings.clone();
                 return Err(self.fault(f, Some((rule_id(self.m, i), &bindings))));
             }
@@ -701,8 +709,9 @@ impl Stepper<'_> {
         inst.cond = holds;
         inst.dirty = false;
         if provenance {
-            inst.reads = reads;
+            std::mem::swap(&mut inst.reads, &mut reads);
         }
+        self.m.spare_reads = reads;
         Ok(holds)
     }
 
@@ -1084,7 +1093,7 @@ fn collect_reads(ev: &mut Evaluator, node: &Node, frame: &mut [Value], log: &mut
             push(log, ReadKey::Clock, Value::Number(Decimal::from(ev.st.step)))
         }
         NodeKind::Field { object, field } => {
-            if let Ok(Value::Entity(e)) = ev.eval(object, frame) {
+            if let Ok(e) = ev.entity(object, frame) {
                 let def = &ev.ir.entities[e as usize];
                 let stored = ev.ir.kinds[def.kind as usize].stored_count;
                 let key = match field {
