@@ -266,33 +266,24 @@ pub(super) fn dot(view: &GraphView, loops: &FeedbackLoops) -> String {
     out.push_str("  node [fontname=\"Helvetica\", fontsize=11];\n");
     out.push_str("  edge [color=\"#606060\"];\n");
     let id = |n: NodeIndex| format!("n{}", view.rank[n.index()]);
-    let mut current_kind = None;
-    for &n in &view.order {
-        let kind = match view.group(n) {
-            Group::Field(k) => Some(k),
-            _ => None,
-        };
-        if kind != current_kind {
-            if current_kind.is_some() {
-                out.push_str("  }\n");
-            }
-            if let Some(k) = kind {
-                let name = ir.kinds.get(k as usize).map_or("?", |kind| kind.name.as_str());
-                let _ = writeln!(out, "  subgraph cluster_{k} {{\n    label={};", dot_string(name));
-            }
-            current_kind = kind;
+    for (kind, run) in runs_by_kind(view) {
+        if let Some(k) = kind {
+            let name = ir.kinds.get(k as usize).map_or("?", |kind| kind.name.as_str());
+            let _ = writeln!(out, "  subgraph cluster_{k} {{\n    label={};", dot_string(name));
         }
         let indent = if kind.is_some() { "    " } else { "  " };
-        let _ = writeln!(
-            out,
-            "{indent}{} [label={}, {}];",
-            id(n),
-            dot_string(&label(view, n)),
-            dot_attributes(view, n)
-        );
-    }
-    if current_kind.is_some() {
-        out.push_str("  }\n");
+        for &n in run {
+            let _ = writeln!(
+                out,
+                "{indent}{} [label={}, {}];",
+                id(n),
+                dot_string(&label(view, n)),
+                dot_attributes(view, n)
+            );
+        }
+        if kind.is_some() {
+            out.push_str("  }\n");
+        }
     }
     for (from, to, class) in &view.edges {
         let style = match class {
@@ -304,6 +295,16 @@ pub(super) fn dot(view: &GraphView, loops: &FeedbackLoops) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+/// The nodes in display order, cut into runs: the fields of one kind together
+/// (drawn as a subgraph) and the nodes between them.
+fn runs_by_kind<'v>(view: &'v GraphView) -> impl Iterator<Item = (Option<u32>, &'v [NodeIndex])> {
+    let kind = |n: NodeIndex| match view.group(n) {
+        Group::Field(k) => Some(k),
+        _ => None,
+    };
+    view.order.chunk_by(move |&a, &b| kind(a) == kind(b)).map(move |run| (kind(run[0]), run))
 }
 
 fn mermaid_string(text: &str) -> String {
@@ -323,36 +324,27 @@ pub(super) fn mermaid(view: &GraphView, loops: &FeedbackLoops) -> String {
     out.push_str("  %% Edges: reads -->, writes ==>, mentioned only in a message -.->\n");
     out.push_str(&loop_comments(loops, "  %% "));
     let id = |n: NodeIndex| format!("n{}", view.rank[n.index()]);
-    let mut current_kind = None;
-    for &n in &view.order {
-        let kind = match view.group(n) {
-            Group::Field(k) => Some(k),
-            _ => None,
-        };
-        if kind != current_kind {
-            if current_kind.is_some() {
-                out.push_str("  end\n");
-            }
-            if let Some(k) = kind {
-                let name = ir.kinds.get(k as usize).map_or("?", |kind| kind.name.as_str());
-                let _ = writeln!(out, "  subgraph k{k} [\"{}\"]", mermaid_string(name));
-            }
-            current_kind = kind;
+    for (kind, run) in runs_by_kind(view) {
+        if let Some(k) = kind {
+            let name = ir.kinds.get(k as usize).map_or("?", |kind| kind.name.as_str());
+            let _ = writeln!(out, "  subgraph k{k} [\"{}\"]", mermaid_string(name));
         }
         let indent = if kind.is_some() { "    " } else { "  " };
-        let text = mermaid_string(&label(view, n));
-        let shape = match view.node(n) {
-            GraphNode::Param(_) => format!("[/\"{text}\"/]"),
-            GraphNode::Series(_) => format!("[\\\"{text}\"\\]"),
-            GraphNode::Time => format!("((\"{text}\"))"),
-            GraphNode::Rule(_) => format!("{{{{\"{text}\"}}}}"),
-            node if is_derived(node) => format!("(\"{text}\")"),
-            _ => format!("[\"{text}\"]"),
-        };
-        let _ = writeln!(out, "{indent}{}{shape}", id(n));
-    }
-    if current_kind.is_some() {
-        out.push_str("  end\n");
+        for &n in run {
+            let text = mermaid_string(&label(view, n));
+            let shape = match view.node(n) {
+                GraphNode::Param(_) => format!("[/\"{text}\"/]"),
+                GraphNode::Series(_) => format!("[\\\"{text}\"\\]"),
+                GraphNode::Time => format!("((\"{text}\"))"),
+                GraphNode::Rule(_) => format!("{{{{\"{text}\"}}}}"),
+                node if is_derived(node) => format!("(\"{text}\")"),
+                _ => format!("[\"{text}\"]"),
+            };
+            let _ = writeln!(out, "{indent}{}{shape}", id(n));
+        }
+        if kind.is_some() {
+            out.push_str("  end\n");
+        }
     }
     for (from, to, class) in &view.edges {
         let arrow = match class {
