@@ -232,11 +232,8 @@ impl Diagnostics {
     /// Whether every label of `problem` is on lines short enough for miette
     /// to draw (and for a person to read).
     fn fits_snippet(&self, problem: &Problem) -> bool {
-        let bytes = self.source.text().as_bytes();
         let short_line = |offset: u32| {
-            let offset = (offset as usize).min(bytes.len());
-            let start = bytes[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            let end = bytes[offset..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| offset + i);
+            let (start, end) = self.source.line_bounds(offset);
             end - start <= MAX_SNIPPET_COLUMN
         };
         problem.labels.iter().all(|l| short_line(l.span.start) && short_line(l.span.end))
@@ -254,7 +251,7 @@ impl Diagnostics {
         out.push_str(&format!("{}\n\n  {mark} {}\n", problem.code, problem.message));
         for label in &problem.labels {
             let offset = (label.span.start as usize).min(text.len());
-            let line_start = text.as_bytes()[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let (line_start, _) = self.source.line_bounds(label.span.start);
             // Count characters, not bytes; a label never splits a character.
             let column = text.get(line_start..offset).map_or(offset - line_start, |t| t.chars().count()) + 1;
             let line = self.source.line_of(label.span.start);

@@ -88,6 +88,15 @@ impl SourceFile {
         self.text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
     }
 
+    /// The byte range of the line that holds `offset`, without its newline.
+    pub fn line_bounds(&self, offset: u32) -> (usize, usize) {
+        let bytes = self.text.as_bytes();
+        let offset = (offset as usize).min(bytes.len());
+        let start = bytes[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let end = bytes[offset..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| offset + i);
+        (start, end)
+    }
+
     /// SHA-256 of the text, as lowercase hex.
     pub fn sha256(&self) -> String {
         let digest = Sha256::digest(self.text.as_bytes());
