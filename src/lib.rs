@@ -36,9 +36,9 @@ pub mod diagnostic;
 mod engine;
 mod eval;
 mod explain;
-mod graph;
 mod host;
 mod ir;
+mod loops;
 mod report;
 pub mod source;
 pub mod syntax;
@@ -50,8 +50,8 @@ pub use engine::{
     check_source,
 };
 pub use explain::{Approach, Candidate, Cause, Explanation};
-pub use graph::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK_LOOPS, Polarity};
 pub use host::{HostFn, HostReturn, HostValue};
+pub use loops::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK_LOOPS, Polarity};
 pub use report::{Event, Expectation, Trace};
 pub use rust_decimal::Decimal;
 pub use value::{Date, StepUnit, Type, Value};

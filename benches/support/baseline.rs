@@ -5,7 +5,7 @@
 //!
 //! "Exactly" includes the order in which rules fire, because in a feedback loop the
 //! order changes the numbers (a lessor that sells later sells at a lower price). So
-//! each baseline follows the step machine of `src/eval/mod.rs` for its one script:
+//! each baseline follows the step machine of `src/eval/` for its one script:
 //!
 //! - per step: the `at` shocks (their own groups, which come first in the schedule),
 //!   then the feedback group, repeated in passes until a pass fires nothing;

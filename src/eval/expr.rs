@@ -7,8 +7,7 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 use crate::ir::*;
 use crate::source::Span;
@@ -317,7 +316,7 @@ impl Evaluator<'_> {
         Ok(Value::Number(total))
     }
 
-    fn number(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Decimal> {
+    pub(super) fn number(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Decimal> {
         match self.eval(node, frame)? {
             Value::Number(n) => Ok(n),
             Value::None => Err(no_value(node.span)),
@@ -325,7 +324,7 @@ impl Evaluator<'_> {
         }
     }
 
-    fn boolean(&mut self, node: &Node, frame: &mut [Value]) -> Eval<bool> {
+    pub(super) fn boolean(&mut self, node: &Node, frame: &mut [Value]) -> Eval<bool> {
         match self.eval(node, frame)? {
             Value::Bool(b) => Ok(b),
             _ => Err(internal(node.span)),
@@ -396,141 +395,6 @@ impl Evaluator<'_> {
         })
     }
 
-    fn call(&mut self, builtin: Builtin, args: &[Node], span: Span, frame: &mut [Value]) -> Eval<Value> {
-        // Built-ins take one to three arguments (`min` and `max` more): no
-        // allocation for the usual few.
-        let mut few = [Decimal::ZERO; 4];
-        let many: Vec<Decimal>;
-        let values: &[Decimal] = if args.len() <= few.len() {
-            for (slot, arg) in few.iter_mut().zip(args) {
-                *slot = self.number(arg, frame)?;
-            }
-            &few[..args.len()]
-        } else {
-            let mut list = Vec::with_capacity(args.len());
-            for arg in args {
-                list.push(self.number(arg, frame)?);
-            }
-            many = list;
-            &many
-        };
-        let first = values.first().copied().unwrap_or_default();
-        let result = match builtin {
-            Builtin::Min => values.iter().copied().min().unwrap_or_default(),
-            Builtin::Max => values.iter().copied().max().unwrap_or_default(),
-            Builtin::Abs => first.abs(),
-            Builtin::Floor => first.floor(),
-            Builtin::Ceil => first.ceil(),
-            Builtin::Clamp => {
-                let (lo, hi) = (values[1], values[2]);
-                if lo > hi {
-                    return Err(Fault::new(
-                        "cascade::run::bad_argument",
-                        format!(
-                            "clamp: the lower bound {} is above the upper bound {}",
-                            human(lo),
-                            human(hi)
-                        ),
-                        span,
-                        "bounds in the wrong order",
-                    ));
-                }
-                first.clamp(lo, hi)
-            }
-            Builtin::Round => {
-                let places = values.get(1).copied().unwrap_or_default();
-                let places =
-                    places.to_u32().filter(|p| *p <= 28 && places.is_integer()).ok_or_else(|| {
-                        Fault::new(
-                            "cascade::run::bad_argument",
-                            format!("round: {} is not a number of decimal places", human(places)),
-                            args.get(1).map_or(span, |a| a.span),
-                            "expected a whole number from 0 to 28",
-                        )
-                    })?;
-                first.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
-            }
-        };
-        Ok(Value::Number(result))
-    }
-
-    fn aggregate(&mut self, aggregate: &AggregateIr, span: Span, frame: &mut [Value]) -> Eval<Value> {
-        let elements: Vec<Value> = match &aggregate.source {
-            AggregateSource::Kind(k) => {
-                self.ir.kinds[*k as usize].entities.iter().map(|e| Value::Entity(*e)).collect()
-            }
-            AggregateSource::ExposuresOf(object) => {
-                let e = self.entity(object, frame)?;
-                self.ir.entities[e as usize].as_creditor.iter().map(|x| Value::Exposure(*x)).collect()
-            }
-            AggregateSource::ExposuresTo(object) => {
-                let e = self.entity(object, frame)?;
-                self.ir.entities[e as usize].as_debtor.iter().map(|x| Value::Exposure(*x)).collect()
-            }
-        };
-        let local = aggregate.local as usize;
-        let mut sum = Decimal::ZERO;
-        let mut count: u64 = 0;
-        let mut best: Option<Decimal> = None;
-        for element in elements {
-            if let Some(slot) = frame.get_mut(local) {
-                *slot = element;
-            }
-            if let Some(filter) = &aggregate.filter
-                && !self.boolean(filter, frame)?
-            {
-                continue;
-            }
-            match aggregate.func {
-                AggregateFn::Any => {
-                    if self.boolean(&aggregate.body, frame)? {
-                        return Ok(Value::Bool(true));
-                    }
-                }
-                AggregateFn::All => {
-                    if !self.boolean(&aggregate.body, frame)? {
-                        return Ok(Value::Bool(false));
-                    }
-                }
-                AggregateFn::Count => match self.eval(&aggregate.body, frame)? {
-                    Value::Bool(false) => {}
-                    _ => count += 1,
-                },
-                AggregateFn::Sum | AggregateFn::Mean => {
-                    let n = self.number(&aggregate.body, frame)?;
-                    sum = sum.checked_add(n).ok_or_else(|| overflow(span, "summing"))?;
-                    count += 1;
-                }
-                AggregateFn::Min | AggregateFn::Max => {
-                    let n = self.number(&aggregate.body, frame)?;
-                    best = Some(match (best, aggregate.func) {
-                        (None, _) => n,
-                        (Some(b), AggregateFn::Min) => b.min(n),
-                        (Some(b), _) => b.max(n),
-                    });
-                }
-            }
-        }
-        match aggregate.func {
-            AggregateFn::Any => Ok(Value::Bool(false)),
-            AggregateFn::All => Ok(Value::Bool(true)),
-            AggregateFn::Count => Ok(Value::Number(Decimal::from(count))),
-            AggregateFn::Sum => Ok(Value::Number(sum)),
-            AggregateFn::Mean => {
-                if count == 0 {
-                    return Err(empty(span, "mean"));
-                }
-                sum.checked_div(Decimal::from(count))
-                    .map(Value::Number)
-                    .ok_or_else(|| overflow(span, "averaging"))
-            }
-            AggregateFn::Min | AggregateFn::Max => {
-                let name = if aggregate.func == AggregateFn::Min { "min" } else { "max" };
-                best.map(Value::Number).ok_or_else(|| empty(span, name))
-            }
-        }
-    }
-
     /// Renders an interpolated string.
     pub fn render(&mut self, pieces: &[Piece], frame: &mut [Value]) -> Eval<String> {
         let mut out = String::new();
@@ -597,7 +461,7 @@ pub(crate) fn out_of_fuel(span: Span) -> Fault {
     .help("the host limits how much work a run may do; raise it with `--max-fuel` or `Engine::max_fuel`")
 }
 
-fn overflow(span: Span, doing: &str) -> Fault {
+pub(super) fn overflow(span: Span, doing: &str) -> Fault {
     Fault::new(
         "cascade::run::overflow",
         format!("arithmetic overflow while {doing}"),
@@ -606,7 +470,7 @@ fn overflow(span: Span, doing: &str) -> Fault {
     )
 }
 
-fn empty(span: Span, name: &str) -> Fault {
+pub(super) fn empty(span: Span, name: &str) -> Fault {
     Fault::new(
         "cascade::run::empty_aggregate",
         format!("`{name}` of no elements"),

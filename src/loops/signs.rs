@@ -1,7 +1,7 @@
 //! Signs of the links of a feedback loop, from the formulas of the program.
 //!
 //! Two analyses over [`Node`]s, both under the assumptions in the module
-//! documentation of `crate::graph`:
+//! documentation of `crate::loops`:
 //!
 //! - `range`: an interval that holds every value an expression can take
 //!   (`[0, ∞)` for a stored value), used for the signs of operands;

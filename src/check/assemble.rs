@@ -1,0 +1,146 @@
+//! Pass 3 of the checker: the graph, and the tables assembled into an [`Ir`].
+
+use super::*;
+
+impl<'a> Checker<'a> {
+    // ---------------------------------------------------------------------
+    // Pass 3: assemble
+
+    pub(super) fn finish(mut self) -> (Option<Ir>, Vec<Problem>) {
+        let graph = self.build_graph();
+        let schedule = self.schedule(&graph);
+        self.check_warnings(&graph);
+        // A file with syntax errors has no program, even when what did parse is
+        // clean: names of the missing items are left unresolved, not reported.
+        let has_errors = self.file.incomplete || self.problems.iter().any(Problem::is_error);
+        if has_errors {
+            return (None, self.problems);
+        }
+        let ir = self.assemble(graph, schedule);
+        (Some(ir), self.problems)
+    }
+
+    pub(super) fn assemble(&mut self, graph: DependencyGraph, schedule: Vec<RuleGroup>) -> Ir {
+        let globals = |slots: &mut Vec<GlobalSlot<'a>>| -> Vec<Global> {
+            slots
+                .iter_mut()
+                .map(|s| Global {
+                    name: s.ast.name.name.clone(),
+                    span: s.ast.name.span,
+                    ty: match s.state {
+                        Lowered::Done(ty) => ty,
+                        _ => Type::Number,
+                    },
+                    expr: s.root.take().unwrap_or_else(|| Root::constant(Value::None)),
+                })
+                .collect()
+        };
+        let params = globals(&mut self.params);
+        let vars = globals(&mut self.vars);
+        let lets = globals(&mut self.lets);
+        let kinds: Vec<KindDef> = self
+            .kinds
+            .iter_mut()
+            .map(|k| KindDef {
+                name: k.ast.name.name.clone(),
+                span: k.ast.name.span,
+                stored_count: k.stored_count,
+                derived_count: k.derived_count,
+                entities: k.entities.clone(),
+                fields: k
+                    .fields
+                    .iter_mut()
+                    .map(|f| FieldDef {
+                        name: f.ast.name.name.clone(),
+                        span: f.ast.name.span,
+                        ty: match f.state {
+                            Lowered::Done(ty) => ty,
+                            _ => Type::Number,
+                        },
+                        derived: f.ast.derived,
+                        index: f.index,
+                        expr: f.root.take().unwrap_or_else(|| Root::constant(Value::None)),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut slot = vars.len() as u32;
+        let mut derived = lets.len() as u32;
+        let mut entities = Vec::new();
+        for (e, slot_info) in self.entities.iter().enumerate() {
+            let kind = slot_info.kind.unwrap_or(0);
+            let k = &kinds[kind as usize];
+            entities.push(EntityDef {
+                name: slot_info.name.to_string(),
+                span: slot_info.ast.map_or(Span::default(), |a| a.name.span),
+                kind,
+                inits: std::mem::take(&mut self.entity_inits[e]),
+                slot_base: slot,
+                derived_base: derived,
+                as_creditor: Vec::new(),
+                as_debtor: Vec::new(),
+            });
+            slot += k.stored_count + 2;
+            derived += k.derived_count;
+        }
+        let mut counts = vec![(0usize, 0usize); entities.len()];
+        for exposure in &self.exposures {
+            counts[exposure.creditor as usize].0 += 1;
+            counts[exposure.debtor as usize].1 += 1;
+        }
+        for (entity, (creditor, debtor)) in entities.iter_mut().zip(counts) {
+            entity.as_creditor.reserve_exact(creditor);
+            entity.as_debtor.reserve_exact(debtor);
+        }
+        for (x, exposure) in self.exposures.iter().enumerate() {
+            entities[exposure.creditor as usize].as_creditor.push(x as Id);
+            entities[exposure.debtor as usize].as_debtor.push(x as Id);
+        }
+        let literal_exposures = literal_exposures(&self.exposures);
+        Ir {
+            source: self.source.clone(),
+            scenario: self.scenario.clone(),
+            params,
+            vars,
+            lets,
+            series: self.series.iter_mut().filter_map(|(_, s)| s.take()).collect(),
+            kinds,
+            entities,
+            exposures: std::mem::take(&mut self.exposures),
+            literal_exposures,
+            creditor_kind: self.creditor_kind,
+            debtor_kind: self.debtor_kind,
+            rules: self.rules.drain(..).map(|(r, _, _)| r).collect(),
+            schedule,
+            expects: std::mem::take(&mut self.expects),
+            asserts: std::mem::take(&mut self.asserts),
+            graph,
+            host: self.host.clone(),
+            slot_count: slot,
+            derived_count: derived,
+        }
+    }
+}
+
+/// What a run needs to know of exposures that are all literals (see [`Ir`]).
+pub(super) fn literal_exposures(exposures: &[ExposureDef]) -> Option<LiteralExposures> {
+    let mut fuel = 0u64;
+    let mut bad_recovery = None;
+    for (x, exposure) in exposures.iter().enumerate() {
+        let ConstNumber::Literal(_) = exposure.amount else { return None };
+        fuel += 1;
+        match &exposure.recovery {
+            None => {}
+            Some(ConstNumber::Literal(r)) => {
+                fuel += 1;
+                if bad_recovery.is_none()
+                    && (*r < rust_decimal::Decimal::ZERO || *r > rust_decimal::Decimal::ONE)
+                {
+                    bad_recovery = Some(x as Id);
+                }
+            }
+            Some(ConstNumber::Expr(_)) => return None,
+        }
+    }
+    Some(LiteralExposures { fuel, bad_recovery })
+}

@@ -1,0 +1,370 @@
+//! Pass 2 of the checker: lowering params, vars, lets, fields, series,
+//! entities, exposures, expects and asserts into IR.
+
+use super::*;
+
+impl<'a> Checker<'a> {
+    // ---------------------------------------------------------------------
+    // Pass 2: lowering
+
+    pub(super) fn lower_all(&mut self) {
+        self.lower_params_and_vars();
+        for id in 0..self.lets.len() {
+            self.lower_let(id as Id);
+        }
+        for index in 0..self.series.len() {
+            self.lower_series(index);
+        }
+        for k in 0..self.kinds.len() {
+            for f in 0..self.kinds[k].fields.len() {
+                self.lower_field(k as Id, f);
+            }
+        }
+        self.lower_entities();
+        self.lower_exposures();
+        for item in &self.file.items {
+            match item {
+                Item::Rule(rule) => self.lower_rule(rule),
+                Item::Expect(e) => self.lower_expect(e),
+                Item::Assert(a) => self.lower_assert(a),
+                _ => {}
+            }
+        }
+    }
+
+    pub(super) fn lower_params_and_vars(&mut self) {
+        for id in 0..self.params.len() {
+            let ast = self.params[id].ast;
+            let mut ctx = Ctx::new(Mode::Param { before: id as Id });
+            let (node, ty) = self.lower_expr(&ast.value, &mut ctx);
+            self.params[id].state = ty.map_or(Lowered::Failed, Lowered::Done);
+            if let Some(ty) = ty {
+                self.require_scalar(ty, ast.value.span, "a param");
+            }
+            self.params[id].root = Some(ctx.root(node));
+        }
+        for id in 0..self.vars.len() {
+            let ast = self.vars[id].ast;
+            let mut ctx = Ctx::new(Mode::Init { vars_before: id as Id, fields_before: None });
+            let (node, ty) = self.lower_expr(&ast.value, &mut ctx);
+            self.vars[id].state = ty.map_or(Lowered::Failed, Lowered::Done);
+            if let Some(ty) = ty {
+                self.require_scalar(ty, ast.value.span, "a var");
+            }
+            self.vars[id].root = Some(ctx.root(node));
+        }
+    }
+
+    /// Lowers a `let` (once); returns its type.
+    pub(super) fn lower_let(&mut self, id: Id) -> Option<Type> {
+        let slot = &mut self.lets[id as usize];
+        match slot.state {
+            Lowered::Done(ty) => return Some(ty),
+            Lowered::Failed | Lowered::InProgress => return None,
+            Lowered::Pending => slot.state = Lowered::InProgress,
+        }
+        let ast = slot.ast;
+        if self.lowering_depth > MAX_FORWARD_DEPTH {
+            self.error(too_many_forward_references(ast.name.span));
+            self.lets[id as usize].state = Lowered::Failed;
+            return None;
+        }
+        self.lowering_depth += 1;
+        let mut ctx = Ctx::new(Mode::Dynamic);
+        let (node, ty) = self.lower_expr(&ast.value, &mut ctx);
+        self.lowering_depth -= 1;
+        if let Some(ty) = ty {
+            self.require_scalar(ty, ast.value.span, "a let");
+        }
+        let slot = &mut self.lets[id as usize];
+        slot.reads = std::mem::take(&mut ctx.reads);
+        slot.root = Some(ctx.root(node));
+        slot.state = ty.map_or(Lowered::Failed, Lowered::Done);
+        ty
+    }
+
+    /// Lowers a kind's field (once); returns its type.
+    pub(super) fn lower_field(&mut self, kind: Id, field: usize) -> Option<Type> {
+        let slot = &mut self.kinds[kind as usize].fields[field];
+        match slot.state {
+            Lowered::Done(ty) => return Some(ty),
+            Lowered::Failed | Lowered::InProgress => return None,
+            Lowered::Pending => slot.state = Lowered::InProgress,
+        }
+        let ast = slot.ast;
+        let index = slot.index;
+        if self.lowering_depth > MAX_FORWARD_DEPTH {
+            self.error(too_many_forward_references(ast.name.span));
+            self.kinds[kind as usize].fields[field].state = Lowered::Failed;
+            return None;
+        }
+        self.lowering_depth += 1;
+        let mode = if ast.derived {
+            Mode::Dynamic
+        } else {
+            Mode::Init { vars_before: self.vars.len() as Id, fields_before: Some(index) }
+        };
+        let mut ctx = Ctx::new(mode).with_self(kind);
+        let (node, ty) = self.lower_expr(&ast.value, &mut ctx);
+        self.lowering_depth -= 1;
+        if let Some(ty) = ty {
+            self.require_scalar(ty, ast.value.span, "a field");
+        }
+        let slot = &mut self.kinds[kind as usize].fields[field];
+        slot.reads = std::mem::take(&mut ctx.reads);
+        slot.root = Some(ctx.root(node));
+        slot.state = ty.map_or(Lowered::Failed, Lowered::Done);
+        ty
+    }
+
+    pub(super) fn field_type(&mut self, kind: Id, field: usize) -> Option<Type> {
+        match self.kinds[kind as usize].fields[field].state {
+            Lowered::Done(ty) => Some(ty),
+            _ => self.lower_field(kind, field),
+        }
+    }
+
+    pub(super) fn lower_series(&mut self, index: usize) {
+        let ast = self.series[index].0;
+        let mut points: Vec<(i64, Root)> = Vec::new();
+        let mut previous: Option<(i64, Span)> = None;
+        // Dates without a scenario start: one problem for the whole series.
+        let is_date = |point: &&syntax::SeriesPoint| matches!(point.at.kind, TimePointKind::Date(_));
+        let dates: Vec<Span> = ast.points.iter().filter(is_date).map(|p| p.at.span).collect();
+        let dates_unplaced = self.scenario.start.is_none() && !dates.is_empty();
+        if dates_unplaced {
+            let mut problem = Problem::error(
+                "cascade::check::date_without_start",
+                format!(
+                    "the points of series `{}` are dates, but the scenario has no start date",
+                    ast.name.name
+                ),
+            )
+            .label(dates[0], "a date needs `start` in the scenario block");
+            for &at in &dates[1..] {
+                problem = problem.label(at, "another date");
+            }
+            self.error(
+                problem.help("add `scenario \"...\" { start = 2026-01, step = month }`, or use step numbers"),
+            );
+        }
+        for point in &ast.points {
+            let step = if dates_unplaced && is_date(&point) {
+                None
+            } else {
+                self.time_point_step(&point.at, "a series point")
+            };
+            let mut ctx = Ctx::new(Mode::Constant);
+            let (node, ty) = self.lower_expr(&point.value, &mut ctx);
+            if let Some(ty) = ty {
+                self.require(ty, Type::Number, point.value.span, "a series value");
+            }
+            if let Some(step) = step {
+                if let Some((before, before_span)) = previous
+                    && step <= before
+                {
+                    self.error(
+                        Problem::error(
+                            "cascade::check::series_order",
+                            format!("the points of series `{}` are out of order", ast.name.name),
+                        )
+                        .label(point.at.span, format!("this point is step {step}"))
+                        .label(before_span, format!("but this earlier point is step {before}"))
+                        .help("list the points from the earliest to the latest, each once"),
+                    );
+                }
+                previous = Some((step, point.at.span));
+                points.push((step, ctx.root(node)));
+            }
+        }
+        if ast.points.is_empty() {
+            self.error(
+                Problem::error(
+                    "cascade::check::empty_series",
+                    format!("series `{}` has no points", ast.name.name),
+                )
+                .label(ast.name.span, "needs at least one point")
+                .help("for example `{ 2026-01: 2.00, 2026-12: 1.40 }`"),
+            );
+        }
+        let mode = ast.mode.map_or(syntax::Interpolation::Linear, |(m, _)| m);
+        self.series[index].1 =
+            Some(SeriesDef { name: ast.name.name.clone(), span: ast.name.span, mode, points });
+    }
+
+    /// The step number of a time point (a date needs the scenario's start).
+    pub(super) fn time_point_step(&mut self, at: &TimePoint, what: &str) -> Option<i64> {
+        match at.kind {
+            TimePointKind::Step(n) => match i64::try_from(n) {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    self.error(
+                        Problem::error("cascade::check::bad_time", "step number is too large")
+                            .label(at.span, "never reached"),
+                    );
+                    None
+                }
+            },
+            TimePointKind::Date(date) => {
+                match self.scenario.start {
+                    Some(start) => Some(self.scenario.unit.step_of_date(start, date)),
+                    None => {
+                        self.error(
+                        Problem::error(
+                            "cascade::check::date_without_start",
+                            format!("{what} is a date, but the scenario has no start date"),
+                        )
+                        .label(at.span, "a date needs `start` in the scenario block")
+                        .help("add `scenario \"...\" { start = 2026-01, step = month }`, or use a step number"),
+                    );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn lower_entities(&mut self) {
+        for e in 0..self.entities.len() {
+            let EntitySlot { ast, kind, .. } = self.entities[e];
+            let (Some(ast), Some(kind)) = (ast, kind) else {
+                self.entity_inits.push(Vec::new());
+                continue;
+            };
+            // Overrides must name stored fields of the kind.
+            let mut overrides: HashMap<&str, &syntax::Expr> = HashMap::new();
+            for init in &ast.fields {
+                let name = init.name.name.as_str();
+                let kind_slot = &self.kinds[kind as usize];
+                match kind_slot.fields.iter().find(|f| f.ast.name.name == name) {
+                    Some(f) if f.ast.derived => {
+                        let kind_name = kind_slot.ast.name.name.clone();
+                        self.error(
+                            Problem::error(
+                                "cascade::check::assign_derived",
+                                format!("`{name}` is a derived field of `{kind_name}`"),
+                            )
+                            .label(init.name.span, "cannot be given an initial value")
+                            .label(f.ast.span, "it is computed by this formula")
+                            .help("set the stored fields it is computed from instead"),
+                        );
+                    }
+                    Some(_) => {
+                        if overrides.insert(name, &init.value).is_some() {
+                            let first = ast.fields.iter().find(|f| f.name.name == name).map(|f| f.name.span);
+                            self.error(
+                                Problem::error(
+                                    "cascade::check::duplicate",
+                                    format!("`{name}` is set twice for `{}`", ast.name.name),
+                                )
+                                .label(init.name.span, "set again here")
+                                .label(first.unwrap_or(init.name.span), "first set here")
+                                .help("keep one of them"),
+                            );
+                        }
+                    }
+                    None => {
+                        let problem = self.unknown_field(kind, &init.name);
+                        self.error(problem);
+                    }
+                }
+            }
+            let mut inits = Vec::new();
+            for f in 0..self.kinds[kind as usize].fields.len() {
+                let field = &self.kinds[kind as usize].fields[f];
+                if field.ast.derived {
+                    continue;
+                }
+                let root = match overrides.get(field.ast.name.name.as_str()) {
+                    Some(expr) => {
+                        let index = field.index;
+                        let declared = self.field_type(kind, f);
+                        let mode =
+                            Mode::Init { vars_before: self.vars.len() as Id, fields_before: Some(index) };
+                        let mut ctx = Ctx::new(mode).with_self(kind);
+                        let (node, ty) = self.lower_expr(expr, &mut ctx);
+                        if let (Some(ty), Some(declared)) = (ty, declared) {
+                            self.require(ty, declared, expr.span, "this field");
+                        }
+                        ctx.root(node)
+                    }
+                    None => field.root.clone().unwrap_or_else(|| Root::constant(Value::None)),
+                };
+                inits.push(root);
+            }
+            self.entity_inits.push(inits);
+        }
+    }
+
+    pub(super) fn lower_exposures(&mut self) {
+        let mut debtor_kinds: Vec<Id> = Vec::new();
+        let mut creditor_kinds: Vec<Id> = Vec::new();
+        // A large world has a million: no doubling on top of the syntax tree.
+        let count = self.file.items.iter().filter(|item| matches!(item, Item::Exposure(_))).count();
+        self.exposures.reserve_exact(count);
+        for item in &self.file.items {
+            let Item::Exposure(x) = item else { continue };
+            let creditor = self.resolve_entity(&x.creditor);
+            let debtor = self.resolve_entity(&x.debtor);
+            let mut ctx = Ctx::new(Mode::Constant);
+            let (amount, ty) = self.lower_expr(&x.amount, &mut ctx);
+            if let Some(ty) = ty {
+                self.require(ty, Type::Number, x.amount.span, "an exposure amount");
+            }
+            let amount = ConstNumber::fold(ctx.root(amount));
+            let recovery = x.recovery.as_ref().map(|r| {
+                let mut ctx = Ctx::new(Mode::Constant);
+                let (node, ty) = self.lower_expr(r, &mut ctx);
+                if let Some(ty) = ty {
+                    self.require(ty, Type::Number, r.span, "a recovery rate");
+                }
+                ConstNumber::fold(ctx.root(node))
+            });
+            let recovery_span = x.recovery.as_ref().map_or(x.span, |r| r.span);
+            if let (Some(c), Some(d)) = (creditor, debtor) {
+                if c == d {
+                    self.error(
+                        Problem::error(
+                            "cascade::check::self_exposure",
+                            format!("`{}` cannot be exposed to itself", x.creditor.name),
+                        )
+                        .label(x.creditor.span.to(x.debtor.span), "creditor and debtor are the same"),
+                    );
+                    continue;
+                }
+                for (kinds, e) in [(&mut creditor_kinds, c), (&mut debtor_kinds, d)] {
+                    if let Some(k) = self.entities[e as usize].kind
+                        && !kinds.contains(&k)
+                    {
+                        kinds.push(k);
+                    }
+                }
+                self.exposures.push(ExposureDef { creditor: c, debtor: d, amount, recovery, recovery_span });
+            }
+        }
+        self.debtor_kind = (debtor_kinds.len() == 1).then(|| debtor_kinds[0]);
+        self.creditor_kind = (creditor_kinds.len() == 1).then(|| creditor_kinds[0]);
+    }
+
+    pub(super) fn lower_expect(&mut self, e: &syntax::Expect) {
+        let at = e.at.as_ref().and_then(|t| self.time_point_step(t, "an expectation"));
+        let mut ctx = Ctx::new(Mode::Dynamic);
+        let (node, ty) = self.lower_expr(&e.cond, &mut ctx);
+        if let Some(ty) = ty {
+            self.require(ty, Type::Bool, e.cond.span, "an expectation");
+        }
+        self.used.append(&mut ctx.reads);
+        self.expects.push(ExpectDef { cond: ctx.root(node), at, span: e.span });
+    }
+
+    pub(super) fn lower_assert(&mut self, a: &syntax::Assert) {
+        let mut ctx = Ctx::new(Mode::Dynamic);
+        let (node, ty) = self.lower_expr(&a.cond, &mut ctx);
+        if let Some(ty) = ty {
+            self.require(ty, Type::Bool, a.cond.span, "an assertion");
+        }
+        let message = a.message.as_ref().map(|m| self.lower_template(m, &mut ctx)).unwrap_or_default();
+        self.used.append(&mut ctx.reads);
+        self.asserts.push(AssertDef { cond: ctx.root(node), message, span: a.span });
+    }
+}

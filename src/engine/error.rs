@@ -1,0 +1,51 @@
+//! The errors of the library API.
+
+use super::*;
+
+/// Errors of the library API.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    /// Problems in the script: syntax, check or run time. Render them with
+    /// [`Diagnostics::render`].
+    #[error("{0}")]
+    #[diagnostic(transparent)]
+    Script(Box<Diagnostics>),
+    /// A name the program does not declare.
+    #[error("unknown name `{name}`")]
+    #[diagnostic(code(cascade::api::unknown_name))]
+    UnknownName {
+        /// The name asked for.
+        name: String,
+        /// "did you mean ...?" or the list of names.
+        #[help]
+        help: Option<String>,
+    },
+    /// A value of the wrong type or form for a param.
+    #[error("invalid value for `{name}`: {reason}")]
+    #[diagnostic(code(cascade::api::bad_value))]
+    BadValue {
+        /// The param.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A host function registered with a name that cannot be used.
+    #[error("cannot register host function `{name}`: {reason}")]
+    #[diagnostic(code(cascade::api::bad_function))]
+    BadFunction {
+        /// The function's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The script's diagnostics, if this is a script error.
+    pub fn diagnostics(&self) -> Option<&Diagnostics> {
+        match self {
+            Error::Script(d) => Some(d),
+            _ => None,
+        }
+    }
+}

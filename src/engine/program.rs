@@ -1,0 +1,209 @@
+//! [`Program`]: a checked script, what it declares, and resuming saved runs.
+
+use super::*;
+
+/// A checked script, ready to run. Cheap to clone and `Send + Sync`: share it
+/// between threads and start independent runs from each.
+#[derive(Clone)]
+pub struct Program {
+    pub(crate) inner: Arc<Compiled>,
+}
+
+impl fmt::Debug for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Program({})", self.inner.ir.source.name())
+    }
+}
+
+/// A param of a program and its default value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamInfo {
+    /// The param's name.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+}
+
+impl Program {
+    /// Warnings found while checking (there are no errors in a compiled program).
+    pub fn warnings(&self) -> &Diagnostics {
+        &self.inner.warnings
+    }
+
+    /// The script.
+    pub fn source(&self) -> &SourceFile {
+        &self.inner.ir.source
+    }
+
+    /// The scenario's title, if it has one.
+    pub fn title(&self) -> Option<&str> {
+        self.inner.ir.scenario.title.as_deref()
+    }
+
+    /// The number of steps a run takes unless it stops early.
+    pub fn horizon(&self) -> u64 {
+        self.inner.ir.scenario.horizon.min(self.inner.limits.max_steps)
+    }
+
+    /// The params a run can override.
+    pub fn params(&self) -> Vec<ParamInfo> {
+        self.inner.ir.params.iter().map(|p| ParamInfo { name: p.name.clone(), ty: p.ty }).collect()
+    }
+
+    /// Starts a run with the declared param values.
+    pub fn run(&self) -> Result<Run, Error> {
+        self.start().begin()
+    }
+
+    /// Starts a run with some params set to numbers.
+    pub fn run_with(&self, params: &[(&str, Decimal)]) -> Result<Run, Error> {
+        let mut start = self.start();
+        for (name, value) in params {
+            start = start.set(name, Value::Number(*value))?;
+        }
+        start.begin()
+    }
+
+    /// A run to configure before it begins (params, horizon, cancellation).
+    pub fn start(&self) -> RunStart {
+        RunStart {
+            program: self.clone(),
+            overrides: Vec::new(),
+            horizon: None,
+            cancel: None,
+            provenance: None,
+        }
+    }
+
+    /// The id of the param called `name`, or an error with "did you mean".
+    pub(super) fn param_id(&self, name: &str) -> Result<u32, Error> {
+        let params = &self.inner.ir.params;
+        params.iter().position(|p| p.name == name).map(|p| p as u32).ok_or_else(|| Error::UnknownName {
+            name: name.to_string(),
+            help: did_you_mean(name, params.iter().map(|p| p.name.as_str())).or_else(|| {
+                let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+                Some(if names.is_empty() {
+                    String::from("the script declares no params")
+                } else {
+                    format!("the params are {}", crate::diagnostic::list_words(&names))
+                })
+            }),
+        })
+    }
+}
+
+/// A saved run: see [`Run::checkpoint`] and [`Program::resume`].
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub(super) sha256: String,
+    pub(super) machine: Machine,
+}
+
+impl fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Checkpoint(step {}, script {})",
+            self.machine.st.step,
+            &self.sha256[..12.min(self.sha256.len())]
+        )
+    }
+}
+
+/// A declared name, for completion and `:show`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declaration {
+    /// The name.
+    pub name: String,
+    /// `param`, `var`, `let`, `series`, `kind` or `entity`.
+    pub what: &'static str,
+    /// For an entity, its kind; for a kind, its fields.
+    pub detail: String,
+}
+
+/// A rule, for `:rules` and `:show`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// Its name, or `rule at line N`.
+    pub label: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// The line it starts on.
+    pub line: usize,
+    /// Its priority.
+    pub priority: i64,
+    /// Its source text.
+    pub text: String,
+}
+
+impl Program {
+    /// Continues a saved run. The checkpoint must come from this same script.
+    pub fn resume(&self, checkpoint: &Checkpoint) -> Result<Run, Error> {
+        if checkpoint.sha256 != self.inner.ir.source.sha256() {
+            return Err(Error::BadValue {
+                name: String::from("checkpoint"),
+                reason: String::from("it was saved from a different script"),
+            });
+        }
+        let mut machine = checkpoint.machine.clone();
+        machine.rebuild(&self.inner.ir);
+        Ok(Run { program: self.clone(), machine, cancel: None })
+    }
+
+    /// Every declared name.
+    pub fn declarations(&self) -> Vec<Declaration> {
+        let ir = &self.inner.ir;
+        let mut out = Vec::new();
+        let simple = |list: &[crate::ir::Global], what: &'static str, out: &mut Vec<Declaration>| {
+            out.extend(list.iter().map(|g| Declaration {
+                name: g.name.clone(),
+                what,
+                detail: String::new(),
+            }));
+        };
+        simple(&ir.params, "param", &mut out);
+        simple(&ir.vars, "var", &mut out);
+        simple(&ir.lets, "let", &mut out);
+        out.extend(ir.series.iter().map(|s| Declaration {
+            name: s.name.clone(),
+            what: "series",
+            detail: String::new(),
+        }));
+        for kind in &ir.kinds {
+            let fields: Vec<&str> = kind.fields.iter().map(|f| f.name.as_str()).collect();
+            out.push(Declaration { name: kind.name.clone(), what: "kind", detail: fields.join(", ") });
+        }
+        for entity in &ir.entities {
+            let kind = ir.kinds[entity.kind as usize].name.clone();
+            out.push(Declaration { name: entity.name.clone(), what: "entity", detail: kind });
+        }
+        out
+    }
+
+    /// The fields of an entity or a kind (with `defaulted` and `defaulted_at`).
+    pub fn fields(&self, entity_or_kind: &str) -> Option<Vec<String>> {
+        let ir = &self.inner.ir;
+        let kind = match ir.kinds.iter().find(|k| k.name == entity_or_kind) {
+            Some(k) => k,
+            None => &ir.kinds[ir.entities.iter().find(|e| e.name == entity_or_kind)?.kind as usize],
+        };
+        let mut fields: Vec<String> = kind.fields.iter().map(|f| f.name.clone()).collect();
+        fields.extend(["defaulted", "defaulted_at"].map(String::from));
+        Some(fields)
+    }
+
+    /// Every rule, in source order.
+    pub fn rules(&self) -> Vec<RuleInfo> {
+        let ir = &self.inner.ir;
+        ir.rules
+            .iter()
+            .map(|r| RuleInfo {
+                label: r.label.clone(),
+                description: r.description.clone(),
+                line: r.line,
+                priority: r.priority,
+                text: r.span.text(ir.source.text()).to_string(),
+            })
+            .collect()
+    }
+}

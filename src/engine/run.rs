@@ -1,0 +1,324 @@
+//! [`RunStart`] and [`Run`]: setting up a run, stepping it, reading and
+//! setting its values, saving it.
+
+use super::*;
+
+/// The settings of a run before it begins; see [`Program::start`].
+pub struct RunStart {
+    pub(super) program: Program,
+    pub(super) overrides: Vec<(u32, Value)>,
+    pub(super) horizon: Option<u64>,
+    pub(super) cancel: Option<Arc<AtomicBool>>,
+    pub(super) provenance: Option<bool>,
+}
+
+impl RunStart {
+    /// Sets a param. The value must have the param's type.
+    pub fn set(mut self, name: &str, value: Value) -> Result<RunStart, Error> {
+        let id = self.program.param_id(name)?;
+        let ty = self.program.inner.ir.params[id as usize].ty;
+        let fits = matches!(
+            (&value, ty),
+            (Value::Number(_), Type::Number)
+                | (Value::Bool(_), Type::Bool)
+                | (Value::Date(_), Type::Date)
+                | (Value::Str(_), Type::Str)
+        );
+        if !fits {
+            return Err(Error::BadValue {
+                name: name.to_string(),
+                reason: format!("the param is {}", ty.describe()),
+            });
+        }
+        self.overrides.retain(|(p, _)| *p != id);
+        self.overrides.push((id, value));
+        Ok(self)
+    }
+
+    /// Sets a param from text as written in a script (`2.8`, `45%`, `1.5bn`,
+    /// `true`, `2026-06`, `"text"`), as `--set NAME=VALUE` does.
+    pub fn set_text(self, name: &str, text: &str) -> Result<RunStart, Error> {
+        let id = self.program.param_id(name)?;
+        let ty = self.program.inner.ir.params[id as usize].ty;
+        let value = parse_literal(text.trim(), ty)
+            .map_err(|reason| Error::BadValue { name: name.to_string(), reason })?;
+        self.set(name, value)
+    }
+
+    /// Runs this many steps instead of the scenario's horizon.
+    pub fn horizon(mut self, steps: u64) -> RunStart {
+        self.horizon = Some(steps);
+        self
+    }
+
+    /// Another thread can stop the run by setting this flag: the run looks at it
+    /// before each step and every 1,024 rule firings within a step, and stops
+    /// with a `cascade::limit::cancelled` diagnostic. A deadline is a thread
+    /// (or timer) that sets the flag.
+    pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> RunStart {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Overrides the engine's provenance setting for this run.
+    pub fn provenance(mut self, on: bool) -> RunStart {
+        self.provenance = Some(on);
+        self
+    }
+
+    /// Computes the initial state. Errors in initial values are diagnostics.
+    pub fn begin(self) -> Result<Run, Error> {
+        let inner = &self.program.inner;
+        let provenance = self.provenance.unwrap_or(inner.provenance);
+        let machine = Machine::start(
+            &inner.ir,
+            &inner.owners,
+            &inner.limits,
+            &self.overrides,
+            self.horizon,
+            provenance,
+        )
+        .map_err(|fault| script_error(&inner.ir, fault))?;
+        Ok(Run { program: self.program, machine, cancel: self.cancel })
+    }
+}
+
+fn script_error(ir: &Ir, fault: RunFault) -> Error {
+    Error::Script(Box::new(Diagnostics::new(&ir.source, vec![fault.into_problem()])))
+}
+
+/// Parses a literal of type `ty` as a script would.
+pub(crate) fn parse_literal(text: &str, ty: Type) -> Result<Value, String> {
+    match ty {
+        Type::Bool => match text {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!("`{text}` is not `true` or `false`")),
+        },
+        Type::Date => Date::parse(text)
+            .map(Value::Date)
+            .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM or YYYY-MM-DD)")),
+        Type::Str => Ok(Value::Str(Arc::from(text.trim_matches('"')))),
+        _ => {
+            let source = SourceFile::new("<value>", text);
+            match crate::syntax::parse_expression(&source) {
+                Ok(expr) => constant_number(&expr)
+                    .ok_or_else(|| format!("`{text}` is not a number literal (e.g. `2.8`, `45%`, `1.5bn`)")),
+                Err(problem) => Err(format!("`{text}` is not a number: {}", problem.message)),
+            }
+        }
+    }
+}
+
+fn constant_number(expr: &crate::syntax::Expr) -> Option<Value> {
+    use crate::syntax::{ExprKind, UnaryOp};
+    match &expr.kind {
+        ExprKind::Number(n) => Some(Value::Number(*n)),
+        ExprKind::Unary(UnaryOp::Neg, inner) => match constant_number(inner)? {
+            Value::Number(n) => Some(Value::Number(-n)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// One run of a program: its state, its trace and its step machine.
+///
+/// Cloning a run copies its whole state: the clone continues independently
+/// (the REPL keeps clones to step back in time).
+#[derive(Clone)]
+pub struct Run {
+    pub(crate) program: Program,
+    pub(crate) machine: Machine,
+    pub(super) cancel: Option<Arc<AtomicBool>>,
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Run({}, step {})", self.program.inner.ir.source.name(), self.machine.st.step)
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepSummary {
+    /// The step number.
+    pub step: u64,
+    /// Its date, if the scenario has a start.
+    pub date: Option<Date>,
+    /// Rule instances that fired.
+    pub firings: usize,
+    /// Stored values that changed.
+    pub changes: usize,
+}
+
+impl Run {
+    /// The program this run belongs to.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Runs one step; `Ok(None)` once the run has ended (horizon or `stop`).
+    pub fn step(&mut self) -> Result<Option<StepSummary>, Error> {
+        let inner = &self.program.inner;
+        let mut stepper = Stepper {
+            ir: &inner.ir,
+            derived_owner: &inner.owners,
+            limits: &inner.limits,
+            m: &mut self.machine,
+            cancel: self.cancel.as_deref(),
+        };
+        match stepper.step() {
+            Ok(true) => {
+                let log = &self.machine.log;
+                let index = log.steps.len() - 1;
+                let (firings, changes, _) = log.ranges(index);
+                Ok(Some(StepSummary {
+                    step: self.machine.st.step,
+                    date: self.machine.st.date,
+                    firings: firings.len(),
+                    changes: changes.len(),
+                }))
+            }
+            Ok(false) => Ok(None),
+            Err(fault) => Err(script_error(&inner.ir, fault)),
+        }
+    }
+
+    /// Runs one step and shows `observer` each event of it as it is recorded
+    /// (defaults, `emit`s, `stop`), in order.
+    pub fn step_observed(
+        &mut self,
+        observer: &mut dyn FnMut(&crate::Event),
+    ) -> Result<Option<StepSummary>, Error> {
+        let before = self.machine.log.events.len();
+        let summary = self.step()?;
+        if summary.is_some() {
+            for event in self.events_since(before) {
+                observer(&event);
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Runs until the horizon or a `stop`.
+    pub fn run_to_end(&mut self) -> Result<(), Error> {
+        while self.step()?.is_some() {}
+        Ok(())
+    }
+
+    /// True once the run has reached its horizon or stopped.
+    pub fn is_finished(&self) -> bool {
+        self.machine.end.is_some()
+    }
+
+    /// The reason given to `stop`, if the run stopped that way.
+    pub fn stop_reason(&self) -> Option<&str> {
+        match &self.machine.end {
+            Some(crate::eval::End::Stopped(reason)) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// The number of the last step that ran (0 before the first).
+    pub fn current_step(&self) -> u64 {
+        self.machine.st.step
+    }
+
+    /// The date of the last step that ran.
+    pub fn current_date(&self) -> Option<Date> {
+        self.machine.st.date
+    }
+
+    /// The horizon of this run.
+    pub fn horizon(&self) -> u64 {
+        self.machine.horizon
+    }
+
+    /// The current value of a param, var, let, series, `step`, `date`, or
+    /// `entity.field` (stored, derived, `defaulted`, `defaulted_at`).
+    pub fn value(&mut self, name: &str) -> Result<Value, Error> {
+        let inner = self.program.inner.clone();
+        let ir = &inner.ir;
+        let target = crate::report::resolve_target(ir, name)?;
+        let mut ev = Evaluator { ir, st: &mut self.machine.st, derived_owner: &inner.owners };
+        crate::report::read_target(&mut ev, target).map_err(|f| {
+            script_error(ir, RunFault { fault: f, context: vec![format!("while reading `{name}`")] })
+        })
+    }
+
+    /// A value as an analyst reads it (entity names, rounded numbers).
+    pub fn display(&self, value: &Value) -> String {
+        display_value(&self.program.inner.ir, value)
+    }
+
+    /// Evaluates an expression (`coreweave.ltv * 2`, `sum(b.capital for b in Bank)`)
+    /// against the current state. Problems in it are diagnostics about `text`.
+    pub fn evaluate(&mut self, text: &str) -> Result<Value, Error> {
+        let inner = self.program.inner.clone();
+        let source = SourceFile::new("<expression>", text);
+        let expr = crate::syntax::parse_expression_with(&source, inner.syntax)
+            .map_err(|p| Error::Script(Box::new(Diagnostics::new(&source, vec![p]))))?;
+        let root =
+            crate::check::check_expression(&inner.scope, &inner.ir, &expr).map_err(|mut problems| {
+                if problems.is_empty() {
+                    problems.push(Problem::error("cascade::check::invalid", "this expression has no value"));
+                }
+                Error::Script(Box::new(Diagnostics::new(&source, problems)))
+            })?;
+        let mut frame = vec![Value::None; root.locals as usize];
+        let mut ev = Evaluator { ir: &inner.ir, st: &mut self.machine.st, derived_owner: &inner.owners };
+        ev.eval(&root.node, &mut frame).map_err(|fault| {
+            let problem =
+                RunFault { fault, context: vec![format!("at step {}", self.machine.st.step)] }.into_problem();
+            Error::Script(Box::new(Diagnostics::new(&source, vec![problem])))
+        })
+    }
+
+    /// Sets a var or a stored field of an entity between steps (`"h100_price"`,
+    /// `"coreweave.cash"`). The change is recorded as made by hand; rules see it
+    /// in the next step. Params are fixed for a run: start a new one instead.
+    pub fn set_value(&mut self, name: &str, value: Value) -> Result<(), Error> {
+        let inner = self.program.inner.clone();
+        let ir = &inner.ir;
+        let bad = |reason: &str| Error::BadValue { name: name.to_string(), reason: reason.to_string() };
+        let slot = match crate::report::resolve_target(ir, name)? {
+            crate::report::Target::Slot(slot) => slot,
+            crate::report::Target::Param(_) => {
+                return Err(bad("params are fixed for a run; start a new run with the param set"));
+            }
+            _ => {
+                return Err(bad(
+                    "only vars and stored fields can be set; derived values follow their formula",
+                ));
+            }
+        };
+        if crate::report::slot_name(ir, slot).ends_with(".defaulted")
+            || crate::report::slot_name(ir, slot).ends_with(".defaulted_at")
+        {
+            return Err(bad("`defaulted` is set only by `default(...)`"));
+        }
+        let current = &self.machine.st.slots[slot as usize];
+        let same_type = std::mem::discriminant(current) == std::mem::discriminant(&value);
+        if !same_type {
+            return Err(bad(&format!("it holds {}", display_value(ir, current))));
+        }
+        if let Some(from) = self.machine.st.write_slot(slot, value.clone()) {
+            let step = self.machine.st.step;
+            self.machine.log.changes.push(crate::eval::trace::ChangeRecord {
+                step,
+                slot,
+                from,
+                to: value,
+                cause: crate::eval::BY_HAND,
+                delayed: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// The whole state of the run, to save (serde) and [`Program::resume`] later.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint { sha256: self.program.inner.ir.source.sha256(), machine: self.machine.clone() }
+    }
+}

@@ -1,0 +1,366 @@
+//! Effects of a firing, the checks of `assert` and `expect`, the end of a
+//! run, and the reads logged for provenance and failed expectations.
+
+use super::*;
+
+impl Stepper<'_> {
+    /// Applies one effect of a firing (or a scheduled one).
+    pub(super) fn apply(
+        &mut self,
+        effect: &EffectIr,
+        path: (u32, u32, u32),
+        frame: &mut [Value],
+        cause: u32,
+        delayed: bool,
+    ) -> Result<(), Fault> {
+        let ir = self.ir;
+        let step = self.m.st.step;
+        let provenance = self.m.provenance;
+        let mut reads = Vec::new();
+        match &effect.kind {
+            EffectKindIr::Assign { target, op, value } => {
+                let mut ev = self.ev();
+                let slot = match target {
+                    TargetIr::Var(v) => *v,
+                    TargetIr::Field { object, field } => match ev.eval(object, frame)? {
+                        Value::Entity(e) => ir.entities[e as usize].slot_base + field,
+                        _ => {
+                            return Err(Fault::new(
+                                "cascade::run::internal",
+                                "internal error: not an entity",
+                                object.span,
+                                "",
+                            ));
+                        }
+                    },
+                };
+                let rhs = eval_logged(&mut ev, value, frame, provenance.then_some(&mut reads))?;
+                let old = self.m.st.slots[slot as usize].clone();
+                let new = if *op == AssignOp::Set { rhs } else { combine(*op, &old, &rhs, effect.span)? };
+                if let Some(from) = self.m.st.write_slot(slot, new.clone()) {
+                    self.m.log.changes.push(ChangeRecord { step, slot, from, to: new, cause, delayed });
+                }
+            }
+            EffectKindIr::Default(entity) => {
+                let e = match self.ev().eval(entity, frame)? {
+                    Value::Entity(e) => e,
+                    _ => {
+                        return Err(Fault::new(
+                            "cascade::run::internal",
+                            "internal error: not an entity",
+                            entity.span,
+                            "",
+                        ));
+                    }
+                };
+                let def = &ir.entities[e as usize];
+                let stored = ir.kinds[def.kind as usize].stored_count;
+                let flag = def.slot_base + stored;
+                if self.m.st.slots[flag as usize] != Value::Bool(true) {
+                    for (slot, value) in
+                        [(flag, Value::Bool(true)), (flag + 1, Value::Number(Decimal::from(step)))]
+                    {
+                        if let Some(from) = self.m.st.write_slot(slot, value.clone()) {
+                            self.m.log.changes.push(ChangeRecord {
+                                step,
+                                slot,
+                                from,
+                                to: value,
+                                cause,
+                                delayed,
+                            });
+                        }
+                    }
+                    self.m.st.add_default_losses(ir, e);
+                    self.m.log.events.push(EventRecord { step, kind: EventKind::Default(e), cause });
+                }
+            }
+            EffectKindIr::Emit(pieces) => {
+                let text = self.ev().render(pieces, frame)?;
+                self.m.log.events.push(EventRecord { step, kind: EventKind::Emit(text), cause });
+            }
+            EffectKindIr::Stop(pieces) => {
+                let reason = self.ev().render(pieces, frame)?;
+                self.m.log.events.push(EventRecord { step, kind: EventKind::Stop(reason.clone()), cause });
+                self.m.end = Some(End::Stopped(reason));
+            }
+            EffectKindIr::After { delay, effect: inner } => {
+                let d = match self.ev().eval(delay, frame)? {
+                    Value::Number(n) => n,
+                    _ => {
+                        return Err(Fault::new(
+                            "cascade::run::internal",
+                            "internal error: delay",
+                            delay.span,
+                            "",
+                        ));
+                    }
+                };
+                let steps = d.is_integer().then(|| d.to_u64()).flatten().ok_or_else(|| {
+                    Fault::new(
+                        "cascade::run::bad_delay",
+                        format!("a delay of {} steps", human(d)),
+                        delay.span,
+                        "a delay is a whole number of steps, 0 or more",
+                    )
+                })?;
+                let inner_path = (path.0, path.1, path.2 + 1);
+                if steps == 0 {
+                    return self.apply(inner, inner_path, frame, cause, delayed);
+                }
+                let when = step.saturating_add(steps);
+                if when <= self.m.horizon {
+                    self.m.scheduled.entry(when).or_default().push(Scheduled {
+                        rule: path.0,
+                        index: path.1,
+                        depth: path.2 + 1,
+                        frame: frame.to_vec(),
+                        cause,
+                    });
+                }
+            }
+        }
+        if provenance
+            && !reads.is_empty()
+            && let Some(firing) = self.m.log.firings.get_mut(cause as usize)
+        {
+            for read in reads {
+                if !firing.reads.iter().any(|(k, _)| *k == read.0) {
+                    firing.reads.push(read);
+                }
+            }
+        }
+        self.absorb_dirtied();
+        Ok(())
+    }
+
+    /// Checks every assert; records the first failure of each.
+    pub fn check_asserts(&mut self) -> Step<()> {
+        let ir = self.ir;
+        for (index, assert) in ir.asserts.iter().enumerate() {
+            let already_failed =
+                self.m.outcomes.iter().any(|o| o.assert && o.index == index as u32 && !o.passed);
+            if already_failed {
+                continue;
+            }
+            let mut frame = vec![Value::None; assert.cond.locals as usize];
+            let holds = self.ev().eval(&assert.cond.node, &mut frame).map_err(|f| self.fault(f, None))?;
+            if holds != Value::Bool(true) {
+                let mut detail = describe_reads(ir, &mut self.ev(), &assert.cond.node, &mut frame);
+                if !assert.message.is_empty() {
+                    let message =
+                        self.ev().render(&assert.message, &mut frame).map_err(|f| self.fault(f, None))?;
+                    detail = if detail.is_empty() { message } else { format!("{message}: {detail}") };
+                }
+                self.m.outcomes.push(Outcome {
+                    assert: true,
+                    index: index as u32,
+                    passed: false,
+                    step: Some(self.m.st.step),
+                    detail,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the expects due at `step` (`None`: the ones for the end of the run).
+    pub(super) fn check_expects(&mut self, step: Option<u64>) -> Step<()> {
+        let ir = self.ir;
+        for (index, expect) in ir.expects.iter().enumerate() {
+            let due = match (expect.at, step) {
+                (Some(at), Some(s)) => at == s as i64,
+                (None, None) => true,
+                _ => false,
+            };
+            if !due {
+                continue;
+            }
+            let mut frame = vec![Value::None; expect.cond.locals as usize];
+            let holds = self.ev().eval(&expect.cond.node, &mut frame).map_err(|f| self.fault(f, None))?;
+            let passed = holds == Value::Bool(true);
+            let detail = describe_reads(ir, &mut self.ev(), &expect.cond.node, &mut frame);
+            self.m.outcomes.push(Outcome {
+                assert: false,
+                index: index as u32,
+                passed,
+                step: Some(self.m.st.step),
+                detail,
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish(&mut self, end: End) -> Step<()> {
+        self.check_expects(None)?;
+        // Expectations whose step was never reached fail.
+        let reached = self.m.st.step;
+        for (index, expect) in self.ir.expects.iter().enumerate() {
+            if let Some(at) = expect.at
+                && (at > reached as i64 || at < 1)
+            {
+                let detail = format!("step {at} was never reached: the run ended at step {reached}");
+                self.m.outcomes.push(Outcome {
+                    assert: false,
+                    index: index as u32,
+                    passed: false,
+                    step: None,
+                    detail,
+                });
+            }
+        }
+        // Asserts that never failed passed.
+        for index in 0..self.ir.asserts.len() {
+            if !self.m.outcomes.iter().any(|o| o.assert && o.index == index as u32) {
+                self.m.outcomes.push(Outcome {
+                    assert: true,
+                    index: index as u32,
+                    passed: true,
+                    step: None,
+                    detail: String::new(),
+                });
+            }
+        }
+        self.m.end = Some(end);
+        Ok(())
+    }
+}
+
+/// `old op rhs` for `+= -= *= /=`, checked.
+pub(super) fn combine(op: AssignOp, old: &Value, rhs: &Value, span: Span) -> Result<Value, Fault> {
+    let (Value::Number(a), Value::Number(b)) = (old, rhs) else {
+        return Err(Fault::new(
+            "cascade::run::no_value",
+            "this has no value",
+            span,
+            "cannot change a value that is not a number",
+        ));
+    };
+    let (a, b) = (*a, *b);
+    if op == AssignOp::Div && b.is_zero() {
+        return Err(Fault::new(
+            "cascade::run::division_by_zero",
+            "division by zero",
+            span,
+            "`/=` by a value that is 0",
+        ));
+    }
+    let result = match op {
+        AssignOp::Add => a.checked_add(b),
+        AssignOp::Sub => a.checked_sub(b),
+        AssignOp::Mul => a.checked_mul(b),
+        AssignOp::Div => a.checked_div(b),
+        AssignOp::Set => Some(b),
+    };
+    result.map(Value::Number).ok_or_else(|| {
+        Fault::new(
+            "cascade::run::overflow",
+            format!("arithmetic overflow: {} and {}", human(a), human(b)),
+            span,
+            "the result is beyond the range of exact decimals (about 7.9e28)",
+        )
+    })
+}
+
+/// Evaluates `node`, logging the values of the names and fields it reads directly.
+pub(super) fn eval_logged(
+    ev: &mut Evaluator,
+    node: &Node,
+    frame: &mut [Value],
+    log: Option<&mut Vec<(ReadKey, Value)>>,
+) -> Result<Value, Fault> {
+    let value = ev.eval(node, frame)?;
+    if let Some(log) = log {
+        collect_reads(ev, node, frame, log);
+    }
+    Ok(value)
+}
+
+/// Logs the leaves (names, fields, series) an expression reads, with their values.
+/// A leaf that cannot be evaluated (e.g. guarded by `and`) is left out.
+pub(super) fn collect_reads(
+    ev: &mut Evaluator,
+    node: &Node,
+    frame: &mut [Value],
+    log: &mut Vec<(ReadKey, Value)>,
+) {
+    let push = |log: &mut Vec<(ReadKey, Value)>, key: ReadKey, value: Value| {
+        if !log.iter().any(|(k, _)| *k == key) {
+            log.push((key, value));
+        }
+    };
+    match &node.kind {
+        NodeKind::Param(p) => push(log, ReadKey::Param(*p), ev.st.params[*p as usize].clone()),
+        NodeKind::Var(v) => push(log, ReadKey::Slot(*v), ev.st.slots[*v as usize].clone()),
+        NodeKind::Let(l) => {
+            if let Ok(value) = ev.eval(node, frame) {
+                push(log, ReadKey::Derived(*l), value);
+            }
+        }
+        NodeKind::Series(s) => push(log, ReadKey::Series(*s), ev.st.series[*s as usize].clone()),
+        NodeKind::Step | NodeKind::Date => {
+            push(log, ReadKey::Clock, Value::Number(Decimal::from(ev.st.step)))
+        }
+        NodeKind::Field { object, field } => {
+            if let Ok(e) = ev.entity(object, frame) {
+                let def = &ev.ir.entities[e as usize];
+                let stored = ev.ir.kinds[def.kind as usize].stored_count;
+                let key = match field {
+                    FieldRef::Stored(i) => ReadKey::Slot(def.slot_base + i),
+                    FieldRef::Defaulted => ReadKey::Slot(def.slot_base + stored),
+                    FieldRef::DefaultedAt => ReadKey::Slot(def.slot_base + stored + 1),
+                    FieldRef::Derived(i) => ReadKey::Derived(def.derived_base + i),
+                };
+                if let Ok(value) = ev.field(e, *field, node.span) {
+                    push(log, key, value);
+                }
+            }
+        }
+        NodeKind::Unary(_, inner) => collect_reads(ev, inner, frame, log),
+        NodeKind::Binary(_, l, r) => {
+            collect_reads(ev, l, frame, log);
+            collect_reads(ev, r, frame, log);
+        }
+        NodeKind::Call(_, args) | NodeKind::Host(_, args) => {
+            for arg in args {
+                collect_reads(ev, arg, frame, log);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `name = value` for the leaves an expression reads (for failed expectations).
+pub(super) fn describe_reads(ir: &Ir, ev: &mut Evaluator, node: &Node, frame: &mut [Value]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    describe_into(ir, ev, node, frame, &mut parts);
+    parts.join(", ")
+}
+
+pub(super) fn describe_into(
+    ir: &Ir,
+    ev: &mut Evaluator,
+    node: &Node,
+    frame: &mut [Value],
+    parts: &mut Vec<String>,
+) {
+    match &node.kind {
+        NodeKind::Const(_) => {}
+        NodeKind::Unary(_, inner) => describe_into(ir, ev, inner, frame, parts),
+        NodeKind::Binary(_, l, r) => {
+            describe_into(ir, ev, l, frame, parts);
+            describe_into(ir, ev, r, frame, parts);
+        }
+        _ => {
+            let text = node.span.text(ir.source.text()).to_string();
+            let value = match ev.eval(node, frame) {
+                Ok(v) => display_value(ir, &v),
+                Err(f) => format!("<{}>", f.message),
+            };
+            let part = format!("{text} = {value}");
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! Starting a run: params, initial values, series, exposures and rule
+//! instances; and rebuilding the caches after a checkpoint is loaded.
+
+use super::*;
+
+impl Machine {
+    /// Sets up a run: params (with overrides), initial values, series, exposures,
+    /// rule instances; then checks the asserts at step 0.
+    pub fn start(
+        ir: &Ir,
+        derived_owner: &[(u32, u32)],
+        limits: &Limits,
+        overrides: &[(u32, Value)],
+        horizon: Option<u64>,
+        provenance: bool,
+    ) -> Result<Machine, RunFault> {
+        let layout = Layout::of(ir);
+        let mut st = State::new(layout, limits.max_fuel);
+        let horizon = horizon.unwrap_or(ir.scenario.horizon).min(limits.max_steps);
+        let at_start =
+            |fault: Fault| RunFault { fault, context: vec![String::from("while computing initial values")] };
+        {
+            let mut ev = Evaluator { ir, st: &mut st, derived_owner };
+            for (p, param) in ir.params.iter().enumerate() {
+                let value = match overrides.iter().find(|(id, _)| *id == p as u32) {
+                    Some((_, v)) => v.clone(),
+                    None => eval_root(&mut ev, &param.expr, None).map_err(at_start)?,
+                };
+                ev.st.params.push(value);
+            }
+            for (v, var) in ir.vars.iter().enumerate() {
+                let value = eval_root(&mut ev, &var.expr, None).map_err(at_start)?;
+                ev.st.slots[v] = value;
+            }
+            for (e, entity) in ir.entities.iter().enumerate() {
+                let stored = ir.kinds[entity.kind as usize].stored_count;
+                for (i, init) in entity.inits.iter().enumerate() {
+                    let value = eval_root(&mut ev, init, Some(e as u32)).map_err(at_start)?;
+                    ev.st.slots[(entity.slot_base + i as u32) as usize] = value;
+                }
+                ev.st.slots[(entity.slot_base + stored) as usize] = Value::Bool(false);
+                ev.st.slots[(entity.slot_base + stored + 1) as usize] = Value::None;
+            }
+            for series in &ir.series {
+                let mut points = Vec::new();
+                for (step, root) in &series.points {
+                    let value = eval_root(&mut ev, root, None).map_err(at_start)?;
+                    points.push((*step, value.as_number().unwrap_or_default()));
+                }
+                ev.st.series_points.push(points);
+            }
+            // Literal exposures (the usual case) are read from the program; the
+            // loop below would charge this fuel and report this recovery.
+            let literal = ir.literal_exposures.filter(|l| ev.st.fuel >= l.fuel);
+            if let Some(literal) = literal {
+                ev.st.fuel -= literal.fuel;
+                if let Some(x) = literal.bad_recovery {
+                    let (_, recovery) = ir.literal_exposure(x);
+                    return Err(at_start(bad_recovery(recovery, ir.exposures[x as usize].recovery_span)));
+                }
+            } else {
+                ev.st.exposures.reserve_exact(ir.exposures.len());
+            }
+            for x in ir.exposures.iter().filter(|_| literal.is_none()) {
+                let amount = const_number(&mut ev, &x.amount, x.recovery_span).map_err(at_start)?;
+                let recovery = match &x.recovery {
+                    Some(r) => const_number(&mut ev, r, x.recovery_span).map_err(at_start)?,
+                    None => Decimal::ZERO,
+                };
+                if recovery < Decimal::ZERO || recovery > Decimal::ONE {
+                    return Err(at_start(bad_recovery(recovery, x.recovery_span)));
+                }
+                ev.st.exposures.push((amount, recovery));
+            }
+            ev.st.fuel = limits.max_fuel;
+        }
+        for s in 0..ir.series.len() {
+            st.series[s] = series_value(&ir.series[s], &st.series_points[s], 0).map_err(|mut f| {
+                f.span = ir.series[s].span;
+                at_start(f)
+            })?;
+        }
+        // Rule instances: one per tuple of entities of the binders' kinds.
+        let mut instances = Vec::new();
+        let mut rule_instances = Vec::new();
+        for (r, rule) in ir.rules.iter().enumerate() {
+            let begin = instances.len() as u32;
+            let lists: Vec<&[u32]> =
+                rule.binders.iter().map(|(_, k)| ir.kinds[*k as usize].entities.as_slice()).collect();
+            let total =
+                lists.iter().try_fold(1u64, |acc, l| acc.checked_mul(l.len() as u64)).unwrap_or(u64::MAX);
+            if total.saturating_add(instances.len() as u64) > limits.max_instances {
+                return Err(RunFault {
+                    fault: Fault::new(
+                        "cascade::limit::instances",
+                        format!(
+                            "{} would have {total} instances, over the limit of {}",
+                            rule.title(),
+                            limits.max_instances
+                        ),
+                        rule.span,
+                        "one instance per combination of its binders",
+                    )
+                    .help("bind fewer kinds, or raise the limit (`--max-instances`)"),
+                    context: Vec::new(),
+                });
+            }
+            let mut tuple = vec![0usize; lists.len()];
+            if lists.iter().all(|l| !l.is_empty()) {
+                loop {
+                    let bindings: Box<[u32]> = tuple.iter().zip(&lists).map(|(i, l)| l[*i]).collect();
+                    instances.push(Instance {
+                        rule: r as u32,
+                        bindings,
+                        armed: true,
+                        cond: false,
+                        dirty: true,
+                        fired_step: 0,
+                        reads: Vec::new(),
+                    });
+                    // Odometer over the binders, last binder fastest.
+                    let mut i = lists.len();
+                    loop {
+                        if i == 0 {
+                            break;
+                        }
+                        i -= 1;
+                        tuple[i] += 1;
+                        if tuple[i] < lists[i].len() {
+                            break;
+                        }
+                        tuple[i] = 0;
+                        if i == 0 {
+                            i = usize::MAX;
+                            break;
+                        }
+                    }
+                    if i == usize::MAX || lists.is_empty() {
+                        break;
+                    }
+                }
+            }
+            rule_instances.push((begin, instances.len() as u32));
+        }
+        let mut pending = vec![Vec::new(); ir.rules.len()];
+        for (i, inst) in instances.iter().enumerate() {
+            if !matches!(ir.rules[inst.rule as usize].trigger, TriggerIr::At(_)) {
+                pending[inst.rule as usize].push(i as u32);
+            }
+        }
+        let queued = instances
+            .iter()
+            .map(|i| !matches!(ir.rules[i.rule as usize].trigger, TriggerIr::At(_)))
+            .collect();
+        let mut machine = Machine {
+            st,
+            instances,
+            rule_instances,
+            pending,
+            queued,
+            carry: Vec::new(),
+            scheduled: BTreeMap::new(),
+            log: Log::default(),
+            outcomes: Vec::new(),
+            end: None,
+            horizon,
+            provenance,
+            firings_this_step: 0,
+            initial: Vec::new(),
+            spare_reads: Vec::new(),
+        };
+        machine.initial = machine.st.slots.clone();
+        let mut stepper = Stepper { ir, derived_owner, limits, m: &mut machine, cancel: None };
+        stepper.check_asserts()?;
+        Ok(machine)
+    }
+}
+
+impl Machine {
+    /// After loading a checkpoint: rebuild the caches that are not saved, and
+    /// let every instance look at its condition again (a clean condition gives
+    /// the value it had, so nothing fires that would not have).
+    pub fn rebuild(&mut self, ir: &Ir) {
+        let layout = Layout::of(ir);
+        self.st.layout = layout;
+        self.st.recompute_losses(ir);
+        self.st.derived = vec![None; layout.derived as usize];
+        self.st.computing = vec![false; layout.derived as usize];
+        self.st.readers = vec![Vec::new(); layout.cells()];
+        self.st.stack.clear();
+        self.st.dirtied.clear();
+        for p in &mut self.pending {
+            p.clear();
+        }
+        for (i, inst) in self.instances.iter_mut().enumerate() {
+            let timed = matches!(ir.rules[inst.rule as usize].trigger, TriggerIr::At(_));
+            inst.dirty = !timed;
+            self.queued[i] = !timed;
+            if !timed {
+                self.pending[inst.rule as usize].push(i as u32);
+            }
+        }
+    }
+}
+
+pub(super) fn eval_root(ev: &mut Evaluator, root: &Root, entity: Option<u32>) -> Result<Value, Fault> {
+    // Most initial values are literals: no frame, no tree walk (but the same fuel).
+    if let NodeKind::Const(value) = &root.node.kind
+        && ev.st.fuel > 0
+    {
+        ev.st.fuel -= 1;
+        return Ok(value.clone());
+    }
+    let mut frame = ev.st.take_frame(root.locals as usize);
+    if let (Some(e), Some(slot)) = (entity, frame.first_mut()) {
+        *slot = Value::Entity(e);
+    }
+    let value = ev.eval(&root.node, &mut frame);
+    ev.st.give_frame(frame);
+    value
+}
+
+pub(super) fn bad_recovery(recovery: Decimal, span: Span) -> Fault {
+    Fault::new(
+        "cascade::run::bad_recovery",
+        format!("a recovery rate of {} is outside 0% to 100%", human(recovery)),
+        span,
+        "recovery must be between 0% and 100%",
+    )
+}
+
+/// An exposure's amount or recovery rate. A literal costs the fuel of the
+/// one node it was.
+pub(super) fn const_number(ev: &mut Evaluator, number: &ConstNumber, span: Span) -> Result<Decimal, Fault> {
+    match number {
+        ConstNumber::Literal(n) => {
+            if ev.st.fuel == 0 {
+                return Err(expr::out_of_fuel(span));
+            }
+            ev.st.fuel -= 1;
+            Ok(*n)
+        }
+        ConstNumber::Expr(root) => Ok(eval_root(ev, root, None)?.as_number().unwrap_or_default()),
+    }
+}
+
+/// The value of a series at a step: flat outside its points, interpolated by step number.
+pub(super) fn series_value(series: &SeriesDef, points: &[(i64, Decimal)], step: i64) -> Result<Value, Fault> {
+    let Some(first) = points.first() else { return Ok(Value::Number(Decimal::ZERO)) };
+    if step <= first.0 {
+        return Ok(Value::Number(first.1));
+    }
+    let after = points.iter().position(|(s, _)| *s > step);
+    let Some(next) = after else {
+        return Ok(Value::Number(points[points.len() - 1].1));
+    };
+    let (s0, v0) = points[next - 1];
+    let (s1, v1) = points[next];
+    if series.mode == Interpolation::Hold {
+        return Ok(Value::Number(v0));
+    }
+    let overflow = || {
+        Fault::new(
+            "cascade::run::overflow",
+            format!("arithmetic overflow interpolating series `{}`", series.name),
+            series.span,
+            "between these points",
+        )
+    };
+    let value = v1
+        .checked_sub(v0)
+        .and_then(|d| d.checked_mul(Decimal::from(step - s0)))
+        .and_then(|d| d.checked_div(Decimal::from(s1 - s0)))
+        .and_then(|d| v0.checked_add(d))
+        .ok_or_else(overflow)?;
+    Ok(Value::Number(value))
+}

@@ -1,0 +1,349 @@
+//! One step: the clock, the scheduled effects, the rule groups in schedule
+//! order, and the conditions of rule instances.
+
+use super::*;
+
+impl Stepper<'_> {
+    pub(super) fn ev(&mut self) -> Evaluator<'_> {
+        Evaluator { ir: self.ir, st: &mut self.m.st, derived_owner: self.derived_owner }
+    }
+
+    pub(super) fn context(&self, rule: Option<(u32, &[u32])>) -> Vec<String> {
+        let mut context = Vec::new();
+        let step = self.m.st.step;
+        match self.m.st.date {
+            Some(date) => context.push(format!("at step {step} ({date})")),
+            None => context.push(format!("at step {step}")),
+        }
+        if let Some((r, bindings)) = rule {
+            let rule = &self.ir.rules[r as usize];
+            let mut text = format!("in {}", rule.title());
+            if !bindings.is_empty() {
+                let names: Vec<String> = rule
+                    .binders
+                    .iter()
+                    .zip(bindings)
+                    .map(|((n, _), e)| format!("{n} = {}", self.ir.entities[*e as usize].name))
+                    .collect();
+                text.push_str(&format!(" with {}", names.join(", ")));
+            }
+            context.push(text);
+        }
+        context
+    }
+
+    pub(super) fn fault(&self, fault: Fault, rule: Option<(u32, &[u32])>) -> RunFault {
+        RunFault { context: self.context(rule), fault }
+    }
+
+    /// Moves instances whose inputs changed into their rule's pending list.
+    pub(super) fn absorb_dirtied(&mut self) {
+        let m = &mut *self.m;
+        for i in m.st.dirtied.drain(..) {
+            let inst = &mut m.instances[i as usize];
+            inst.dirty = true;
+            if !m.queued[i as usize] {
+                m.queued[i as usize] = true;
+                m.pending[inst.rule as usize].push(i);
+            }
+        }
+    }
+
+    pub(super) fn queue(&mut self, i: u32) {
+        if !self.m.queued[i as usize] {
+            self.m.queued[i as usize] = true;
+            let rule = self.m.instances[i as usize].rule;
+            self.m.pending[rule as usize].push(i);
+        }
+    }
+
+    /// Runs one step. Returns `false` if the run had already ended.
+    pub fn step(&mut self) -> Step<bool> {
+        if self.m.end.is_some() {
+            return Ok(false);
+        }
+        if self.m.st.step >= self.m.horizon {
+            self.finish(End::Horizon)?;
+            return Ok(false);
+        }
+        if self.cancelled() {
+            return Err(RunFault {
+                fault: Fault::new("cascade::limit::cancelled", "the run was cancelled", Span::default(), ""),
+                context: self.context(None),
+            });
+        }
+        let ir = self.ir;
+        let step = self.m.st.step + 1;
+        self.m.st.step = step;
+        self.m.st.date = ir.scenario.date_of(step);
+        self.m.firings_this_step = 0;
+        self.m.log.steps.push(StepMark {
+            step,
+            date: self.m.st.date,
+            firings: self.m.log.firings.len(),
+            changes: self.m.log.changes.len(),
+            events: self.m.log.events.len(),
+        });
+        let clock = self.m.st.layout.clock_cell();
+        self.m.st.changed(clock);
+        for s in 0..ir.series.len() {
+            let value = series_value(&ir.series[s], &self.m.st.series_points[s], step as i64)
+                .map_err(|f| self.fault(f, None))?;
+            if self.m.st.series[s] != value {
+                self.m.st.series[s] = value;
+                let cell = self.m.st.layout.series_cell(s as u32);
+                self.m.st.changed(cell);
+            }
+        }
+        self.absorb_dirtied();
+        for i in std::mem::take(&mut self.m.carry) {
+            self.queue(i);
+        }
+        if let Some(due) = self.m.scheduled.remove(&step) {
+            for scheduled in due {
+                let mut frame = scheduled.frame.clone();
+                let effect = effect_at(ir, scheduled.rule, scheduled.index, scheduled.depth);
+                let bindings = self.bindings_of(scheduled.rule, &frame);
+                let path = (scheduled.rule, scheduled.index, scheduled.depth);
+                self.apply(effect, path, &mut frame, scheduled.cause, true)
+                    .map_err(|f| self.fault(f, Some((scheduled.rule, &bindings))))?;
+            }
+        }
+        for group in &ir.schedule {
+            loop {
+                let mut fired = false;
+                for &rule in &group.rules {
+                    fired |= self.run_rule(rule)?;
+                    if self.m.end.is_some() {
+                        break;
+                    }
+                }
+                if self.m.end.is_some() || !group.iterate || !fired {
+                    break;
+                }
+            }
+            if self.m.end.is_some() {
+                break;
+            }
+        }
+        self.check_asserts()?;
+        self.check_expects(Some(step))?;
+        if let Some(End::Stopped(reason)) = self.m.end.clone() {
+            self.m.end = None;
+            self.finish(End::Stopped(reason))?;
+        } else if step >= self.m.horizon {
+            self.finish(End::Horizon)?;
+        }
+        Ok(true)
+    }
+
+    pub(super) fn bindings_of(&self, rule: u32, frame: &[Value]) -> Vec<u32> {
+        let n = self.ir.rules[rule as usize].binders.len();
+        frame.iter().take(n).map(|v| if let Value::Entity(e) = v { *e } else { 0 }).collect()
+    }
+
+    /// Looks at the pending instances of one rule; returns whether any fired.
+    pub(super) fn run_rule(&mut self, rule: u32) -> Step<bool> {
+        let ir = self.ir;
+        let def = &ir.rules[rule as usize];
+        let step = self.m.st.step;
+        let mut fired = false;
+        if let TriggerIr::At(at) = def.trigger {
+            if at != step as i64 {
+                return Ok(false);
+            }
+            let (begin, end) = self.m.rule_instances[rule as usize];
+            for i in begin..end {
+                if self.m.instances[i as usize].fired_step == step {
+                    continue;
+                }
+                let holds = self.evaluate_condition(i, None)?;
+                if holds {
+                    self.fire(i)?;
+                    fired = true;
+                }
+                if self.m.end.is_some() {
+                    break;
+                }
+            }
+            return Ok(fired);
+        }
+        let mut list = std::mem::take(&mut self.m.pending[rule as usize]);
+        // In instance order. The pending instances of a rule are those of its
+        // range that are queued: when they are many, a scan beats a sort.
+        let (begin, end) = self.m.rule_instances[rule as usize];
+        if list.len() >= 64 && list.len() >= (end - begin) as usize / 16 {
+            #[cfg(debug_assertions)]
+            let sorted = {
+                let mut sorted = list.clone();
+                sorted.sort_unstable();
+                sorted
+            };
+            list.clear();
+            let queued = &self.m.queued[begin as usize..end as usize];
+            list.extend((begin..end).zip(queued).filter(|(_, q)| **q).map(|(i, _)| i));
+            #[cfg(debug_assertions)]
+            debug_assert_eq!(list, sorted);
+        } else {
+            list.sort_unstable();
+        }
+        for (n, &i) in list.iter().enumerate() {
+            if self.m.end.is_some() {
+                // The run stopped: keep the rest for a later look (none will come).
+                for &rest in &list[n..] {
+                    self.m.queued[rest as usize] = false;
+                }
+                break;
+            }
+            self.m.queued[i as usize] = false;
+            let inst = &self.m.instances[i as usize];
+            if inst.fired_step == step {
+                self.m.carry.push(i);
+                continue;
+            }
+            let cond = if inst.dirty { self.evaluate_condition(i, Some(&def.trigger))? } else { inst.cond };
+            let inst = &mut self.m.instances[i as usize];
+            match def.trigger {
+                TriggerIr::When(_) => {
+                    if cond && inst.armed {
+                        inst.armed = false;
+                        self.fire(i)?;
+                        fired = true;
+                    } else if !cond {
+                        inst.armed = true;
+                    }
+                }
+                _ => {
+                    if cond {
+                        self.fire(i)?;
+                        fired = true;
+                        self.m.carry.push(i);
+                    }
+                }
+            }
+        }
+        if self.m.pending[rule as usize].is_empty() {
+            // Keep the list's memory for the next pass.
+            list.clear();
+            self.m.pending[rule as usize] = list;
+        }
+        Ok(fired)
+    }
+
+    /// Evaluates an instance's `where` and condition, subscribing it to what they read.
+    pub(super) fn evaluate_condition(&mut self, i: u32, trigger: Option<&TriggerIr>) -> Step<bool> {
+        let ir = self.ir;
+        let inst = &self.m.instances[i as usize];
+        let rule = &ir.rules[inst.rule as usize];
+        let mut frame = self.m.st.take_frame((rule.locals as usize).max(inst.bindings.len()));
+        for (slot, e) in frame.iter_mut().zip(&inst.bindings) {
+            *slot = Value::Entity(*e);
+        }
+        let consumer = self.m.st.layout.derived + i;
+        let provenance = self.m.provenance;
+        self.m.st.stack.push(consumer);
+        let mut reads = std::mem::take(&mut self.m.spare_reads);
+        reads.clear();
+        let result = {
+            let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };
+            let mut holds = true;
+            let mut outcome = Ok(());
+            if let Some(filter) = &rule.filter {
+                match eval_logged(&mut ev, filter, &mut frame, provenance.then_some(&mut reads)) {
+                    Ok(v) => holds = matches!(v, Value::Bool(true)),
+                    Err(f) => outcome = Err(f),
+                }
+            }
+            if let (Ok(()), true, Some(TriggerIr::When(cond) | TriggerIr::While(cond))) =
+                (&outcome, holds, trigger)
+            {
+                match eval_logged(&mut ev, cond, &mut frame, provenance.then_some(&mut reads)) {
+                    Ok(v) => holds = matches!(v, Value::Bool(true)),
+                    Err(f) => outcome = Err(f),
+                }
+            }
+            outcome.map(|()| holds)
+        };
+        self.m.st.stack.pop();
+        self.m.st.give_frame(frame);
+        let holds = match result {
+            Ok(holds) => holds,
+            Err(f) => {
+                self.m.spare_reads = reads;
+                let bindings = self.m.instances[i as usize].bindings.clone();
+                return Err(self.fault(f, Some((rule_id(self.m, i), &bindings))));
+            }
+        };
+        let inst = &mut self.m.instances[i as usize];
+        inst.cond = holds;
+        inst.dirty = false;
+        if provenance {
+            std::mem::swap(&mut inst.reads, &mut reads);
+        }
+        self.m.spare_reads = reads;
+        Ok(holds)
+    }
+
+    pub(super) fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn fire(&mut self, i: u32) -> Step<()> {
+        let ir = self.ir;
+        let step = self.m.st.step;
+        self.m.firings_this_step += 1;
+        let inst = &mut self.m.instances[i as usize];
+        inst.fired_step = step;
+        let rule_index = inst.rule;
+        let reads = if self.m.provenance { inst.reads.clone() } else { Vec::new() };
+        if self.m.firings_this_step > self.limits.max_firings_per_step {
+            let bindings = self.m.instances[i as usize].bindings.clone();
+            let rule = &ir.rules[rule_index as usize];
+            let fault = Fault::new(
+                "cascade::limit::firings",
+                format!("more than {} rule firings in one step", self.limits.max_firings_per_step),
+                rule.trigger_span,
+                "the limit was reached when this rule fired",
+            )
+            .help("rules in a feedback loop may keep each other firing; raise the limit with `--max-firings-per-step`");
+            return Err(self.fault(fault, Some((rule_index, &bindings))));
+        }
+        // A step in which rules keep firing can be long: look at the flag
+        // every so often, not only between steps.
+        if self.m.firings_this_step.is_multiple_of(CANCEL_CHECK_FIRINGS) && self.cancelled() {
+            let rule = &ir.rules[rule_index as usize];
+            let fault = Fault::new(
+                "cascade::limit::cancelled",
+                "the run was cancelled",
+                rule.trigger_span,
+                "cancelled while this rule fired",
+            );
+            let bindings = self.m.instances[i as usize].bindings.clone();
+            return Err(self.fault(fault, Some((rule_index, &bindings))));
+        }
+        let cause = self.m.log.firings.len() as u32;
+        let changes_before = self.m.log.changes.len();
+        let rule = &ir.rules[rule_index as usize];
+        let bindings = &self.m.instances[i as usize].bindings;
+        let mut frame = self.m.st.take_frame((rule.locals as usize).max(bindings.len()));
+        for (slot, e) in frame.iter_mut().zip(bindings.iter()) {
+            *slot = Value::Entity(*e);
+        }
+        self.m.log.firings.push(FiringRecord {
+            step,
+            rule: rule_index,
+            bindings: bindings.clone(),
+            reads,
+            changes_before,
+        });
+        for (index, effect) in rule.effects.iter().enumerate() {
+            if let Err(f) = self.apply(effect, (rule_index, index as u32, 0), &mut frame, cause, false) {
+                let bindings = self.m.instances[i as usize].bindings.clone();
+                return Err(self.fault(f, Some((rule_index, &bindings))));
+            }
+        }
+        self.m.st.give_frame(frame);
+        self.absorb_dirtied();
+        Ok(())
+    }
+}
