@@ -156,6 +156,11 @@ impl Diagnostics {
         Diagnostics { named: source.to_miette(), source: source.clone(), problems }
     }
 
+    /// Moves the problems without a label after the others (a closing count).
+    pub(crate) fn move_unlabelled_last(&mut self) {
+        self.problems.sort_by_key(|p| p.span().is_none());
+    }
+
     /// The file the problems are about.
     pub fn source(&self) -> &SourceFile {
         &self.source

@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod check;
+mod data;
 pub mod diagnostic;
 mod engine;
 mod eval;
@@ -44,6 +45,7 @@ pub mod source;
 pub mod syntax;
 pub mod value;
 
+pub use data::{DataFile, DataLoader, DataSource};
 pub use diagnostic::{Diagnostics, Problem, RenderStyle};
 pub use engine::{
     Checkpoint, Declaration, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart, StepSummary, World,

@@ -568,6 +568,9 @@ impl Trace<'_> {
             "horizon": m.horizon,
             "step_unit": ir.scenario.unit,
         });
+        if !run.program.inner.data.is_empty() {
+            provenance["data"] = json!(run.program.inner.data);
+        }
         if let Some(title) = &ir.scenario.title {
             provenance["scenario"] = Json::String(title.clone());
         }

@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 problems in a script (check time, run time, failed
 //! expectations), 2 usage errors (bad flags, missing files).
 
+mod data;
 mod graph;
 mod repl;
 
@@ -47,10 +48,32 @@ struct Limits {
     /// At most this many exposures.
     #[arg(long, value_name = "N")]
     max_exposures: Option<usize>,
+    /// Read the data file the script names NAME (`entities Bank from "NAME"`)
+    /// from PATH instead of beside the script (repeatable).
+    #[arg(long = "data", value_name = "NAME=PATH")]
+    data: Vec<String>,
 }
 
 impl Limits {
+    /// The engine with these limits and the file loader, and the loader (to
+    /// ask which `--data` names were used).
+    fn engine_with_data(&self) -> Result<(Engine, std::sync::Arc<data::FileLoader>), Failure> {
+        let loader = data::FileLoader::new(&self.data).map_err(|message| {
+            eprintln!("error: {message}");
+            Failure::Usage
+        })?;
+        Ok((self.engine().loader(data::Shared(loader.clone())), loader))
+    }
+
+    /// The engine with these limits and the file loader.
     fn engine(&self) -> Engine {
+        match data::FileLoader::new(&self.data) {
+            Ok(loader) => self.engine_limits().loader(data::Shared(loader)),
+            Err(_) => self.engine_limits(),
+        }
+    }
+
+    fn engine_limits(&self) -> Engine {
         let mut engine = Engine::new();
         if let Some(n) = self.max_steps {
             engine = engine.max_steps(n);
@@ -207,9 +230,30 @@ fn print_diagnostics(diagnostics: &Diagnostics) {
     }
 }
 
+/// Fails with a usage error if a `--data NAME=PATH` names a file no script loads.
+fn check_data_names(loader: &data::FileLoader) -> Result<(), Failure> {
+    let unused = loader.unused();
+    if unused.is_empty() {
+        return Ok(());
+    }
+    for name in unused {
+        eprintln!("error: `--data {name}=...`: the script loads no data file called `{name}`");
+    }
+    Err(Failure::Usage)
+}
+
 /// Prints an API error; returns the failure it stands for.
 fn report(error: &Error) -> Failure {
     match error {
+        Error::Data(files) => {
+            for diagnostics in files {
+                print_diagnostics(diagnostics);
+            }
+            for diagnostics in files {
+                eprintln!("{diagnostics}");
+            }
+            Failure::Script
+        }
         Error::Script(diagnostics) => {
             print_diagnostics(diagnostics);
             if diagnostics.problems().iter().any(|p| p.code == "cascade::io::read") {
@@ -261,7 +305,9 @@ fn run(
     changes: bool,
     limits: &Limits,
 ) -> Result<(), Failure> {
-    let program = compile(&limits.engine(), file)?;
+    let (engine, loader) = limits.engine_with_data()?;
+    let program = compile(&engine, file)?;
+    check_data_names(&loader)?;
     let mut run = start(&program, sets, horizon)?;
     let mut stdout = std::io::stdout().lock();
     let mut csv = (format == Format::Csv).then(|| csv::Writer::from_writer(Vec::new()));
@@ -344,7 +390,9 @@ fn explain(
     format: ExplainFormat,
     limits: &Limits,
 ) -> Result<(), Failure> {
-    let program = compile(&limits.engine(), file)?;
+    let (engine, loader) = limits.engine_with_data()?;
+    let program = compile(&engine, file)?;
+    check_data_names(&loader)?;
     let mut run = start(&program, sets, None)?;
     run.run_to_end().map_err(|e| report(&e))?;
     let explanation = run.explain_tree(target, depth).map_err(|e| report(&e))?;

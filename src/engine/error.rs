@@ -10,6 +10,11 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(transparent)]
     Script(Box<Diagnostics>),
+    /// Problems in the data files a script loads (`entities Kind from "file"`):
+    /// one [`Diagnostics`] per file that has any, each at its cells.
+    #[error("problems in {} data file{}", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    #[diagnostic(code(cascade::data::problems))]
+    Data(Vec<Diagnostics>),
     /// A name the program does not declare.
     #[error("unknown name `{name}`")]
     #[diagnostic(code(cascade::api::unknown_name))]

@@ -44,6 +44,7 @@ pub struct Engine {
     host: Vec<HostFunction>,
     provenance: bool,
     problems: Vec<(String, String)>,
+    loader: Option<Arc<dyn crate::data::DataLoader>>,
 }
 
 impl Default for Engine {
@@ -60,6 +61,7 @@ impl fmt::Debug for Engine {
             .field("max_entities", &self.max_entities)
             .field("max_exposures", &self.max_exposures)
             .field("host", &self.host)
+            .field("loader", &self.loader.is_some())
             .finish()
     }
 }
@@ -80,6 +82,7 @@ impl Engine {
             host: Vec::new(),
             provenance: true,
             problems: Vec::new(),
+            loader: None,
         }
     }
 
@@ -133,6 +136,15 @@ impl Engine {
     /// host together (default 10,000,000).
     pub fn max_exposures(mut self, exposures: usize) -> Engine {
         self.max_exposures = exposures;
+        self
+    }
+
+    /// Registers the loader that supplies the data files a script names in
+    /// `entities Kind from "NAME"` and `exposures from "NAME"` (see
+    /// [`DataLoader`](crate::DataLoader)). Without one, such a script is refused
+    /// with a `cascade::data::no_loader` diagnostic: the engine never opens files.
+    pub fn loader(mut self, loader: impl crate::data::DataLoader + 'static) -> Engine {
+        self.loader = Some(Arc::new(loader));
         self
     }
 
@@ -252,6 +264,19 @@ impl Engine {
 
 fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -> Result<Program, Error> {
     let (mut file, mut problems) = crate::syntax::parse_file_with(source, engine.syntax);
+    let mut data = Vec::new();
+    if !problems.iter().any(Problem::is_error) {
+        let limits =
+            crate::data::Limits { max_entities: engine.max_entities, max_exposures: engine.max_exposures };
+        match crate::data::load_all(&mut file, source, engine.loader.as_ref(), limits) {
+            Ok(sources) => data = sources,
+            Err(crate::data::LoadError::Script(found)) => {
+                problems.extend(found);
+                return Err(Error::Script(Box::new(Diagnostics::new(source, problems))));
+            }
+            Err(crate::data::LoadError::Data(files)) => return Err(Error::Data(files)),
+        }
+    }
     if let Some(problem) = engine.over_size_limits(&file, world) {
         problems.push(problem);
         return Err(Error::Script(Box::new(Diagnostics::new(source, problems))));
@@ -272,7 +297,7 @@ fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -
             let scope = crate::check::expression_scope(file);
             let syntax = engine.syntax;
             Ok(Program {
-                inner: Arc::new(Compiled { ir, owners, limits, syntax, provenance, warnings, scope }),
+                inner: Arc::new(Compiled { ir, owners, limits, syntax, provenance, warnings, scope, data }),
             })
         }
         _ => Err(Error::Script(Box::new(Diagnostics::new(source, problems)))),
@@ -370,4 +395,6 @@ pub(crate) struct Compiled {
     /// The declarations of the syntax tree that expressions checked against the
     /// program later can name (see [`crate::check::expression_scope`]).
     pub scope: crate::syntax::File,
+    /// The data files the program was compiled with.
+    pub data: Vec<crate::data::DataSource>,
 }

@@ -35,6 +35,12 @@ impl Program {
         &self.inner.ir.source
     }
 
+    /// The data files loaded by `entities ... from` and `exposures from`, with
+    /// their SHA-256, in the order of the script's declarations.
+    pub fn data_sources(&self) -> &[crate::data::DataSource] {
+        &self.inner.data
+    }
+
     /// The scenario's title, if it has one.
     pub fn title(&self) -> Option<&str> {
         self.inner.ir.scenario.title.as_deref()

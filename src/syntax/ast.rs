@@ -45,6 +45,8 @@ pub enum Item {
     Entity(Entity),
     /// `exposure a -> b = AMOUNT, recovery R`
     Exposure(Exposure),
+    /// `entities Kind from "file"` or `exposures from "file"`
+    Data(DataDecl),
     /// A rule (boxed: it is the largest item and a rare one, and every item
     /// of a large file is as large as the largest variant).
     Rule(Box<RuleDecl>),
@@ -64,11 +66,25 @@ impl Item {
             Item::Kind(x) => x.span,
             Item::Entity(x) => x.span,
             Item::Exposure(x) => x.span,
+            Item::Data(x) => x.span,
             Item::Rule(x) => x.span,
             Item::Expect(x) => x.span,
             Item::Assert(x) => x.span,
         }
     }
+}
+
+/// `entities Kind from "file"` (with `kind`) or `exposures from "file"` (without).
+#[derive(Clone, Debug)]
+pub struct DataDecl {
+    /// The kind of the entities, or `None` for exposures.
+    pub kind: Option<Ident>,
+    /// The file's name as written (the host's loader decides what it means).
+    pub file: String,
+    /// Where the file's name is written (with its quotes).
+    pub file_span: Span,
+    /// Whole item.
+    pub span: Span,
 }
 
 /// `scenario "name" { setting = value, ... }`

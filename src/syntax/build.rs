@@ -50,7 +50,12 @@ fn span(pair: &Pair<Rule>, cx: Cx) -> Span {
 }
 
 fn ident(pair: Pair<Rule>, cx: Cx) -> Ident {
-    Ident { span: span(&pair, cx), name: pair.as_str().to_string() }
+    Ident { span: span(&pair, cx), name: unquote(pair.as_str()).to_string() }
+}
+
+/// A quoted name (`` `1st Bank` ``) is the text between the backticks.
+fn unquote(text: &str) -> &str {
+    text.strip_prefix('`').and_then(|t| t.strip_suffix('`')).unwrap_or(text)
 }
 
 /// The inner pairs without keyword tokens and other punctuation rules.
@@ -70,6 +75,9 @@ fn is_keyword_token(rule: Rule) -> bool {
             | kw_kind
             | kw_entity
             | kw_exposure
+            | kw_entities
+            | kw_exposures
+            | kw_from
             | kw_rule
             | kw_when
             | kw_while
@@ -207,6 +215,19 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
             let amount = build_expr(c.next("amount")?, cx)?;
             let recovery = c.rest().next().map(|p| build_expr(p, cx)).transpose()?;
             Item::Exposure(Exposure { creditor, debtor, amount, recovery, span: item_span })
+        }
+        Rule::entities_decl | Rule::exposures_decl => {
+            let kind = if rule == Rule::entities_decl { Some(ident(c.next("kind")?, cx)) } else { None };
+            let file = build_template(c.next("file name")?, cx)?;
+            let Some(name) = file.as_plain() else {
+                return Err(Problem::error(
+                    "cascade::syntax::data_file_name",
+                    "a data file's name is plain text",
+                )
+                .label(file.span, "no `{...}` in a file name")
+                .help("write the name as it is, e.g. `\"banks.csv\"`; `--data NAME=PATH` points it elsewhere"));
+            };
+            Item::Data(DataDecl { kind, file: name, file_span: file.span, span: item_span })
         }
         Rule::expect_decl => {
             let cond = build_expr(c.next("condition")?, cx)?;
@@ -489,7 +510,7 @@ fn build_primary(pair: Pair<Rule>, cx: Cx) -> Built<Sized_> {
         Rule::string => leaf(ExprKind::Str(build_template(pair, cx)?)),
         Rule::boolean => leaf(ExprKind::Bool(pair.as_str() == "true")),
         Rule::self_ref => leaf(ExprKind::SelfRef),
-        Rule::name => leaf(ExprKind::Name(pair.as_str().to_string())),
+        Rule::name => leaf(ExprKind::Name(unquote(pair.as_str()).to_string())),
         Rule::call => build_call(pair, cx),
         _ => Err(missing("an expression", at)),
     }

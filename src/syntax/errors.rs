@@ -365,7 +365,7 @@ pub(super) fn describe_rule(rule: Rule) -> Option<&'static str> {
         binder | binders => "a binder such as `x: Kind`",
         comprehension => "`for`",
         scenario_decl | param_decl | var_decl | let_decl | series_decl | kind_decl | entity_decl
-        | exposure_decl | expect_decl | assert_decl | rule_decl | rule_header | item => {
+        | exposure_decl | entities_decl | exposures_decl | expect_decl | assert_decl | rule_decl | rule_header | item => {
             "a declaration or rule"
         }
         when_trigger | while_trigger | at_trigger | trigger => "`when`, `while` or `at`",
@@ -380,12 +380,13 @@ pub(super) fn describe_rule(rule: Rule) -> Option<&'static str> {
         kw_when => "`when`",
         kw_while => "`while`",
         kw_recovery => "`recovery`",
+        kw_from => "`from`",
         kw_steps => "`steps`",
         kw_priority => "`priority`",
         kw_and | kw_or => "an operator",
         kw_after | kw_default | kw_emit | kw_stop => "an effect",
         kw_scenario | kw_param | kw_var | kw_let | kw_series | kw_kind | kw_entity | kw_exposure
-        | kw_rule | kw_expect | kw_assert => "a declaration or rule",
+        | kw_entities | kw_exposures | kw_rule | kw_expect | kw_assert => "a declaration or rule",
         _ => return None,
     })
 }

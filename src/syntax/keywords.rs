@@ -6,7 +6,8 @@
 
 /// Reserved words: none of them can name a declaration, field or binder.
 pub const KEYWORDS: &[&str] = &[
-    "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "rule", "when", "while",
+    "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "entities", "exposures",
+    "from", "rule", "when", "while",
     "then", "for", "in", "where", "priority", "after", "at", "emit", "default", "stop", "expect", "assert",
     "linear", "hold", "and", "or", "not", "true", "false", "self",
 ];
@@ -23,6 +24,9 @@ pub fn is_keyword(word: &str) -> bool {
             | "kind"
             | "entity"
             | "exposure"
+            | "entities"
+            | "exposures"
+            | "from"
             | "rule"
             | "when"
             | "while"
@@ -83,7 +87,7 @@ mod tests {
         for word in super::KEYWORDS {
             assert!(super::is_keyword(word), "{word}");
         }
-        for word in ["", "b0", "lets", "le", "recovery", "steps", "Self", "entity_", "exposures"] {
+        for word in ["", "b0", "lets", "le", "recovery", "steps", "Self", "entity_", "exposures_of"] {
             assert!(!super::is_keyword(word), "{word}");
         }
     }

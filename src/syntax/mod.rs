@@ -94,6 +94,12 @@ pub fn parse_file(source: &SourceFile) -> (File, Vec<Problem>) {
     parse_file_with(source, SyntaxLimits::default())
 }
 
+/// The value of a number literal whose text has the grammar's `number` shape
+/// (`1.5bn`, `45%`, `$1_000`), or `None` if it is out of range.
+pub(crate) fn parse_number_literal(text: &str) -> Option<rust_decimal::Decimal> {
+    build::parse_number(text, Span::default()).ok()
+}
+
 /// Parses a whole script within `limits`.
 pub fn parse_file_with(source: &SourceFile, limits: SyntaxLimits) -> (File, Vec<Problem>) {
     parse_items(source, limits, true)
@@ -324,8 +330,8 @@ const END_OF_FILE_CODE: &str = "cascade::syntax::unexpected_end";
 /// next line that begins, in column 0, with a word that starts an item.
 fn resync(text: &str, pos: usize) -> Option<usize> {
     const STARTERS: &[&str] = &[
-        "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "rule", "for", "when",
-        "while", "at", "expect", "assert",
+        "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "entities", "exposures",
+        "rule", "for", "when", "while", "at", "expect", "assert",
     ];
     // Skip the rest of the line the item starts on (after leading whitespace and
     // comments, which may be on lines of their own).

@@ -228,6 +228,7 @@ impl Session {
     pub(super) fn print_error(&self, out: &mut dyn Write, error: &Error) {
         let text = match error {
             Error::Script(diagnostics) => diagnostics.render(self.style()),
+            Error::Data(files) => files.iter().map(|d| d.render(self.style())).collect(),
             other => {
                 let theme = if self.colour {
                     miette::GraphicalTheme::unicode()

@@ -19,6 +19,8 @@ enum Key {
     Scenario,
     Rule(String),
     Exposure(String, String),
+    /// `entities Kind from "file"` (with the kind) or `exposures from "file"`.
+    Data(Option<String>, String),
 }
 
 fn key(item: &Item) -> Option<Key> {
@@ -29,6 +31,7 @@ fn key(item: &Item) -> Option<Key> {
         Item::Kind(k) => Key::Name(k.name.name.clone()),
         Item::Entity(e) => Key::Name(e.name.name.clone()),
         Item::Exposure(x) => Key::Exposure(x.creditor.name.clone(), x.debtor.name.clone()),
+        Item::Data(d) => Key::Data(d.kind.as_ref().map(|k| k.name.clone()), d.file.clone()),
         Item::Rule(r) => Key::Rule(r.name.as_ref()?.name.clone()),
         Item::Expect(_) | Item::Assert(_) => return None,
     })
@@ -50,6 +53,10 @@ pub fn describe(item: &Item) -> String {
         Item::Kind(k) => format!("kind `{}`", k.name.name),
         Item::Entity(e) => format!("entity `{}`", e.name.name),
         Item::Exposure(x) => format!("exposure `{} -> {}`", x.creditor.name, x.debtor.name),
+        Item::Data(d) => match &d.kind {
+            Some(kind) => format!("entities `{}` from \"{}\"", kind.name, d.file),
+            None => format!("exposures from \"{}\"", d.file),
+        },
         Item::Rule(r) => match &r.name {
             Some(name) => format!("rule `{}`", name.name),
             None => String::from("a rule"),

@@ -1,0 +1,181 @@
+//! Data files: `entities Kind from "file"` and `exposures from "file"`.
+//!
+//! The engine never opens a file. A host registers a [`DataLoader`] on the
+//! [`Engine`](crate::Engine); for each `from "NAME"` the engine asks it for the
+//! bytes of `NAME`, reads them as CSV (`table`), turns every row into an entity
+//! or an exposure (`rows`), and adds those to the script before it is checked,
+//! exactly as if they had been written in it. Every problem of a file is
+//! reported at its cell (file, line, column), all of them at once; a file with a
+//! problem loads nothing, and neither does the program.
+
+mod cells;
+mod rows;
+mod table;
+
+use std::fmt;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::{Diagnostics, Problem};
+use crate::source::SourceFile;
+use crate::syntax::{File, Item};
+
+pub(crate) use rows::Limits;
+
+/// Supplies the data files a script names in `entities Kind from "NAME"` and
+/// `exposures from "NAME"`. The engine never opens files itself: a host that
+/// allows scripts to read data registers a loader with
+/// [`Engine::loader`](crate::Engine::loader), and decides what a name means (a
+/// path beside the script, a table of its own, a download it has made).
+///
+/// A closure `Fn(&str, &str) -> Result<DataFile, String>` is a loader:
+///
+/// ```
+/// use cascade::{DataFile, Engine};
+/// let engine = Engine::new().loader(|name: &str, _script: &str| match name {
+///     "banks.csv" => Ok(DataFile::new("banks.csv", "name,capital\nhsbc,5bn\nbarclays,3bn\n")),
+///     other => Err(format!("no data set called `{other}`")),
+/// });
+/// let script = "kind Bank { capital = 0 }\nentities Bank from \"banks.csv\"";
+/// let mut run = engine.compile(script, "banks.cascade")?.run()?;
+/// assert_eq!(run.value("barclays.capital")?.to_string(), "3000000000");
+/// # Ok::<(), cascade::Error>(())
+/// ```
+pub trait DataLoader: Send + Sync {
+    /// The contents of the data file that the script called `script` names
+    /// `name`, or why it cannot be had (shown at the `from "NAME"`).
+    fn load(&self, name: &str, script: &str) -> Result<DataFile, String>;
+}
+
+impl<F> DataLoader for F
+where
+    F: Fn(&str, &str) -> Result<DataFile, String> + Send + Sync,
+{
+    fn load(&self, name: &str, script: &str) -> Result<DataFile, String> {
+        self(name, script)
+    }
+}
+
+/// The contents of one data file, as a loader returns it.
+#[derive(Clone)]
+pub struct DataFile {
+    /// What diagnostics and the provenance call the file (usually its path).
+    pub path: String,
+    /// Its bytes: CSV, UTF-8 (a byte-order mark is allowed).
+    pub bytes: Vec<u8>,
+}
+
+impl DataFile {
+    /// A data file called `path` with these contents.
+    pub fn new(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> DataFile {
+        DataFile { path: path.into(), bytes: bytes.into() }
+    }
+}
+
+impl fmt::Debug for DataFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DataFile({}, {} bytes)", self.path, self.bytes.len())
+    }
+}
+
+/// A data file a program was compiled with, for the provenance of its outputs.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DataSource {
+    /// The name the script gives it (`from "banks.csv"`).
+    pub name: String,
+    /// Where the loader found it (its path, for the `cascade` command).
+    pub path: String,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
+    /// The rows it contributed.
+    pub rows: usize,
+}
+
+/// What went wrong loading the data of a script: problems in the script (no
+/// loader, an unknown kind, a file that cannot be read) or in the data files.
+pub(crate) enum LoadError {
+    Script(Vec<Problem>),
+    Data(Vec<Diagnostics>),
+}
+
+/// Loads every data file the script names and appends its entities and
+/// exposures to `file`. Returns what was loaded, for the provenance.
+pub(crate) fn load_all(
+    file: &mut File,
+    script: &SourceFile,
+    loader: Option<&Arc<dyn DataLoader>>,
+    limits: Limits,
+) -> Result<Vec<DataSource>, LoadError> {
+    let decls: Vec<crate::syntax::DataDecl> = file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Data(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    if decls.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(loader) = loader else {
+        let problems = decls
+            .iter()
+            .map(|d| {
+                Problem::error("cascade::data::no_loader", "this engine does not read data files")
+                    .label(d.file_span, "cannot be loaded here")
+                    .help(
+                        "the program that runs the script must register a loader (`Engine::loader`); \
+                         the `cascade` command reads data files beside the script",
+                    )
+            })
+            .collect();
+        return Err(LoadError::Script(problems));
+    };
+    let mut world = rows::World::new(file, script, limits);
+    let mut script_problems = Vec::new();
+    let mut data_problems = Vec::new();
+    let mut sources = Vec::new();
+    for decl in &decls {
+        let kind = match &decl.kind {
+            Some(kind) => match world.kind(kind) {
+                Ok(k) => Some(k),
+                Err(problem) => {
+                    script_problems.push(problem);
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let data = match loader.load(&decl.file, script.name()) {
+            Ok(data) => data,
+            Err(reason) => {
+                script_problems.push(
+                    Problem::error("cascade::data::read", format!("cannot read `{}`: {reason}", decl.file))
+                        .label(decl.file_span, "this data file"),
+                );
+                continue;
+            }
+        };
+        let sha256 = Sha256::digest(&data.bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let result = match kind {
+            Some(kind) => world.entities(kind, &data),
+            None => world.exposures(&data),
+        };
+        match result {
+            Ok(rows) => sources.push(DataSource { name: decl.file.clone(), path: data.path, sha256, rows }),
+            Err(diagnostics) => data_problems.push(diagnostics),
+        }
+    }
+    if !script_problems.is_empty() {
+        return Err(LoadError::Script(script_problems));
+    }
+    if !data_problems.is_empty() {
+        return Err(LoadError::Data(data_problems));
+    }
+    // Exposures name entities of any file, so they are resolved once all are read.
+    if let Err(diagnostics) = world.finish(file) {
+        return Err(LoadError::Data(diagnostics));
+    }
+    Ok(sources)
+}

@@ -1,0 +1,567 @@
+//! Rows of data files turned into entities and exposures of the script.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Diagnostics, Problem, did_you_mean, list_words};
+use crate::source::{SourceFile, Span};
+use crate::syntax::{self, Entity, Exposure, Expr, ExprKind, FieldInit, File, Ident, Item};
+use crate::value::Type;
+
+use super::DataFile;
+use super::cells;
+use super::table::{Row, Table};
+
+/// A file reports at most this many problems; a last one counts the rest.
+pub(crate) const MAX_PROBLEMS_PER_FILE: usize = 50;
+
+/// How many entities and exposures the engine allows, script and data together.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub max_entities: usize,
+    pub max_exposures: usize,
+}
+
+/// A kind's stored field, as a column of a data file can fill it.
+struct Column {
+    name: String,
+    derived: bool,
+    ty: Option<Type>,
+}
+
+struct KindInfo {
+    name: String,
+    fields: Vec<Column>,
+}
+
+/// Where a data entity was declared.
+#[derive(Clone, Copy)]
+struct Origin {
+    file: usize,
+    span: Span,
+}
+
+/// An exposure read from a file, its names not yet resolved.
+struct Pending {
+    file: usize,
+    creditor_span: Span,
+    debtor_span: Span,
+    exposure: Exposure,
+}
+
+/// The data read so far, and what the script declares.
+pub(crate) struct World {
+    limits: Limits,
+    script: SourceFile,
+    kinds: Vec<KindInfo>,
+    kind_ids: HashMap<String, usize>,
+    /// Names the script declares, with where and as what.
+    script_names: HashMap<String, (Span, &'static str)>,
+    script_entities: usize,
+    script_exposures: usize,
+    /// Entities from data files, by name.
+    data_names: HashMap<String, Origin>,
+    /// Every file read so far.
+    files: Vec<SourceFile>,
+    entities: Vec<Item>,
+    exposures: Vec<Pending>,
+}
+
+/// The problems of one file, capped at [`MAX_PROBLEMS_PER_FILE`].
+struct Problems {
+    list: Vec<Problem>,
+    more: usize,
+}
+
+impl Problems {
+    fn new() -> Problems {
+        Problems { list: Vec::new(), more: 0 }
+    }
+
+    fn push(&mut self, problem: Problem) {
+        if self.list.len() < MAX_PROBLEMS_PER_FILE {
+            self.list.push(problem);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn into_diagnostics(mut self, source: &SourceFile) -> Diagnostics {
+        if self.more > 0 {
+            self.list.push(
+                Problem::error(
+                    "cascade::data::too_many_problems",
+                    format!(
+                        "{} more problem{} in this file (only the first {MAX_PROBLEMS_PER_FILE} are shown)",
+                        self.more,
+                        if self.more == 1 { "" } else { "s" }
+                    ),
+                )
+                .help("fix the problems above and load the file again"),
+            );
+        }
+        // A problem without a span sorts first; the count belongs last.
+        let more = self.more > 0;
+        let mut diagnostics = Diagnostics::new(source, self.list);
+        if more {
+            diagnostics.move_unlabelled_last();
+        }
+        diagnostics
+    }
+}
+
+impl World {
+    pub fn new(file: &File, script: &SourceFile, limits: Limits) -> World {
+        let mut world = World {
+            limits,
+            script: script.clone(),
+            kinds: Vec::new(),
+            kind_ids: HashMap::new(),
+            script_names: HashMap::new(),
+            script_entities: 0,
+            script_exposures: 0,
+            data_names: HashMap::new(),
+            files: Vec::new(),
+            entities: Vec::new(),
+            exposures: Vec::new(),
+        };
+        for item in &file.items {
+            let (name, what) = match item {
+                Item::Param(d) => (&d.name, "param"),
+                Item::Var(d) => (&d.name, "var"),
+                Item::Let(d) => (&d.name, "let"),
+                Item::Series(s) => (&s.name, "series"),
+                Item::Kind(k) => {
+                    let fields = k
+                        .fields
+                        .iter()
+                        .map(|f| Column {
+                            name: f.name.name.clone(),
+                            derived: f.derived,
+                            ty: cells::literal_type(&f.value),
+                        })
+                        .collect();
+                    world.kind_ids.entry(k.name.name.clone()).or_insert(world.kinds.len());
+                    world.kinds.push(KindInfo { name: k.name.name.clone(), fields });
+                    (&k.name, "kind")
+                }
+                Item::Entity(e) => {
+                    world.script_entities += 1;
+                    (&e.name, "entity")
+                }
+                Item::Exposure(_) => {
+                    world.script_exposures += 1;
+                    continue;
+                }
+                _ => continue,
+            };
+            world.script_names.entry(name.name.clone()).or_insert((name.span, what));
+        }
+        world
+    }
+
+    /// The kind named in `entities Kind from ...`.
+    pub fn kind(&self, name: &Ident) -> Result<usize, Problem> {
+        self.kind_ids.get(&name.name).copied().ok_or_else(|| {
+            Problem::error("cascade::check::unknown_kind", format!("unknown kind `{}`", name.name))
+                .label(name.span, "no kind of this name")
+                .maybe_help(did_you_mean(&name.name, self.kinds.iter().map(|k| k.name.as_str())).or_else(
+                    || {
+                        let names: Vec<&str> = self.kinds.iter().map(|k| k.name.as_str()).collect();
+                        Some(format!("the kinds are {}", list_words(&names)))
+                    },
+                ))
+        })
+    }
+
+    fn line_of(&self, origin: Origin) -> usize {
+        self.files[origin.file].line_of(origin.span.start)
+    }
+
+    /// Reads a file of entities of kind `kind`: a `name` column and one column
+    /// per stored field set. Returns the number of rows.
+    pub fn entities(&mut self, kind: usize, data: &DataFile) -> Result<usize, Diagnostics> {
+        let table = Table::open(&data.path, &data.bytes).map_err(|(s, p)| Diagnostics::new(&s, vec![p]))?;
+        let file = self.files.len();
+        self.files.push(table.source.clone());
+        let mut problems = Problems::new();
+        let info = &self.kinds[kind];
+        // Which field each column sets (None for `name`).
+        let mut name_column = None;
+        let mut columns: Vec<Option<usize>> = Vec::new();
+        for (i, header) in table.header.iter().enumerate() {
+            if let Some(first) = table.header.iter().take(i).position(|h| h == header) {
+                problems.push(
+                    Problem::error("cascade::data::duplicate_column", format!("the column `{header}` appears twice"))
+                        .label(table.header_cell(i), "again here")
+                        .label(table.header_cell(first), "first here"),
+                );
+                columns.push(None);
+                continue;
+            }
+            if header == "name" {
+                name_column = Some(i);
+                columns.push(None);
+                continue;
+            }
+            match info.fields.iter().position(|f| f.name == *header) {
+                Some(f) if info.fields[f].derived => {
+                    problems.push(
+                        Problem::error(
+                            "cascade::data::derived_column",
+                            format!("`{header}` is a derived field of `{}`", info.name),
+                        )
+                        .label(table.header_cell(i), "cannot be given in a data file")
+                        .help("a derived field follows its formula: give the stored fields it reads"),
+                    );
+                    columns.push(None);
+                }
+                Some(f) => columns.push(Some(f)),
+                None => {
+                    let stored: Vec<&str> =
+                        info.fields.iter().filter(|f| !f.derived).map(|f| f.name.as_str()).collect();
+                    let hint = did_you_mean(header, stored.iter().copied())
+                        .map_or_else(String::new, |d| format!("{d} "));
+                    problems.push(
+                        Problem::error(
+                            "cascade::data::unknown_column",
+                            format!("`{}` has no stored field `{header}`", info.name),
+                        )
+                        .label(table.header_cell(i), "unknown column")
+                        .help(format!(
+                            "{hint}the columns of a file of {} are `name` and its stored fields: {}",
+                            info.name,
+                            list_words(&stored)
+                        )),
+                    );
+                    columns.push(None);
+                }
+            }
+        }
+        let Some(name_column) = name_column else {
+            problems.push(missing_column(&table, "name", "the name of each entity"));
+            return Err(problems.into_diagnostics(&table.source));
+        };
+        let kind_name = info.name.clone();
+        let mut rows = 0;
+        let mut entities = Vec::new();
+        let mut names: Vec<(String, Origin)> = Vec::new();
+        let max = self.limits.max_entities;
+        let already = self.script_entities + self.entities.len();
+        table.rows(|row| {
+            let row = match row {
+                Ok(row) => row,
+                Err(problem) => return problems.push(problem),
+            };
+            {
+                rows += 1;
+                if !same_width(&table, row, &mut problems) {
+                    return;
+                }
+                if already + rows > max {
+                    if already + rows == max + 1 {
+                        problems.push(over_limit(&table, row, "entities", max));
+                    }
+                    return;
+                }
+                let name_span = table.cell_span(row, name_column);
+                let name = row.cell(name_column);
+                if let Some(problem) = bad_name(name, name_span) {
+                    problems.push(problem);
+                    return;
+                }
+                let mut fields = Vec::new();
+                for (i, column) in columns.iter().enumerate() {
+                    let (Some(f), text) = (*column, row.cell(i)) else { continue };
+                    if text.is_empty() {
+                        continue; // the kind's default
+                    }
+                    let field = &self.kinds[kind].fields[f];
+                    match cells::literal(text, field.ty) {
+                        Some(value) => fields.push(FieldInit { name: plain(&field.name), value }),
+                        None => problems.push(bad_cell(&table, row, i, &field.name, field.ty)),
+                    }
+                }
+                names.push((name.to_string(), Origin { file, span: name_span }));
+                entities.push(Item::Entity(Entity {
+                    name: plain(name),
+                    kind: plain(&kind_name),
+                    fields,
+                    span: Span::default(),
+                }));
+            }
+        });
+        for (name, origin) in names {
+            if let Some(problem) = self.duplicate(&name, origin) {
+                problems.push(problem);
+            } else {
+                self.data_names.insert(name, origin);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems.into_diagnostics(&table.source));
+        }
+        self.entities.extend(entities);
+        Ok(rows)
+    }
+
+    /// A problem if `name` is declared already, by the script or another row.
+    fn duplicate(&self, name: &str, origin: Origin) -> Option<Problem> {
+        let problem = Problem::error("cascade::check::duplicate", format!("`{name}` is declared twice"));
+        if let Some(&(span, what)) = self.script_names.get(name) {
+            return Some(problem.label(origin.span, "declared again here").help(format!(
+                "`{}` declares `{name}` first, as a {what} at line {}; names are unique across the \
+                 script and its data files",
+                self.script.name(),
+                self.script.line_of(span.start)
+            )));
+        }
+        let previous = *self.data_names.get(name)?;
+        if previous.file == origin.file {
+            return Some(
+                problem
+                    .label(origin.span, "declared again here")
+                    .label(previous.span, "first declared here")
+                    .help("names are unique across the script and its data files: rename one of them"),
+            );
+        }
+        Some(problem.label(origin.span, "declared again here").help(format!(
+            "`{}` declares it first, at line {}; names are unique across the script and its data files",
+            self.files[previous.file].name(),
+            self.line_of(previous)
+        )))
+    }
+
+}
+
+fn plain(name: &str) -> Ident {
+    Ident { name: name.to_string(), span: Span::default() }
+}
+
+/// A problem unless the row has as many cells as the header.
+fn same_width(table: &Table, row: &Row, problems: &mut Problems) -> bool {
+    let (found, wanted) = (row.record.len(), table.header.len());
+    if found == wanted {
+        return true;
+    }
+    problems.push(
+        Problem::error(
+            "cascade::data::column_count",
+            format!("this row has {found} cell{} but the header has {wanted}", if found == 1 { "" } else { "s" }),
+        )
+        .label(table.row_span(row), format!("{found} cells"))
+        .label(table.header_span, format!("{wanted} columns"))
+        .help("a cell that holds a comma must be quoted: `\"Bank, Ltd\"`"),
+    );
+    false
+}
+
+fn missing_column(table: &Table, column: &str, what: &str) -> Problem {
+    Problem::error("cascade::data::missing_column", format!("the data file has no column `{column}`"))
+        .label(table.header_span, format!("no `{column}` here"))
+        .help(format!("add a column `{column}` with {what}"))
+}
+
+fn over_limit(table: &Table, row: &Row, what: &str, max: usize) -> Problem {
+    Problem::error(
+        if what == "entities" { "cascade::limit::entities" } else { "cascade::limit::exposures" },
+        format!("more than {max} {what}: this engine allows at most {max}"),
+    )
+    .label(table.row_span(row), format!("{what} beyond the limit start here"))
+    .help(format!("raise the limit (`Engine::max_{what}`, `--max-{what}`) or load fewer"))
+}
+
+fn bad_cell(table: &Table, row: &Row, i: usize, column: &str, ty: Option<Type>) -> Problem {
+    let text = row.cell(i);
+    let wanted = ty.map_or("a value", cells::expected);
+    Problem::error("cascade::data::bad_value", format!("`{text}` is not {wanted}"))
+        .label(table.cell_span(row, i), format!("`{column}` should be {wanted}"))
+}
+
+/// A problem if a name from data cannot be an entity's name.
+fn bad_name(name: &str, span: Span) -> Option<Problem> {
+    let problem = |why: &str| {
+        Some(
+            Problem::error("cascade::data::bad_name", format!("`{name}` cannot name an entity"))
+                .label(span, why.to_string()),
+        )
+    };
+    if name.is_empty() {
+        return problem("the name is empty");
+    }
+    if name.contains(['`', '\n', '\r']) {
+        return problem("a name cannot hold a backtick or a line break");
+    }
+    if syntax::BUILTIN_NAMES.contains(&name) || syntax::BUILTIN_FUNCTIONS.contains(&name) {
+        return problem("this is a built-in name");
+    }
+    None
+}
+
+impl World {
+    /// Reads a file of exposures: `creditor`, `debtor`, `amount` and an optional
+    /// `recovery`. Returns the number of rows; the names are resolved in `finish`.
+    pub fn exposures(&mut self, data: &DataFile) -> Result<usize, Diagnostics> {
+        let table = Table::open(&data.path, &data.bytes).map_err(|(s, p)| Diagnostics::new(&s, vec![p]))?;
+        let file = self.files.len();
+        self.files.push(table.source.clone());
+        let mut problems = Problems::new();
+        let find = |name: &str| table.header.iter().position(|h| h == name);
+        let (creditor, debtor, amount, recovery) = (find("creditor"), find("debtor"), find("amount"), find("recovery"));
+        for (column, what) in [(creditor, "creditor"), (debtor, "debtor"), (amount, "amount")] {
+            if column.is_none() {
+                problems.push(missing_column(&table, what, what_text(what)));
+            }
+        }
+        for (i, header) in table.header.iter().enumerate() {
+            if !matches!(header.as_str(), "creditor" | "debtor" | "amount" | "recovery") {
+                problems.push(
+                    Problem::error("cascade::data::unknown_column", format!("an exposure has no field `{header}`"))
+                        .label(table.header_cell(i), "unknown column")
+                        .help("the columns of a file of exposures are `creditor`, `debtor`, `amount` and `recovery`"),
+                );
+            }
+        }
+        let (Some(creditor), Some(debtor), Some(amount)) = (creditor, debtor, amount) else {
+            return Err(problems.into_diagnostics(&table.source));
+        };
+        let mut rows = 0;
+        let mut pending = Vec::new();
+        let max = self.limits.max_exposures;
+        let already = self.script_exposures + self.exposures.len();
+        table.rows(|row| {
+            let row = match row {
+                Ok(row) => row,
+                Err(problem) => return problems.push(problem),
+            };
+            {
+                rows += 1;
+                if !same_width(&table, row, &mut problems) {
+                    return;
+                }
+                if already + rows > max {
+                    if already + rows == max + 1 {
+                        problems.push(over_limit(&table, row, "exposures", max));
+                    }
+                    return;
+                }
+                let value = cells::number(row.cell(amount));
+                let Some(value) = value else {
+                    problems.push(bad_cell(&table, row, amount, "amount", Some(Type::Number)));
+                    return;
+                };
+                let recovery_value = match recovery.map(|r| (r, row.cell(r))) {
+                    None | Some((_, "")) => None,
+                    Some((r, text)) => match cells::number(text) {
+                        Some(n) if (rust_decimal::Decimal::ZERO..=rust_decimal::Decimal::ONE).contains(&n) => {
+                            Some(n)
+                        }
+                        Some(_) => {
+                            problems.push(
+                                Problem::error(
+                                    "cascade::data::bad_recovery",
+                                    format!("a recovery of `{text}` is outside 0% to 100%"),
+                                )
+                                .label(table.cell_span(row, r), "`recovery` should be between 0% and 100%")
+                                .help("write a share: `40%` or `0.4`"),
+                            );
+                            return;
+                        }
+                        None => {
+                            problems.push(bad_cell(&table, row, r, "recovery", Some(Type::Number)));
+                            return;
+                        }
+                    },
+                };
+                let number = |n| Expr { kind: ExprKind::Number(n), span: Span::default() };
+                let (c, d) = (row.cell(creditor), row.cell(debtor));
+                let (c_span, d_span) = (table.cell_span(row, creditor), table.cell_span(row, debtor));
+                if c == d && !c.is_empty() {
+                    problems.push(
+                        Problem::error("cascade::check::self_exposure", format!("`{c}` cannot be exposed to itself"))
+                            .label(d_span, "creditor and debtor are the same")
+                            .label(c_span, ""),
+                    );
+                    return;
+                }
+                pending.push(Pending {
+                    file,
+                    creditor_span: c_span,
+                    debtor_span: d_span,
+                    exposure: Exposure {
+                        creditor: plain(c),
+                        debtor: plain(d),
+                        amount: number(value),
+                        recovery: recovery_value.map(number),
+                        span: Span::default(),
+                    },
+                });
+            }
+        });
+        if !problems.is_empty() {
+            return Err(problems.into_diagnostics(&table.source));
+        }
+        self.exposures.extend(pending);
+        Ok(rows)
+    }
+
+    /// Resolves the exposures' names and adds everything to the script.
+    pub fn finish(self, file: &mut File) -> Result<(), Vec<Diagnostics>> {
+        let mut problems: Vec<Problems> = self.files.iter().map(|_| Problems::new()).collect();
+        let known = |name: &str| {
+            self.data_names.contains_key(name) || matches!(self.script_names.get(name), Some((_, "entity")))
+        };
+        for x in &self.exposures {
+            for (ident, span, what) in
+                [(&x.exposure.creditor, x.creditor_span, "creditor"), (&x.exposure.debtor, x.debtor_span, "debtor")]
+            {
+                if known(&ident.name) {
+                    continue;
+                }
+                let name = &ident.name;
+                let candidates = self
+                    .data_names
+                    .keys()
+                    .map(String::as_str)
+                    .chain(self.script_names.iter().filter(|(_, (_, w))| *w == "entity").map(|(n, _)| n.as_str()));
+                let help = did_you_mean(name, candidates).unwrap_or_else(|| {
+                    String::from("an exposure names entities of the script or of its `entities ... from` files")
+                });
+                let message = if name.is_empty() {
+                    format!("the {what} is missing")
+                } else {
+                    format!("unknown entity `{name}`")
+                };
+                problems[x.file].push(
+                    Problem::error("cascade::data::unknown_entity", message)
+                        .label(span, format!("the {what}: no entity of this name"))
+                        .help(help),
+                );
+            }
+        }
+        let failed: Vec<Diagnostics> = problems
+            .into_iter()
+            .zip(&self.files)
+            .filter(|(p, _)| !p.is_empty())
+            .map(|(p, source)| p.into_diagnostics(source))
+            .collect();
+        if !failed.is_empty() {
+            return Err(failed);
+        }
+        file.items.reserve(self.entities.len() + self.exposures.len());
+        file.items.extend(self.entities);
+        file.items.extend(self.exposures.into_iter().map(|p| Item::Exposure(p.exposure)));
+        Ok(())
+    }
+}
+
+fn what_text(column: &str) -> &'static str {
+    match column {
+        "creditor" => "the entity that loses if the debtor defaults",
+        "debtor" => "the entity whose default costs the creditor",
+        _ => "the amount of each exposure",
+    }
+}
