@@ -27,7 +27,8 @@ pub(crate) enum Target {
 /// Resolves `name`, `entity.field`, `step` or `date`.
 pub(crate) fn resolve_target(ir: &Ir, name: &str) -> Result<Target, Error> {
     let unknown = |help: Option<String>| Error::UnknownName { name: name.to_string(), help };
-    if let Some((entity, field)) = name.split_once('.') {
+    // Field names have no `.`; an entity's name from data may (`Acme Inc.`).
+    if let Some((entity, field)) = name.rsplit_once('.') {
         let Some((e, def)) = ir.entities.iter().enumerate().find(|(_, x)| x.name == entity) else {
             return Err(unknown(crate::diagnostic::did_you_mean(
                 entity,

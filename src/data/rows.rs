@@ -12,7 +12,7 @@ use super::cells;
 use super::table::{Row, Table};
 
 /// A file reports at most this many problems; a last one counts the rest.
-pub(crate) const MAX_PROBLEMS_PER_FILE: usize = 50;
+pub(crate) const MAX_PROBLEMS_PER_FILE: usize = 20;
 
 /// How many entities and exposures the engine allows, script and data together.
 #[derive(Clone, Copy, Debug)]
@@ -223,19 +223,22 @@ impl World {
                 None => {
                     let stored: Vec<&str> =
                         info.fields.iter().filter(|f| !f.derived).map(|f| f.name.as_str()).collect();
-                    let hint = did_you_mean(header, stored.iter().copied())
-                        .map_or_else(String::new, |d| format!("{d} "));
+                    let columns_are = format!(
+                        "the columns of a file of {} are `name` and its stored fields: {}",
+                        info.name,
+                        list_words(&stored)
+                    );
+                    let help = match did_you_mean(header, stored.iter().copied()) {
+                        Some(hint) => format!("{hint} ({columns_are})"),
+                        None => columns_are,
+                    };
                     problems.push(
                         Problem::error(
                             "cascade::data::unknown_column",
                             format!("`{}` has no stored field `{header}`", info.name),
                         )
                         .label(table.header_cell(i), "unknown column")
-                        .help(format!(
-                            "{hint}the columns of a file of {} are `name` and its stored fields: {}",
-                            info.name,
-                            list_words(&stored)
-                        )),
+                        .help(help),
                     );
                     columns.push(None);
                 }
@@ -313,9 +316,10 @@ impl World {
         let problem = Problem::error("cascade::check::duplicate", format!("`{name}` is declared twice"));
         if let Some(&(span, what)) = self.script_names.get(name) {
             return Some(problem.label(origin.span, "declared again here").help(format!(
-                "`{}` declares `{name}` first, as a {what} at line {}; names are unique across the \
+                "`{}` declares `{name}` first, as {} {what} at line {}; names are unique across the \
                  script and its data files",
                 self.script.name(),
+                if what == "entity" { "an" } else { "a" },
                 self.script.line_of(span.start)
             )));
         }
@@ -347,14 +351,21 @@ fn same_width(table: &Table, row: &Row, problems: &mut Problems) -> bool {
     if found == wanted {
         return true;
     }
+    let cells = if found == 1 { "cell" } else { "cells" };
+    // A quote that is never closed takes the rest of the file into one cell.
+    let help = if row.record.iter().any(|cell| cell.contains(&b'\n')) {
+        "a quoted cell here runs over several lines: is its closing `\"` missing?"
+    } else {
+        "a cell that holds a comma must be quoted: `\"Bank, Ltd\"`"
+    };
     problems.push(
         Problem::error(
             "cascade::data::column_count",
-            format!("this row has {found} cell{} but the header has {wanted}", if found == 1 { "" } else { "s" }),
+            format!("this row has {found} {cells} but the header has {wanted}"),
         )
-        .label(table.row_span(row), format!("{found} cells"))
+        .label(table.row_span(row), format!("{found} {cells}"))
         .label(table.header_span, format!("{wanted} columns"))
-        .help("a cell that holds a comma must be quoted: `\"Bank, Ltd\"`"),
+        .help(help),
     );
     false
 }
@@ -483,7 +494,7 @@ impl World {
                     problems.push(
                         Problem::error("cascade::check::self_exposure", format!("`{c}` cannot be exposed to itself"))
                             .label(d_span, "creditor and debtor are the same")
-                            .label(c_span, ""),
+                            .label(c_span, "the creditor"),
                     );
                     return;
                 }

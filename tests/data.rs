@@ -1,0 +1,190 @@
+//! Data files: `entities Kind from "file"` and `exposures from "file"`, through
+//! the public API with an in-memory loader.
+//!
+//! - Every `tests/cases/data/*.case` is a script and its data files (each after
+//!   a `=== NAME` line; the first is the script) that must fail to compile; its
+//!   snapshot holds the case, then the diagnostics as `cascade` prints them.
+//! - The tests below load data that must work (a byte-order mark, CRLF, quoted
+//!   cells with commas, script and data entities mixed, several files per kind)
+//!   and check the values that result.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use cascade::{DataFile, Engine, Error, RenderStyle, Value};
+
+/// A case: the script's name and text, and the data files by name.
+struct Case {
+    script: (String, String),
+    files: HashMap<String, Vec<u8>>,
+}
+
+fn parse_case(text: &str) -> Case {
+    let mut parts: Vec<(String, String)> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(name) = line.strip_prefix("=== ") {
+            parts.push((name.trim().to_string(), String::new()));
+        } else if let Some((_, body)) = parts.last_mut() {
+            body.push_str(line);
+        }
+    }
+    let mut parts = parts.into_iter();
+    let script = parts.next().expect("a case starts with its script");
+    Case { script, files: parts.map(|(name, body)| (name, body.into_bytes())).collect() }
+}
+
+/// An engine whose loader serves `files`.
+fn engine(files: HashMap<String, Vec<u8>>) -> Engine {
+    Engine::new().loader(move |name: &str, _script: &str| match files.get(name) {
+        Some(bytes) => Ok(DataFile::new(name, bytes.clone())),
+        None => Err(String::from("no such file")),
+    })
+}
+
+fn render(error: &Error) -> String {
+    match error {
+        Error::Script(diagnostics) => format!("{}{diagnostics}\n", diagnostics.render(RenderStyle::Plain)),
+        Error::Data(files) => {
+            let mut out = String::new();
+            for diagnostics in files {
+                out.push_str(&diagnostics.render(RenderStyle::Plain));
+                out.push_str(&format!("{diagnostics}\n"));
+            }
+            out
+        }
+        other => format!("{other}\n"),
+    }
+}
+
+#[test]
+fn data_case() {
+    insta::glob!("cases/data/*.case", |path| {
+        let text = fs::read_to_string(path).expect("the case can be read");
+        let case = parse_case(&text);
+        let (name, script) = &case.script;
+        let error = match engine(case.files).compile(script, name) {
+            Ok(_) => panic!("{} compiled, but a data case must fail", path.display()),
+            Err(e) => e,
+        };
+        let snapshot = format!("----- CASE\n{text}----- DIAGNOSTICS\n{}", render(&error));
+        insta::with_settings!({ omit_expression => true }, {
+            insta::assert_snapshot!(snapshot);
+        });
+    });
+}
+
+#[test]
+fn there_are_data_cases() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/data");
+    let count = fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+    assert!(count >= 15, "only {count} data cases");
+}
+
+fn files(list: &[(&str, &[u8])]) -> HashMap<String, Vec<u8>> {
+    list.iter().map(|(n, b)| (n.to_string(), b.to_vec())).collect()
+}
+
+fn value(run: &mut cascade::Run, name: &str) -> String {
+    run.value(name).unwrap_or_else(|e| panic!("{name}: {e}")).to_string()
+}
+
+#[test]
+fn a_byte_order_mark_crlf_and_quoted_cells_load() {
+    let banks = b"\xEF\xBB\xBFname,capital,shocked,note\r\n\"Bank, Ltd\",10m,TRUE,\"says \"\"hi\"\"\"\r\n1st,  2bn ,,\r\n";
+    let script = "kind Bank { capital = 0, shocked = false, note = \"none\" }\nentities Bank from \"banks.csv\"";
+    let program = engine(files(&[("banks.csv", banks)])).compile(script, "b.cascade").expect("it loads");
+    let mut run = program.run().expect("it starts");
+    assert_eq!(value(&mut run, "Bank, Ltd.capital"), "10000000");
+    assert_eq!(value(&mut run, "Bank, Ltd.shocked"), "true");
+    assert_eq!(value(&mut run, "Bank, Ltd.note"), "says \"hi\"");
+    assert_eq!(value(&mut run, "1st.capital"), "2000000000");
+    assert_eq!(value(&mut run, "1st.shocked"), "false", "an empty cell takes the kind's default");
+    assert_eq!(value(&mut run, "1st.note"), "none");
+    let doubled = run.evaluate("`1st`.capital * 2").expect("a quoted name in an expression");
+    assert_eq!(doubled.to_string(), "4000000000");
+}
+
+#[test]
+fn script_and_data_entities_mix_in_rules_and_aggregates() {
+    let banks = b"name,capital\n529900T8BM49AURSDO55,10\nSecond Bank,20\n";
+    let more = b"name,capital\nthird,4\n";
+    let exposures = b"creditor,debtor,amount,recovery\nthird,529900T8BM49AURSDO55,10,50%\nscripted,third,100,0\n";
+    let script = r#"
+kind Bank { capital = 0, let losses = exposure_losses(self) }
+entity scripted: Bank { capital = 1000 }
+entities Bank from "banks.csv"
+entities Bank from "more.csv"
+exposures from "exposures.csv"
+at 1 then default(`529900T8BM49AURSDO55`)
+for b: Bank when not b.defaulted and b.losses > b.capital then default(b)
+expect count(b for b in Bank) == 4
+expect sum(b.capital for b in Bank) == 1034
+expect third.defaulted and not scripted.defaulted and not `Second Bank`.defaulted
+expect scripted.losses == 100
+"#;
+    let data = files(&[("banks.csv", banks), ("more.csv", more), ("exposures.csv", exposures)]);
+    let program = engine(data).compile(script, "mix.cascade").expect("it compiles");
+    let names: Vec<&str> = program.data_sources().iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["banks.csv", "more.csv", "exposures.csv"]);
+    let mut run = program.run().expect("it starts");
+    run.run_to_end().expect("it runs");
+    for e in run.expectations() {
+        assert!(e.passed, "{} ({})", e.text, e.detail);
+    }
+    assert_eq!(run.expectations().len(), 4);
+}
+
+#[test]
+fn an_engine_without_a_loader_refuses_data_files() {
+    let script = "kind Bank { capital = 0 }\nentities Bank from \"banks.csv\"\nexposures from \"x.csv\"\n";
+    let error = Engine::new().compile(script, "banks.cascade").expect_err("no loader");
+    insta::assert_snapshot!(format!("----- SOURCE\n{script}----- DIAGNOSTICS\n{}", render(&error)));
+}
+
+#[test]
+fn the_provenance_names_each_data_file_and_its_sha256() {
+    let banks = b"name,capital\nalpha,1\n";
+    let script = "kind Bank { capital = 0 }\nentities Bank from \"banks.csv\"";
+    let program = engine(files(&[("banks.csv", banks)])).compile(script, "p.cascade").expect("it compiles");
+    let source = &program.data_sources()[0];
+    // sha256 of "name,capital\nalpha,1\n"
+    assert_eq!(source.sha256.len(), 64);
+    assert_eq!(source.rows, 1);
+    let run = program.run().expect("it starts");
+    let json = run.trace().to_json();
+    assert_eq!(json["provenance"]["data"][0]["sha256"].as_str(), Some(source.sha256.as_str()));
+    assert_eq!(json["provenance"]["data"][0]["path"].as_str(), Some("banks.csv"));
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_a_diagnostic_at_the_byte() {
+    let banks = b"name,capital\nalpha,1\nb\xFFta,2\n";
+    let script = "kind Bank { capital = 0 }\nentities Bank from \"banks.csv\"";
+    let error = engine(files(&[("banks.csv", banks)])).compile(script, "u.cascade").expect_err("not UTF-8");
+    let Error::Data(files) = &error else { panic!("{error}") };
+    let problem = &files[0].problems()[0];
+    assert_eq!(problem.code, "cascade::data::not_utf8");
+    assert_eq!(problem.span().map(|s| s.start), Some(22));
+}
+
+#[test]
+fn nothing_is_loaded_when_one_file_has_a_problem() {
+    let good = b"name,capital\nalpha,1\n";
+    let bad = b"name,capital\nbeta,x\n";
+    let script = "kind Bank { capital = 0 }\nentities Bank from \"good.csv\"\nentities Bank from \"bad.csv\"";
+    let error = engine(files(&[("good.csv", good), ("bad.csv", bad)])).compile(script, "n.cascade");
+    let Err(Error::Data(files)) = error else { panic!("expected data problems") };
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].source().name(), "bad.csv");
+}
+
+#[test]
+fn values_from_data_have_the_kinds_types() {
+    let banks = b"name,since,open\nalpha,2026-06,false\n";
+    let script = "kind Bank { since = 2026-01, open = true }\nentities Bank from \"banks.csv\"";
+    let program = engine(files(&[("banks.csv", banks)])).compile(script, "t.cascade").expect("it compiles");
+    let mut run = program.run().expect("it starts");
+    assert!(matches!(run.value("alpha.since"), Ok(Value::Date(_))));
+    assert_eq!(value(&mut run, "alpha.open"), "false");
+}
