@@ -92,7 +92,8 @@ fn value(run: &mut cascade::Run, name: &str) -> String {
 #[test]
 fn a_byte_order_mark_crlf_and_quoted_cells_load() {
     let banks = b"\xEF\xBB\xBFname,capital,shocked,note\r\n\"Bank, Ltd\",10m,TRUE,\"says \"\"hi\"\"\"\r\n1st,  2bn ,,\r\n";
-    let script = "kind Bank { capital = 0, shocked = false, note = \"none\" }\nentities Bank from \"banks.csv\"";
+    let script =
+        "kind Bank { capital = 0, shocked = false, note = \"none\" }\nentities Bank from \"banks.csv\"";
     let program = engine(files(&[("banks.csv", banks)])).compile(script, "b.cascade").expect("it loads");
     let mut run = program.run().expect("it starts");
     assert_eq!(value(&mut run, "Bank, Ltd.capital"), "10000000");
@@ -109,7 +110,8 @@ fn a_byte_order_mark_crlf_and_quoted_cells_load() {
 fn script_and_data_entities_mix_in_rules_and_aggregates() {
     let banks = b"name,capital\n529900T8BM49AURSDO55,10\nSecond Bank,20\n";
     let more = b"name,capital\nthird,4\n";
-    let exposures = b"creditor,debtor,amount,recovery\nthird,529900T8BM49AURSDO55,10,50%\nscripted,third,100,0\n";
+    let exposures =
+        b"creditor,debtor,amount,recovery\nthird,529900T8BM49AURSDO55,10,50%\nscripted,third,100,0\n";
     let script = r#"
 kind Bank { capital = 0, let losses = exposure_losses(self) }
 entity scripted: Bank { capital = 1000 }

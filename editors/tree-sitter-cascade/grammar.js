@@ -50,6 +50,7 @@ module.exports = grammar({
     global: $ => [
       // BEGIN KEYWORDS (checked by tests/editors.rs against cascade::syntax::KEYWORDS)
       'scenario', 'param', 'var', 'let', 'series', 'kind', 'entity', 'exposure',
+      'entities', 'exposures', 'from',
       'rule', 'when', 'while', 'then', 'for', 'in', 'where', 'priority', 'after',
       'at', 'emit', 'default', 'stop', 'expect', 'assert', 'linear', 'hold',
       'and', 'or', 'not', 'true', 'false', 'self',
@@ -73,6 +74,8 @@ module.exports = grammar({
       $.kind_declaration,
       $.entity_declaration,
       $.exposure_declaration,
+      $.entities_declaration,
+      $.exposures_declaration,
       $.expect_declaration,
       $.assert_declaration,
       $.rule_declaration,
@@ -124,6 +127,10 @@ module.exports = grammar({
       field('amount', $._expression),
       optional(seq(',', 'recovery', field('recovery', $._expression))),
     ),
+
+    // `entities Bank from "banks.csv"`, `exposures from "exposures.csv"`
+    entities_declaration: $ => seq('entities', field('kind', $.identifier), 'from', field('file', $.string)),
+    exposures_declaration: $ => seq('exposures', 'from', field('file', $.string)),
 
     expect_declaration: $ => seq(
       'expect',
@@ -262,7 +269,8 @@ module.exports = grammar({
 
     // ---------------------------------------------------------------------- tokens
 
-    identifier: _ => /[A-Za-z_][A-Za-z0-9_]*/,
+    // A quoted name (`` `1st Bank` ``) is a name from a data file that is not an identifier.
+    identifier: _ => token(choice(/[A-Za-z_][A-Za-z0-9_]*/, /`[^`\r\n]+`/)),
 
     // `date` (`2026-01`, `2026-01-31`), `number` (`3`, `1.50`, `1_000_000`, `1.5bn`,
     // `45%`, `$1.50`), `integer` (a step number: a series point, an `at` trigger,

@@ -184,7 +184,7 @@ impl World {
     /// Reads a file of entities of kind `kind`: a `name` column and one column
     /// per stored field set. Returns the number of rows.
     pub fn entities(&mut self, kind: usize, data: &DataFile) -> Result<usize, Diagnostics> {
-        let table = Table::open(&data.path, &data.bytes).map_err(|(s, p)| Diagnostics::new(&s, vec![p]))?;
+        let table = Table::open(&data.path, &data.bytes).map_err(|d| *d)?;
         let file = self.files.len();
         self.files.push(table.source.clone());
         let mut problems = Problems::new();
@@ -195,9 +195,12 @@ impl World {
         for (i, header) in table.header.iter().enumerate() {
             if let Some(first) = table.header.iter().take(i).position(|h| h == header) {
                 problems.push(
-                    Problem::error("cascade::data::duplicate_column", format!("the column `{header}` appears twice"))
-                        .label(table.header_cell(i), "again here")
-                        .label(table.header_cell(first), "first here"),
+                    Problem::error(
+                        "cascade::data::duplicate_column",
+                        format!("the column `{header}` appears twice"),
+                    )
+                    .label(table.header_cell(i), "again here")
+                    .label(table.header_cell(first), "first here"),
                 );
                 columns.push(None);
                 continue;
@@ -338,7 +341,6 @@ impl World {
             self.line_of(previous)
         )))
     }
-
 }
 
 fn plain(name: &str) -> Ident {
@@ -416,12 +418,13 @@ impl World {
     /// Reads a file of exposures: `creditor`, `debtor`, `amount` and an optional
     /// `recovery`. Returns the number of rows; the names are resolved in `finish`.
     pub fn exposures(&mut self, data: &DataFile) -> Result<usize, Diagnostics> {
-        let table = Table::open(&data.path, &data.bytes).map_err(|(s, p)| Diagnostics::new(&s, vec![p]))?;
+        let table = Table::open(&data.path, &data.bytes).map_err(|d| *d)?;
         let file = self.files.len();
         self.files.push(table.source.clone());
         let mut problems = Problems::new();
         let find = |name: &str| table.header.iter().position(|h| h == name);
-        let (creditor, debtor, amount, recovery) = (find("creditor"), find("debtor"), find("amount"), find("recovery"));
+        let (creditor, debtor, amount, recovery) =
+            (find("creditor"), find("debtor"), find("amount"), find("recovery"));
         for (column, what) in [(creditor, "creditor"), (debtor, "debtor"), (amount, "amount")] {
             if column.is_none() {
                 problems.push(missing_column(&table, what, what_text(what)));
@@ -467,7 +470,9 @@ impl World {
                 let recovery_value = match recovery.map(|r| (r, row.cell(r))) {
                     None | Some((_, "")) => None,
                     Some((r, text)) => match cells::number(text) {
-                        Some(n) if (rust_decimal::Decimal::ZERO..=rust_decimal::Decimal::ONE).contains(&n) => {
+                        Some(n)
+                            if (rust_decimal::Decimal::ZERO..=rust_decimal::Decimal::ONE).contains(&n) =>
+                        {
                             Some(n)
                         }
                         Some(_) => {
@@ -492,9 +497,12 @@ impl World {
                 let (c_span, d_span) = (table.cell_span(row, creditor), table.cell_span(row, debtor));
                 if c == d && !c.is_empty() {
                     problems.push(
-                        Problem::error("cascade::check::self_exposure", format!("`{c}` cannot be exposed to itself"))
-                            .label(d_span, "creditor and debtor are the same")
-                            .label(c_span, "the creditor"),
+                        Problem::error(
+                            "cascade::check::self_exposure",
+                            format!("`{c}` cannot be exposed to itself"),
+                        )
+                        .label(d_span, "creditor and debtor are the same")
+                        .label(c_span, "the creditor"),
                     );
                     return;
                 }
@@ -526,20 +534,21 @@ impl World {
             self.data_names.contains_key(name) || matches!(self.script_names.get(name), Some((_, "entity")))
         };
         for x in &self.exposures {
-            for (ident, span, what) in
-                [(&x.exposure.creditor, x.creditor_span, "creditor"), (&x.exposure.debtor, x.debtor_span, "debtor")]
-            {
+            for (ident, span, what) in [
+                (&x.exposure.creditor, x.creditor_span, "creditor"),
+                (&x.exposure.debtor, x.debtor_span, "debtor"),
+            ] {
                 if known(&ident.name) {
                     continue;
                 }
                 let name = &ident.name;
-                let candidates = self
-                    .data_names
-                    .keys()
-                    .map(String::as_str)
-                    .chain(self.script_names.iter().filter(|(_, (_, w))| *w == "entity").map(|(n, _)| n.as_str()));
+                let candidates = self.data_names.keys().map(String::as_str).chain(
+                    self.script_names.iter().filter(|(_, (_, w))| *w == "entity").map(|(n, _)| n.as_str()),
+                );
                 let help = did_you_mean(name, candidates).unwrap_or_else(|| {
-                    String::from("an exposure names entities of the script or of its `entities ... from` files")
+                    String::from(
+                        "an exposure names entities of the script or of its `entities ... from` files",
+                    )
                 });
                 let message = if name.is_empty() {
                     format!("the {what} is missing")

@@ -4,7 +4,7 @@
 //! cells are found again from each record's starting offset only when a problem
 //! needs one, so a clean file costs what the `csv` crate costs.
 
-use crate::diagnostic::Problem;
+use crate::diagnostic::{Diagnostics, Problem};
 use crate::source::{SourceFile, Span};
 
 /// A data file's text and its header, ready to be read row by row.
@@ -36,7 +36,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl Table {
     /// Reads `bytes` as UTF-8 text (dropping a byte-order mark) and its header line.
-    pub fn open(name: &str, bytes: &[u8]) -> Result<Table, (SourceFile, Problem)> {
+    pub fn open(name: &str, bytes: &[u8]) -> Result<Table, Box<Diagnostics>> {
         let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => text,
@@ -46,21 +46,21 @@ impl Table {
                 let problem = Problem::error("cascade::data::not_utf8", "the data file is not UTF-8 text")
                     .label(Span::new(valid, valid + 1), "this byte is not UTF-8")
                     .help("save the file as UTF-8 (in Excel: \"CSV UTF-8\")");
-                return Err((source, problem));
+                return Err(Box::new(Diagnostics::new(&source, vec![problem])));
             }
         };
         let source = SourceFile::new(name, text);
         if text.trim().is_empty() {
             let problem = Problem::error("cascade::data::empty", "the data file is empty")
                 .help("a data file starts with a header line that names its columns, e.g. `name,capital`");
-            return Err((source, problem));
+            return Err(Box::new(Diagnostics::new(&source, vec![problem])));
         }
         let mut reader = reader(text.as_bytes());
         let mut record = csv::ByteRecord::new();
         // The header is the first record; a file with text has one.
         let header_problem = |source: &SourceFile, message: String| {
             let problem = Problem::error("cascade::data::bad_csv", message);
-            (source.clone(), problem)
+            Box::new(Diagnostics::new(source, vec![problem]))
         };
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
@@ -68,10 +68,7 @@ impl Table {
             Err(e) => return Err(header_problem(&source, format!("the header cannot be read: {e}"))),
         }
         let start = record.position().map_or(0, |p| p.byte() as usize);
-        let header = record
-            .iter()
-            .map(|b| String::from_utf8_lossy(b).trim().to_string())
-            .collect::<Vec<_>>();
+        let header = record.iter().map(|b| String::from_utf8_lossy(b).trim().to_string()).collect::<Vec<_>>();
         let end = line_end(text.as_bytes(), start);
         Ok(Table { header_span: Span::new(start, end), header, source })
     }
@@ -115,9 +112,12 @@ impl Table {
                 }
                 Err(e) => {
                     let at = e.position().map_or(0, |p| p.byte() as usize);
-                    each(Err(Problem::error("cascade::data::bad_csv", format!("this row cannot be read: {e}"))
-                        .label(Span::new(at, line_end(text, at)), "here")
-                        .help("a quoted cell must end with a closing `\"`")));
+                    each(Err(Problem::error(
+                        "cascade::data::bad_csv",
+                        format!("this row cannot be read: {e}"),
+                    )
+                    .label(Span::new(at, line_end(text, at)), "here")
+                    .help("a quoted cell must end with a closing `\"`")));
                     break;
                 }
             }
@@ -162,11 +162,7 @@ fn cell_span(text: &[u8], start: usize, index: usize) -> Span {
         }
         i += 1;
     }
-    if cell == index {
-        trimmed(text, cell_start, i)
-    } else {
-        Span::new(i, i)
-    }
+    if cell == index { trimmed(text, cell_start, i) } else { Span::new(i, i) }
 }
 
 /// `start..end` without spaces at either end; an empty cell keeps one column.

@@ -225,7 +225,9 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
                     "a data file's name is plain text",
                 )
                 .label(file.span, "no `{...}` in a file name")
-                .help("write the name as it is, e.g. `\"banks.csv\"`; `--data NAME=PATH` points it elsewhere"));
+                .help(
+                    "write the name as it is, e.g. `\"banks.csv\"`; `--data NAME=PATH` points it elsewhere",
+                ));
             };
             Item::Data(DataDecl { kind, file: name, file_span: file.span, span: item_span })
         }

@@ -365,9 +365,8 @@ pub(super) fn describe_rule(rule: Rule) -> Option<&'static str> {
         binder | binders => "a binder such as `x: Kind`",
         comprehension => "`for`",
         scenario_decl | param_decl | var_decl | let_decl | series_decl | kind_decl | entity_decl
-        | exposure_decl | entities_decl | exposures_decl | expect_decl | assert_decl | rule_decl | rule_header | item => {
-            "a declaration or rule"
-        }
+        | exposure_decl | entities_decl | exposures_decl | expect_decl | assert_decl | rule_decl
+        | rule_header | item => "a declaration or rule",
         when_trigger | while_trigger | at_trigger | trigger => "`when`, `while` or `at`",
         derived_mark => "`let`",
         str_text | str_escape | str_interp => return None,

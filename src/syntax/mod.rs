@@ -330,8 +330,23 @@ const END_OF_FILE_CODE: &str = "cascade::syntax::unexpected_end";
 /// next line that begins, in column 0, with a word that starts an item.
 fn resync(text: &str, pos: usize) -> Option<usize> {
     const STARTERS: &[&str] = &[
-        "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "entities", "exposures",
-        "rule", "for", "when", "while", "at", "expect", "assert",
+        "scenario",
+        "param",
+        "var",
+        "let",
+        "series",
+        "kind",
+        "entity",
+        "exposure",
+        "entities",
+        "exposures",
+        "rule",
+        "for",
+        "when",
+        "while",
+        "at",
+        "expect",
+        "assert",
     ];
     // Skip the rest of the line the item starts on (after leading whitespace and
     // comments, which may be on lines of their own).

@@ -70,7 +70,8 @@
 
 ; BEGIN KEYWORDS (checked by tests/editors.rs against cascade::syntax::KEYWORDS)
 [
-  "scenario" "param" "var" "let" "series" "kind" "entity" "exposure"
+  "scenario" "param" "var" "let" "series" "kind" "entity" "exposure" "entities" "exposures"
+  "from"
 ] @keyword
 
 [

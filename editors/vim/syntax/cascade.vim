@@ -34,7 +34,7 @@ syn match cascadeBuiltinFunction contained "\<\%(min\|max\|abs\|clamp\|round\|fl
 " END BUILTIN_FUNCTIONS
 
 " BEGIN KEYWORDS
-syn keyword cascadeDeclaration scenario param var let series kind entity exposure
+syn keyword cascadeDeclaration scenario param var let series kind entity exposure entities exposures from
 syn keyword cascadeStatement   rule when while then for in where priority after at emit default stop expect assert
 syn keyword cascadeSeriesMode  linear hold
 syn keyword cascadeLogical     and or not
