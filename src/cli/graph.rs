@@ -4,12 +4,11 @@
 //! Exit codes as for every command: 0 ok, 1 the script has errors, 2 a usage
 //! error (an unknown format, a missing file).
 
-use std::io::Write;
 use std::path::Path;
 
 use cascade::{Engine, GraphFormat};
 
-use super::{Failure, compile};
+use super::{Failure, compile, out};
 
 /// The values `--format` takes; the first is the default.
 pub(super) const FORMATS: [&str; 3] = ["text", "dot", "mermaid"];
@@ -18,12 +17,10 @@ pub(super) const FORMATS: [&str; 3] = ["text", "dot", "mermaid"];
 /// `mermaid`), compiled by `engine`.
 pub(super) fn graph(file: &Path, format: &str, engine: &Engine) -> Result<(), Failure> {
     let format: GraphFormat = format.parse().map_err(|message| {
-        eprintln!("error: {message}");
+        out::err(&format!("error: {message}\n"));
         Failure::Usage
     })?;
     let program = compile(engine, file)?;
     let output = program.graph(format);
-    // A closed pipe (e.g. `| head`) is not an error.
-    let _ = std::io::stdout().lock().write_all(output.as_bytes());
-    Ok(())
+    out::out(&output)
 }

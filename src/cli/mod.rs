@@ -1,13 +1,16 @@
 //! `cascade run | check | test` (and the commands that follow them).
 //!
 //! Exit codes: 0 ok, 1 problems in a script (check time, run time, failed
-//! expectations), 2 usage errors (bad flags, missing files).
+//! expectations), 2 usage and I/O errors (bad flags, missing files, output
+//! that cannot be written). Everything is printed through `out`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod data;
 mod graph;
+mod out;
 mod repl;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -194,12 +197,17 @@ enum Format {
 enum Failure {
     /// Problems in a script (exit 1).
     Script,
-    /// A usage error (exit 2), already reported.
+    /// A usage or I/O error (exit 2), already reported.
     Usage,
+    /// stdout was closed by its reader (`| head`): stop quietly (exit 0).
+    Closed,
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(&e),
+    };
     let result = match cli.command {
         Command::Run { file, sets, horizon, format, changes, limits } => {
             run(&file, &sets, horizon, format, changes, &limits)
@@ -213,9 +221,23 @@ pub fn main() -> ExitCode {
         Command::Repl { file, limits } => return repl::run(file.as_deref(), limits.engine()),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(Failure::Closed) if out::stderr_lost() => ExitCode::from(2),
+        Ok(()) | Err(Failure::Closed) => ExitCode::SUCCESS,
         Err(Failure::Script) => ExitCode::from(1),
         Err(Failure::Usage) => ExitCode::from(2),
+    }
+}
+
+/// `--help` and `--version` on stdout (exit 0), argument errors on stderr (exit 2).
+fn clap_error(e: &clap::Error) -> ExitCode {
+    let text = if std::io::stderr().is_terminal() { e.render().ansi().to_string() } else { e.render().to_string() };
+    if e.use_stderr() {
+        out::err(&text);
+        return ExitCode::from(2);
+    }
+    match out::out(&text) {
+        Ok(()) | Err(Failure::Closed) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(2),
     }
 }
 
@@ -226,7 +248,7 @@ fn style() -> RenderStyle {
 
 fn print_diagnostics(diagnostics: &Diagnostics) {
     if !diagnostics.is_empty() {
-        eprint!("{}", diagnostics.render(style()));
+        out::err(&diagnostics.render(style()));
     }
 }
 
@@ -259,7 +281,7 @@ fn report(error: &Error) -> Failure {
             if diagnostics.problems().iter().any(|p| p.code == "cascade::io::read") {
                 Failure::Usage
             } else {
-                eprintln!("{diagnostics}");
+                out::err(&format!("{diagnostics}\n"));
                 Failure::Script
             }
         }
@@ -270,7 +292,7 @@ fn report(error: &Error) -> Failure {
             if handler.render_report(&mut text, other).is_err() {
                 text = format!("error: {other}\n");
             }
-            eprint!("{text}");
+            out::err(&text);
             Failure::Usage
         }
     }
@@ -286,7 +308,9 @@ fn start(program: &Program, sets: &[String], horizon: Option<u64>) -> Result<Run
     let mut start = program.start();
     for set in sets {
         let Some((name, value)) = set.split_once('=') else {
-            eprintln!("error: `--set {set}` should be `--set NAME=VALUE`, e.g. `--set holding_cost=2.8`");
+            out::err(&format!(
+                "error: `--set {set}` should be `--set NAME=VALUE`, e.g. `--set holding_cost=2.8`\n"
+            ));
             return Err(Failure::Usage);
         };
         start = start.set_text(name.trim(), value).map_err(|e| report(&e))?;
@@ -309,7 +333,6 @@ fn run(
     let program = compile(&engine, file)?;
     check_data_names(&loader)?;
     let mut run = start(&program, sets, horizon)?;
-    let mut stdout = std::io::stdout().lock();
     let mut csv = (format == Format::Csv).then(|| csv::Writer::from_writer(Vec::new()));
     if let Some(writer) = csv.as_mut() {
         write_csv_row(writer, &run.csv_header());
@@ -343,13 +366,11 @@ fn run(
             text
         }
     };
-    if stdout.write_all(output.as_bytes()).is_err() {
-        return Ok(()); // A closed pipe (e.g. `| head`) is not an error.
-    }
+    out::out(&output)?;
     let failed = run.failed_expectations();
     if !failed.is_empty() {
         print_diagnostics(&failed);
-        eprintln!("{} of {} expectations failed", failed.error_count(), run.expectations().len());
+        out::err(&format!("{} of {} expectations failed\n", failed.error_count(), run.expectations().len()));
         return Err(Failure::Script);
     }
     Ok(())
@@ -404,8 +425,7 @@ fn explain(
             json
         }
     };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Ok(())
+    out::out(&text)
 }
 
 fn check(files: &[PathBuf], limits: &Limits) -> Result<(), Failure> {
@@ -421,7 +441,7 @@ fn check(files: &[PathBuf], limits: &Limits) -> Result<(), Failure> {
                 } else {
                     format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" })
                 };
-                eprintln!("{}: ok{note}", file.display());
+                out::err(&format!("{}: ok{note}\n", file.display()));
             }
             Err(e) => {
                 let failure = report(&e);
@@ -439,12 +459,12 @@ fn test(files: &[PathBuf], limits: &Limits) -> Result<(), Failure> {
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut usage = false;
     for file in files {
-        println!("{}", file.display());
+        out::out(&format!("{}\n", file.display()))?;
         let program = match compile(&engine, file) {
             Ok(p) => p,
             Err(f) => {
                 usage |= matches!(f, Failure::Usage);
-                println!("  could not be checked");
+                out::out("  could not be checked\n")?;
                 failed += 1;
                 continue;
             }
@@ -459,17 +479,17 @@ fn test(files: &[PathBuf], limits: &Limits) -> Result<(), Failure> {
         };
         if let Err(e) = run.run_to_end() {
             report(&e);
-            println!("  the run failed at step {}", run.current_step());
+            out::out(&format!("  the run failed at step {}\n", run.current_step()))?;
             failed += 1;
             continue;
         }
         let results = run.expectations();
         if results.is_empty() {
-            println!("  no expectations");
+            out::out("  no expectations\n")?;
         }
         for e in &results {
             let mark = if e.passed { "ok  " } else { "FAIL" };
-            println!("  {mark} line {:>3}: {}", e.line, e.text.lines().next().unwrap_or(""));
+            out::out(&format!("  {mark} line {:>3}: {}\n", e.line, e.text.lines().next().unwrap_or("")))?;
             if e.passed {
                 passed += 1;
             } else {
@@ -478,7 +498,7 @@ fn test(files: &[PathBuf], limits: &Limits) -> Result<(), Failure> {
         }
         print_diagnostics(&run.failed_expectations());
     }
-    println!("{passed} passed, {failed} failed");
+    out::out(&format!("{passed} passed, {failed} failed\n"))?;
     if usage {
         Err(Failure::Usage)
     } else if failed > 0 {

@@ -40,6 +40,7 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{CompletionType, Config, Editor};
 
+use super::out::{self, Stdout};
 use editor::{InputState, ReplHelper, input_state};
 use session::{Flow, Session};
 
@@ -55,20 +56,20 @@ pub fn run(file: Option<&std::path::Path>, engine: cascade::Engine) -> std::proc
     let mut session = match Session::new(engine, interrupt::flag(), colour) {
         Ok(session) => session,
         Err(e) => {
-            eprintln!("error: cannot start the REPL: {e}");
+            out::err(&format!("error: cannot start the REPL: {e}\n"));
             return ExitCode::from(1);
         }
     };
-    let mut stdout = std::io::stdout();
+    let mut stdout = Stdout::new();
     if let Some(path) = file {
         if !path.is_file() {
-            eprintln!("error: cannot read `{}`: no such file", path.display());
+            out::err(&format!("error: cannot read `{}`: no such file\n", path.display()));
             return ExitCode::from(2);
         }
         let started = std::time::Instant::now();
         let loaded = session.load(path, &mut stdout);
         if std::env::var_os("CASCADE_REPL_TIMING").is_some() {
-            eprintln!("[{:.3} ms] load {}", started.elapsed().as_secs_f64() * 1000.0, path.display());
+            out::err(&format!("[{:.3} ms] load {}\n", started.elapsed().as_secs_f64() * 1000.0, path.display()));
         }
         if loaded.is_err() {
             session.failed = true;
@@ -76,13 +77,22 @@ pub fn run(file: Option<&std::path::Path>, engine: cascade::Engine) -> std::proc
             let _ = writeln!(stdout, "starting with an empty world: fix the script, then type :reload");
         }
     }
-    if interactive { run_terminal(&mut session) } else { run_piped(&mut session) }
+    let code = if interactive { run_terminal(&mut session, stdout) } else { run_piped(&mut session, stdout) };
+    if code == ExitCode::SUCCESS && out::stderr_lost() { ExitCode::from(2) } else { code }
+}
+
+/// The exit code for output that could not be written, if any: 2 (with a
+/// message) for a full disk, none for a closed pipe, which ends the session.
+fn output_failure(stdout: &mut Stdout) -> Option<ExitCode> {
+    match stdout.failure()? {
+        super::Failure::Closed => Some(ExitCode::SUCCESS),
+        _ => Some(ExitCode::from(2)),
+    }
 }
 
 /// Lines from a pipe or file, each echoed after the prompt.
-fn run_piped(session: &mut Session) -> ExitCode {
+fn run_piped(session: &mut Session, mut out: Stdout) -> ExitCode {
     let mut stdin = std::io::stdin().lock();
-    let mut out = std::io::stdout().lock();
     let mut buffer = String::new();
     let mut prompt = session.prompt();
     let mut bytes = Vec::new();
@@ -92,7 +102,7 @@ fn run_piped(session: &mut Session) -> ExitCode {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
-                let _ = writeln!(out, "error: cannot read the input: {e}");
+                out::err(&format!("error: cannot read the input: {e}\n"));
                 session.failed = true;
                 break;
             }
@@ -125,11 +135,14 @@ fn run_piped(session: &mut Session) -> ExitCode {
         session.execute(&buffer, &mut out);
     }
     let _ = out.flush();
+    if let Some(code) = output_failure(&mut out) {
+        return code;
+    }
     if session.failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 /// rustyline on a terminal.
-fn run_terminal(session: &mut Session) -> ExitCode {
+fn run_terminal(session: &mut Session, mut stdout: Stdout) -> ExitCode {
     let config = Config::builder()
         .auto_add_history(false)
         .history_ignore_space(true)
@@ -138,8 +151,8 @@ fn run_terminal(session: &mut Session) -> ExitCode {
     let mut editor: Editor<ReplHelper, FileHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
         Err(e) => {
-            eprintln!("error: cannot use the terminal ({e}); reading the input line by line");
-            return run_piped(session);
+            out::err(&format!("error: cannot use the terminal ({e}); reading the input line by line\n"));
+            return run_piped(session, stdout);
         }
     };
     editor.set_helper(Some(ReplHelper::new(session.colour)));
@@ -147,7 +160,6 @@ fn run_terminal(session: &mut Session) -> ExitCode {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    let mut stdout = std::io::stdout();
     let _ = writeln!(
         stdout,
         "Cascade {} REPL: type :help for the commands; Tab completes; Ctrl-D leaves.",
@@ -165,8 +177,7 @@ fn run_terminal(session: &mut Session) -> ExitCode {
             Ok(line) => {
                 let _ = editor.add_history_entry(line.as_str());
                 let flow = timed(session, &line, &mut stdout);
-                let _ = stdout.flush();
-                if flow == Flow::Quit {
+                if flow == Flow::Quit || stdout.flush().is_err() {
                     break;
                 }
             }
@@ -174,7 +185,7 @@ fn run_terminal(session: &mut Session) -> ExitCode {
             Err(ReadlineError::Interrupted) => {}
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                eprintln!("error: {e}");
+                out::err(&format!("error: {e}\n"));
                 break;
             }
         }
@@ -182,7 +193,7 @@ fn run_terminal(session: &mut Session) -> ExitCode {
     if let Some(path) = &history {
         save_history(&mut editor, path);
     }
-    ExitCode::SUCCESS
+    output_failure(&mut stdout).unwrap_or(ExitCode::SUCCESS)
 }
 
 /// Runs one input; with `CASCADE_REPL_TIMING` set, prints how long it took on
@@ -192,11 +203,11 @@ fn timed(session: &mut Session, input: &str, out: &mut dyn Write) -> Flow {
     let flow = session.execute(input, out);
     if std::env::var_os("CASCADE_REPL_TIMING").is_some() {
         let _ = out.flush();
-        eprintln!(
-            "[{:.3} ms] {}",
+        out::err(&format!(
+            "[{:.3} ms] {}\n",
             started.elapsed().as_secs_f64() * 1000.0,
             input.lines().next().unwrap_or("")
-        );
+        ));
     }
     flow
 }
