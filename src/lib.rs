@@ -51,7 +51,7 @@ pub use engine::{
     Checkpoint, Declaration, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart, StepSummary, World,
     check_source,
 };
-pub use explain::{Approach, Candidate, Cause, Explanation};
+pub use explain::{Approach, Candidate, Cause, Explanation, MAX_EXPLAIN_DEPTH};
 pub use host::{HostFn, HostReturn, HostValue};
 pub use loops::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK_LOOPS, Polarity};
 pub use report::{Event, Expectation, Trace};

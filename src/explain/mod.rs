@@ -102,6 +102,13 @@ pub struct Approach {
 
 const DEFAULT_DEPTH: usize = 8;
 
+/// The deepest causal chain [`Run::explain_tree`] follows. The walk, the
+/// tree's rendering, its serialisation and its drop all recurse once per
+/// level on the native stack, so the depth has a ceiling like the parser's:
+/// 256 levels fit a debug build's 2 MB test thread with room to spare
+/// (`tests/embed.rs`). A deeper request is refused, not clamped.
+pub const MAX_EXPLAIN_DEPTH: usize = 256;
+
 impl Run {
     /// Explains `target` (an entity: its default; `entity.field` or a var: its
     /// last change; add `@STEP` or `@DATE` for the change at or before then) as
@@ -110,8 +117,18 @@ impl Run {
         self.explain_tree(target, DEFAULT_DEPTH).map(|e| e.to_text())
     }
 
-    /// The explanation as data (serialisable; see `docs/language.md` for the JSON).
+    /// The explanation as data (serialisable; see `docs/language.md` for the
+    /// JSON), following causes `depth` levels back: at most
+    /// [`MAX_EXPLAIN_DEPTH`]; a deeper request is an [`Error::BadValue`].
     pub fn explain_tree(&self, target: &str, depth: usize) -> Result<Explanation, Error> {
+        if depth > MAX_EXPLAIN_DEPTH {
+            return Err(Error::BadValue {
+                name: String::from("depth"),
+                reason: format!(
+                    "{depth} is more than {MAX_EXPLAIN_DEPTH}, the deepest chain an explanation follows"
+                ),
+            });
+        }
         Explainer::new(self, depth).explain(target)
     }
 }

@@ -1,0 +1,29 @@
+//! Hostile scripts under the default limits: each shape that once crashed,
+//! hung or grew without bound now ends, through the public API, with a
+//! diagnostic or a result. (Their peak memory and time on a release build are
+//! in `BENCHMARKS.md`, measured with `/usr/bin/time -v`, not here.)
+
+use cascade::{Engine, MAX_EXPLAIN_DEPTH};
+
+/// Runs `f` on a thread with a 2 MB stack (a debug build's test thread).
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new().stack_size(2 << 20).spawn(f).expect("a thread").join().expect("no panic")
+}
+
+#[test]
+fn explain_follows_a_chain_to_its_ceiling_on_a_small_stack() {
+    let text = on_small_stack(|| {
+        let script = "scenario \"c\" { horizon = 2000 }\nvar x = 0\nrule a: while x >= 0 then x += 1\n";
+        let program = Engine::new().compile(script, "deep.cascade").expect("compiles");
+        let mut run = program.run().expect("starts");
+        run.run_to_end().expect("runs");
+        let error = run.explain_tree("x", MAX_EXPLAIN_DEPTH + 1).expect_err("over the ceiling");
+        assert!(error.to_string().contains("is more than 256"), "{error}");
+        let tree = run.explain_tree("x", MAX_EXPLAIN_DEPTH).expect("at the ceiling");
+        let json = serde_json::to_string(&tree).expect("serialises");
+        assert!(json.len() > 10_000);
+        tree.to_text()
+    });
+    assert!(text.contains(" at step 1744 (was "), "{}", &text[..text.len().min(2000)]);
+    assert!(!text.contains(" at step 1743 (was "));
+}
