@@ -4,6 +4,13 @@
 //! Each test starts `cascade repl` on its own pty (the rexpect crate) and talks
 //! to it as a user would. Every wait has a generous timeout (30 s): a failure
 //! means the REPL did not answer, not that the machine was slow.
+//!
+//! Keys are sent only while the REPL is reading them, which is after it has
+//! printed its prompt: between two inputs the terminal is in cooked mode, where
+//! the line discipline turns a Ctrl-D into an end-of-line marker that rustyline
+//! then reads as a NUL byte (the REPL would never leave). So every wait for an
+//! answer is followed by a wait for the prompt before the next control key;
+//! sleeping instead depends on the machine being idle.
 #![cfg(unix)]
 
 use std::path::PathBuf;
@@ -50,8 +57,14 @@ fn flagship(test: &str) -> (PtySession, PathBuf) {
     (session, state)
 }
 
-/// Leaves with Ctrl-D and checks the exit status.
+/// Waits for the next prompt: the REPL is then reading keys in raw mode.
+fn prompt(session: &mut PtySession) {
+    session.exp_regex(r"cascade\[[^\]]*\]> ").expect("the prompt");
+}
+
+/// Leaves with Ctrl-D (once the REPL is reading again) and checks the exit status.
 fn leave(mut session: PtySession) {
+    prompt(&mut session);
     session.send_control('d').expect("Ctrl-D is sent");
     session.exp_eof().expect("the REPL ends");
     let status = session.process().wait().expect("the REPL's exit status");
@@ -73,6 +86,21 @@ fn tab_completes_commands_names_and_fields() {
     pause();
     s.send_line(" * 2").expect("enter");
     s.exp_string("\r\n6\r\n").expect("the completed expression runs");
+    leave(s);
+}
+
+#[test]
+fn ctrl_d_right_after_a_slow_answer_leaves() {
+    // A slow command after the answer stands for a loaded machine: the answer
+    // is printed some time before the REPL reads keys again. (A command typed
+    // in an unfinished item ends it: its diagnostic is printed, then 20,000
+    // steps run.)
+    let state = state_dir("slow-answer");
+    let mut s = start(&["tests/repl/long.cascade"], &state);
+    s.exp_string("cascade[0]> ").expect("the first prompt");
+    s.send_line("kind Unfinished {").expect("an open brace");
+    s.send_line(":step 20000").expect(":step");
+    s.exp_string("unexpected end of file").expect("the first answer");
     leave(s);
 }
 
