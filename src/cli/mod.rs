@@ -230,7 +230,8 @@ pub fn main() -> ExitCode {
 
 /// `--help` and `--version` on stdout (exit 0), argument errors on stderr (exit 2).
 fn clap_error(e: &clap::Error) -> ExitCode {
-    let text = if std::io::stderr().is_terminal() { e.render().ansi().to_string() } else { e.render().to_string() };
+    let text =
+        if std::io::stderr().is_terminal() { e.render().ansi().to_string() } else { e.render().to_string() };
     if e.use_stderr() {
         out::err(&text);
         return ExitCode::from(2);

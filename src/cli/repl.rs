@@ -69,7 +69,11 @@ pub fn run(file: Option<&std::path::Path>, engine: cascade::Engine) -> std::proc
         let started = std::time::Instant::now();
         let loaded = session.load(path, &mut stdout);
         if std::env::var_os("CASCADE_REPL_TIMING").is_some() {
-            out::err(&format!("[{:.3} ms] load {}\n", started.elapsed().as_secs_f64() * 1000.0, path.display()));
+            out::err(&format!(
+                "[{:.3} ms] load {}\n",
+                started.elapsed().as_secs_f64() * 1000.0,
+                path.display()
+            ));
         }
         if loaded.is_err() {
             session.failed = true;
