@@ -134,3 +134,52 @@ fn explain_refuses_a_depth_beyond_its_ceiling() {
     let output = cascade(&["explain", script, "x", "--depth", "60", "--format", "json"]).output().unwrap();
     let _: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
 }
+
+#[test]
+fn what_is_read_is_bounded_and_devices_are_refused() {
+    for args in [["check", "/dev/zero"], ["run", "/dev/urandom"], ["run", "/dev/stdin"]] {
+        let output = cascade(&args).stdin(File::open("/dev/zero").unwrap()).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains("is not a regular file or a pipe"), "{args:?}: {}", stderr(&output));
+    }
+    // A directory.
+    let output = cascade(&["check", "examples"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("it is a directory"), "{}", stderr(&output));
+    // A pipe is read, up to the limit.
+    let mut child = cascade(&["check", "/dev/stdin", "--max-source-bytes", "1000"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The writer goes on until the reader stops: it must stop after 1,001 bytes.
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let line = "# a comment line\n".repeat(1000);
+        while stdin.write_all(line.as_bytes()).is_ok() {}
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("the script is longer than 1000 bytes, the most this engine reads"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("--max-source-bytes"), "{}", stderr(&output));
+    // A small script through a pipe checks.
+    let mut child =
+        cascade(&["check", "/dev/stdin"]).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"var x = 1\n").unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // The REPL's `:load` reads through the same bounds.
+    let session = temp_script("load.txt", ":load /dev/zero\n");
+    let output = cascade(&["repl"]).stdin(File::open(&session).unwrap()).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("is not a regular file or a pipe"));
+}

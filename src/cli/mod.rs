@@ -55,6 +55,9 @@ struct Limits {
     /// from PATH instead of beside the script (repeatable).
     #[arg(long = "data", value_name = "NAME=PATH")]
     data: Vec<String>,
+    /// Read at most this many bytes of script.
+    #[arg(long, value_name = "N")]
+    max_source_bytes: Option<usize>,
 }
 
 impl Limits {
@@ -62,7 +65,7 @@ impl Limits {
     /// ask which `--data` names were used).
     fn engine_with_data(&self) -> Result<(Engine, std::sync::Arc<data::FileLoader>), Failure> {
         let loader = data::FileLoader::new(&self.data).map_err(|message| {
-            eprintln!("error: {message}");
+            out::err(&format!("error: {message}\n"));
             Failure::Usage
         })?;
         Ok((self.engine().loader(data::Shared(loader.clone())), loader))
@@ -101,6 +104,9 @@ impl Limits {
         }
         if let Some(n) = self.max_exposures {
             engine = engine.max_exposures(n);
+        }
+        if let Some(n) = self.max_source_bytes {
+            engine = engine.max_source_bytes(n);
         }
         engine
     }
@@ -260,7 +266,7 @@ fn check_data_names(loader: &data::FileLoader) -> Result<(), Failure> {
         return Ok(());
     }
     for name in unused {
-        eprintln!("error: `--data {name}=...`: the script loads no data file called `{name}`");
+        out::err(&format!("error: `--data {name}=...`: the script loads no data file called `{name}`\n"));
     }
     Err(Failure::Usage)
 }
@@ -273,7 +279,7 @@ fn report(error: &Error) -> Failure {
                 print_diagnostics(diagnostics);
             }
             for diagnostics in files {
-                eprintln!("{diagnostics}");
+                out::err(&format!("{diagnostics}\n"));
             }
             Failure::Script
         }

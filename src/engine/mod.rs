@@ -17,6 +17,7 @@ use crate::value::{Date, Type, Value};
 
 mod error;
 mod program;
+mod read;
 mod run;
 mod world;
 
@@ -41,6 +42,7 @@ pub struct Engine {
     syntax: SyntaxLimits,
     max_entities: usize,
     max_exposures: usize,
+    max_source_bytes: usize,
     host: Vec<HostFunction>,
     provenance: bool,
     problems: Vec<(String, String)>,
@@ -60,6 +62,7 @@ impl fmt::Debug for Engine {
             .field("syntax", &self.syntax)
             .field("max_entities", &self.max_entities)
             .field("max_exposures", &self.max_exposures)
+            .field("max_source_bytes", &self.max_source_bytes)
             .field("host", &self.host)
             .field("loader", &self.loader.is_some())
             .finish()
@@ -79,6 +82,7 @@ impl Engine {
             syntax: SyntaxLimits::default(),
             max_entities: 1_000_000,
             max_exposures: 10_000_000,
+            max_source_bytes: 16 << 20,
             host: Vec::new(),
             provenance: true,
             problems: Vec::new(),
@@ -234,35 +238,21 @@ impl Engine {
         compile_source(self, &source, Some(world))
     }
 
-    /// Reads and compiles a file. A file that is not valid UTF-8 is a diagnostic.
+    /// Reads (see [`Engine::read_file`]) and compiles a file.
     pub fn compile_file(&self, path: &std::path::Path) -> Result<Program, Error> {
-        let name = path.display().to_string();
-        match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                // The file's text is freed before parsing: only the source's copy stays.
-                Ok(text) => self.compile_text(SourceFile::new(name.as_str(), text)),
-                Err(e) => {
-                    let valid = e.utf8_error().valid_up_to();
-                    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                    let source = SourceFile::new(name.as_str(), text.as_str());
-                    let at = crate::source::Span::new(valid, valid + 1);
-                    let problem =
-                        Problem::error("cascade::syntax::not_utf8", "the file is not valid UTF-8 text")
-                            .label(at, "this byte is not UTF-8")
-                            .help("save the script as UTF-8");
-                    Err(Error::Script(Box::new(Diagnostics::new(&source, vec![problem]))))
-                }
-            },
-            Err(e) => {
-                let source = SourceFile::new(name.as_str(), "");
-                let problem = Problem::error("cascade::io::read", format!("cannot read `{name}`: {e}"));
-                Err(Error::Script(Box::new(Diagnostics::new(&source, vec![problem]))))
-            }
-        }
+        let text = self.read_file(path)?;
+        // The file's text is freed before parsing: only the source's copy stays.
+        self.compile_text(SourceFile::new(path.display().to_string(), text))
     }
 }
 
 fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -> Result<Program, Error> {
+    if let Some(problem) = engine.over_source_limit(source.text()) {
+        return Err(Error::Script(Box::new(Diagnostics::new(
+            &SourceFile::new(source.name(), ""),
+            vec![problem],
+        ))));
+    }
     let (mut file, mut problems) = crate::syntax::parse_file_with(source, engine.syntax);
     let mut data = Vec::new();
     if !problems.iter().any(Problem::is_error) {

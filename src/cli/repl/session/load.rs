@@ -18,13 +18,9 @@ impl Session {
 
     /// Loads a script: a new world at step 0. On failure nothing changes.
     pub fn load(&mut self, path: &Path, out: &mut dyn Write) -> Outcome {
-        let text = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => text,
-                // Let the library describe the invalid byte.
-                Err(_) => return self.fail_with(out, &self.compile_error(path)),
-            },
-            Err(e) => return self.fail(out, &format!("cannot read `{}`: {e}", path.display())),
+        let text = match self.engine.read_file(path) {
+            Ok(text) => text,
+            Err(e) => return self.fail_with(out, &e),
         };
         let program = match self.engine.compile(&text, &path.display().to_string()) {
             Ok(p) => p,
@@ -49,15 +45,6 @@ impl Session {
     /// Remembers the file to `:reload`, after it failed to load at start-up.
     pub fn remember_file(&mut self, path: &Path) {
         self.file = Some(path.to_path_buf());
-    }
-
-    pub(super) fn compile_error(&self, path: &Path) -> Error {
-        match self.engine.compile_file(path) {
-            Err(e) => e,
-            Ok(_) => {
-                Error::BadValue { name: path.display().to_string(), reason: String::from("cannot be read") }
-            }
-        }
     }
 
     /// `"AI compute credit squeeze": 13 params, 2 vars, 5 entities, 13 rules; 48 steps`
@@ -201,9 +188,9 @@ impl Session {
         let Some(path) = self.file.clone() else {
             return self.fail(out, "no script is loaded; use `:load FILE`");
         };
-        let text = match std::fs::read_to_string(&path) {
+        let text = match self.engine.read_file(&path) {
             Ok(text) => text,
-            Err(e) => return self.fail(out, &format!("cannot read `{}`: {e}", path.display())),
+            Err(e) => return self.fail_with(out, &e),
         };
         let program = match self.engine.compile(&text, &path.display().to_string()) {
             Ok(p) => p,

@@ -1,0 +1,97 @@
+//! Reading a script file, bounded: at most `Engine::max_source_bytes` bytes
+//! are read, and only from a regular file or a pipe (a device such as
+//! `/dev/zero` or `/dev/urandom` never ends).
+
+use std::io::Read;
+use std::path::Path;
+
+use super::{Engine, Error};
+use crate::diagnostic::{Diagnostics, Problem};
+use crate::source::{SourceFile, Span};
+
+impl Engine {
+    /// At most this many bytes of script text (default 16 MiB): a file is read
+    /// no further, and a longer text passed to [`Engine::compile`] is refused
+    /// (`cascade::limit::source`).
+    pub fn max_source_bytes(mut self, bytes: usize) -> Engine {
+        self.max_source_bytes = bytes;
+        self
+    }
+
+    /// Reads a script file as [`Engine::compile_file`] does, for hosts (like
+    /// the REPL) that compile the text themselves: a regular file or a pipe,
+    /// at most [`Engine::max_source_bytes`] bytes, valid UTF-8. Each failure is
+    /// a diagnostic (`cascade::io::read`, `cascade::limit::source`,
+    /// `cascade::syntax::not_utf8`).
+    pub fn read_file(&self, path: &Path) -> Result<String, Error> {
+        let name = path.display().to_string();
+        let fail = |text: &str, problem: Problem| {
+            Err(Error::Script(Box::new(Diagnostics::new(
+                &SourceFile::new(name.as_str(), text),
+                vec![problem],
+            ))))
+        };
+        let cannot =
+            |reason: String| Problem::error("cascade::io::read", format!("cannot read `{name}`: {reason}"));
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) => return fail("", cannot(e.to_string())),
+        };
+        match file.metadata() {
+            Ok(meta) if is_readable_kind(&meta) => {}
+            Ok(meta) if meta.is_dir() => return fail("", cannot(String::from("it is a directory"))),
+            Ok(_) => {
+                return fail(
+                    "",
+                    cannot(String::from("it is not a regular file or a pipe")).help(
+                        "a script is read from a file, or from a pipe (`cascade run /dev/stdin < FILE`)",
+                    ),
+                );
+            }
+            Err(e) => return fail("", cannot(e.to_string())),
+        }
+        let limit = self.max_source_bytes;
+        let mut bytes = Vec::new();
+        if let Err(e) = (&mut file).take(limit as u64 + 1).read_to_end(&mut bytes) {
+            return fail("", cannot(e.to_string()));
+        }
+        if bytes.len() > limit {
+            return fail("", too_long(limit));
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(text),
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let problem = Problem::error("cascade::syntax::not_utf8", "the file is not valid UTF-8 text")
+                    .label(Span::new(valid, valid + 1), "this byte is not UTF-8")
+                    .help("save the script as UTF-8");
+                fail(&text, problem)
+            }
+        }
+    }
+
+    /// A problem if `text` is longer than this engine reads.
+    pub(super) fn over_source_limit(&self, text: &str) -> Option<Problem> {
+        (text.len() > self.max_source_bytes).then(|| too_long(self.max_source_bytes))
+    }
+}
+
+fn too_long(limit: usize) -> Problem {
+    Problem::error(
+        "cascade::limit::source",
+        format!("the script is longer than {limit} bytes, the most this engine reads"),
+    )
+    .help("raise the limit (`Engine::max_source_bytes`, `--max-source-bytes`) or split the script")
+}
+
+#[cfg(unix)]
+fn is_readable_kind(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.is_file() || meta.file_type().is_fifo()
+}
+
+#[cfg(not(unix))]
+fn is_readable_kind(meta: &std::fs::Metadata) -> bool {
+    meta.is_file()
+}
