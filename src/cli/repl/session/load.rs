@@ -20,7 +20,7 @@ impl Session {
     pub fn load(&mut self, path: &Path, out: &mut dyn Write) -> Outcome {
         let text = match self.engine.read_file(path) {
             Ok(text) => text,
-            Err(e) => return self.fail_with(out, &e),
+            Err(e) => return self.fail_to_read(out, &e),
         };
         let program = match self.engine.compile(&text, &path.display().to_string()) {
             Ok(p) => p,
@@ -45,6 +45,18 @@ impl Session {
     /// Remembers the file to `:reload`, after it failed to load at start-up.
     pub fn remember_file(&mut self, path: &Path) {
         self.file = Some(path.to_path_buf());
+    }
+
+    /// A file that cannot be read is one line (`error: cannot read ...`); a
+    /// file that is not UTF-8 or is too long gets its diagnostic.
+    fn fail_to_read(&mut self, out: &mut dyn Write, error: &Error) -> Outcome {
+        match error.diagnostics().map(|d| d.problems()) {
+            Some([problem]) if problem.code == "cascade::io::read" => {
+                let message = problem.message.clone();
+                self.fail(out, &message)
+            }
+            _ => self.fail_with(out, error),
+        }
     }
 
     /// `"AI compute credit squeeze": 13 params, 2 vars, 5 entities, 13 rules; 48 steps`
@@ -190,7 +202,7 @@ impl Session {
         };
         let text = match self.engine.read_file(&path) {
             Ok(text) => text,
-            Err(e) => return self.fail_with(out, &e),
+            Err(e) => return self.fail_to_read(out, &e),
         };
         let program = match self.engine.compile(&text, &path.display().to_string()) {
             Ok(p) => p,
