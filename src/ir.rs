@@ -15,6 +15,7 @@ use std::sync::Arc;
 use petgraph::graph::DiGraph;
 use rust_decimal::Decimal;
 
+use crate::builtins::Function;
 use crate::source::{SourceFile, Span};
 use crate::syntax::{AssignOp, BinaryOp, Interpolation, UnaryOp};
 use crate::value::{Date, StepUnit, Type, Value};
@@ -322,26 +323,22 @@ pub(crate) enum NodeKind {
     Step,
     Date,
     Local(u16),
-    Field { object: Box<Node>, field: FieldRef },
-    ExposureField { object: Box<Node>, field: ExposureField },
+    Field {
+        object: Box<Node>,
+        field: FieldRef,
+    },
+    ExposureField {
+        object: Box<Node>,
+        field: ExposureField,
+    },
     Unary(UnaryOp, Box<Node>),
     Binary(BinaryOp, Box<Node>, Box<Node>),
-    Call(Builtin, Vec<Node>),
+    /// A built-in function of values (see `crate::builtins`).
+    Call(&'static Function, Vec<Node>),
     Host(Id, Vec<Node>),
     Aggregate(Box<AggregateIr>),
     ExposureLosses(Box<Node>),
     Template(Vec<Piece>),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Builtin {
-    Min,
-    Max,
-    Abs,
-    Clamp,
-    Round,
-    Floor,
-    Ceil,
 }
 
 #[derive(Clone, Debug)]
@@ -353,16 +350,7 @@ pub(crate) struct AggregateIr {
     pub body: Node,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum AggregateFn {
-    Sum,
-    Count,
-    Any,
-    All,
-    Mean,
-    Min,
-    Max,
-}
+pub(crate) use crate::builtins::Aggregate as AggregateFn;
 
 #[derive(Clone, Debug)]
 pub(crate) enum AggregateSource {

@@ -31,6 +31,7 @@
 //! language in `docs/language.md`.
 #![warn(missing_docs)]
 
+pub mod builtins;
 mod check;
 mod data;
 pub mod diagnostic;

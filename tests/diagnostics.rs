@@ -124,6 +124,10 @@ const CODES_TESTED_ELSEWHERE: &[(&str, &str)] = &[
     ("cascade::syntax::not_utf8", "`Engine::compile_file` on bytes: tests/robustness.rs"),
     ("cascade::syntax::too_many_errors", "needs 100 syntax errors: tests/robustness.rs"),
     ("cascade::check::too_deep", "needs 200 forward references: tests/robustness.rs"),
+    (
+        "cascade::check::misplaced_call",
+        "no built-in is limited to some places yet: a unit test in src/check/calls.rs",
+    ),
 ];
 
 /// Every `"cascade::syntax::..."` and `"cascade::check::..."` string literal under

@@ -1,7 +1,8 @@
 //! Calls: built-in functions, host functions and aggregates (`sum`, `min`,
 //! `max`, `count`, ... over the entities of a kind).
 
-use crate::diagnostic::{Problem, did_you_mean};
+use crate::builtins::{self, BuiltinDef, Form, Function, Place, Special};
+use crate::diagnostic::{Problem, did_you_mean, list_words};
 use crate::ir::*;
 use crate::source::Span;
 use crate::syntax::{self, Expr, ExprKind};
@@ -19,52 +20,19 @@ impl<'a> Checker<'a> {
         ctx: &mut Ctx,
     ) -> Typed {
         let name = func.name.as_str();
-        let builtin = match name {
-            "min" => Some((Builtin::Min, 2, usize::MAX)),
-            "max" => Some((Builtin::Max, 2, usize::MAX)),
-            "abs" => Some((Builtin::Abs, 1, 1)),
-            "floor" => Some((Builtin::Floor, 1, 1)),
-            "ceil" => Some((Builtin::Ceil, 1, 1)),
-            "clamp" => Some((Builtin::Clamp, 3, 3)),
-            "round" => Some((Builtin::Round, 1, 2)),
-            _ => None,
+        let Some(builtin) = builtins::find(name) else {
+            return self.lower_host_call(func, args, span, ctx);
         };
-        if let Some((builtin, least, most)) = builtin {
-            if args.len() < least || args.len() > most {
-                let wanted = match (least, most) {
-                    (a, b) if a == b => format!("{a}"),
-                    (a, usize::MAX) => format!("at least {a}"),
-                    (a, b) => format!("{a} or {b}"),
-                };
-                self.error(
-                    Problem::error(
-                        "cascade::check::arity",
-                        format!("`{name}` takes {wanted} argument{}", if wanted == "1" { "" } else { "s" }),
-                    )
-                    .label(span, format!("called with {}", args.len()))
-                    .maybe_help(builtin_usage(name)),
-                );
-                self.lower_arguments_of_wrong_call(args, ctx);
-                return error_node(span);
-            }
-            let mut nodes = Vec::new();
-            let mut ok = true;
-            for arg in args {
-                let (n, ty) = self.lower_expr(arg, ctx);
-                ok &= ty.is_some_and(|ty| {
-                    self.require(ty, Type::Number, arg.span, &format!("an argument of `{name}`"))
-                });
-                nodes.push(n);
-            }
-            return (node(NodeKind::Call(builtin, nodes), span), ok.then_some(Type::Number));
+        if let Some(function) = builtin.function() {
+            return self.lower_function_call(builtin, function, func, args, span, ctx);
         }
-        match name {
-            "exposure_losses" => {
+        match builtin.form {
+            Form::Special(Special::ExposureLosses) => {
                 if args.len() != 1 {
                     self.error(
                         Problem::error("cascade::check::arity", "`exposure_losses` takes 1 argument")
                             .label(span, format!("called with {}", args.len()))
-                            .help("`exposure_losses(e)` is what `e` has lost to its defaulted debtors"),
+                            .help(builtin.usage),
                     );
                     return error_node(span);
                 }
@@ -80,30 +48,79 @@ impl<'a> Checker<'a> {
                 }
                 (node(NodeKind::ExposureLosses(Box::new(n)), span), ok.then_some(Type::Number))
             }
-            "exposures_of" | "exposures_to" => {
+            Form::Special(Special::ExposureList) => {
                 self.error(
                     Problem::error(
                         "cascade::check::collection_as_value",
                         format!("`{name}` lists exposures and can only be aggregated"),
                     )
                     .label(span, "a list of exposures, not a value")
-                    .help(format!("for example `sum(x.amount for x in {name}(e))`")),
+                    .help(builtin.usage),
                 );
                 error_node(span)
             }
-            "sum" | "count" | "any" | "all" | "mean" => {
+            Form::Aggregate(_) | Form::Function(_) | Form::FunctionOrAggregate(..) => {
                 self.error(
                     Problem::error(
                         "cascade::check::arity",
                         format!("`{name}` aggregates over a kind or a list of exposures"),
                     )
                     .label(span, "missing `for x in ...`")
-                    .help(format!("for example `{name}(l.cash for l in Lessor)`")),
+                    .help(builtin.usage),
                 );
                 error_node(span)
             }
-            _ => self.lower_host_call(func, args, span, ctx),
         }
+    }
+
+    /// A call of a built-in function of values: arity, argument types and place
+    /// from its row of the table.
+    fn lower_function_call(
+        &mut self,
+        builtin: &BuiltinDef,
+        function: &'static Function,
+        func: &syntax::Ident,
+        args: &[Expr],
+        span: Span,
+        ctx: &mut Ctx,
+    ) -> Typed {
+        let name = builtin.name;
+        if args.len() < function.least || function.most.is_some_and(|most| args.len() > most) {
+            let wanted = builtin.arity().unwrap_or_default();
+            self.error(
+                Problem::error(
+                    "cascade::check::arity",
+                    format!("`{name}` takes {wanted} argument{}", if wanted == "1" { "" } else { "s" }),
+                )
+                .label(span, format!("called with {}", args.len()))
+                .help(builtin.usage),
+            );
+            self.lower_arguments_of_wrong_call(args, ctx);
+            return error_node(span);
+        }
+        if !builtin.places.contains(ctx.place) {
+            let places: Vec<&str> = builtin.places.iter().map(Place::describe).collect();
+            self.error(
+                Problem::error(
+                    "cascade::check::misplaced_call",
+                    format!("`{name}` cannot be called in {}", ctx.place.describe()),
+                )
+                .label(func.span, "not allowed here")
+                .help(format!("`{name}` can be called in {}", list_plain(&places))),
+            );
+            self.lower_arguments_of_wrong_call(args, ctx);
+            return error_node(span);
+        }
+        let mut nodes = Vec::new();
+        let mut ok = true;
+        for arg in args {
+            let (n, ty) = self.lower_expr(arg, ctx);
+            ok &= ty.is_some_and(|ty| {
+                self.require(ty, function.args, arg.span, &format!("an argument of `{name}`"))
+            });
+            nodes.push(n);
+        }
+        (node(NodeKind::Call(function, nodes), span), ok.then_some(function.result))
     }
 
     /// Lowers the arguments of a call that is already reported as wrong, for the
@@ -171,22 +188,15 @@ impl<'a> Checker<'a> {
         ctx: &mut Ctx,
     ) -> Typed {
         let name = aggregate.func.name.as_str();
-        let func = match name {
-            "sum" => AggregateFn::Sum,
-            "count" => AggregateFn::Count,
-            "any" => AggregateFn::Any,
-            "all" => AggregateFn::All,
-            "mean" => AggregateFn::Mean,
-            "min" => AggregateFn::Min,
-            "max" => AggregateFn::Max,
-            _ => {
-                self.error(
-                    Problem::error("cascade::check::not_an_aggregate", format!("`{name}` cannot aggregate"))
-                        .label(aggregate.func.span, "not an aggregate function")
-                        .help("the aggregates are `sum`, `count`, `any`, `all`, `mean`, `min` and `max`"),
-                );
-                return error_node(span);
-            }
+        let Some(func) = builtins::find(name).and_then(|b| b.aggregate()) else {
+            let aggregates: Vec<&str> =
+                builtins::BUILTINS.iter().filter(|b| b.aggregate().is_some()).map(|b| b.name).collect();
+            self.error(
+                Problem::error("cascade::check::not_an_aggregate", format!("`{name}` cannot aggregate"))
+                    .label(aggregate.func.span, "not an aggregate function")
+                    .help(format!("the aggregates are {}", list_words(&aggregates))),
+            );
+            return error_node(span);
         };
         if !matches!(ctx.mode, Mode::Dynamic) {
             return self.not_allowed(name, aggregate.func.span, ctx);
@@ -268,13 +278,68 @@ impl<'a> Checker<'a> {
     }
 }
 
-pub(super) fn builtin_usage(name: &str) -> Option<String> {
-    Some(String::from(match name {
-        "min" | "max" => "for example `max(0, cost - price)`, or `max(l.ltv for l in Lessor)`",
-        "abs" => "for example `abs(x)`",
-        "floor" | "ceil" => "for example `floor(x)`",
-        "clamp" => "`clamp(x, lo, hi)` keeps x between lo and hi",
-        "round" => "`round(x)` or `round(x, 2)` (2 decimal places)",
-        _ => return None,
-    }))
+/// `a, b or c`, without backticks.
+fn list_plain(words: &[&str]) -> String {
+    match words {
+        [] => String::from("nowhere"),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::builtins::{Compute, Direction, Places, RangeRule};
+    use crate::source::SourceFile;
+
+    /// A built-in that may only be called in effects and initial values (as
+    /// random draws will be), called in a derived value and in an effect.
+    #[test]
+    fn a_builtin_outside_its_places_is_misplaced() {
+        static ONLY_IN_EFFECTS: BuiltinDef = BuiltinDef {
+            name: "draw",
+            usage: "`draw(x)`",
+            example: ("", ""),
+            places: Places::only(&[Place::Initial, Place::Effect]),
+            form: Form::Function(Function {
+                least: 1,
+                most: Some(1),
+                args: Type::Number,
+                result: Type::Number,
+                compute: Compute::Pure(|args| Ok(args[0])),
+                direction: Direction::Increasing,
+                range: RangeRule::Any,
+            }),
+        };
+        let source = SourceFile::new("t.cascade", "let x = draw(1)");
+        let (file, problems) = syntax::parse_file(&source);
+        assert!(problems.is_empty());
+        let call = syntax::parse_expression(&SourceFile::new("e.cascade", "draw(1)")).unwrap();
+        let ExprKind::Call(func, args) = &call.kind else { panic!("a call") };
+        let Form::Function(function) = &ONLY_IN_EFFECTS.form else { unreachable!() };
+        let mut checker = Checker::new(&file, &source, Arc::from(Vec::new()));
+        for (place, misplaced) in [(Place::Formula, true), (Place::Condition, true), (Place::Effect, false)] {
+            checker.problems.clear();
+            let mut ctx = Ctx::new(Mode::Dynamic).at(place);
+            let (_, ty) =
+                checker.lower_function_call(&ONLY_IN_EFFECTS, function, func, args, call.span, &mut ctx);
+            let codes: Vec<&str> = checker.problems.iter().map(|p| p.code).collect();
+            if misplaced {
+                assert_eq!(codes, ["cascade::check::misplaced_call"], "{place:?}");
+                assert_eq!(ty, None);
+                let problem = &checker.problems[0];
+                assert_eq!(problem.message, format!("`draw` cannot be called in {}", place.describe()));
+                assert_eq!(
+                    problem.help.as_deref(),
+                    Some("`draw` can be called in an initial value or an effect")
+                );
+            } else {
+                assert!(codes.is_empty(), "{codes:?}");
+                assert_eq!(ty, Some(Type::Number));
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::builtins::Place;
 use crate::diagnostic::{Problem, did_you_mean};
 use crate::ir::*;
 use crate::source::Span;
@@ -27,6 +28,8 @@ pub(super) enum Mode {
 /// The scope of one root expression.
 pub(super) struct Ctx {
     pub mode: Mode,
+    /// Where the expression stands, for the places a built-in may be called.
+    pub place: Place,
     locals: Vec<(String, Type)>,
     max_locals: usize,
     self_kind: Option<Id>,
@@ -36,7 +39,19 @@ pub(super) struct Ctx {
 
 impl Ctx {
     pub fn new(mode: Mode) -> Ctx {
-        Ctx { mode, locals: Vec::new(), max_locals: 0, self_kind: None, reads: Vec::new() }
+        let place = match mode {
+            Mode::Param { .. } => Place::Param,
+            Mode::Init { .. } => Place::Initial,
+            Mode::Constant => Place::Constant,
+            Mode::Dynamic => Place::Formula,
+        };
+        Ctx { mode, place, locals: Vec::new(), max_locals: 0, self_kind: None, reads: Vec::new() }
+    }
+
+    /// The same scope, at another place (a condition, an effect, a check, a query).
+    pub fn at(mut self, place: Place) -> Ctx {
+        self.place = place;
+        self
     }
 
     /// Inside a kind: local 0 is `self`, and bare field names resolve.

@@ -1,6 +1,8 @@
 //! Pass 2 of the checker: lowering params, vars, lets, fields, series,
 //! entities, exposures, expects and asserts into IR.
 
+use crate::builtins::Place;
+
 use super::*;
 
 impl<'a> Checker<'a> {
@@ -348,7 +350,7 @@ impl<'a> Checker<'a> {
 
     pub(super) fn lower_expect(&mut self, e: &syntax::Expect) {
         let at = e.at.as_ref().and_then(|t| self.time_point_step(t, "an expectation"));
-        let mut ctx = Ctx::new(Mode::Dynamic);
+        let mut ctx = Ctx::new(Mode::Dynamic).at(Place::Check);
         let (node, ty) = self.lower_expr(&e.cond, &mut ctx);
         if let Some(ty) = ty {
             self.require(ty, Type::Bool, e.cond.span, "an expectation");
@@ -358,7 +360,7 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn lower_assert(&mut self, a: &syntax::Assert) {
-        let mut ctx = Ctx::new(Mode::Dynamic);
+        let mut ctx = Ctx::new(Mode::Dynamic).at(Place::Check);
         let (node, ty) = self.lower_expr(&a.cond, &mut ctx);
         if let Some(ty) = ty {
             self.require(ty, Type::Bool, a.cond.span, "an assertion");

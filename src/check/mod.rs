@@ -87,7 +87,7 @@ pub(crate) fn check_expression(scope: &File, ir: &Ir, expr: &syntax::Expr) -> Re
     checker.debtor_kind = ir.debtor_kind;
     // The program itself is known to be clean; only the expression can be wrong.
     checker.problems.clear();
-    let mut ctx = Ctx::new(Mode::Dynamic);
+    let mut ctx = Ctx::new(Mode::Dynamic).at(crate::builtins::Place::Query);
     let (node, ty) = checker.lower_expr(expr, &mut ctx);
     if let Some(ty @ Type::Exposure) = ty {
         checker.require_scalar(ty, expr.span, "a value");

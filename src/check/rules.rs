@@ -1,5 +1,6 @@
 //! Rules and their effects.
 
+use crate::builtins::Place;
 use crate::diagnostic::Problem;
 use crate::ir::*;
 use crate::source::Span;
@@ -14,7 +15,7 @@ pub(super) type Write = (GraphNode, AssignOp, Span);
 
 impl<'a> Checker<'a> {
     pub(super) fn lower_rule(&mut self, rule: &syntax::RuleDecl) {
-        let mut ctx = Ctx::new(Mode::Dynamic);
+        let mut ctx = Ctx::new(Mode::Dynamic).at(Place::Condition);
         let mut binders = Vec::new();
         for binder in &rule.binders {
             if let Some(first) = rule.binders.iter().find(|b| b.name.name == binder.name.name)
@@ -73,6 +74,7 @@ impl<'a> Checker<'a> {
             },
         };
         let mut writes: Vec<Write> = Vec::new();
+        ctx.place = Place::Effect;
         let effects: Vec<EffectIr> =
             rule.effects.iter().filter_map(|e| self.lower_effect(e, &mut ctx, &mut writes)).collect();
         let priority = rule.priority.map_or(0, |(p, _)| p);

@@ -1,19 +1,20 @@
 //! Evaluating calls of built-in functions and aggregates over the entities
 //! of a kind.
 
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
+
+use crate::builtins::{Compute, Function};
 
 use crate::ir::*;
 use crate::source::Span;
-use crate::value::{Value, human};
+use crate::value::Value;
 
 use super::expr::*;
 
 impl Evaluator<'_> {
     pub(super) fn call(
         &mut self,
-        builtin: Builtin,
+        function: &Function,
         args: &[Node],
         span: Span,
         frame: &mut [Value],
@@ -35,43 +36,11 @@ impl Evaluator<'_> {
             many = list;
             &many
         };
-        let first = values.first().copied().unwrap_or_default();
-        let result = match builtin {
-            Builtin::Min => values.iter().copied().min().unwrap_or_default(),
-            Builtin::Max => values.iter().copied().max().unwrap_or_default(),
-            Builtin::Abs => first.abs(),
-            Builtin::Floor => first.floor(),
-            Builtin::Ceil => first.ceil(),
-            Builtin::Clamp => {
-                let (lo, hi) = (values[1], values[2]);
-                if lo > hi {
-                    return Err(Fault::new(
-                        "cascade::run::bad_argument",
-                        format!(
-                            "clamp: the lower bound {} is above the upper bound {}",
-                            human(lo),
-                            human(hi)
-                        ),
-                        span,
-                        "bounds in the wrong order",
-                    ));
-                }
-                first.clamp(lo, hi)
-            }
-            Builtin::Round => {
-                let places = values.get(1).copied().unwrap_or_default();
-                let places =
-                    places.to_u32().filter(|p| *p <= 28 && places.is_integer()).ok_or_else(|| {
-                        Fault::new(
-                            "cascade::run::bad_argument",
-                            format!("round: {} is not a number of decimal places", human(places)),
-                            args.get(1).map_or(span, |a| a.span),
-                            "expected a whole number from 0 to 28",
-                        )
-                    })?;
-                first.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
-            }
-        };
+        let Compute::Pure(compute) = function.compute;
+        let result = compute(values).map_err(|error| {
+            let at = error.argument.and_then(|i| args.get(i)).map_or(span, |a| a.span);
+            Fault::new(error.code, error.message, at, error.label)
+        })?;
         Ok(Value::Number(result))
     }
 

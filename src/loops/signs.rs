@@ -16,7 +16,9 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use super::range::{ANY, NON_NEGATIVE, Range, ZERO};
+use super::range::{ANY, Ext, NON_NEGATIVE, Range, ZERO};
+
+use crate::builtins::{Direction, RangeRule};
 
 use crate::ir::*;
 use crate::syntax::{AssignOp, BinaryOp, UnaryOp};
@@ -413,18 +415,18 @@ impl<'a> Signs<'a> {
                     }
                 }
             }
-            NodeKind::Call(builtin, args) => {
+            NodeKind::Call(function, args) => {
                 let monos: Vec<Sign> = args.iter().map(|a| self.mono(a, env, x)).collect();
                 let all = monos.iter().fold(Sign::Zero, |acc, m| acc.plus(*m));
-                match builtin {
-                    Builtin::Min | Builtin::Max | Builtin::Clamp | Builtin::Floor | Builtin::Ceil => all,
-                    Builtin::Round => {
-                        let places = monos.iter().skip(1).fold(Sign::Zero, |acc, m| {
+                match function.direction {
+                    Direction::Increasing => all,
+                    Direction::FirstIncreasing => {
+                        let others = monos.iter().skip(1).fold(Sign::Zero, |acc, m| {
                             acc.plus(if *m == Sign::Zero { Sign::Zero } else { Sign::Unknown })
                         });
-                        monos.first().copied().unwrap_or(Sign::Zero).plus(places)
+                        monos.first().copied().unwrap_or(Sign::Zero).plus(others)
                     }
-                    Builtin::Abs => match (all, args.first()) {
+                    Direction::Magnitude => match (all, args.first()) {
                         (Sign::Zero, _) | (_, None) => Sign::Zero,
                         (m, Some(a)) => m.times(self.range(a, env).sign()),
                     },
@@ -523,28 +525,32 @@ impl<'a> Signs<'a> {
                 BinaryOp::Div => self.range(a, env).mul(self.range(b, env).reciprocal()),
                 _ => ANY,
             },
-            NodeKind::Call(builtin, args) => {
+            NodeKind::Call(function, args) => {
                 let ranges: Vec<Range> = args.iter().map(|a| self.range(a, env)).collect();
                 let first = ranges.first().copied().unwrap_or(ANY);
-                match builtin {
-                    Builtin::Min => ranges.iter().skip(1).fold(first, |acc, r| acc.min(*r)),
-                    Builtin::Max => ranges.iter().skip(1).fold(first, |acc, r| acc.max(*r)),
-                    Builtin::Clamp => match ranges.as_slice() {
+                match function.range {
+                    RangeRule::Min => ranges.iter().skip(1).fold(first, |acc, r| acc.min(*r)),
+                    RangeRule::Max => ranges.iter().skip(1).fold(first, |acc, r| acc.max(*r)),
+                    RangeRule::Clamp => match ranges.as_slice() {
                         [x, lo, hi] => x.max(*lo).min(*hi),
                         _ => ANY,
                     },
-                    Builtin::Abs => match first.sign() {
+                    RangeRule::Abs => match first.sign() {
                         Sign::Zero | Sign::Pos => first,
                         Sign::Neg => first.neg(),
                         Sign::Unknown => Range { lo: ZERO, hi: first.hi.max(first.lo.neg()) },
                     },
-                    Builtin::Floor => {
+                    RangeRule::Floor => {
                         Range { lo: first.lo.map(|d| d.floor()), hi: first.hi.map(|d| d.floor()) }
                     }
-                    Builtin::Ceil => Range { lo: first.lo.map(|d| d.ceil()), hi: first.hi.map(|d| d.ceil()) },
-                    Builtin::Round => {
+                    RangeRule::Ceil => {
+                        Range { lo: first.lo.map(|d| d.ceil()), hi: first.hi.map(|d| d.ceil()) }
+                    }
+                    RangeRule::Outward => {
                         Range { lo: first.lo.map(|d| d.floor()), hi: first.hi.map(|d| d.ceil()) }
                     }
+                    RangeRule::Between(lo, hi) => Range { lo: Ext::Fin(lo), hi: Ext::Fin(hi) },
+                    RangeRule::Any => ANY,
                 }
             }
             NodeKind::Host(..) => ANY,

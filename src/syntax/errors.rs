@@ -249,17 +249,13 @@ pub(super) fn detailed_expectation(rule: Rule, input: &str) -> Option<(usize, Ve
 
 /// Plain words for a literal token of the grammar, or `None` to leave it out.
 pub(super) fn describe_token(token: &str) -> Option<String> {
+    if let Some(class) = class_of(token) {
+        return class.expected(token);
+    }
     Some(match token {
-        "=" | "{" | "}" | "(" | ")" | ":" | "," | "->" | "\"" | "then" | "for" | "in" | "where" | "when"
-        | "while" | "at" | "priority" | "recovery" => format!("`{token}`"),
+        "=" | "{" | "}" | "(" | ")" | ":" | "," | "->" | "\"" | "recovery" => format!("`{token}`"),
         "steps" | "step" => String::from("`steps`"),
-        "linear" | "hold" => String::from("`linear` or `hold`"),
-        "after" | "default" | "emit" | "stop" => String::from("an effect"),
-        "+" | "-" | "*" | "/" | "<" | "<=" | ">" | ">=" | "==" | "!=" | "and" | "or" => {
-            String::from("an operator")
-        }
-        "scenario" | "param" | "var" | "let" | "series" | "kind" | "entity" | "exposure" | "rule"
-        | "expect" | "assert" => String::from("a declaration or rule"),
+        "+" | "-" | "*" | "/" | "<" | "<=" | ">" | ">=" | "==" | "!=" => String::from("an operator"),
         _ => return None,
     })
 }
@@ -316,20 +312,7 @@ pub(super) fn syntax_help(token: &str, all: &[String], shown: &[String]) -> Opti
 /// A help line for a declaration that starts while a bracket is still open.
 pub(super) fn unclosed_help(whole: &str, offset: usize, token: &str, shown: &[String]) -> Option<String> {
     let line_start = offset == 0 || whole.as_bytes().get(offset - 1) == Some(&b'\n');
-    let starts_item = matches!(
-        token,
-        "scenario"
-            | "param"
-            | "var"
-            | "let"
-            | "series"
-            | "kind"
-            | "entity"
-            | "exposure"
-            | "rule"
-            | "expect"
-            | "assert"
-    );
+    let starts_item = matches!(class_of(token), Some(WordClass::Declaration | WordClass::Item));
     if !(line_start && starts_item) {
         return None;
     }

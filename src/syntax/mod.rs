@@ -25,7 +25,10 @@ mod keywords;
 use pest::Parser;
 
 pub use ast::*;
-pub use keywords::{BUILTIN_FUNCTIONS, BUILTIN_NAMES, CONTEXTUAL_WORDS, KEYWORDS};
+pub use keywords::{
+    BUILTIN_FUNCTIONS, BUILTIN_NAMES, CONTEXTUAL_WORDS, ITEM_STARTERS, KEYWORDS, WORDS, Word, WordClass,
+    class_of,
+};
 
 use crate::diagnostic::Problem;
 use crate::source::{SourceFile, Span};
@@ -255,7 +258,7 @@ fn declared_name(item: &str) -> Option<String> {
     let word = |s: &str| s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
     let keyword_len = word(item);
     let keyword = &item[..keyword_len];
-    if !matches!(keyword, "param" | "var" | "let" | "series" | "kind" | "entity") {
+    if class_of(keyword) != Some(WordClass::Declaration) {
         return None;
     }
     let rest = &item[keyword_len..];
@@ -329,25 +332,6 @@ const END_OF_FILE_CODE: &str = "cascade::syntax::unexpected_end";
 /// Where to resume after a syntax error in the item that starts at `pos`: the
 /// next line that begins, in column 0, with a word that starts an item.
 fn resync(text: &str, pos: usize) -> Option<usize> {
-    const STARTERS: &[&str] = &[
-        "scenario",
-        "param",
-        "var",
-        "let",
-        "series",
-        "kind",
-        "entity",
-        "exposure",
-        "entities",
-        "exposures",
-        "rule",
-        "for",
-        "when",
-        "while",
-        "at",
-        "expect",
-        "assert",
-    ];
     // Skip the rest of the line the item starts on (after leading whitespace and
     // comments, which may be on lines of their own).
     let mut offset = pos + skip_trivia(&text[pos..]);
@@ -356,7 +340,7 @@ fn resync(text: &str, pos: usize) -> Option<usize> {
         offset += newline + 1;
         let line = &text[offset..];
         let word_len = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
-        if STARTERS.contains(&&line[..word_len]) {
+        if ITEM_STARTERS.contains(&&line[..word_len]) {
             return Some(offset);
         }
     }

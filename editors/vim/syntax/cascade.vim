@@ -30,7 +30,7 @@ syn match cascadeBuiltinName "\<\%(step\|date\|defaulted\|defaulted_at\)\>"
 " Calls: `name(`. A built-in function there is highlighted as such.
 syn match cascadeFunction "\<\h\w*\ze\s*(" contains=cascadeBuiltinFunction
 " BEGIN BUILTIN_FUNCTIONS
-syn match cascadeBuiltinFunction contained "\<\%(min\|max\|abs\|clamp\|round\|floor\|ceil\|sum\|count\|any\|all\|mean\|exposures_of\|exposures_to\|exposure_losses\)\>"
+syn match cascadeBuiltinFunction contained "\<\%(min\|max\|abs\|clamp\|round\|floor\|ceil\|sum\|count\|any\|all\|mean\|exposures_of\|exposures_to\|exposure_losses\|sign\)\>"
 " END BUILTIN_FUNCTIONS
 
 " BEGIN KEYWORDS

@@ -16,15 +16,11 @@ use rustyline::hint::{Hint, Hinter};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
 
-use cascade::syntax::{BUILTIN_FUNCTIONS, BUILTIN_NAMES, Completeness, KEYWORDS, completeness};
+use cascade::syntax::{
+    BUILTIN_FUNCTIONS, BUILTIN_NAMES, Completeness, ITEM_STARTERS, KEYWORDS, completeness,
+};
 
 use super::commands::{COMMANDS, Command};
-
-/// Words that start a declaration or rule (anything else is an expression).
-pub const ITEM_STARTERS: &[&str] = &[
-    "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "rule", "for", "when",
-    "while", "at", "expect", "assert",
-];
 
 /// Whether the text typed so far can be run, or needs more lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,6 +239,12 @@ impl Hinter for ReplHelper {
                 display: format!("{tail}{usage}"),
                 completion: (!tail.is_empty()).then(|| tail.to_string()),
             });
+        }
+        // `clamp(` → how `clamp` is called.
+        if let Some(before) = line.strip_suffix('(')
+            && let Some(builtin) = cascade::builtins::find(&before[word_start(before, before.len())..])
+        {
+            return Some(ReplHint { display: format!("  # {}", builtin.usage), completion: None });
         }
         let start = word_start(line, pos);
         let prefix = &line[start..];
@@ -502,5 +504,16 @@ mod tests {
         assert!(h.candidates("nobody.", "").is_empty());
         assert!(h.candidates("é.", "").is_empty());
         assert_eq!(word_start("x + éco", "x + éco".len()), "x + é".len());
+    }
+
+    #[test]
+    fn an_open_builtin_call_hints_its_usage() {
+        let h = helper();
+        let history = rustyline::history::DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let hint = h.hint("x + clamp(", 10, &ctx).expect("a hint after `clamp(`");
+        assert_eq!(hint.display(), "  # `clamp(x, lo, hi)` keeps x between lo and hi");
+        assert_eq!(hint.completion(), None);
+        assert!(h.hint("x + nothing(", 12, &ctx).is_none());
     }
 }

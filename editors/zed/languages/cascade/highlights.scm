@@ -63,7 +63,7 @@
   function: (identifier) @function.builtin
   (#any-of? @function.builtin
     "min" "max" "abs" "clamp" "round" "floor" "ceil" "sum" "count" "any" "all" "mean"
-    "exposures_of" "exposures_to" "exposure_losses"))
+    "exposures_of" "exposures_to" "exposure_losses" "sign"))
 ; END BUILTIN_FUNCTIONS
 
 ; ------------------------------------------------------------------ keywords

@@ -1,0 +1,543 @@
+//! The one table of built-in functions.
+//!
+//! Each [`BuiltinDef`] says everything the rest of the crate needs to know of a
+//! built-in: its name, how it is called (a function of values, an aggregate
+//! over a kind or a list of exposures, both, or a special form the checker
+//! handles by hand), its arity and types, a one-line usage text (the help of an
+//! `arity` diagnostic, the REPL's hints), where in a script it may appear, how
+//! the graph's sign analysis reads it, and an example with its value.
+//!
+//! The checker (`check/calls.rs`), the evaluator (`eval/calls.rs`), the sign
+//! analysis of `cascade graph` (`loops/signs.rs`), the REPL's completion and
+//! highlighting and the editor-grammar tests all read this table. Adding a
+//! function of values is one entry in [`BUILTINS`] plus its `compute` function
+//! below; `tests/builtins.rs` then fails until `docs/language.md` documents it
+//! and every editor grammar knows it, and runs its example.
+//!
+//! Naming: `compute_*` evaluate a function of values.
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::value::{Type, human};
+
+/// A built-in function: one row of [`BUILTINS`].
+#[derive(Debug)]
+pub struct BuiltinDef {
+    /// The name it is called by.
+    pub name: &'static str,
+    /// How it is used, in a line: the help of an `arity` diagnostic.
+    pub usage: &'static str,
+    /// An expression that calls it in [`EXAMPLE_WORLD`], and that expression's value.
+    pub example: (&'static str, &'static str),
+    /// Where in a script it may be called.
+    pub places: Places,
+    pub(crate) form: Form,
+}
+
+/// How a built-in is called.
+#[derive(Debug)]
+pub(crate) enum Form {
+    /// A function of values: `abs(x)`.
+    Function(Function),
+    /// A function of values, or an aggregate: `max(a, b)`, `max(l.ltv for l in Lessor)`.
+    FunctionOrAggregate(Function, Aggregate),
+    /// Only an aggregate: `sum(l.cash for l in Lessor)`.
+    Aggregate(Aggregate),
+    /// A form the checker lowers by hand (`check/calls.rs`).
+    Special(Special),
+}
+
+/// A function of values: its arity, types, evaluation and how the sign analysis reads it.
+#[derive(Debug)]
+pub(crate) struct Function {
+    /// The fewest arguments.
+    pub least: usize,
+    /// The most arguments (`None`: any number).
+    pub most: Option<usize>,
+    /// The type of every argument.
+    pub args: Type,
+    /// The type of the result.
+    pub result: Type,
+    pub compute: Compute,
+    pub direction: Direction,
+    pub range: RangeRule,
+}
+
+/// How a function of values is evaluated.
+#[derive(Debug)]
+pub(crate) enum Compute {
+    /// From the values of its arguments alone.
+    Pure(fn(&[Decimal]) -> Result<Decimal, ArgumentError>),
+}
+
+/// An aggregate over the entities of a kind or a list of exposures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Aggregate {
+    Sum,
+    Count,
+    Any,
+    All,
+    Mean,
+    Min,
+    Max,
+}
+
+/// The built-ins the checker lowers by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Special {
+    /// `exposure_losses(e)`: what `e` has lost to its defaulted debtors.
+    ExposureLosses,
+    /// `exposures_of(e)`, `exposures_to(e)`: lists of exposures, only aggregated.
+    ExposureList,
+}
+
+/// How a function's result moves when its arguments increase (for the signs
+/// of feedback loops; see `loops/signs.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Never decreases when any argument increases.
+    Increasing,
+    /// Never decreases when the first argument increases; the others (such as
+    /// decimal places) move it in no known direction.
+    FirstIncreasing,
+    /// Like `abs`: increases with a positive argument, decreases with a negative one.
+    Magnitude,
+}
+
+/// The values a function can take, from the ranges of its arguments (for the
+/// signs of feedback loops; see `loops/range.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RangeRule {
+    /// The smallest of the arguments.
+    Min,
+    /// The largest of the arguments.
+    Max,
+    /// The first argument held between the second and the third.
+    Clamp,
+    /// The absolute value of the first argument.
+    Abs,
+    /// The first argument rounded down.
+    Floor,
+    /// The first argument rounded up.
+    Ceil,
+    /// The first argument rounded either way.
+    Outward,
+    /// Always between these two values.
+    Between(Decimal, Decimal),
+    /// Any value.
+    Any,
+}
+
+/// Why a function of values refused its arguments: a run-time error at the
+/// call, or at one argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ArgumentError {
+    pub code: &'static str,
+    /// The argument at fault (`None`: the whole call).
+    pub argument: Option<usize>,
+    pub message: String,
+    pub label: &'static str,
+}
+
+impl ArgumentError {
+    fn bad(argument: Option<usize>, message: String, label: &'static str) -> ArgumentError {
+        ArgumentError { code: "cascade::run::bad_argument", argument, message, label }
+    }
+}
+
+/// Where in a script an expression stands, for [`BuiltinDef::places`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The value of a `param`.
+    Param,
+    /// An initial value: of a `var`, or of a stored field (in a kind or an entity).
+    Initial,
+    /// Fixed before the run starts: a series point, an exposure's amount or recovery.
+    Constant,
+    /// A derived value: a `let`, or a field formula of a kind.
+    Formula,
+    /// A rule's condition: `when`, `while`, `where`.
+    Condition,
+    /// An effect: the value assigned, the entity defaulted, an `after` delay, an
+    /// `emit` or `stop` message.
+    Effect,
+    /// An `expect` or `assert`.
+    Check,
+    /// An expression evaluated on a running program (`Run::evaluate`, the REPL).
+    Query,
+}
+
+const ALL_PLACES: [Place; 8] = [
+    Place::Param,
+    Place::Initial,
+    Place::Constant,
+    Place::Formula,
+    Place::Condition,
+    Place::Effect,
+    Place::Check,
+    Place::Query,
+];
+
+impl Place {
+    /// The place in words: "a rule's condition".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Place::Param => "a param's value",
+            Place::Initial => "an initial value",
+            Place::Constant => "a series point or an exposure",
+            Place::Formula => "a derived value",
+            Place::Condition => "a rule's condition",
+            Place::Effect => "an effect",
+            Place::Check => "an `expect` or `assert`",
+            Place::Query => "an expression evaluated on a run",
+        }
+    }
+}
+
+/// A set of [`Place`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Places(u16);
+
+impl Places {
+    /// Every place.
+    pub const ANYWHERE: Places = Places::only(&ALL_PLACES);
+
+    /// Exactly these places: `Places::only(&[Place::Initial, Place::Effect])`.
+    pub const fn only(places: &[Place]) -> Places {
+        let mut bits = 0u16;
+        let mut i = 0;
+        while i < places.len() {
+            bits |= 1 << places[i] as u16;
+            i += 1;
+        }
+        Places(bits)
+    }
+
+    /// True if `place` is one of them.
+    pub const fn contains(self, place: Place) -> bool {
+        self.0 & (1 << place as u16) != 0
+    }
+
+    /// The places in the set, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Place> {
+        ALL_PLACES.into_iter().filter(move |p| self.contains(*p))
+    }
+}
+
+/// The world the [`BuiltinDef::example`]s are evaluated in (by `tests/builtins.rs`).
+pub const EXAMPLE_WORLD: &str = "\
+kind Lessor { cash = 0 }
+entity a: Lessor { cash = 2 }
+entity b: Lessor { cash = 3 }
+exposure a -> b = 10, recovery 40%
+";
+
+const NUMBER: Type = Type::Number;
+
+/// Where aggregates and the exposure forms may appear: wherever the run's
+/// state can be read (not in params, initial values or constants).
+const WHILE_RUNNING: Places =
+    Places::only(&[Place::Formula, Place::Condition, Place::Effect, Place::Check, Place::Query]);
+
+/// Every built-in function. The aggregates come first, in the order the
+/// `not_an_aggregate` help lists them.
+pub const BUILTINS: &[BuiltinDef] = &[
+    BuiltinDef {
+        name: "sum",
+        usage: "for example `sum(l.cash for l in Lessor)`",
+        example: ("sum(l.cash for l in Lessor)", "5"),
+        places: WHILE_RUNNING,
+        form: Form::Aggregate(Aggregate::Sum),
+    },
+    BuiltinDef {
+        name: "count",
+        usage: "for example `count(l.cash for l in Lessor)`",
+        example: ("count(l for l in Lessor where l.cash > 2)", "1"),
+        places: WHILE_RUNNING,
+        form: Form::Aggregate(Aggregate::Count),
+    },
+    BuiltinDef {
+        name: "any",
+        usage: "for example `any(l.cash for l in Lessor)`",
+        example: ("any(l.cash > 2 for l in Lessor)", "true"),
+        places: WHILE_RUNNING,
+        form: Form::Aggregate(Aggregate::Any),
+    },
+    BuiltinDef {
+        name: "all",
+        usage: "for example `all(l.cash for l in Lessor)`",
+        example: ("all(l.cash > 2 for l in Lessor)", "false"),
+        places: WHILE_RUNNING,
+        form: Form::Aggregate(Aggregate::All),
+    },
+    BuiltinDef {
+        name: "mean",
+        usage: "for example `mean(l.cash for l in Lessor)`",
+        example: ("mean(l.cash for l in Lessor)", "2.5"),
+        places: WHILE_RUNNING,
+        form: Form::Aggregate(Aggregate::Mean),
+    },
+    BuiltinDef {
+        name: "min",
+        usage: "for example `max(0, cost - price)`, or `max(l.ltv for l in Lessor)`",
+        example: ("min(3, 1.5, 2)", "1.5"),
+        places: Places::ANYWHERE,
+        form: Form::FunctionOrAggregate(
+            Function { range: RangeRule::Min, ..numbers(2, None, compute_min, Direction::Increasing) },
+            Aggregate::Min,
+        ),
+    },
+    BuiltinDef {
+        name: "max",
+        usage: "for example `max(0, cost - price)`, or `max(l.ltv for l in Lessor)`",
+        example: ("max(l.cash for l in Lessor)", "3"),
+        places: Places::ANYWHERE,
+        form: Form::FunctionOrAggregate(
+            Function { range: RangeRule::Max, ..numbers(2, None, compute_max, Direction::Increasing) },
+            Aggregate::Max,
+        ),
+    },
+    BuiltinDef {
+        name: "abs",
+        usage: "for example `abs(x)`",
+        example: ("abs(-2.5)", "2.5"),
+        places: Places::ANYWHERE,
+        form: Form::Function(Function {
+            range: RangeRule::Abs,
+            ..numbers(1, Some(1), compute_abs, Direction::Magnitude)
+        }),
+    },
+    BuiltinDef {
+        name: "clamp",
+        usage: "`clamp(x, lo, hi)` keeps x between lo and hi",
+        example: ("clamp(12, 0, 10)", "10"),
+        places: Places::ANYWHERE,
+        form: Form::Function(Function {
+            range: RangeRule::Clamp,
+            ..numbers(3, Some(3), compute_clamp, Direction::Increasing)
+        }),
+    },
+    BuiltinDef {
+        name: "round",
+        usage: "`round(x)` or `round(x, 2)` (2 decimal places)",
+        example: ("round(2.345, 2)", "2.35"),
+        places: Places::ANYWHERE,
+        form: Form::Function(Function {
+            range: RangeRule::Outward,
+            ..numbers(1, Some(2), compute_round, Direction::FirstIncreasing)
+        }),
+    },
+    BuiltinDef {
+        name: "floor",
+        usage: "for example `floor(x)`",
+        example: ("floor(-1.5)", "-2"),
+        places: Places::ANYWHERE,
+        form: Form::Function(Function {
+            range: RangeRule::Floor,
+            ..numbers(1, Some(1), compute_floor, Direction::Increasing)
+        }),
+    },
+    BuiltinDef {
+        name: "ceil",
+        usage: "for example `ceil(x)`",
+        example: ("ceil(1.25)", "2"),
+        places: Places::ANYWHERE,
+        form: Form::Function(Function {
+            range: RangeRule::Ceil,
+            ..numbers(1, Some(1), compute_ceil, Direction::Increasing)
+        }),
+    },
+    BuiltinDef {
+        name: "exposures_of",
+        usage: "for example `sum(x.amount for x in exposures_of(e))`",
+        example: ("sum(x.amount for x in exposures_of(a))", "10"),
+        places: WHILE_RUNNING,
+        form: Form::Special(Special::ExposureList),
+    },
+    BuiltinDef {
+        name: "exposures_to",
+        usage: "for example `sum(x.amount for x in exposures_to(e))`",
+        example: ("count(x for x in exposures_to(a))", "0"),
+        places: WHILE_RUNNING,
+        form: Form::Special(Special::ExposureList),
+    },
+    BuiltinDef {
+        name: "exposure_losses",
+        usage: "`exposure_losses(e)` is what `e` has lost to its defaulted debtors",
+        example: ("exposure_losses(a)", "0"),
+        places: WHILE_RUNNING,
+        form: Form::Special(Special::ExposureLosses),
+    },
+    BuiltinDef {
+        name: "sign",
+        usage: "`sign(x)` is -1, 0 or 1",
+        example: ("sign(-2.5)", "-1"),
+        places: WHILE_RUNNING,
+        form: Form::Function(Function {
+            range: RangeRule::Between(Decimal::NEGATIVE_ONE, Decimal::ONE),
+            ..numbers(1, Some(1), compute_sign, Direction::Increasing)
+        }),
+    },
+];
+
+/// The names of [`BUILTINS`], in order.
+pub const NAMES: [&str; BUILTINS.len()] = {
+    let mut names = [""; BUILTINS.len()];
+    let mut i = 0;
+    while i < BUILTINS.len() {
+        names[i] = BUILTINS[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// The built-in called `name`.
+pub fn find(name: &str) -> Option<&'static BuiltinDef> {
+    BUILTINS.iter().find(|b| b.name == name)
+}
+
+impl BuiltinDef {
+    /// Its function of values, if it can be called with values.
+    pub(crate) fn function(&self) -> Option<&Function> {
+        match &self.form {
+            Form::Function(f) | Form::FunctionOrAggregate(f, _) => Some(f),
+            Form::Aggregate(_) | Form::Special(_) => None,
+        }
+    }
+
+    /// Its aggregate, if it can aggregate.
+    pub(crate) fn aggregate(&self) -> Option<Aggregate> {
+        match &self.form {
+            Form::Aggregate(a) | Form::FunctionOrAggregate(_, a) => Some(*a),
+            Form::Function(_) | Form::Special(_) => None,
+        }
+    }
+
+    /// The arguments it takes, in words: `1`, `1 or 2`, `at least 2` (`None`
+    /// for aggregates and special forms).
+    pub fn arity(&self) -> Option<String> {
+        let f = self.function()?;
+        Some(match (f.least, f.most) {
+            (a, Some(b)) if a == b => format!("{a}"),
+            (a, None) => format!("at least {a}"),
+            (a, Some(b)) => format!("{a} or {b}"),
+        })
+    }
+}
+
+/// A function of numbers to a number, with no bounds of its own.
+const fn numbers(
+    least: usize,
+    most: Option<usize>,
+    compute: fn(&[Decimal]) -> Result<Decimal, ArgumentError>,
+    direction: Direction,
+) -> Function {
+    Function {
+        least,
+        most,
+        args: NUMBER,
+        result: NUMBER,
+        compute: Compute::Pure(compute),
+        direction,
+        range: RangeRule::Any,
+    }
+}
+
+// The checker guarantees the arity and the types, so `args` has at least
+// `least` and at most `most` numbers.
+
+fn compute_min(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
+    Ok(args.iter().copied().min().unwrap_or_default())
+}
+
+fn compute_max(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
+    Ok(args.iter().copied().max().unwrap_or_default())
+}
+
+fn first(args: &[Decimal]) -> Decimal {
+    args.first().copied().unwrap_or_default()
+}
+
+fn compute_abs(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
+    Ok(first(args).abs())
+}
+
+fn compute_floor(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
+    Ok(first(args).floor())
+}
+
+fn compute_ceil(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
+    Ok(first(args).ceil())
+}
+
+fn compute_sign(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
+    let x = first(args);
+    Ok(if x.is_zero() {
+        Decimal::ZERO
+    } else if x.is_sign_negative() {
+        Decimal::NEGATIVE_ONE
+    } else {
+        Decimal::ONE
+    })
+}
+
+fn compute_clamp(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
+    let [x, lo, hi] = args else { return Ok(first(args)) };
+    if lo > hi {
+        return Err(ArgumentError::bad(
+            None,
+            format!("clamp: the lower bound {} is above the upper bound {}", human(*lo), human(*hi)),
+            "bounds in the wrong order",
+        ));
+    }
+    Ok((*x).clamp(*lo, *hi))
+}
+
+fn compute_round(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
+    let places = args.get(1).copied().unwrap_or_default();
+    let whole = places.to_u32().filter(|p| *p <= 28 && places.is_integer());
+    let Some(places) = whole else {
+        return Err(ArgumentError::bad(
+            Some(1),
+            format!("round: {} is not a number of decimal places", human(places)),
+            "expected a whole number from 0 to 28",
+        ));
+    };
+    Ok(first(args).round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_functions_have_a_sane_arity() {
+        for (i, b) in BUILTINS.iter().enumerate() {
+            assert!(!BUILTINS[..i].iter().any(|o| o.name == b.name), "{} twice", b.name);
+            if let Some(f) = b.function() {
+                assert!(f.least >= 1 && f.most.is_none_or(|m| m >= f.least), "{}", b.name);
+                // The evaluator passes decimals: a function of values takes and gives numbers.
+                assert_eq!((f.args, f.result), (Type::Number, Type::Number), "{}", b.name);
+            }
+        }
+    }
+
+    #[test]
+    fn places_hold_what_they_were_given() {
+        let draws = Places::only(&[Place::Initial, Place::Effect]);
+        assert!(draws.contains(Place::Effect) && draws.contains(Place::Initial));
+        assert!(!draws.contains(Place::Condition) && !draws.contains(Place::Formula));
+        assert_eq!(draws.iter().collect::<Vec<_>>(), [Place::Initial, Place::Effect]);
+        assert!(ALL_PLACES.iter().all(|p| Places::ANYWHERE.contains(*p)));
+    }
+
+    #[test]
+    fn sign_is_minus_one_zero_or_one() {
+        let sign = |x: Decimal| compute_sign(&[x]).unwrap();
+        assert_eq!(sign(Decimal::new(-25, 1)), Decimal::NEGATIVE_ONE);
+        assert_eq!(sign(Decimal::ZERO), Decimal::ZERO);
+        assert_eq!(sign(Decimal::new(-0, 2)), Decimal::ZERO);
+        assert_eq!(sign(Decimal::new(1, 28)), Decimal::ONE);
+    }
+}
