@@ -217,8 +217,23 @@ mod tests {
         assert_eq!(
             ITEM_STARTERS,
             [
-                "scenario", "param", "var", "let", "series", "kind", "entity", "exposure", "entities",
-                "exposures", "rule", "when", "while", "for", "at", "expect", "assert"
+                "scenario",
+                "param",
+                "var",
+                "let",
+                "series",
+                "kind",
+                "entity",
+                "exposure",
+                "entities",
+                "exposures",
+                "rule",
+                "when",
+                "while",
+                "for",
+                "at",
+                "expect",
+                "assert"
             ]
         );
     }
