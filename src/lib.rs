@@ -55,7 +55,7 @@ pub use engine::{
 pub use explain::{Approach, Candidate, Cause, Explanation, MAX_EXPLAIN_DEPTH};
 pub use host::{HostFn, HostReturn, HostValue};
 pub use loops::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK_LOOPS, Polarity};
-pub use report::{Event, Expectation, Trace};
+pub use report::{Column, Event, Expectation, Trace};
 pub use rust_decimal::Decimal;
 pub use value::{Date, StepUnit, Type, Value};
 

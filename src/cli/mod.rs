@@ -8,6 +8,7 @@
 mod data;
 mod graph;
 mod out;
+mod output;
 mod repl;
 
 use std::io::IsTerminal;
@@ -124,9 +125,25 @@ enum Command {
         /// Run this many steps instead of the scenario's horizon.
         #[arg(long, value_name = "N")]
         horizon: Option<u64>,
-        /// Output format.
+        /// Output format: text, json (one document), jsonl (JSON Lines, one
+        /// line per step) or csv (a header line, then one row per step).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// CSV layout: wide (a column per value) or long (a row per step and value).
+        #[arg(long, value_enum, default_value_t = output::Layout::Wide)]
+        layout: output::Layout,
+        /// Write only the values whose names match (`rent`, `*.defaulted`,
+        /// `b*.capital`; `*` is any run of characters; repeatable, or comma-separated).
+        #[arg(long = "select", value_name = "PATTERN")]
+        select: Vec<String>,
+        /// Write the output to FILE instead of standard output; with CSV, the
+        /// provenance goes to FILE.provenance.json beside it.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Write the provenance (script, data files, their SHA-256, params) as
+        /// JSON to FILE.
+        #[arg(long = "provenance", value_name = "FILE")]
+        provenance: Option<PathBuf>,
         /// In text output, list every change of a stored value, not only events.
         #[arg(long)]
         changes: bool,
@@ -192,12 +209,7 @@ enum ExplainFormat {
     Json,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Text,
-    Json,
-    Csv,
-}
+use output::Format;
 
 /// How a command ended.
 enum Failure {
@@ -215,8 +227,9 @@ pub fn main() -> ExitCode {
         Err(e) => return clap_error(&e),
     };
     let result = match cli.command {
-        Command::Run { file, sets, horizon, format, changes, limits } => {
-            run(&file, &sets, horizon, format, changes, &limits)
+        Command::Run { file, sets, horizon, format, layout, select, output, provenance, changes, limits } => {
+            let options = RunOptions { format, layout, select, output, provenance, changes };
+            run(&file, &sets, horizon, &options, &limits)
         }
         Command::Check { files, limits } => check(&files, &limits),
         Command::Explain { file, target, sets, depth, format, limits } => {
@@ -328,52 +341,88 @@ fn start(program: &Program, sets: &[String], horizon: Option<u64>) -> Result<Run
     start.begin().map_err(|e| report(&e))
 }
 
+/// How `cascade run` writes its output.
+struct RunOptions {
+    format: Format,
+    layout: output::Layout,
+    select: Vec<String>,
+    output: Option<PathBuf>,
+    provenance: Option<PathBuf>,
+    changes: bool,
+}
+
 fn run(
     file: &Path,
     sets: &[String],
     horizon: Option<u64>,
-    format: Format,
-    changes: bool,
+    options: &RunOptions,
     limits: &Limits,
 ) -> Result<(), Failure> {
     let (engine, loader) = limits.engine_with_data()?;
     let program = compile(&engine, file)?;
     check_data_names(&loader)?;
     let mut run = start(&program, sets, horizon)?;
-    let mut csv = (format == Format::Csv).then(|| csv::Writer::from_writer(Vec::new()));
-    if let Some(writer) = csv.as_mut() {
-        write_csv_row(writer, &run.csv_header());
-        let row = run.csv_row().map_err(|e| report(&e))?;
-        write_csv_row(writer, &row);
+    let patterns: Vec<&str> =
+        options.select.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|p| !p.is_empty()).collect();
+    let columns = if !patterns.is_empty() {
+        run.select_columns(&patterns).map_err(|e| report(&e))?
+    } else if options.format == Format::Csv {
+        run.columns()
+    } else {
+        // The JSON outputs have every change already; their values are the globals.
+        run.columns().into_iter().filter(|c| c.entity.is_none()).collect()
+    };
+    let sidecar = options.provenance.clone().or_else(|| {
+        let output = options.output.as_ref()?;
+        (options.format == Format::Csv)
+            .then(|| PathBuf::from(format!("{}.provenance.json", output.display())))
+    });
+    if let Some(path) = &sidecar {
+        let mut text = serde_json::to_string_pretty(&run.trace().provenance()).unwrap_or_default();
+        text.push('\n');
+        std::fs::write(path, text).map_err(|e| {
+            out::err(&format!("error: cannot write `{}`: {e}\n", path.display()));
+            Failure::Usage
+        })?;
     }
-    loop {
+    let mut target: Box<dyn std::io::Write> = match &options.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => {
+                out::err(&format!("error: cannot write `{}`: {e}\n", path.display()));
+                return Err(Failure::Usage);
+            }
+        },
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut writer =
+        output::Output::new(options.format, options.layout, options.changes, columns, &mut *target);
+    let mut failure = None;
+    if let Err(e) = writer.begin(&mut run) {
+        failure = Some(e);
+    }
+    while failure.is_none() && !writer.is_broken() {
         match run.step() {
             Ok(Some(_)) => {
-                if let Some(writer) = csv.as_mut() {
-                    let row = run.csv_row().map_err(|e| report(&e))?;
-                    write_csv_row(writer, &row);
+                if let Err(e) = writer.step(&mut run) {
+                    failure = Some(e);
                 }
             }
             Ok(None) => break,
-            Err(e) => return Err(report(&e)),
+            Err(e) => failure = Some(e),
         }
     }
-    let output = match format {
-        Format::Text => run.text_report(changes),
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(&run.trace()).unwrap_or_default();
-            text.push('\n');
-            text
-        }
-        Format::Csv => {
-            let bytes = csv.and_then(|w| w.into_inner().ok()).unwrap_or_default();
-            let body = String::from_utf8(bytes).unwrap_or_default();
-            let mut text = provenance_comment(&run);
-            text.push_str(&body);
-            text
-        }
-    };
-    out::out(&output)?;
+    writer.finish(&mut run, failure.as_ref());
+    let io_error = writer.io_error();
+    drop(writer);
+    drop(target);
+    if let Some(e) = io_error {
+        // A closed pipe ends the command quietly; another error is exit 2.
+        return Err(out::output_error(&e));
+    }
+    if let Some(e) = failure {
+        return Err(report(&e));
+    }
     let failed = run.failed_expectations();
     if !failed.is_empty() {
         print_diagnostics(&failed);
@@ -381,33 +430,6 @@ fn run(
         return Err(Failure::Script);
     }
     Ok(())
-}
-
-fn write_csv_row(writer: &mut csv::Writer<Vec<u8>>, row: &[String]) {
-    // Writing to a Vec cannot fail.
-    let _ = writer.write_record(row);
-}
-
-/// `# cascade 0.1.0 file=... sha256=... horizon=48 params: a=1 b=2`
-fn provenance_comment(run: &Run) -> String {
-    let trace = run.trace().to_json();
-    let p = &trace["provenance"];
-    let params: Vec<String> = p["params"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
-                .collect()
-        })
-        .unwrap_or_default();
-    format!(
-        "# {} file={} sha256={} horizon={} params: {}\n",
-        p["engine"].as_str().unwrap_or(""),
-        p["file"].as_str().unwrap_or(""),
-        p["sha256"].as_str().unwrap_or(""),
-        p["horizon"],
-        params.join(" ")
-    )
 }
 
 fn explain(
