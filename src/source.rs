@@ -59,6 +59,20 @@ impl From<Span> for miette::SourceSpan {
     }
 }
 
+fn has_lone_cr(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+}
+
+fn lone_cr_as_newline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(if c == '\r' && chars.peek() != Some(&'\n') { '\n' } else { c });
+    }
+    out
+}
+
 /// A named script text, shared by the program and every diagnostic about it.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
@@ -68,8 +82,15 @@ pub struct SourceFile {
 
 impl SourceFile {
     /// A source file with a display name (usually its path) and its text.
+    ///
+    /// A lone `\r` (the line end of old Mac files) is read as `\n`, so that a
+    /// comment ends there and diagnostics show the right line; the text keeps
+    /// its length, so every byte offset is still the file's. (`\r\n` stays as it
+    /// is: the parser and miette know it.)
     pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> SourceFile {
-        SourceFile { name: name.into(), text: text.into() }
+        let text: Arc<str> = text.into();
+        let text = if has_lone_cr(&text) { Arc::from(lone_cr_as_newline(&text)) } else { text };
+        SourceFile { name: name.into(), text }
     }
 
     /// The display name.

@@ -27,3 +27,24 @@ fn explain_follows_a_chain_to_its_ceiling_on_a_small_stack() {
     assert!(text.contains(" at step 1744 (was "), "{}", &text[..text.len().min(2000)]);
     assert!(!text.contains(" at step 1743 (was "));
 }
+
+#[test]
+fn a_lone_carriage_return_ends_a_line() {
+    // Old Mac line endings: the comment ends at the `\r`, the expect is there.
+    let script = "# x starts at 1\rvar x = 1\rexpect x == 2\r";
+    let program = Engine::new().compile(script, "mac.cascade").expect("compiles");
+    let mut run = program.run().expect("starts");
+    run.run_to_end().expect("runs");
+    let expectations = run.expectations();
+    assert_eq!(expectations.len(), 1, "the expect is read");
+    assert!(!expectations[0].passed);
+    assert_eq!(expectations[0].line, 3);
+    // A diagnostic shows the right line, as for `\n` and `\r\n`.
+    for newline in ["\r", "\n", "\r\n"] {
+        let script = ["# a comment", "var x = 1", "let y = zz"].join(newline);
+        let error = Engine::new().compile(&script, "mac.cascade").expect_err("an unknown name");
+        let rendered = error.diagnostics().unwrap().render(cascade::RenderStyle::Plain);
+        assert!(rendered.contains("[mac.cascade:3:9]"), "{newline:?}: {rendered}");
+        assert!(rendered.contains(" 3 │ let y = zz"), "{newline:?}: {rendered}");
+    }
+}
