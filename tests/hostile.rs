@@ -48,3 +48,36 @@ fn a_lone_carriage_return_ends_a_line() {
         assert!(rendered.contains(" 3 │ let y = zz"), "{newline:?}: {rendered}");
     }
 }
+
+/// Runs `script` to the end and renders the run-time diagnostic it stops with.
+fn run_error(script: &str) -> String {
+    let program = Engine::new().compile(script, "hostile.cascade").expect("compiles");
+    let mut run = program.run().expect("starts");
+    let error = run.run_to_end().expect_err("a run-time error");
+    error.diagnostics().expect("a script diagnostic").render(cascade::RenderStyle::Plain)
+}
+
+#[test]
+fn a_non_zero_result_that_rounds_to_zero_is_an_underflow() {
+    let rendered = run_error("var x = 1\nrule h: while true then x /= 1000\n");
+    assert!(rendered.contains("cascade::run::underflow"), "{rendered}");
+    insta::assert_snapshot!("underflow_assign", rendered);
+    let rendered =
+        run_error("param tiny = 0.00000000000001\nvar x = 0\nrule h: at 1 then x = tiny * tiny * 0.01\n");
+    insta::assert_snapshot!("underflow_product", rendered);
+    // Exact zeros are fine: 0 × x, and x - x.
+    let program = Engine::new()
+        .compile("var x = 1\nvar y = 0\nat 1 { y = 0 * x / 3, x = x - x }\nexpect x == 0\n", "z")
+        .unwrap();
+    let mut run = program.run().unwrap();
+    run.run_to_end().expect("no underflow");
+}
+
+#[test]
+fn a_division_by_zero_names_the_divisor() {
+    let rendered = run_error("param installed_base = 0\nvar x = 1\nat 1 then x = 100 / installed_base\n");
+    assert!(rendered.contains("this divisor is 0"), "{rendered}");
+    insta::assert_snapshot!("division_by_zero_name", rendered);
+    let rendered = run_error("var x = 1\nat 1 then x = 1 / (x - 1)\n");
+    assert!(rendered.contains(" ───┬───\n"), "the label spans `(x - 1)`: {rendered}");
+}

@@ -115,9 +115,8 @@ impl Evaluator<'_> {
                 if count == 0 {
                     return Err(empty(span, "mean"));
                 }
-                sum.checked_div(Decimal::from(count))
+                super::expr::arithmetic(crate::syntax::BinaryOp::Div, sum, Decimal::from(count), span)
                     .map(Value::Number)
-                    .ok_or_else(|| overflow(span, "averaging"))
             }
             AggregateFn::Min | AggregateFn::Max => {
                 let name = if aggregate.func == AggregateFn::Min { "min" } else { "max" };

@@ -2,6 +2,7 @@
 //! run, and the reads logged for provenance and failed expectations.
 
 use super::*;
+use crate::syntax::BinaryOp;
 
 impl Stepper<'_> {
     /// Applies one effect of a firing (or a scheduled one).
@@ -245,21 +246,14 @@ pub(super) fn combine(op: AssignOp, old: &Value, rhs: &Value, span: Span) -> Res
             "`/=` by a value that is 0",
         ));
     }
-    let result = match op {
-        AssignOp::Add => a.checked_add(b),
-        AssignOp::Sub => a.checked_sub(b),
-        AssignOp::Mul => a.checked_mul(b),
-        AssignOp::Div => a.checked_div(b),
-        AssignOp::Set => Some(b),
+    let op = match op {
+        AssignOp::Set => return Ok(Value::Number(b)),
+        AssignOp::Add => BinaryOp::Add,
+        AssignOp::Sub => BinaryOp::Sub,
+        AssignOp::Mul => BinaryOp::Mul,
+        AssignOp::Div => BinaryOp::Div,
     };
-    result.map(Value::Number).ok_or_else(|| {
-        Fault::new(
-            "cascade::run::overflow",
-            format!("arithmetic overflow: {} and {}", human(a), human(b)),
-            span,
-            "the result is beyond the range of exact decimals (about 7.9e28)",
-        )
-    })
+    super::expr::arithmetic(op, a, b, span).map(Value::Number)
 }
 
 /// Evaluates `node`, logging the values of the names and fields it reads directly.

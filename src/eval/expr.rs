@@ -367,32 +367,21 @@ impl Evaluator<'_> {
             (Value::Date(a), Value::Date(b)) => return compare(op, a.cmp(b), span),
             _ => return Err(internal(span)),
         };
-        let result = match op {
-            BinaryOp::Add => a.checked_add(b),
-            BinaryOp::Sub => a.checked_sub(b),
-            BinaryOp::Mul => a.checked_mul(b),
-            BinaryOp::Div => {
-                if b.is_zero() {
-                    return Err(Fault::new(
-                        "cascade::run::division_by_zero",
-                        "division by zero",
-                        span,
-                        format!("`{}` is {}", rhs_text(rhs), human(b)),
-                    )
-                    .help("guard the division, e.g. `x / max(y, 1)`, or use a `where` filter"));
-                }
-                a.checked_div(b)
-            }
-            _ => return compare(op, a.cmp(&b), span),
-        };
-        result.map(Value::Number).ok_or_else(|| {
-            Fault::new(
-                "cascade::run::overflow",
-                format!("arithmetic overflow: {} {} {}", human(a), op.symbol(), human(b)),
-                span,
-                "the result is beyond the range of exact decimals (about 7.9e28)",
+        if op == BinaryOp::Div && b.is_zero() {
+            // The label is on the divisor itself: it names it whatever the
+            // source (a script, or an expression typed in the REPL).
+            return Err(Fault::new(
+                "cascade::run::division_by_zero",
+                "division by zero",
+                rhs.span,
+                "this divisor is 0",
             )
-        })
+            .help("guard the division, e.g. `x / max(y, 1)`, or use a `where` filter"));
+        }
+        if !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
+            return compare(op, a.cmp(&b), span);
+        }
+        arithmetic(op, a, b, span).map(Value::Number)
     }
 
     /// Renders an interpolated string.
@@ -446,8 +435,43 @@ fn compare(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -> Eval<Value
     }))
 }
 
-fn rhs_text(_node: &Node) -> &'static str {
-    "the divisor"
+/// `a op b` for `+ - * /` in exact decimals (the divisor is not 0). Every
+/// arithmetic operation of a script goes through here: a result beyond the
+/// range is `cascade::run::overflow`, and a product or quotient of non-zero
+/// numbers that rounds to 0 (below 1e-28, the smallest decimal) is
+/// `cascade::run::underflow`, so nothing becomes 0 silently.
+pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Result<Decimal, Fault> {
+    let result = match op {
+        BinaryOp::Add => a.checked_add(b),
+        BinaryOp::Sub => a.checked_sub(b),
+        BinaryOp::Mul => a.checked_mul(b),
+        _ => a.checked_div(b),
+    };
+    match result {
+        Some(r)
+            if r.is_zero() && !a.is_zero() && !b.is_zero() && matches!(op, BinaryOp::Mul | BinaryOp::Div) =>
+        {
+            Err(Fault::new(
+                "cascade::run::underflow",
+                format!(
+                    "arithmetic underflow: {} {} {} is not 0 but rounds to 0",
+                    a.normalize(),
+                    op.symbol(),
+                    b.normalize()
+                ),
+                span,
+                "the result is smaller than 1e-28, the smallest exact decimal",
+            )
+            .help("work in larger units (e.g. `m` or `bn`), or stop the quantity before it gets this small"))
+        }
+        Some(r) => Ok(r),
+        None => Err(Fault::new(
+            "cascade::run::overflow",
+            format!("arithmetic overflow: {} {} {}", human(a), op.symbol(), human(b)),
+            span,
+            "the result is beyond the range of exact decimals (about 7.9e28)",
+        )),
+    }
 }
 
 /// The fuel ran out while evaluating at `span`.
