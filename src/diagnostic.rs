@@ -336,8 +336,24 @@ impl Diagnostic for WithSource<'_> {
 
 /// "did you mean `x`?" for the closest of `candidates`, if any is close enough.
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    did_you_mean_within(name, candidates, &std::cell::Cell::new(usize::MAX))
+}
+
+/// [`did_you_mean`] comparing with at most `budget` candidates, and taking
+/// what it compared from the budget: a checker shares one budget among all its
+/// problems, so that a script of n unknown names among n declared ones is
+/// checked in linear time (the suggestions stop when the budget is spent).
+pub fn did_you_mean_within<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    budget: &std::cell::Cell<usize>,
+) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for candidate in candidates {
+        if budget.get() == 0 {
+            return None;
+        }
+        budget.set(budget.get() - 1);
         let score = strsim::jaro_winkler(name, candidate);
         if score > 0.8 && best.is_none_or(|(s, _)| score > s) {
             best = Some((score, candidate));

@@ -81,3 +81,13 @@ fn a_division_by_zero_names_the_divisor() {
     let rendered = run_error("var x = 1\nat 1 then x = 1 / (x - 1)\n");
     assert!(rendered.contains(" ───┬───\n"), "the label spans `(x - 1)`: {rendered}");
 }
+
+#[test]
+fn twenty_thousand_unknown_names_are_checked_in_linear_time() {
+    // Each unknown name was compared with every declared one for "did you
+    // mean": this took more than ten minutes.
+    let script: String = (0..20_000).map(|i| format!("let x{i} = y{i}\n")).collect();
+    let diagnostics = cascade::check_source(&script, "unknown.cascade");
+    assert_eq!(diagnostics.error_count(), 20_000);
+    assert!(diagnostics.problems().iter().all(|p| p.code == "cascade::check::unknown_name"));
+}

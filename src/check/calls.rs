@@ -2,7 +2,7 @@
 //! `max`, `count`, ... over the entities of a kind).
 
 use crate::builtins::{self, BuiltinDef, Form, Function, Place, Special};
-use crate::diagnostic::{Problem, did_you_mean, list_words};
+use crate::diagnostic::{Problem, list_words};
 use crate::ir::*;
 use crate::source::Span;
 use crate::syntax::{self, Expr, ExprKind};
@@ -149,7 +149,7 @@ impl<'a> Checker<'a> {
             self.error(
                 Problem::error("cascade::check::unknown_function", format!("unknown function `{name}`"))
                     .label(func.span, "no built-in or host function has this name")
-                    .maybe_help(did_you_mean(name, candidates.iter().map(String::as_str))),
+                    .maybe_help(self.did_you_mean(name, candidates.iter().map(String::as_str))),
             );
             self.lower_arguments_of_wrong_call(args, ctx);
             return error_node(span);
@@ -209,7 +209,8 @@ impl<'a> Checker<'a> {
                 None if self.declared_by_unparsed_item(kind_name) => return error_node(span),
                 _ => {
                     let kinds: Vec<&str> = self.kinds.iter().map(|k| k.ast.name.name.as_str()).collect();
-                    let help = did_you_mean(kind_name, kinds.iter().copied())
+                    let help = self
+                        .did_you_mean(kind_name, kinds.iter().copied())
                         .unwrap_or_else(|| String::from("aggregate over a kind, or over `exposures_of(e)`"));
                     self.error(
                         Problem::error(

@@ -142,7 +142,7 @@ impl<'a> Checker<'a> {
                             )
                             .label(value.span, "unknown unit")
                             .help(
-                                did_you_mean(written, units.iter().copied()).unwrap_or_else(|| {
+                                self.did_you_mean(written, units.iter().copied()).unwrap_or_else(|| {
                                     format!("a step is one {}", list_words(&units).replace(" and ", " or "))
                                 }),
                             ),
@@ -177,7 +177,7 @@ impl<'a> Checker<'a> {
                         )
                         .label(setting.name.span, "unknown setting")
                         .help(
-                            did_you_mean(other, known)
+                            self.did_you_mean(other, known)
                                 .unwrap_or_else(|| format!("the settings are {}", list_words(&known))),
                         ),
                     );
@@ -242,7 +242,7 @@ impl<'a> Checker<'a> {
     /// True for a name that an item with a syntax error declares: the syntax
     /// error is reported, so the name is not also called unknown.
     pub(super) fn declared_by_unparsed_item(&self, name: &str) -> bool {
-        self.file.unparsed_names.iter().any(|n| n == name)
+        self.unparsed.contains(name)
     }
 
     pub(super) fn resolve_kind(&mut self, name: &syntax::Ident) -> Option<Id> {
@@ -262,8 +262,17 @@ impl<'a> Checker<'a> {
             None if self.declared_by_unparsed_item(&name.name) => None,
             None => {
                 let kinds: Vec<&str> = self.kinds.iter().map(|k| k.ast.name.name.as_str()).collect();
-                let help = did_you_mean(&name.name, kinds.iter().copied())
-                    .unwrap_or_else(|| format!("the kinds are {}", list_words(&kinds)));
+                let help =
+                    self.did_you_mean(&name.name, kinds.iter().copied()).unwrap_or_else(|| {
+                        match kinds.len() {
+                            0 => format!(
+                                "the script declares no kind: declare it with `kind {} {{ ... }}`",
+                                name.name
+                            ),
+                            1..=20 => format!("the kinds are {}", list_words(&kinds)),
+                            n => format!("the script declares {n} kinds, none of them like this"),
+                        }
+                    });
                 self.error(
                     Problem::error("cascade::check::unknown_kind", format!("unknown kind `{}`", name.name))
                         .label(name.span, "no kind has this name")
@@ -294,7 +303,7 @@ impl<'a> Checker<'a> {
                 self.error(
                     Problem::error("cascade::check::unknown_name", format!("unknown entity `{}`", name.name))
                         .label(name.span, "no entity has this name")
-                        .maybe_help(did_you_mean(&name.name, entities)),
+                        .maybe_help(self.did_you_mean(&name.name, entities)),
                 );
                 None
             }

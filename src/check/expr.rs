@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::builtins::Place;
-use crate::diagnostic::{Problem, did_you_mean};
+use crate::diagnostic::Problem;
 use crate::ir::*;
 use crate::source::Span;
 use crate::syntax::{self, BinaryOp, Expr, ExprKind, TemplatePart, UnaryOp};
@@ -216,13 +216,19 @@ impl<'a> Checker<'a> {
             if self.declared_by_unparsed_item(name) {
                 return error_node(span);
             }
-            let mut candidates: Vec<String> = self.names.keys().map(|s| s.to_string()).collect();
-            candidates.extend(ctx.locals.iter().map(|(n, _)| n.clone()));
-            if let Some(kind) = ctx.self_kind {
-                candidates.extend(self.kinds[kind as usize].fields.iter().map(|f| f.ast.name.name.clone()));
-            }
-            candidates.extend(["step", "date"].map(String::from));
-            let help = did_you_mean(name, candidates.iter().map(String::as_str));
+            let help = if self.suggestions_spent() {
+                None
+            } else {
+                let fields = ctx.self_kind.map(|kind| &self.kinds[kind as usize].fields);
+                let candidates = self
+                    .names
+                    .keys()
+                    .map(|s| &**s)
+                    .chain(ctx.locals.iter().map(|(n, _)| n.as_str()))
+                    .chain(fields.into_iter().flatten().map(|f| f.ast.name.name.as_str()))
+                    .chain(["step", "date"]);
+                self.did_you_mean(name, candidates)
+            };
             self.error(
                 Problem::error("cascade::check::unknown_name", format!("unknown name `{name}`"))
                     .label(span, "not declared anywhere")
@@ -392,13 +398,13 @@ impl<'a> Checker<'a> {
                                 format!("an exposure has no field `{name}`"),
                             )
                             .label(field.span, "unknown field")
-                            .help(did_you_mean(name, fields).unwrap_or_else(
-                                || {
+                            .help(
+                                self.did_you_mean(name, fields).unwrap_or_else(|| {
                                     String::from(
                                         "fields of an exposure are: creditor, debtor, amount, recovery",
                                     )
-                                },
-                            )),
+                                }),
+                            ),
                         );
                         return error_node(span);
                     }

@@ -24,7 +24,7 @@ mod rules;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::diagnostic::{Problem, did_you_mean, list_words};
+use crate::diagnostic::{Problem, did_you_mean_within, list_words};
 use crate::ir::*;
 use crate::source::{SourceFile, Span};
 use crate::syntax::{self, ExprKind, File, Item, TimePoint, TimePointKind};
@@ -188,6 +188,29 @@ pub(crate) struct Checker<'a> {
     used: Vec<GraphNode>,
     /// Nesting of derived values being lowered on first use.
     lowering_depth: usize,
+    /// How many more candidates "did you mean" may compare (see
+    /// [`SUGGESTION_BUDGET`]).
+    suggestions: std::cell::Cell<usize>,
+    /// The names that items with syntax errors seem to declare.
+    unparsed: std::collections::HashSet<&'a str>,
+}
+
+/// "Did you mean" compares a misspelt name with every candidate: with n unknown
+/// names among n declared ones that is quadratic. A checker compares at most
+/// this many (about a second's work) for all its problems together; problems
+/// after that get no suggestion.
+pub(crate) const SUGGESTION_BUDGET: usize = 2_000_000;
+
+impl Checker<'_> {
+    /// "Did you mean `x`?" for `name` among `candidates`, within the budget.
+    fn did_you_mean<'c>(&self, name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+        did_you_mean_within(name, candidates, &self.suggestions)
+    }
+
+    /// True once "did you mean" has no budget left (skip collecting candidates).
+    fn suggestions_spent(&self) -> bool {
+        self.suggestions.get() == 0
+    }
 }
 
 /// Derived values may refer forward to others this deep before we give up.
@@ -200,6 +223,8 @@ impl<'a> Checker<'a> {
             source,
             host,
             problems: Vec::new(),
+            suggestions: std::cell::Cell::new(SUGGESTION_BUDGET),
+            unparsed: file.unparsed_names.iter().map(String::as_str).collect(),
             names: HashMap::new(),
             scenario: ScenarioInfo {
                 title: None,
@@ -267,7 +292,8 @@ impl<'a> Checker<'a> {
     fn unknown_field(&self, kind: Id, name: &syntax::Ident) -> Problem {
         let k = &self.kinds[kind as usize];
         let fields: Vec<&str> = k.fields.iter().map(|f| f.ast.name.name.as_str()).collect();
-        let help = did_you_mean(&name.name, fields.iter().copied().chain(["defaulted", "defaulted_at"]))
+        let help = self
+            .did_you_mean(&name.name, fields.iter().copied().chain(["defaulted", "defaulted_at"]))
             .unwrap_or_else(|| {
                 format!(
                     "fields of {} are: {}",

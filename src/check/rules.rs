@@ -346,7 +346,7 @@ impl<'a> Checker<'a> {
                 self.error(
                     Problem::error("cascade::check::unknown_name", format!("unknown name `{name}`"))
                         .label(span, "not declared anywhere")
-                        .maybe_help(crate::diagnostic::did_you_mean(name, self.names.keys().map(|k| &**k))),
+                        .maybe_help(self.did_you_mean(name, self.names.keys().map(|k| &**k))),
                 );
                 return;
             }
