@@ -9,7 +9,11 @@
 //! With `--run interpreter` or `--run baseline` it runs the scenario instead (in
 //! this process: the interpreter through the public API, without provenance, or
 //! the hand-written baseline of `benches/support/baseline.rs`) and prints a short
-//! summary; `BENCHMARKS.md` measures the peak memory of these commands.
+//! summary; `BENCHMARKS.md` measures the peak memory of these commands. With
+//! `--explain TARGET` (repeatable) the interpreter's run is then explained
+//! (`Run::explain_tree`, depth 8) and the time of each explanation printed;
+//! `last-default` names the entity that defaulted last, `survivor` the first
+//! entity that did not default.
 
 #[path = "../benches/support/baseline.rs"]
 mod baseline;
@@ -20,13 +24,16 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str = "\
-usage: gen interbank [--banks N] [--degree D] [--shocks K] [--seed S] [--run interpreter|baseline] [--provenance]
-       gen fire-sale [--lessors N] [--shocks K] [--seed S] [--run interpreter|baseline] [--provenance]
+usage: gen interbank [--banks N] [--degree D] [--shocks K] [--seed S] [--run interpreter|baseline] [--provenance] [--explain TARGET]...
+       gen fire-sale [--lessors N] [--shocks K] [--seed S] [--run interpreter|baseline] [--provenance] [--explain TARGET]...
        gen quiet [--entities N] [--horizon H] [--seed S] [--run interpreter] [--provenance]
 
 Prints a reproducible .cascade script on standard output. Defaults: 1000 banks,
 lessors or entities; degree 10; 1 shock (interbank) or 3 (fire-sale); seed 1;
-horizon 1000 (quiet). With --run, runs the scenario instead and prints a summary.";
+horizon 1000 (quiet). With --run, runs the scenario instead and prints a summary.
+With --explain (and --run interpreter), explains TARGET after the run and prints
+how long that took; TARGET `last-default` is the entity that defaulted last,
+`survivor` the first that did not default.";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scenario {
@@ -51,6 +58,7 @@ struct Options {
     horizon: u64,
     runner: Runner,
     provenance: bool,
+    explain: Vec<String>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -71,6 +79,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         horizon: 1000,
         runner: Runner::Print,
         provenance: false,
+        explain: Vec::new(),
     };
     let mut rest = rest.iter();
     while let Some(flag) = rest.next() {
@@ -96,6 +105,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             (Scenario::Quiet, "--horizon") => options.horizon = number()?,
             (_, "--seed") => options.seed = number()?,
+            (Scenario::Interbank | Scenario::FireSale, "--explain") => options.explain.push(value.clone()),
             (_, "--run") => {
                 options.runner = match value.as_str() {
                     "interpreter" => Runner::Interpreter,
@@ -106,6 +116,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             _ => return Err(format!("unknown option `{flag}` for this scenario")),
         }
+    }
+    if !options.explain.is_empty() && options.runner != Runner::Interpreter {
+        return Err(String::from("`--explain` needs `--run interpreter`"));
     }
     let minimum = if scenario == Scenario::Interbank { 2 } else { 1 };
     if options.size < minimum {
@@ -213,6 +226,22 @@ fn interpret(o: &Options, script: &str) -> Result<(), String> {
         run.current_step(),
         memory()
     );
+    for target in &o.explain {
+        let events = run.events();
+        let defaulted = |name: &str| events.iter().any(|e| e.kind == "default" && e.text == name);
+        let prefix = if o.scenario == Scenario::Interbank { "b" } else { "l" };
+        let name = match target.as_str() {
+            "last-default" => events.iter().rev().find(|e| e.kind == "default").map(|e| e.text.clone()),
+            "survivor" => (0..o.size).map(|i| format!("{prefix}{i}")).find(|n| !defaulted(n)),
+            other => Some(other.to_string()),
+        }
+        .ok_or_else(|| format!("no entity for `--explain {target}`"))?;
+        let start = Timer::start();
+        let explanation = run.explain_tree(&name, 8).map_err(render)?;
+        let time = start.elapsed();
+        let lines = explanation.to_text().lines().count();
+        println!("explain {name}: {lines} lines in {time}{}", memory());
+    }
     Ok(())
 }
 
