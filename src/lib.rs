@@ -52,7 +52,7 @@ pub use engine::{
     Checkpoint, Declaration, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart, StepSummary, World,
     check_source,
 };
-pub use explain::{Approach, Candidate, Cause, Explanation, MAX_EXPLAIN_DEPTH};
+pub use explain::{Approach, Candidate, Cause, Explanation, Loss, MAX_EXPLAIN_DEPTH, Read};
 pub use host::{HostFn, HostReturn, HostValue};
 pub use loops::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK_LOOPS, Polarity};
 pub use report::{Column, Event, Expectation, Trace};

@@ -312,6 +312,7 @@ impl Run {
                 to: value,
                 cause: crate::eval::BY_HAND,
                 delayed: false,
+                set: true,
             });
         }
         Ok(())

@@ -39,7 +39,8 @@ impl Stepper<'_> {
                 let old = self.m.st.slots[slot as usize].clone();
                 let new = if *op == AssignOp::Set { rhs } else { combine(*op, &old, &rhs, effect.span)? };
                 if let Some(from) = self.m.st.write_slot(slot, new.clone()) {
-                    self.m.log.changes.push(ChangeRecord { step, slot, from, to: new, cause, delayed });
+                    let set = *op == AssignOp::Set;
+                    self.m.log.changes.push(ChangeRecord { step, slot, from, to: new, cause, delayed, set });
                 }
             }
             EffectKindIr::Default(entity) => {
@@ -69,6 +70,7 @@ impl Stepper<'_> {
                                 to: value,
                                 cause,
                                 delayed,
+                                set: true,
                             });
                         }
                     }
@@ -308,6 +310,29 @@ pub(super) fn collect_reads(
                 if let Ok(value) = ev.field(e, *field, node.span) {
                     push(log, key, value);
                 }
+            }
+        }
+        NodeKind::ExposureLosses(object) => {
+            if let Ok(e) = ev.entity(object, frame)
+                && let Ok(value) = ev.exposure_losses(e, node.span)
+            {
+                push(log, ReadKey::Losses(e), value);
+            }
+        }
+        NodeKind::Aggregate(aggregate) => {
+            let key = match &aggregate.source {
+                AggregateSource::ExposuresOf(object) => {
+                    ev.entity(object, frame).ok().map(ReadKey::ExposuresOf)
+                }
+                AggregateSource::ExposuresTo(object) => {
+                    ev.entity(object, frame).ok().map(ReadKey::ExposuresTo)
+                }
+                AggregateSource::Kind(_) => None,
+            };
+            if let Some(key) = key
+                && let Ok(value) = ev.eval(node, frame)
+            {
+                push(log, key, value);
             }
         }
         NodeKind::Unary(_, inner) => collect_reads(ev, inner, frame, log),

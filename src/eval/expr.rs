@@ -296,7 +296,7 @@ impl Evaluator<'_> {
     /// The sum of the losses on the exposures of `entity` whose debtor has
     /// defaulted, in the order of its exposures. The running total kept as debtors
     /// default (`State::add_default_losses`) is that sum whenever it exists.
-    fn exposure_losses(&mut self, entity: u32, span: Span) -> Eval<Value> {
+    pub fn exposure_losses(&mut self, entity: u32, span: Span) -> Eval<Value> {
         if let Some(&Some(total)) = self.st.losses.get(entity as usize) {
             self.st.read(self.st.layout.losses_cell(entity));
             return Ok(Value::Number(total));

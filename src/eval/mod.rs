@@ -41,9 +41,9 @@ use crate::source::Span;
 use crate::syntax::{AssignOp, Interpolation};
 use crate::value::{Value, human};
 
-use effects::eval_logged;
+use effects::collect_reads;
 pub(crate) use expr::{Evaluator, Fault, display_value};
-use start::series_value;
+pub(crate) use start::series_value;
 pub(crate) use state::{Layout, State};
 use trace::*;
 
@@ -75,8 +75,6 @@ pub(crate) struct Instance {
     pub dirty: bool,
     /// The step in which it last fired (0: never).
     pub fired_step: u64,
-    /// What the condition read when last evaluated (with provenance on).
-    pub reads: Vec<(ReadKey, Value)>,
 }
 
 /// An effect scheduled by `after`: which effect, its bindings and its cause.
@@ -128,11 +126,6 @@ pub(crate) struct Machine {
     pub firings_this_step: u64,
     /// The stored values at step 0.
     pub initial: Vec<Value>,
-    /// A list to log the reads of the condition being evaluated into; it is
-    /// swapped with the instance's list when the evaluation succeeds, so that
-    /// neither is allocated again.
-    #[serde(skip)]
-    pub spare_reads: Vec<(ReadKey, Value)>,
 }
 
 /// A run-time error: the fault and where the machine was.

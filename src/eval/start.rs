@@ -116,7 +116,6 @@ impl Machine {
                         cond: false,
                         dirty: true,
                         fired_step: 0,
-                        reads: Vec::new(),
                     });
                     // Odometer over the binders, last binder fastest.
                     let mut i = lists.len();
@@ -167,7 +166,6 @@ impl Machine {
             provenance,
             firings_this_step: 0,
             initial: Vec::new(),
-            spare_reads: Vec::new(),
         };
         machine.initial = machine.st.slots.clone();
         let mut stepper = Stepper { ir, derived_owner, limits, m: &mut machine, cancel: None };
@@ -245,7 +243,7 @@ pub(super) fn const_number(ev: &mut Evaluator, number: &ConstNumber, span: Span)
 }
 
 /// The value of a series at a step: flat outside its points, interpolated by step number.
-pub(super) fn series_value(series: &SeriesDef, points: &[(i64, Decimal)], step: i64) -> Result<Value, Fault> {
+pub(crate) fn series_value(series: &SeriesDef, points: &[(i64, Decimal)], step: i64) -> Result<Value, Fault> {
     let Some(first) = points.first() else { return Ok(Value::Number(Decimal::ZERO)) };
     if step <= first.0 {
         return Ok(Value::Number(first.1));

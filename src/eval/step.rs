@@ -240,16 +240,13 @@ impl Stepper<'_> {
             *slot = Value::Entity(*e);
         }
         let consumer = self.m.st.layout.derived + i;
-        let provenance = self.m.provenance;
         self.m.st.stack.push(consumer);
-        let mut reads = std::mem::take(&mut self.m.spare_reads);
-        reads.clear();
         let result = {
             let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };
             let mut holds = true;
             let mut outcome = Ok(());
             if let Some(filter) = &rule.filter {
-                match eval_logged(&mut ev, filter, &mut frame, provenance.then_some(&mut reads)) {
+                match ev.eval(filter, &mut frame) {
                     Ok(v) => holds = matches!(v, Value::Bool(true)),
                     Err(f) => outcome = Err(f),
                 }
@@ -257,7 +254,7 @@ impl Stepper<'_> {
             if let (Ok(()), true, Some(TriggerIr::When(cond) | TriggerIr::While(cond))) =
                 (&outcome, holds, trigger)
             {
-                match eval_logged(&mut ev, cond, &mut frame, provenance.then_some(&mut reads)) {
+                match ev.eval(cond, &mut frame) {
                     Ok(v) => holds = matches!(v, Value::Bool(true)),
                     Err(f) => outcome = Err(f),
                 }
@@ -269,7 +266,6 @@ impl Stepper<'_> {
         let holds = match result {
             Ok(holds) => holds,
             Err(f) => {
-                self.m.spare_reads = reads;
                 let bindings = self.m.instances[i as usize].bindings.clone();
                 return Err(self.fault(f, Some((rule_id(self.m, i), &bindings))));
             }
@@ -277,11 +273,38 @@ impl Stepper<'_> {
         let inst = &mut self.m.instances[i as usize];
         inst.cond = holds;
         inst.dirty = false;
-        if provenance {
-            std::mem::swap(&mut inst.reads, &mut reads);
-        }
-        self.m.spare_reads = reads;
         Ok(holds)
+    }
+
+    /// With provenance on: what an instance's `where` and condition read, with
+    /// the values they see now. Logged when the instance fires, not each time
+    /// its condition is evaluated (most evaluations fire nothing): the inputs of
+    /// a condition that is not dirty have not changed since it was evaluated.
+    fn condition_reads(&mut self, i: u32) -> Vec<(ReadKey, Value)> {
+        let mut reads = Vec::new();
+        if !self.m.provenance {
+            return reads;
+        }
+        let ir = self.ir;
+        let inst = &self.m.instances[i as usize];
+        let rule = &ir.rules[inst.rule as usize];
+        let mut frame = self.m.st.take_frame((rule.locals as usize).max(inst.bindings.len()));
+        for (slot, e) in frame.iter_mut().zip(&inst.bindings) {
+            *slot = Value::Entity(*e);
+        }
+        let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };
+        let holds = match &rule.filter {
+            Some(filter) => {
+                collect_reads(&mut ev, filter, &mut frame, &mut reads);
+                matches!(ev.eval(filter, &mut frame), Ok(Value::Bool(true)))
+            }
+            None => true,
+        };
+        if holds && let TriggerIr::When(cond) | TriggerIr::While(cond) = &rule.trigger {
+            collect_reads(&mut ev, cond, &mut frame, &mut reads);
+        }
+        self.m.st.give_frame(frame);
+        reads
     }
 
     pub(super) fn cancelled(&self) -> bool {
@@ -295,7 +318,6 @@ impl Stepper<'_> {
         let inst = &mut self.m.instances[i as usize];
         inst.fired_step = step;
         let rule_index = inst.rule;
-        let reads = if self.m.provenance { inst.reads.clone() } else { Vec::new() };
         if self.m.firings_this_step > self.limits.max_firings_per_step {
             let bindings = self.m.instances[i as usize].bindings.clone();
             let rule = &ir.rules[rule_index as usize];
@@ -321,6 +343,7 @@ impl Stepper<'_> {
             let bindings = self.m.instances[i as usize].bindings.clone();
             return Err(self.fault(fault, Some((rule_index, &bindings))));
         }
+        let reads = self.condition_reads(i);
         let cause = self.m.log.firings.len() as u32;
         let changes_before = self.m.log.changes.len();
         let rule = &ir.rules[rule_index as usize];

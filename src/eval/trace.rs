@@ -13,6 +13,12 @@ pub(crate) enum ReadKey {
     Series(u32),
     Param(u32),
     Clock,
+    /// `exposure_losses(e)`.
+    Losses(u32),
+    /// An aggregate over `exposures_of(e)`.
+    ExposuresOf(u32),
+    /// An aggregate over `exposures_to(e)`.
+    ExposuresTo(u32),
 }
 
 /// One rule instance firing.
@@ -38,6 +44,10 @@ pub(crate) struct ChangeRecord {
     pub cause: u32,
     /// True when the effect was scheduled by `after` in an earlier step.
     pub delayed: bool,
+    /// True when the write set the value (`=`, a default, by hand) rather than
+    /// changing it (`+=` and the like): what came before no longer counts.
+    #[serde(default)]
+    pub set: bool,
 }
 
 /// Something that happened.

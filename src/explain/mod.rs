@@ -3,30 +3,38 @@
 //! Every firing records the values its condition and effects read, and every
 //! change records the firing that made it. To explain a value we start from the
 //! change (or default) that produced it, print the firing with its numbers, and
-//! for each value it read find the change that produced *that* value before the
-//! firing — back to initial values, params and series. A derived value is
-//! explained by the stored values its formula reads. A cause already shown is
-//! referred to by its number instead of repeated.
+//! for each value it read find what produced *that* value before the firing —
+//! back to initial values, params and series. A cause already shown is referred
+//! to by its number instead of repeated. Four kinds of value get more than the
+//! change that produced them:
 //!
-//! When the target did not happen (an entity that never defaulted), we replay
-//! the run and watch the conditions of the rules that could have caused it,
-//! reporting each comparison's closest approach.
+//! - `exposure_losses(e)` (and an aggregate over `exposures_of(e)` or
+//!   `exposures_to(e)`) is explained by its make-up: each counterparty that had
+//!   defaulted, with the amount, the recovery and the loss, largest first, and
+//!   each default explained in turn (`losses.rs`);
+//! - a stored value written many times is summarised: where it started (its
+//!   initial value, or the last `=` that reset it), each rule's total over the
+//!   steps it wrote, and the largest single writes, each explained (`history.rs`);
+//! - a derived value shows its formula, its inputs' values and their causes;
+//! - a target that did not happen gets a why-not: the rules that could have
+//!   caused it, and for each comparison in their conditions the closest it came
+//!   up to the target's step (`why_not.rs`), on states rebuilt from the log
+//!   (`rewind.rs`), never beyond the step the run has reached.
+//!
+//! Every number that text output rounds is also given exact in the data (and so
+//! in the JSON of `cascade explain --format json`).
 
+mod chain;
+mod history;
+mod losses;
+mod rewind;
 mod why_not;
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::engine::{Error, Run};
-use crate::eval::trace::{EventKind, ReadKey};
-use crate::eval::{BY_HAND, Evaluator, display_value};
-use crate::ir::{EffectIr, EffectKindIr, FieldRef, Ir, Node, NodeKind, TriggerIr};
-use crate::report::{Target, derived_name, read_name, resolve_target, slot_name};
-use crate::syntax::{BinaryOp, UnaryOp};
-use crate::value::Value;
 
 /// The answer to "why?" about one target.
 #[derive(Clone, Debug, Serialize)]
@@ -35,6 +43,9 @@ pub struct Explanation {
     pub target: String,
     /// Whether the target happened (a default) or changed (a value).
     pub happened: bool,
+    /// The step the explanation speaks of: the target's `@STEP` (or date), or
+    /// the step the run has reached, whichever is earlier.
+    pub step: u64,
     /// One line: what happened, when.
     pub summary: String,
     /// The causes, as a tree.
@@ -48,9 +59,13 @@ pub struct Explanation {
 pub struct Cause {
     /// Its number, for references from later nodes.
     pub id: usize,
-    /// `rule`, `initial`, `param`, `series`, `by_hand`, `derived` or `clock`.
+    /// What kind of node: `rule` (a firing, or a change it made), `by_hand`,
+    /// `derived`, `losses` (the make-up of exposure losses), `loss` (one
+    /// counterparty's default in it), `rest` (the smaller items, summed),
+    /// `build_up` (a value written many times), `start` (where a build-up
+    /// began), `contribution` (one rule's share of a build-up) or `note`.
     pub kind: &'static str,
-    /// What this node says, e.g. `h100_price became 0.9978`.
+    /// What this node says, with numbers rounded for reading.
     pub text: String,
     /// The step, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,15 +79,58 @@ pub struct Cause {
     /// The rule's line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
-    /// The values the rule read, `name value`.
+    /// The value this node explains, exact (a number as a decimal string).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// A derived value's formula, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formula: Option<String>,
+    /// The values the rule (or formula) read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub values: Vec<(String, String)>,
+    pub values: Vec<Read>,
+    /// `loss`: the exposure's terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Loss>,
+    /// `contribution` and `rest`: how many items or writes, over which steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    /// `contribution`: the first and last step it wrote in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<(u64, u64)>,
     /// What produced those values.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub causes: Vec<Cause>,
     /// This cause was already shown as node `see`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub see: Option<usize>,
+}
+
+/// A value a rule or formula read.
+#[derive(Clone, Debug, Serialize)]
+pub struct Read {
+    /// Its name: `h100_price`, `coreweave.cash`, `exposure_losses(bravo)`.
+    pub name: String,
+    /// Rounded for reading (`610m`).
+    pub text: String,
+    /// Exact: a number as a decimal string, a flag as a boolean, an entity by name.
+    pub value: serde_json::Value,
+}
+
+/// One counterparty's default in a make-up of exposure losses.
+#[derive(Clone, Debug, Serialize)]
+pub struct Loss {
+    /// The entity that defaulted.
+    pub debtor: String,
+    /// The entity that lent to it.
+    pub creditor: String,
+    /// The step of the default.
+    pub defaulted_at: u64,
+    /// The exposure's amount, exact.
+    pub amount: String,
+    /// Its recovery rate, exact (`0.2` for 20%).
+    pub recovery: String,
+    /// `amount × (1 − recovery)`, exact.
+    pub loss: String,
 }
 
 /// A rule that could have made the target happen, and how close it came.
@@ -86,39 +144,53 @@ pub struct Candidate {
     pub conditions: Vec<Approach>,
 }
 
-/// The closest approach of one comparison over the run.
+/// The closest approach of one comparison, from step 0 to the target's step.
 #[derive(Clone, Debug, Serialize)]
 pub struct Approach {
     /// The comparison as written.
     pub condition: String,
     /// True if it held at some step.
     pub held: bool,
-    /// The step where it came closest (or first held).
+    /// The step where it first held, or came closest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<u64>,
-    /// The values of its two sides there.
+    /// The comparison's operator (`<`, `>=`, ...), when it is an order comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op: Option<&'static str>,
+    /// Its left side there, exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left: Option<Read>,
+    /// Its right side there, exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right: Option<Read>,
+    /// The value of a condition that is not an order comparison, exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// The values as text, rounded for reading (not in the JSON).
+    #[serde(skip)]
     pub values: String,
 }
 
+/// How many levels of causes `Run::explain` follows.
 const DEFAULT_DEPTH: usize = 8;
 
 /// The deepest causal chain [`Run::explain_tree`] follows. The walk, the
-/// tree's rendering, its serialisation and its drop all recurse once per
-/// level on the native stack, so the depth has a ceiling like the parser's:
-/// 256 levels fit a debug build's 2 MB test thread with room to spare
-/// (`tests/embed.rs`). A deeper request is refused, not clamped.
+/// tree's serialisation and its drop recurse once per level on the native
+/// stack, so the depth has a ceiling like the parser's: 256 levels fit a debug
+/// build's 2 MB test thread with room to spare (`tests/embed.rs`). A deeper
+/// request is refused, not clamped.
 pub const MAX_EXPLAIN_DEPTH: usize = 256;
 
 impl Run {
     /// Explains `target` (an entity: its default; `entity.field` or a var: its
-    /// last change; add `@STEP` or `@DATE` for the change at or before then) as
-    /// indented text.
+    /// value; add `@STEP` or `@DATE` for the value or default at or before then)
+    /// as indented text.
     pub fn explain(&self, target: &str) -> Result<String, Error> {
         self.explain_tree(target, DEFAULT_DEPTH).map(|e| e.to_text())
     }
 
     /// The explanation as data (serialisable; see `docs/language.md` for the
-    /// JSON), following causes `depth` levels back: at most
+    /// JSON), following causes `depth` firings back: at most
     /// [`MAX_EXPLAIN_DEPTH`]; a deeper request is an [`Error::BadValue`].
     pub fn explain_tree(&self, target: &str, depth: usize) -> Result<Explanation, Error> {
         if depth > MAX_EXPLAIN_DEPTH {
@@ -129,7 +201,7 @@ impl Run {
                 ),
             });
         }
-        Explainer::new(self, depth).explain(target)
+        chain::Explainer::new(self, depth).explain(target)
     }
 }
 
@@ -137,8 +209,11 @@ impl Explanation {
     /// The explanation as an indented tree.
     pub fn to_text(&self) -> String {
         let mut out = format!("{}\n", self.summary);
-        for cause in &self.causes {
-            write_cause(&mut out, cause, 1);
+        // An explicit stack: a tree as deep as `--depth` asks is not a recursion.
+        let mut stack: Vec<(&Cause, usize)> = self.causes.iter().rev().map(|c| (c, 1)).collect();
+        while let Some((cause, indent)) = stack.pop() {
+            write_cause(&mut out, cause, indent);
+            stack.extend(cause.causes.iter().rev().map(|c| (c, indent + 1)));
         }
         if !self.why_not.is_empty() {
             let _ = writeln!(out, "  rules that could have caused it:");
@@ -164,390 +239,7 @@ fn write_cause(out: &mut String, cause: &Cause, indent: usize) {
     }
     let _ = writeln!(out, "{line}");
     if !cause.values.is_empty() {
-        let values: Vec<String> = cause.values.iter().map(|(n, v)| format!("{n} {v}")).collect();
+        let values: Vec<String> = cause.values.iter().map(|r| format!("{} {}", r.name, r.text)).collect();
         let _ = writeln!(out, "{pad}    read: {}", values.join(", "));
-    }
-    for child in &cause.causes {
-        write_cause(out, child, indent + 1);
-    }
-}
-
-struct Explainer<'a> {
-    run: &'a Run,
-    ir: &'a Ir,
-    depth: usize,
-    next_id: usize,
-    /// Change index or firing id → the node that showed it.
-    shown_changes: HashMap<usize, usize>,
-    /// Changes of each slot, in order.
-    by_slot: HashMap<u32, Vec<usize>>,
-}
-
-impl<'a> Explainer<'a> {
-    fn new(run: &'a Run, depth: usize) -> Explainer<'a> {
-        let mut by_slot: HashMap<u32, Vec<usize>> = HashMap::new();
-        for (i, change) in run.machine.log.changes.iter().enumerate() {
-            by_slot.entry(change.slot).or_default().push(i);
-        }
-        Explainer {
-            run,
-            ir: &run.program.inner.ir,
-            depth,
-            next_id: 1,
-            shown_changes: HashMap::new(),
-            by_slot,
-        }
-    }
-
-    fn id(&mut self) -> usize {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-
-    fn when(&self, step: u64) -> Option<String> {
-        self.ir.scenario.date_of(step).map(|d| d.to_string())
-    }
-
-    fn at(&self, step: u64) -> String {
-        match self.when(step) {
-            Some(date) => format!("step {step} ({date})"),
-            None => format!("step {step}"),
-        }
-    }
-
-    fn explain(&mut self, target: &str) -> Result<Explanation, Error> {
-        let (name, limit) = self.parse_target(target)?;
-        let ir = self.ir;
-        // An entity: its default.
-        if let Some(e) = ir.entities.iter().position(|x| x.name == name) {
-            let event = self.run.machine.log.events.iter().find(|ev| {
-                matches!(ev.kind, EventKind::Default(x) if x as usize == e)
-                    && limit.is_none_or(|l| ev.step <= l)
-            });
-            return Ok(match event {
-                Some(event) => {
-                    let summary = format!("{name} defaulted at {}", self.at(event.step));
-                    let cause = self.firing(event.cause, self.depth);
-                    Explanation {
-                        target: target.to_string(),
-                        happened: true,
-                        summary,
-                        causes: vec![cause],
-                        why_not: Vec::new(),
-                    }
-                }
-                None => {
-                    let summary = format!(
-                        "{name} did not default (the run ended at {})",
-                        self.at(self.run.machine.st.step)
-                    );
-                    let why_not = self.why_not(e as u32);
-                    Explanation {
-                        target: target.to_string(),
-                        happened: false,
-                        summary,
-                        causes: Vec::new(),
-                        why_not,
-                    }
-                }
-            });
-        }
-        match resolve_target(ir, &name)? {
-            Target::Slot(slot) => {
-                let before = self
-                    .run
-                    .machine
-                    .log
-                    .changes
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .find(|(_, c)| c.slot == slot && limit.is_none_or(|l| c.step <= l));
-                let label = slot_name(ir, slot);
-                match before {
-                    Some((index, change)) => {
-                        let summary = format!(
-                            "{label} is {} since {}",
-                            display_value(ir, &change.to),
-                            self.at(change.step)
-                        );
-                        let cause = self.change(index, self.depth);
-                        Ok(Explanation {
-                            target: target.to_string(),
-                            happened: true,
-                            summary,
-                            causes: vec![cause],
-                            why_not: Vec::new(),
-                        })
-                    }
-                    None => {
-                        let value = &self.run.machine.initial[slot as usize];
-                        let summary = format!(
-                            "{label} has kept its initial value {}: no rule changed it",
-                            display_value(ir, value)
-                        );
-                        Ok(Explanation {
-                            target: target.to_string(),
-                            happened: false,
-                            summary,
-                            causes: Vec::new(),
-                            why_not: Vec::new(),
-                        })
-                    }
-                }
-            }
-            Target::Derived(d) => {
-                let mut run = self.run.clone();
-                let value = run.value(&name)?;
-                let summary = format!("{} is {} (derived)", derived_name(ir, d), run.display(&value));
-                let changes_before = self.run.machine.log.changes.len();
-                let causes = self.derived_inputs(d, changes_before, self.depth);
-                Ok(Explanation {
-                    target: target.to_string(),
-                    happened: true,
-                    summary,
-                    causes,
-                    why_not: Vec::new(),
-                })
-            }
-            Target::Param(p) => Ok(Explanation {
-                target: target.to_string(),
-                happened: false,
-                summary: format!(
-                    "{name} is a param: {} for this run",
-                    display_value(ir, &self.run.machine.st.params[p as usize])
-                ),
-                causes: Vec::new(),
-                why_not: Vec::new(),
-            }),
-            _ => Ok(Explanation {
-                target: target.to_string(),
-                happened: false,
-                summary: format!("{name} is an input of the run (a series or the clock)"),
-                causes: Vec::new(),
-                why_not: Vec::new(),
-            }),
-        }
-    }
-
-    /// `name`, `name@12` or `name@2026-06` → (name, last step to consider).
-    fn parse_target(&self, target: &str) -> Result<(String, Option<u64>), Error> {
-        let Some((name, at)) = target.split_once('@') else { return Ok((target.trim().to_string(), None)) };
-        let bad = |reason: String| Error::BadValue { name: target.to_string(), reason };
-        let step = if let Ok(step) = at.trim().parse::<u64>() {
-            step
-        } else {
-            let date = crate::value::Date::parse(at.trim())
-                .ok_or_else(|| bad(format!("`{at}` is not a step number or a date")))?;
-            let start =
-                self.ir.scenario.start.ok_or_else(|| bad(String::from("the scenario has no start date")))?;
-            u64::try_from(self.ir.scenario.unit.step_of_date(start, date)).unwrap_or(0)
-        };
-        Ok((name.trim().to_string(), Some(step)))
-    }
-
-    /// A node for a firing: its rule, bindings and the values it read.
-    fn firing(&mut self, firing: u32, depth: usize) -> Cause {
-        let ir = self.ir;
-        let id = self.id();
-        let log = &self.run.machine.log;
-        let Some(record) = log.firings.get(firing as usize) else {
-            return leaf(id, "by_hand", String::from("set by hand"));
-        };
-        let rule = &ir.rules[record.rule as usize];
-        let label = self.run.firing_label(firing);
-        let condition = match &rule.trigger {
-            TriggerIr::When(node) | TriggerIr::While(node) => node.span.text(ir.source.text()).to_string(),
-            TriggerIr::At(step) => format!("at step {step}"),
-        };
-        let text = if rule.name.is_some() {
-            format!("by rule {label} (line {}): {condition}", rule.line)
-        } else {
-            format!("by the {label}: {condition}")
-        };
-        // `not x.defaulted` guards are in almost every rule: leave them out.
-        let values: Vec<(String, String)> = record
-            .reads
-            .iter()
-            .map(|(k, v)| (read_name(ir, *k), display_value(ir, v)))
-            .filter(|(name, value)| !(name.ends_with(".defaulted") && value == "false"))
-            .collect();
-        let mut causes = Vec::new();
-        if depth > 0 {
-            let reads = record.reads.clone();
-            let before = record.changes_before;
-            for (key, _) in reads {
-                if let Some(cause) = self.read(key, before, depth - 1) {
-                    causes.push(cause);
-                }
-            }
-        }
-        Cause {
-            id,
-            kind: "rule",
-            text,
-            step: Some(record.step),
-            date: self.when(record.step),
-            rule: Some(label),
-            line: Some(rule.line),
-            values,
-            causes,
-            see: None,
-        }
-    }
-
-    /// Where a value read before change number `before` came from.
-    fn read(&mut self, key: ReadKey, before: usize, depth: usize) -> Option<Cause> {
-        let ir = self.ir;
-        match key {
-            ReadKey::Slot(slot) => {
-                let index = self.by_slot.get(&slot).and_then(|list| {
-                    let n = list.partition_point(|&i| i < before);
-                    n.checked_sub(1).map(|k| list[k])
-                });
-                // A value never changed is its initial value: the `read:` line shows it.
-                index.map(|index| self.change(index, depth))
-            }
-            ReadKey::Derived(d) => {
-                let id = self.id();
-                let causes = if depth > 0 { self.derived_inputs(d, before, depth - 1) } else { Vec::new() };
-                if causes.is_empty() {
-                    self.next_id = id; // nothing to show: give the number back
-                    return None;
-                }
-                Some(Cause {
-                    causes,
-                    ..leaf(id, "derived", format!("{} is derived from:", derived_name(ir, d)))
-                })
-            }
-            ReadKey::Param(_) | ReadKey::Series(_) | ReadKey::Clock => None,
-        }
-    }
-
-    /// A node for change number `index` and the firing that made it.
-    fn change(&mut self, index: usize, depth: usize) -> Cause {
-        let ir = self.ir;
-        let change = &self.run.machine.log.changes[index];
-        let name = slot_name(ir, change.slot);
-        let text = format!(
-            "{name} became {} at {} (was {})",
-            display_value(ir, &change.to),
-            self.at(change.step),
-            display_value(ir, &change.from)
-        );
-        if let Some(&seen) = self.shown_changes.get(&index) {
-            let id = self.id();
-            return Cause { see: Some(seen), ..leaf(id, "rule", text) };
-        }
-        if change.cause == BY_HAND {
-            let id = self.id();
-            self.shown_changes.insert(index, id);
-            return Cause { step: Some(change.step), ..leaf(id, "by_hand", format!("{text}, set by hand")) };
-        }
-        let (cause_id, step, delayed) = (change.cause, change.step, change.delayed);
-        let mut firing = self.firing(cause_id, depth);
-        self.shown_changes.insert(index, firing.id);
-        let scheduled = if delayed {
-            let fired = self.run.machine.log.firings[cause_id as usize].step;
-            format!(", scheduled at {}", self.at(fired))
-        } else {
-            String::new()
-        };
-        firing.text = format!("{text} {}{scheduled}", firing.text);
-        firing.step = Some(step);
-        firing.date = self.when(step);
-        firing
-    }
-
-    /// The stored values a derived cell's formula reads, each with its cause.
-    fn derived_inputs(&mut self, d: u32, before: usize, depth: usize) -> Vec<Cause> {
-        let mut keys = Vec::new();
-        derived_leaves(self.run, d, &mut keys, 0);
-        let mut causes = Vec::new();
-        for key in keys {
-            if let Some(cause) = self.read(key, before, depth) {
-                causes.push(cause);
-            }
-        }
-        causes
-    }
-}
-
-fn leaf(id: usize, kind: &'static str, text: String) -> Cause {
-    Cause {
-        id,
-        kind,
-        text,
-        step: None,
-        date: None,
-        rule: None,
-        line: None,
-        values: Vec::new(),
-        causes: Vec::new(),
-        see: None,
-    }
-}
-
-/// The stored values (and lets) a derived cell's formula reads directly.
-fn derived_leaves(run: &Run, d: u32, keys: &mut Vec<ReadKey>, depth: usize) {
-    let inner = &run.program.inner;
-    let ir = &inner.ir;
-    let lets = ir.lets.len() as u32;
-    let (root, entity) = if d < lets {
-        (&ir.lets[d as usize].expr, None)
-    } else {
-        let (entity, field) = inner.owners[(d - lets) as usize];
-        let kind = &ir.kinds[ir.entities[entity as usize].kind as usize];
-        match kind.fields.iter().find(|f| f.derived && f.index == field) {
-            Some(f) => (&f.expr, Some(entity)),
-            None => return,
-        }
-    };
-    node_leaves(ir, &root.node, entity, keys, depth);
-}
-
-fn node_leaves(ir: &Ir, node: &Node, entity: Option<u32>, keys: &mut Vec<ReadKey>, depth: usize) {
-    if depth > 32 {
-        return;
-    }
-    let mut push = |key: ReadKey| {
-        if !keys.contains(&key) {
-            keys.push(key);
-        }
-    };
-    match &node.kind {
-        NodeKind::Var(v) => push(ReadKey::Slot(*v)),
-        NodeKind::Let(l) => push(ReadKey::Derived(*l)),
-        NodeKind::Field { object, field } => {
-            let target = match object.kind {
-                NodeKind::Local(0) => entity,
-                NodeKind::Const(Value::Entity(e)) => Some(e),
-                _ => None,
-            };
-            if let Some(e) = target {
-                let def = &ir.entities[e as usize];
-                let stored = ir.kinds[def.kind as usize].stored_count;
-                push(match field {
-                    FieldRef::Stored(i) => ReadKey::Slot(def.slot_base + i),
-                    FieldRef::Defaulted => ReadKey::Slot(def.slot_base + stored),
-                    FieldRef::DefaultedAt => ReadKey::Slot(def.slot_base + stored + 1),
-                    FieldRef::Derived(i) => ReadKey::Derived(def.derived_base + i),
-                });
-            }
-        }
-        NodeKind::Unary(_, inner) | NodeKind::ExposureLosses(inner) => {
-            node_leaves(ir, inner, entity, keys, depth + 1)
-        }
-        NodeKind::Binary(_, l, r) => {
-            node_leaves(ir, l, entity, keys, depth + 1);
-            node_leaves(ir, r, entity, keys, depth + 1);
-        }
-        NodeKind::Call(_, args) | NodeKind::Host(_, args) => {
-            for arg in args {
-                node_leaves(ir, arg, entity, keys, depth + 1);
-            }
-        }
-        _ => {}
     }
 }

@@ -1,102 +1,89 @@
-//! Why not: the rules that could have defaulted an entity, and how close
-//! their conditions came (by replaying the run).
+//! Why not: the rules that could have defaulted an entity, and how close each
+//! comparison in their conditions came, from step 0 to the target's step.
 
-use super::*;
+use rust_decimal::Decimal;
 
-impl<'a> Explainer<'a> {
-    /// The rules that could default entity `e`, and how close their conditions came.
-    pub(super) fn why_not(&self, e: u32) -> Vec<Candidate> {
-        let ir = self.ir;
-        let kind = ir.entities[e as usize].kind;
-        let mut candidates: Vec<(u32, Vec<u32>)> = Vec::new();
-        for (r, rule) in ir.rules.iter().enumerate() {
-            for binding in defaults_entity(rule.effects.as_slice(), &rule.binders, e, kind) {
-                candidates.push((r as u32, binding));
-            }
+use super::rewind::Rewind;
+use super::{Approach, Candidate, Read};
+use crate::engine::Run;
+use crate::eval::display_value;
+use crate::ir::{EffectIr, EffectKindIr, Ir, Node, NodeKind, TriggerIr};
+use crate::report::json_value;
+use crate::syntax::{BinaryOp, UnaryOp};
+use crate::value::Value;
+
+/// The rules that could default entity `e`, watched on the run's states from
+/// step 0 to step `until` (rebuilt from the log: nothing beyond it is looked at).
+pub(super) fn why_not(run: &Run, e: u32, until: u64) -> Vec<Candidate> {
+    let ir = &run.program.inner.ir;
+    let kind = ir.entities[e as usize].kind;
+    let mut candidates: Vec<(u32, Vec<u32>)> = Vec::new();
+    for (r, rule) in ir.rules.iter().enumerate() {
+        for binding in defaults_entity(rule.effects.as_slice(), &rule.binders, e, kind) {
+            candidates.push((r as u32, binding));
         }
-        if candidates.is_empty() {
-            return Vec::new();
-        }
-        // Replay the run with the same params, watching each candidate's comparisons.
-        let program = self.run.program.clone();
-        let inner = program.inner.clone();
-        let mut start = program.start().horizon(self.run.machine.horizon);
-        for (p, value) in self.run.machine.st.params.iter().enumerate() {
-            if let Ok(s) = start.set(&ir.params[p].name, value.clone()) {
-                start = s;
-            } else {
-                return Vec::new();
-            }
-        }
-        let Ok(mut replay) = start.provenance(false).begin() else { return Vec::new() };
-        let mut watch: Vec<Vec<Watch>> = candidates
-            .iter()
-            .map(|(r, _)| {
-                let rule = &ir.rules[*r as usize];
-                let mut list = Vec::new();
-                if let TriggerIr::When(node) | TriggerIr::While(node) = &rule.trigger {
-                    comparisons(node, &mut list);
-                }
-                list.into_iter().map(|node| Watch { node, best: None, held_at: None }).collect()
-            })
-            .collect();
-        loop {
-            let step = replay.machine.st.step;
-            for ((r, binding), watches) in candidates.iter().zip(watch.iter_mut()) {
-                let rule = &ir.rules[*r as usize];
-                let mut frame = vec![Value::None; (rule.locals as usize).max(binding.len())];
-                for (slot, ent) in frame.iter_mut().zip(binding) {
-                    *slot = Value::Entity(*ent);
-                }
-                let mut ev = Evaluator { ir, st: &mut replay.machine.st, derived_owner: &inner.owners };
-                for w in watches.iter_mut() {
-                    w.observe(&mut ev, &mut frame, step);
-                }
-            }
-            match replay.step() {
-                Ok(Some(_)) => {}
-                _ => break,
-            }
-        }
-        candidates
-            .iter()
-            .zip(watch)
-            .map(|((r, binding), watches)| {
-                let rule = &ir.rules[*r as usize];
-                let names: Vec<String> = rule
-                    .binders
-                    .iter()
-                    .zip(binding)
-                    .map(|((n, _), ent)| format!("{n} = {}", ir.entities[*ent as usize].name))
-                    .collect();
-                let label = if names.is_empty() {
-                    rule.label.clone()
-                } else {
-                    format!("{} [{}]", rule.label, names.join(", "))
-                };
-                Candidate {
-                    rule: label,
-                    line: rule.line,
-                    conditions: watches.iter().map(|w| w.report(ir)).collect(),
-                }
-            })
-            .collect()
     }
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let mut watch: Vec<Vec<Watch>> = candidates
+        .iter()
+        .map(|(r, _)| {
+            let rule = &ir.rules[*r as usize];
+            let mut list = Vec::new();
+            if let TriggerIr::When(node) | TriggerIr::While(node) = &rule.trigger {
+                comparisons(node, &mut list);
+            }
+            list.into_iter().map(|node| Watch { node, best: None, held: None }).collect()
+        })
+        .collect();
+    let mut rewind = Rewind::new(run);
+    for step in 0..=until {
+        rewind.advance_to(step);
+        for ((r, binding), watches) in candidates.iter().zip(watch.iter_mut()) {
+            let rule = &ir.rules[*r as usize];
+            let mut frame = crate::eval::frame_for(rule, binding);
+            let mut ev = rewind.evaluator();
+            for w in watches.iter_mut() {
+                w.observe(&mut ev, &mut frame, step);
+            }
+        }
+    }
+    candidates
+        .iter()
+        .zip(watch)
+        .map(|((r, binding), watches)| {
+            let rule = &ir.rules[*r as usize];
+            let names: Vec<String> = rule
+                .binders
+                .iter()
+                .zip(binding)
+                .map(|((n, _), ent)| format!("{n} = {}", ir.entities[*ent as usize].name))
+                .collect();
+            let label = if names.is_empty() {
+                rule.label.clone()
+            } else {
+                format!("{} [{}]", rule.label, names.join(", "))
+            };
+            Candidate {
+                rule: label,
+                line: rule.line,
+                conditions: watches.iter().map(|w| w.report(ir)).collect(),
+            }
+        })
+        .collect()
 }
 
 /// The bindings under which a rule's effects default entity `e` (of kind `kind`).
-pub(super) fn defaults_entity(
-    effects: &[EffectIr],
-    binders: &[(String, u32)],
-    e: u32,
-    kind: u32,
-) -> Vec<Vec<u32>> {
+fn defaults_entity(effects: &[EffectIr], binders: &[(String, u32)], e: u32, kind: u32) -> Vec<Vec<u32>> {
     let mut found = Vec::new();
-    for effect in effects {
+    // An explicit stack: `after` nests effects.
+    let mut stack: Vec<&EffectIr> = effects.iter().rev().collect();
+    while let Some(effect) = stack.pop() {
         let target = match &effect.kind {
             EffectKindIr::Default(node) => node,
             EffectKindIr::After { effect, .. } => {
-                found.extend(defaults_entity(std::slice::from_ref(effect), binders, e, kind));
+                stack.push(effect);
                 continue;
             }
             _ => continue,
@@ -112,40 +99,56 @@ pub(super) fn defaults_entity(
 }
 
 /// The comparisons inside a condition (through `and`, `or`, `not`).
-pub(super) fn comparisons<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
-    match &node.kind {
-        NodeKind::Binary(BinaryOp::And | BinaryOp::Or, l, r) => {
-            comparisons(l, out);
-            comparisons(r, out);
+fn comparisons<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        match &node.kind {
+            NodeKind::Binary(BinaryOp::And | BinaryOp::Or, l, r) => {
+                stack.push(r);
+                stack.push(l);
+            }
+            NodeKind::Unary(UnaryOp::Not, inner) => stack.push(inner),
+            _ => out.push(node),
         }
-        NodeKind::Unary(UnaryOp::Not, inner) => comparisons(inner, out),
-        _ => out.push(node),
     }
+}
+
+/// What one comparison looked like at one step.
+#[derive(Clone)]
+struct Seen {
+    step: u64,
+    op: Option<&'static str>,
+    left: Option<Read>,
+    right: Option<Read>,
+    value: Option<serde_json::Value>,
+    text: String,
 }
 
 struct Watch<'n> {
     node: &'n Node,
-    /// (distance to holding, step, values)
-    best: Option<(Decimal, u64, String)>,
-    held_at: Option<(u64, String)>,
+    /// The closest approach so far: (distance to holding, what was seen).
+    best: Option<(Decimal, Seen)>,
+    /// The first step at which it held.
+    held: Option<Seen>,
 }
 
 impl Watch<'_> {
-    pub(super) fn observe(&mut self, ev: &mut Evaluator, frame: &mut [Value], step: u64) {
-        if self.held_at.is_some() {
+    fn observe(&mut self, ev: &mut crate::eval::Evaluator, frame: &mut [Value], step: u64) {
+        if self.held.is_some() {
             return;
         }
         let ir = ev.ir;
-        let (values, distance) = match &self.node.kind {
+        let source = ir.source.text();
+        let read = |node: &Node, value: &Value| Read {
+            name: node.span.text(source).to_string(),
+            text: display_value(ir, value),
+            value: json_value(ir, value),
+        };
+        let (seen, distance) = match &self.node.kind {
             NodeKind::Binary(op @ (BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge), l, r) => {
                 let (Ok(a), Ok(b)) = (ev.eval(l, frame), ev.eval(r, frame)) else { return };
-                let text = format!(
-                    "{} {}, needed {} {}",
-                    l.span.text(ir.source.text()),
-                    display_value(ir, &a),
-                    op.symbol(),
-                    display_value(ir, &b)
-                );
+                let (left, right) = (read(l, &a), read(r, &b));
+                let text = format!("{} {}, needed {} {}", left.name, left.text, op.symbol(), right.text);
                 let distance = match (a.as_number(), b.as_number()) {
                     (Some(a), Some(b)) => match op {
                         BinaryOp::Lt | BinaryOp::Le => a.checked_sub(b),
@@ -153,39 +156,68 @@ impl Watch<'_> {
                     },
                     _ => None,
                 };
-                (text, distance)
+                let seen = Seen {
+                    step,
+                    op: Some(op.symbol()),
+                    left: Some(left),
+                    right: Some(right),
+                    value: None,
+                    text,
+                };
+                (seen, distance)
             }
             _ => {
                 let Ok(v) = ev.eval(self.node, frame) else { return };
-                (display_value(ir, &v), None)
+                let seen = Seen {
+                    step,
+                    op: None,
+                    left: None,
+                    right: None,
+                    value: Some(json_value(ir, &v)),
+                    text: display_value(ir, &v),
+                };
+                (seen, None)
             }
         };
-        let holds = matches!(ev.eval(self.node, frame), Ok(Value::Bool(true)));
-        if holds {
-            self.held_at = Some((step, values));
+        if matches!(ev.eval(self.node, frame), Ok(Value::Bool(true))) {
+            self.held = Some(seen);
             return;
         }
-        if let Some(d) = distance {
-            if self.best.as_ref().is_none_or(|(best, _, _)| d < *best) {
-                self.best = Some((d, step, values));
-            }
-        } else if self.best.is_none() {
-            self.best = Some((Decimal::MAX, step, values));
+        match distance {
+            Some(d) if self.best.as_ref().is_none_or(|(best, _)| d < *best) => self.best = Some((d, seen)),
+            None if self.best.is_none() => self.best = Some((Decimal::MAX, seen)),
+            _ => {}
         }
     }
 
-    pub(super) fn report(&self, ir: &Ir) -> Approach {
+    fn report(&self, ir: &Ir) -> Approach {
         let condition = self.node.span.text(ir.source.text()).to_string();
-        match (&self.held_at, &self.best) {
-            (Some((step, values)), _) => {
-                Approach { condition, held: true, step: Some(*step), values: values.clone() }
-            }
-            (None, Some((_, step, values))) => {
-                Approach { condition, held: false, step: Some(*step), values: values.clone() }
-            }
+        let (held, seen) = match (&self.held, &self.best) {
+            (Some(seen), _) => (true, seen),
+            (None, Some((_, seen))) => (false, seen),
             (None, None) => {
-                Approach { condition, held: false, step: None, values: String::from("never evaluated") }
+                return Approach {
+                    condition,
+                    held: false,
+                    step: None,
+                    op: None,
+                    left: None,
+                    right: None,
+                    value: None,
+                    values: String::from("never evaluated"),
+                };
             }
+        };
+        let seen = seen.clone();
+        Approach {
+            condition,
+            held,
+            step: Some(seen.step),
+            op: seen.op,
+            left: seen.left,
+            right: seen.right,
+            value: seen.value,
+            values: seen.text,
         }
     }
 }

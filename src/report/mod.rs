@@ -147,6 +147,9 @@ pub(crate) fn read_name(ir: &Ir, key: ReadKey) -> String {
         ReadKey::Series(s) => ir.series[s as usize].name.clone(),
         ReadKey::Param(p) => ir.params[p as usize].name.clone(),
         ReadKey::Clock => String::from("step"),
+        ReadKey::Losses(e) => format!("exposure_losses({})", ir.entities[e as usize].name),
+        ReadKey::ExposuresOf(e) => format!("exposures_of({})", ir.entities[e as usize].name),
+        ReadKey::ExposuresTo(e) => format!("exposures_to({})", ir.entities[e as usize].name),
     }
 }
 
