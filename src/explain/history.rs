@@ -93,7 +93,7 @@ impl Explainer<'_> {
                 None => shares.push(Share { rule, total: delta, count: 1, first: c.step, last: c.step }),
             }
         }
-        shares.sort_by(|a, b| b.total.abs().cmp(&a.total.abs()));
+        shares.sort_by_key(|s| std::cmp::Reverse(s.total.abs()));
         let mut causes = Vec::new();
         causes.push(match reset {
             Some(r) => {
@@ -148,7 +148,7 @@ impl Explainer<'_> {
         sizes.sort();
         let median = sizes.get(sizes.len() / 2).copied().unwrap_or(Decimal::ZERO);
         let bar = median.checked_mul(Decimal::TWO).unwrap_or(Decimal::MAX);
-        deltas.sort_by(|a, b| b.0.abs().cmp(&a.0.abs()));
+        deltas.sort_by_key(|(d, _)| std::cmp::Reverse(d.abs()));
         let mut largest: Vec<(Decimal, usize)> =
             deltas.into_iter().filter(|(d, _)| d.abs() >= bar && !d.is_zero()).take(MAX_LARGEST).collect();
         largest.sort_by_key(|(_, i)| *i);

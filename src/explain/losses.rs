@@ -68,7 +68,7 @@ impl Explainer<'_> {
             });
         }
         // Largest first; ties in the order of the exposures (a stable sort).
-        items.sort_by(|a, b| b.loss.cmp(&a.loss));
+        items.sort_by_key(|i| std::cmp::Reverse(i.loss));
         Some((items, total))
     }
 
