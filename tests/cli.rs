@@ -44,6 +44,21 @@ fn explain_tells_the_story_of_the_supplier_default() {
 }
 
 #[test]
+fn the_readme_explain_example_is_true() {
+    let output =
+        cascade(&["explain", "examples/ai_compute_credit.cascade", "converted_miner", "--depth", "2"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let text = stdout(&output);
+    assert!(
+        readme.contains(&format!("```text\n{text}```")),
+        "README.md's explain example is out of date:\n{text}"
+    );
+    // It names the lessor whose default cost the miner its money.
+    assert!(text.contains("neocloud defaulted at step 24 (2027-12): 400m × (1 − 10%) = 360m"), "{text}");
+}
+
+#[test]
 fn explain_json_is_structured() {
     let output = cascade(&["explain", "examples/interbank.cascade", "bravo", "--format", "json"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -52,6 +67,9 @@ fn explain_json_is_structured() {
     assert_eq!(json["summary"], "bravo defaulted at step 2 (2026-02)");
     assert_eq!(json["causes"][0]["kind"], "rule");
     assert_eq!(json["causes"][0]["rule"], "insolvency [b = bravo]");
+    // Exact values, and the make-up of bravo's losses down to alpha's default.
+    let text = serde_json::to_string(&json).unwrap();
+    assert!(text.contains(r#""loss":{"amount":"40000000","creditor":"bravo","debtor":"alpha","defaulted_at":1,"loss":"24000000","recovery":"0.4"}"#), "{text}");
 }
 
 #[test]

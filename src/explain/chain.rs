@@ -22,6 +22,7 @@ const MAX_NESTING: usize = 64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Shown {
     Change(usize),
+    Derived(u32, usize),
     Losses(u32, usize),
     BuildUp(usize),
 }
@@ -32,8 +33,9 @@ pub(super) struct Explainer<'a> {
     pub depth: usize,
     next_id: usize,
     nesting: usize,
-    /// The step of the firing whose reads are being explained.
+    /// The step of the firing whose reads are being explained, and what it read.
     reading_at: u64,
+    reading: Vec<(ReadKey, Value)>,
     pub shown: HashMap<Shown, usize>,
     /// Changes of each slot, in order.
     pub by_slot: HashMap<u32, Vec<usize>>,
@@ -52,6 +54,7 @@ impl<'a> Explainer<'a> {
             next_id: 1,
             nesting: 0,
             reading_at: 0,
+            reading: Vec::new(),
             shown: HashMap::new(),
             by_slot,
         }
@@ -237,12 +240,14 @@ impl<'a> Explainer<'a> {
         if depth > 0 && !self.exhausted() {
             let before = record.changes_before;
             let outer = std::mem::replace(&mut self.reading_at, record.step);
+            let outer_reads = std::mem::replace(&mut self.reading, record.reads.clone());
             for (key, value) in &record.reads {
                 if let Some(cause) = self.read(*key, Some(value), before, depth - 1) {
                     causes.push(cause);
                 }
             }
             self.reading_at = outer;
+            self.reading = outer_reads;
         }
         Cause {
             step: Some(record.step),
@@ -353,6 +358,10 @@ impl<'a> Explainer<'a> {
             (Some(f), None) => format!("{name} = {f}"),
             (None, _) => format!("{name} (derived)"),
         };
+        if let Some(&seen) = self.shown.get(&Shown::Derived(d, before)) {
+            return Cause { see: Some(seen), formula, ..leaf(id, "derived", text) };
+        }
+        self.shown.insert(Shown::Derived(d, before), id);
         let mut causes = Vec::new();
         if !self.exhausted() {
             self.nesting += 1;
@@ -389,6 +398,8 @@ impl<'a> Explainer<'a> {
                 series_value(&self.ir.series[s as usize], points, self.reading_at as i64).ok()
             }
             ReadKey::Clock => Some(Value::Number(self.reading_at.into())),
+            // A derived value the firing being explained read too.
+            ReadKey::Derived(_) => self.reading.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()),
             _ => None,
         }
     }

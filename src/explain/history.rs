@@ -103,10 +103,7 @@ impl Explainer<'_> {
             }
             None => {
                 let start = self.id();
-                Cause {
-                    value: Some(json_value(ir, &start_value)),
-                    ..leaf(start, "start", format!("from {since}"))
-                }
+                Cause { value: Some(json_value(ir, &start_value)), ..leaf(start, "start", since.clone()) }
             }
         });
         for share in shares.iter().take(MAX_RULES) {
