@@ -109,9 +109,11 @@ fn the_repl_stops_at_a_closed_or_full_output() {
 
 #[test]
 fn explain_refuses_a_depth_beyond_its_ceiling() {
+    // `x = x + 1`, not `x += 1`: a value built up by `+=` is summarised, not
+    // followed write by write; each `=` starts afresh, so the chain is one firing per level.
     let script = temp_script(
         "deep.cascade",
-        "scenario \"c\" { horizon = 20000 }\nvar x = 0\nrule a: while x >= 0 then x += 1\n",
+        "scenario \"c\" { horizon = 20000 }\nvar x = 0\nrule a: while x >= 0 then x = x + 1\n",
     );
     let script = script.to_str().unwrap();
     let output = cascade(&["explain", script, "x", "--depth", "8000"]).output().unwrap();

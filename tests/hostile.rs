@@ -13,7 +13,9 @@ fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 #[test]
 fn explain_follows_a_chain_to_its_ceiling_on_a_small_stack() {
     let text = on_small_stack(|| {
-        let script = "scenario \"c\" { horizon = 2000 }\nvar x = 0\nrule a: while x >= 0 then x += 1\n";
+        // `x = x + 1`, not `x += 1`: a value built up by `+=` is summarised, not
+        // followed write by write; each `=` starts afresh, so the chain is one firing per level.
+        let script = "scenario \"c\" { horizon = 2000 }\nvar x = 0\nrule a: while x >= 0 then x = x + 1\n";
         let program = Engine::new().compile(script, "deep.cascade").expect("compiles");
         let mut run = program.run().expect("starts");
         run.run_to_end().expect("runs");

@@ -17,6 +17,9 @@ const MAX_CAUSES: usize = 2_000;
 /// Derived values and make-ups nest at most this deep (they do not count
 /// against `depth`, which counts firings back in time).
 const MAX_NESTING: usize = 64;
+/// Stack to leave before following a cause, and the size of a new segment.
+const RED_ZONE: usize = 128 * 1024;
+const STACK_SEGMENT: usize = 2 * 1024 * 1024;
 
 /// What has been shown, so that it is referred to instead of repeated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -242,9 +245,12 @@ impl<'a> Explainer<'a> {
             let outer = std::mem::replace(&mut self.reading_at, record.step);
             let outer_reads = std::mem::replace(&mut self.reading, record.reads.clone());
             for (key, value) in &record.reads {
-                if let Some(cause) = self.read(*key, Some(value), before, depth - 1) {
-                    causes.push(cause);
-                }
+                // One level of the chain is several calls deep: a chain of
+                // `MAX_EXPLAIN_DEPTH` firings asks for more stack as it goes.
+                let cause = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
+                    self.read(*key, Some(value), before, depth - 1)
+                });
+                causes.extend(cause);
             }
             self.reading_at = outer;
             self.reading = outer_reads;
@@ -366,9 +372,10 @@ impl<'a> Explainer<'a> {
         if !self.exhausted() {
             self.nesting += 1;
             for (key, value) in keys.into_iter().zip(&known) {
-                if let Some(cause) = self.read(key, value.as_ref(), before, depth) {
-                    causes.push(cause);
-                }
+                let cause = stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
+                    self.read(key, value.as_ref(), before, depth)
+                });
+                causes.extend(cause);
             }
             self.nesting -= 1;
         }
