@@ -359,6 +359,22 @@ fn a_file_that_is_not_utf8_is_a_diagnostic_at_the_first_bad_byte() {
 }
 
 #[test]
+fn a_file_that_cannot_be_read_is_an_io_error_naming_it() {
+    let missing = std::env::temp_dir().join("cascade-no-such-file.cascade");
+    for path in [missing.as_path(), std::env::temp_dir().as_path()] {
+        let error = Engine::new().compile_file(path).expect_err("nothing to read");
+        let cascade::Error::Io(diagnostics) = &error else { panic!("not an Io error: {error:?}") };
+        let problem = &diagnostics.problems()[0];
+        assert_eq!(problem.code, "cascade::io::read");
+        assert!(problem.message.contains(&path.display().to_string()), "{}", problem.message);
+    }
+    // Read but not a script: a script error, not Io.
+    let file = TempFile::new("latin1-again.cascade", b"# \xfb\n");
+    let error = Engine::new().compile_file(&file.0).expect_err("not UTF-8");
+    assert!(matches!(error, cascade::Error::Script(_)), "{error:?}");
+}
+
+#[test]
 fn binary_garbage_is_diagnosed() {
     let bytes: Vec<u8> = (0..64 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let file = TempFile::new("garbage.bin", &bytes);

@@ -296,14 +296,14 @@ fn report(error: &Error) -> Failure {
             }
             Failure::Script
         }
+        Error::Io(diagnostics) => {
+            print_diagnostics(diagnostics);
+            Failure::Usage
+        }
         Error::Script(diagnostics) => {
             print_diagnostics(diagnostics);
-            if diagnostics.problems().iter().any(|p| p.code == "cascade::io::read") {
-                Failure::Usage
-            } else {
-                out::err(&format!("{diagnostics}\n"));
-                Failure::Script
-            }
+            out::err(&format!("{diagnostics}\n"));
+            Failure::Script
         }
         other => {
             let mut text = String::new();

@@ -10,6 +10,13 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(transparent)]
     Script(Box<Diagnostics>),
+    /// A script file that could not be read: it does not exist, is a
+    /// directory or a device, or reading it failed. Its one problem has the
+    /// code `cascade::io::read` and names the file. (A file that is read but
+    /// is too long or not UTF-8 is a [`Error::Script`] problem.)
+    #[error("{0}")]
+    #[diagnostic(transparent)]
+    Io(Box<Diagnostics>),
     /// Problems in the data files a script loads (`entities Kind from "file"`):
     /// one [`Diagnostics`] per file that has any, each at its cells.
     #[error("problems in {} data file{}", .0.len(), if .0.len() == 1 { "" } else { "s" })]
@@ -46,10 +53,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// The script's diagnostics, if this is a script error.
+    /// The diagnostics, if this is a script error or a file that could not be read.
     pub fn diagnostics(&self) -> Option<&Diagnostics> {
         match self {
-            Error::Script(d) => Some(d),
+            Error::Script(d) | Error::Io(d) => Some(d),
             _ => None,
         }
     }

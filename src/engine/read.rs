@@ -25,35 +25,30 @@ impl Engine {
     /// `cascade::syntax::not_utf8`).
     pub fn read_file(&self, path: &Path) -> Result<String, Error> {
         let name = path.display().to_string();
-        let fail = |text: &str, problem: Problem| {
-            Err(Error::Script(Box::new(Diagnostics::new(
-                &SourceFile::new(name.as_str(), text),
-                vec![problem],
-            ))))
+        let diagnostics = |text: &str, problem: Problem| {
+            Box::new(Diagnostics::new(&SourceFile::new(name.as_str(), text), vec![problem]))
         };
+        let fail = |text: &str, problem: Problem| Err(Error::Script(diagnostics(text, problem)));
+        let io = |problem: Problem| Err(Error::Io(diagnostics("", problem)));
         let cannot =
             |reason: String| Problem::error("cascade::io::read", format!("cannot read `{name}`: {reason}"));
         let mut file = match std::fs::File::open(path) {
             Ok(file) => file,
-            Err(e) => return fail("", cannot(e.to_string())),
+            Err(e) => return io(cannot(e.to_string())),
         };
         match file.metadata() {
             Ok(meta) if is_readable_kind(&meta) => {}
-            Ok(meta) if meta.is_dir() => return fail("", cannot(String::from("it is a directory"))),
+            Ok(meta) if meta.is_dir() => return io(cannot(String::from("it is a directory"))),
             Ok(_) => {
-                return fail(
-                    "",
-                    cannot(String::from("it is not a regular file or a pipe")).help(
-                        "a script is read from a file, or from a pipe (`cascade run /dev/stdin < FILE`)",
-                    ),
-                );
+                return io(cannot(String::from("it is not a regular file or a pipe"))
+                    .help("a script is read from a file, or from a pipe (`cascade run /dev/stdin < FILE`)"));
             }
-            Err(e) => return fail("", cannot(e.to_string())),
+            Err(e) => return io(cannot(e.to_string())),
         }
         let limit = self.max_source_bytes;
         let mut bytes = Vec::new();
         if let Err(e) = (&mut file).take(limit as u64 + 1).read_to_end(&mut bytes) {
-            return fail("", cannot(e.to_string()));
+            return io(cannot(e.to_string()));
         }
         if bytes.len() > limit {
             return fail("", too_long(limit));

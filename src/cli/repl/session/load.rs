@@ -50,9 +50,9 @@ impl Session {
     /// A file that cannot be read is one line (`error: cannot read ...`); a
     /// file that is not UTF-8 or is too long gets its diagnostic.
     fn fail_to_read(&mut self, out: &mut dyn Write, error: &Error) -> Outcome {
-        match error.diagnostics().map(|d| d.problems()) {
-            Some([problem]) if problem.code == "cascade::io::read" => {
-                let message = problem.message.clone();
+        match error {
+            Error::Io(diagnostics) => {
+                let message = diagnostics.problems().first().map(|p| p.message.clone()).unwrap_or_default();
                 self.fail(out, &message)
             }
             _ => self.fail_with(out, error),
