@@ -16,6 +16,7 @@
 //!
 //! Naming: `compute_*` evaluate a function of values.
 
+use crate::codes;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -142,7 +143,7 @@ pub(crate) struct ArgumentError {
 
 impl ArgumentError {
     fn bad(argument: Option<usize>, message: String, label: &'static str) -> ArgumentError {
-        ArgumentError { code: "cascade::run::bad_argument", argument, message, label }
+        ArgumentError { code: codes::run::bad_argument, argument, message, label }
     }
 }
 

@@ -33,6 +33,7 @@
 
 pub mod builtins;
 mod check;
+pub mod codes;
 mod data;
 pub mod diagnostic;
 mod engine;

@@ -130,30 +130,15 @@ const CODES_TESTED_ELSEWHERE: &[(&str, &str)] = &[
     ),
 ];
 
-/// Every `"cascade::syntax::..."` and `"cascade::check::..."` string literal under
-/// `src/`.
+/// Every registered `cascade::syntax::...` and `cascade::check::...` code (the
+/// registry `cascade::codes`, which `tests/codes.rs` keeps equal to what `src/` raises).
 fn codes_in_sources() -> BTreeSet<String> {
-    fn visit(dir: &Path, codes: &mut BTreeSet<String>) {
-        let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
-        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-            if path.is_dir() {
-                visit(&path, codes);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = read(&path);
-                for (at, _) in text.match_indices("\"cascade::") {
-                    let rest = &text[at + 1..];
-                    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'));
-                    let code = &rest[..end.unwrap_or(rest.len())];
-                    if code.starts_with("cascade::syntax::") || code.starts_with("cascade::check::") {
-                        codes.insert(code.to_string());
-                    }
-                }
-            }
-        }
-    }
-    let mut codes = BTreeSet::new();
-    visit(&root().join("src"), &mut codes);
-    codes
+    cascade::codes::ALL
+        .iter()
+        .map(|c| c.code)
+        .filter(|c| c.starts_with("cascade::syntax::") || c.starts_with("cascade::check::"))
+        .map(String::from)
+        .collect()
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! `max`, `count`, ... over the entities of a kind).
 
 use crate::builtins::{self, BuiltinDef, Form, Function, Place, Special};
+use crate::codes;
 use crate::diagnostic::{Problem, list_words};
 use crate::ir::*;
 use crate::source::Span;
@@ -30,7 +31,7 @@ impl<'a> Checker<'a> {
             Form::Special(Special::ExposureLosses) => {
                 if args.len() != 1 {
                     self.error(
-                        Problem::error("cascade::check::arity", "`exposure_losses` takes 1 argument")
+                        Problem::error(codes::check::arity, "`exposure_losses` takes 1 argument")
                             .label(span, format!("called with {}", args.len()))
                             .help(builtin.usage),
                     );
@@ -51,7 +52,7 @@ impl<'a> Checker<'a> {
             Form::Special(Special::ExposureList) => {
                 self.error(
                     Problem::error(
-                        "cascade::check::collection_as_value",
+                        codes::check::collection_as_value,
                         format!("`{name}` lists exposures and can only be aggregated"),
                     )
                     .label(span, "a list of exposures, not a value")
@@ -62,7 +63,7 @@ impl<'a> Checker<'a> {
             Form::Aggregate(_) | Form::Function(_) | Form::FunctionOrAggregate(..) => {
                 self.error(
                     Problem::error(
-                        "cascade::check::arity",
+                        codes::check::arity,
                         format!("`{name}` aggregates over a kind or a list of exposures"),
                     )
                     .label(span, "missing `for x in ...`")
@@ -89,7 +90,7 @@ impl<'a> Checker<'a> {
             let wanted = builtin.arity().unwrap_or_default();
             self.error(
                 Problem::error(
-                    "cascade::check::arity",
+                    codes::check::arity,
                     format!("`{name}` takes {wanted} argument{}", if wanted == "1" { "" } else { "s" }),
                 )
                 .label(span, format!("called with {}", args.len()))
@@ -102,7 +103,7 @@ impl<'a> Checker<'a> {
             let places: Vec<&str> = builtin.places.iter().map(Place::describe).collect();
             self.error(
                 Problem::error(
-                    "cascade::check::misplaced_call",
+                    codes::check::misplaced_call,
                     format!("`{name}` cannot be called in {}", ctx.place.describe()),
                 )
                 .label(func.span, "not allowed here")
@@ -147,7 +148,7 @@ impl<'a> Checker<'a> {
                 .chain(self.host.iter().map(|h| h.name.clone()))
                 .collect::<Vec<_>>();
             self.error(
-                Problem::error("cascade::check::unknown_function", format!("unknown function `{name}`"))
+                Problem::error(codes::check::unknown_function, format!("unknown function `{name}`"))
                     .label(func.span, "no built-in or host function has this name")
                     .maybe_help(self.did_you_mean(name, candidates.iter().map(String::as_str))),
             );
@@ -158,7 +159,7 @@ impl<'a> Checker<'a> {
         if args.len() != host.params.len() {
             self.error(
                 Problem::error(
-                    "cascade::check::arity",
+                    codes::check::arity,
                     format!(
                         "`{name}` takes {} argument{}",
                         host.params.len(),
@@ -192,7 +193,7 @@ impl<'a> Checker<'a> {
             let aggregates: Vec<&str> =
                 builtins::BUILTINS.iter().filter(|b| b.aggregate().is_some()).map(|b| b.name).collect();
             self.error(
-                Problem::error("cascade::check::not_an_aggregate", format!("`{name}` cannot aggregate"))
+                Problem::error(codes::check::not_an_aggregate, format!("`{name}` cannot aggregate"))
                     .label(aggregate.func.span, "not an aggregate function")
                     .help(format!("the aggregates are {}", list_words(&aggregates))),
             );
@@ -213,12 +214,9 @@ impl<'a> Checker<'a> {
                         .did_you_mean(kind_name, kinds.iter().copied())
                         .unwrap_or_else(|| String::from("aggregate over a kind, or over `exposures_of(e)`"));
                     self.error(
-                        Problem::error(
-                            "cascade::check::unknown_kind",
-                            format!("`{kind_name}` is not a kind"),
-                        )
-                        .label(source_expr.span, "expected a kind or `exposures_of(e)`")
-                        .help(help),
+                        Problem::error(codes::check::unknown_kind, format!("`{kind_name}` is not a kind"))
+                            .label(source_expr.span, "expected a kind or `exposures_of(e)`")
+                            .help(help),
                     );
                     return error_node(span);
                 }
@@ -247,7 +245,7 @@ impl<'a> Checker<'a> {
             _ => {
                 self.error(
                     Problem::error(
-                        "cascade::check::bad_aggregate_source",
+                        codes::check::bad_aggregate_source,
                         "an aggregate ranges over a kind or a list of exposures",
                     )
                     .label(source_expr.span, "expected a kind or `exposures_of(e)`"),
@@ -329,7 +327,7 @@ mod tests {
                 checker.lower_function_call(&ONLY_IN_EFFECTS, function, func, args, call.span, &mut ctx);
             let codes: Vec<&str> = checker.problems.iter().map(|p| p.code).collect();
             if misplaced {
-                assert_eq!(codes, ["cascade::check::misplaced_call"], "{place:?}");
+                assert_eq!(codes, [codes::check::misplaced_call], "{place:?}");
                 assert_eq!(ty, None);
                 let problem = &checker.problems[0];
                 assert_eq!(problem.message, format!("`draw` cannot be called in {}", place.describe()));

@@ -2,6 +2,7 @@
 //! their field tables, and resolving kind and entity names.
 
 use super::*;
+use crate::codes;
 
 impl<'a> Checker<'a> {
     // ---------------------------------------------------------------------
@@ -15,7 +16,7 @@ impl<'a> Checker<'a> {
                     if let Some(first) = scenario_seen {
                         self.error(
                             Problem::error(
-                                "cascade::check::duplicate",
+                                codes::check::duplicate,
                                 "a script has at most one `scenario` block",
                             )
                             .label(s.span, "second scenario block")
@@ -82,18 +83,15 @@ impl<'a> Checker<'a> {
             || syntax::BUILTIN_FUNCTIONS.contains(&name.name.as_str())
         {
             self.error(
-                Problem::error(
-                    "cascade::check::reserved_name",
-                    format!("`{}` is a built-in name", name.name),
-                )
-                .label(name.span, "cannot be declared")
-                .help("choose another name"),
+                Problem::error(codes::check::reserved_name, format!("`{}` is a built-in name", name.name))
+                    .label(name.span, "cannot be declared")
+                    .help("choose another name"),
             );
             return false;
         }
         if let Some(&(previous, previous_span)) = self.names.get(name.name.as_str()) {
             self.error(
-                Problem::error("cascade::check::duplicate", format!("`{}` is declared twice", name.name))
+                Problem::error(codes::check::duplicate, format!("`{}` is declared twice", name.name))
                     .label(name.span, format!("declared again here as a {}", decl.what()))
                     .label(previous_span, format!("first declared here as a {}", previous.what()))
                     .help("rename one of them"),
@@ -111,7 +109,7 @@ impl<'a> Checker<'a> {
             let name = setting.name.name.as_str();
             if let Some(&first) = seen.get(name) {
                 self.error(
-                    Problem::error("cascade::check::duplicate", format!("`{name}` is set twice"))
+                    Problem::error(codes::check::duplicate, format!("`{name}` is set twice"))
                         .label(setting.name.span, "set again here")
                         .label(first, "first set here"),
                 );
@@ -123,7 +121,7 @@ impl<'a> Checker<'a> {
                 "start" => match value.kind {
                     ExprKind::Date(d) => self.scenario.start = Some(d),
                     _ => self.error(
-                        Problem::error("cascade::check::bad_setting", "`start` must be a date")
+                        Problem::error(codes::check::bad_setting, "`start` must be a date")
                             .label(value.span, "not a date")
                             .help("write it as `start = 2026-01` or `start = 2026-01-31`"),
                     ),
@@ -137,7 +135,7 @@ impl<'a> Checker<'a> {
                         let written = value.span.text(self.source.text());
                         self.error(
                             Problem::error(
-                                "cascade::check::bad_setting",
+                                codes::check::bad_setting,
                                 format!("`{written}` is not a step unit"),
                             )
                             .label(value.span, "unknown unit")
@@ -160,7 +158,7 @@ impl<'a> Checker<'a> {
                         Some(h) => self.scenario.horizon = h,
                         None => self.error(
                             Problem::error(
-                                "cascade::check::bad_setting",
+                                codes::check::bad_setting,
                                 "`horizon` must be a positive whole number of steps",
                             )
                             .label(value.span, "not a positive whole number")
@@ -172,7 +170,7 @@ impl<'a> Checker<'a> {
                     let known = ["start", "step", "horizon"];
                     self.error(
                         Problem::error(
-                            "cascade::check::bad_setting",
+                            codes::check::bad_setting,
                             format!("`{other}` is not a scenario setting"),
                         )
                         .label(setting.name.span, "unknown setting")
@@ -194,7 +192,7 @@ impl<'a> Checker<'a> {
             if let Some(first) = fields.iter().find(|f| f.ast.name.name == name) {
                 self.error(
                     Problem::error(
-                        "cascade::check::duplicate",
+                        codes::check::duplicate,
                         format!("field `{name}` is declared twice in `{}`", k.name.name),
                     )
                     .label(field.name.span, "declared again here")
@@ -205,7 +203,7 @@ impl<'a> Checker<'a> {
             if name == "defaulted" || name == "defaulted_at" {
                 self.error(
                     Problem::error(
-                        "cascade::check::reserved_name",
+                        codes::check::reserved_name,
                         format!("`{name}` is a built-in field of every entity"),
                     )
                     .label(field.name.span, "cannot be declared")
@@ -252,7 +250,7 @@ impl<'a> Checker<'a> {
                 self.mark_used(other);
                 self.error(
                     Problem::error(
-                        "cascade::check::not_a_kind",
+                        codes::check::not_a_kind,
                         format!("`{}` is a {}, not a kind", name.name, other.what()),
                     )
                     .label(name.span, "expected a kind here"),
@@ -274,7 +272,7 @@ impl<'a> Checker<'a> {
                         }
                     });
                 self.error(
-                    Problem::error("cascade::check::unknown_kind", format!("unknown kind `{}`", name.name))
+                    Problem::error(codes::check::unknown_kind, format!("unknown kind `{}`", name.name))
                         .label(name.span, "no kind has this name")
                         .help(help),
                 );
@@ -290,7 +288,7 @@ impl<'a> Checker<'a> {
                 self.mark_used(other);
                 self.error(
                     Problem::error(
-                        "cascade::check::not_an_entity",
+                        codes::check::not_an_entity,
                         format!("`{}` is a {}, not an entity", name.name, other.what()),
                     )
                     .label(name.span, "expected an entity here"),
@@ -301,7 +299,7 @@ impl<'a> Checker<'a> {
             None => {
                 let entities: Vec<&str> = self.entities.iter().map(|e| e.name).collect();
                 self.error(
-                    Problem::error("cascade::check::unknown_name", format!("unknown entity `{}`", name.name))
+                    Problem::error(codes::check::unknown_name, format!("unknown entity `{}`", name.name))
                         .label(name.span, "no entity has this name")
                         .maybe_help(self.did_you_mean(&name.name, entities)),
                 );

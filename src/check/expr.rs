@@ -1,5 +1,6 @@
 //! Expressions: name resolution, types, and lowering to [`Node`]s.
 
+use crate::codes;
 use std::sync::Arc;
 
 use crate::builtins::Place;
@@ -134,7 +135,7 @@ impl<'a> Checker<'a> {
                 Some(kind) => (node(NodeKind::Local(0), span), Some(Type::Entity(Some(kind)))),
                 None => {
                     self.error(
-                        Problem::error("cascade::check::self_outside_kind", "`self` is used outside a kind")
+                        Problem::error(codes::check::self_outside_kind, "`self` is used outside a kind")
                             .label(span, "`self` means the entity whose field is being computed")
                             .help("use it in a field of a kind: `let lost = exposure_losses(self)`"),
                     );
@@ -196,7 +197,7 @@ impl<'a> Checker<'a> {
                 }
                 if name == "date" && self.scenario.start.is_none() {
                     self.error(
-                        Problem::error("cascade::check::date_without_start", "`date` needs a start date")
+                        Problem::error(codes::check::date_without_start, "`date` needs a start date")
                             .label(span, "the scenario has no `start`")
                             .help("add `start = 2026-01` to the scenario block, or use `step`"),
                     );
@@ -230,7 +231,7 @@ impl<'a> Checker<'a> {
                 self.did_you_mean(name, candidates)
             };
             self.error(
-                Problem::error("cascade::check::unknown_name", format!("unknown name `{name}`"))
+                Problem::error(codes::check::unknown_name, format!("unknown name `{name}`"))
                     .label(span, "not declared anywhere")
                     .maybe_help(help),
             );
@@ -287,12 +288,9 @@ impl<'a> Checker<'a> {
             }
             Decl::Kind(_) => {
                 self.error(
-                    Problem::error(
-                        "cascade::check::kind_as_value",
-                        format!("`{name}` is a kind, not a value"),
-                    )
-                    .label(span, "a kind stands for all its entities")
-                    .help(format!("aggregate over it, e.g. `sum(x.cash for x in {name})`")),
+                    Problem::error(codes::check::kind_as_value, format!("`{name}` is a kind, not a value"))
+                        .label(span, "a kind stands for all its entities")
+                        .help(format!("aggregate over it, e.g. `sum(x.cash for x in {name})`")),
                 );
                 error_node(span)
             }
@@ -301,7 +299,7 @@ impl<'a> Checker<'a> {
 
     pub(super) fn not_allowed(&mut self, name: &str, span: Span, ctx: &Ctx) -> Typed {
         self.error(
-            Problem::error("cascade::check::not_constant", format!("`{name}` cannot be used here"))
+            Problem::error(codes::check::not_constant, format!("`{name}` cannot be used here"))
                 .label(span, "not available when this value is computed")
                 .help(ctx.describe_mode()),
         );
@@ -367,7 +365,7 @@ impl<'a> Checker<'a> {
                 let Some(kind) = kind else {
                     self.error(
                         Problem::error(
-                            "cascade::check::unknown_field",
+                            codes::check::unknown_field,
                             format!("cannot tell which kind this entity is, so `{name}` is unknown"),
                         )
                         .label(field.span, "only `defaulted` and `defaulted_at` are known for any entity")
@@ -394,7 +392,7 @@ impl<'a> Checker<'a> {
                         let fields = ["creditor", "debtor", "amount", "recovery"];
                         self.error(
                             Problem::error(
-                                "cascade::check::unknown_field",
+                                codes::check::unknown_field,
                                 format!("an exposure has no field `{name}`"),
                             )
                             .label(field.span, "unknown field")
@@ -414,12 +412,9 @@ impl<'a> Checker<'a> {
             }
             other => {
                 self.error(
-                    Problem::error(
-                        "cascade::check::not_an_entity",
-                        format!("`.{name}` on {}", other.describe()),
-                    )
-                    .label(object.span, format!("this is {}, which has no fields", other.describe()))
-                    .help("only entities and exposures have fields"),
+                    Problem::error(codes::check::not_an_entity, format!("`.{name}` on {}", other.describe()))
+                        .label(object.span, format!("this is {}, which has no fields", other.describe()))
+                        .help("only entities and exposures have fields"),
                 );
                 error_node(span)
             }
@@ -484,7 +479,7 @@ impl<'a> Checker<'a> {
         };
         self.error(
             Problem::error(
-                "cascade::check::type_mismatch",
+                codes::check::type_mismatch,
                 format!("`{op}` cannot combine {} and {}", lt.describe(), rt.describe()),
             )
             .label(ls, format!("this is {}", lt.describe()))

@@ -1,6 +1,7 @@
 //! The dependency graph, cycles of derived values, the rule schedule and the
 //! warnings that need the whole program.
 
+use crate::codes;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
 // `kosaraju_scc` rather than `tarjan_scc`: petgraph's Tarjan recurses once per
@@ -93,7 +94,7 @@ impl<'a> Checker<'a> {
             let mut path = names.join(" → ");
             path.push_str(&format!(" → {}", names[0]));
             let mut problem = Problem::error(
-                "cascade::check::cycle",
+                codes::check::cycle,
                 format!("derived values depend on each other in a cycle: {path}"),
             )
             .help("break the cycle: make one of them a `var` updated by a rule, or compute it from other values");
@@ -181,7 +182,7 @@ impl<'a> Checker<'a> {
             if complete && !used.contains(&GraphNode::Param(p as Id)) {
                 warnings.push(
                     Problem::warning(
-                        "cascade::check::unused",
+                        codes::check::unused,
                         format!("param `{}` is never used", slot.ast.name.name),
                     )
                     .label(slot.ast.name.span, "declared here")
@@ -202,7 +203,7 @@ impl<'a> Checker<'a> {
                 };
                 warnings.push(
                     Problem::warning(
-                        "cascade::check::unused",
+                        codes::check::unused,
                         format!("var `{}` is never read", slot.ast.name.name),
                     )
                     .label(slot.ast.name.span, "declared here")
@@ -226,7 +227,7 @@ impl<'a> Checker<'a> {
                 if let Some((sa, sb, node)) = clash {
                     warnings.push(
                         Problem::warning(
-                            "cascade::check::order_dependent",
+                            codes::check::order_dependent,
                             format!(
                                 "{} and {} both write `{}` with the same priority",
                                 ra.mention(),

@@ -2,6 +2,7 @@
 //! entities, exposures, expects and asserts into IR.
 
 use crate::builtins::Place;
+use crate::codes;
 
 use super::*;
 
@@ -136,7 +137,7 @@ impl<'a> Checker<'a> {
         let dates_unplaced = self.scenario.start.is_none() && !dates.is_empty();
         if dates_unplaced {
             let mut problem = Problem::error(
-                "cascade::check::date_without_start",
+                codes::check::date_without_start,
                 format!(
                     "the points of series `{}` are dates, but the scenario has no start date",
                     ast.name.name
@@ -167,7 +168,7 @@ impl<'a> Checker<'a> {
                 {
                     self.error(
                         Problem::error(
-                            "cascade::check::series_order",
+                            codes::check::series_order,
                             format!("the points of series `{}` are out of order", ast.name.name),
                         )
                         .label(point.at.span, format!("this point is step {step}"))
@@ -182,7 +183,7 @@ impl<'a> Checker<'a> {
         if ast.points.is_empty() {
             self.error(
                 Problem::error(
-                    "cascade::check::empty_series",
+                    codes::check::empty_series,
                     format!("series `{}` has no points", ast.name.name),
                 )
                 .label(ast.name.span, "needs at least one point")
@@ -201,7 +202,7 @@ impl<'a> Checker<'a> {
                 Ok(n) => Some(n),
                 Err(_) => {
                     self.error(
-                        Problem::error("cascade::check::bad_time", "step number is too large")
+                        Problem::error(codes::check::bad_time, "step number is too large")
                             .label(at.span, "never reached"),
                     );
                     None
@@ -213,7 +214,7 @@ impl<'a> Checker<'a> {
                     None => {
                         self.error(
                         Problem::error(
-                            "cascade::check::date_without_start",
+                            codes::check::date_without_start,
                             format!("{what} is a date, but the scenario has no start date"),
                         )
                         .label(at.span, "a date needs `start` in the scenario block")
@@ -243,7 +244,7 @@ impl<'a> Checker<'a> {
                         let kind_name = kind_slot.ast.name.name.clone();
                         self.error(
                             Problem::error(
-                                "cascade::check::assign_derived",
+                                codes::check::assign_derived,
                                 format!("`{name}` is a derived field of `{kind_name}`"),
                             )
                             .label(init.name.span, "cannot be given an initial value")
@@ -256,7 +257,7 @@ impl<'a> Checker<'a> {
                             let first = ast.fields.iter().find(|f| f.name.name == name).map(|f| f.name.span);
                             self.error(
                                 Problem::error(
-                                    "cascade::check::duplicate",
+                                    codes::check::duplicate,
                                     format!("`{name}` is set twice for `{}`", ast.name.name),
                                 )
                                 .label(init.name.span, "set again here")
@@ -327,7 +328,7 @@ impl<'a> Checker<'a> {
                 if c == d {
                     self.error(
                         Problem::error(
-                            "cascade::check::self_exposure",
+                            codes::check::self_exposure,
                             format!("`{}` cannot be exposed to itself", x.creditor.name),
                         )
                         .label(x.creditor.span.to(x.debtor.span), "creditor and debtor are the same"),

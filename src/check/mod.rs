@@ -21,6 +21,7 @@ pub(crate) mod graph;
 mod lower;
 mod rules;
 
+use crate::codes;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -266,7 +267,7 @@ impl<'a> Checker<'a> {
         if !matches {
             self.error(
                 Problem::error(
-                    "cascade::check::type_mismatch",
+                    codes::check::type_mismatch,
                     format!("{what} must be {}, but this is {}", wanted.describe(), found.describe()),
                 )
                 .label(span, format!("this is {}", found.describe())),
@@ -280,7 +281,7 @@ impl<'a> Checker<'a> {
         if matches!(ty, Type::Entity(_) | Type::Exposure) {
             self.error(
                 Problem::error(
-                    "cascade::check::type_mismatch",
+                    codes::check::type_mismatch,
                     format!("{what} cannot hold {}", ty.describe()),
                 )
                 .label(span, format!("this is {}", ty.describe()))
@@ -307,7 +308,7 @@ impl<'a> Checker<'a> {
                 )
             });
         Problem::error(
-            "cascade::check::unknown_field",
+            codes::check::unknown_field,
             format!("`{}` has no field `{}`", k.ast.name.name, name.name),
         )
         .label(name.span, "unknown field")
@@ -333,7 +334,7 @@ impl Root {
 
 fn too_many_forward_references(span: Span) -> Problem {
     Problem::error(
-        "cascade::check::too_deep",
+        codes::check::too_deep,
         format!("derived values refer forward to each other more than {MAX_FORWARD_DEPTH} levels deep"),
     )
     .label(span, "while checking this")

@@ -1,6 +1,7 @@
 //! Rules and their effects.
 
 use crate::builtins::Place;
+use crate::codes;
 use crate::diagnostic::Problem;
 use crate::ir::*;
 use crate::source::Span;
@@ -23,7 +24,7 @@ impl<'a> Checker<'a> {
             {
                 self.error(
                     Problem::error(
-                        "cascade::check::duplicate",
+                        codes::check::duplicate,
                         format!("binder `{}` is declared twice", binder.name.name),
                     )
                     .label(binder.name.span, "declared again here")
@@ -59,7 +60,7 @@ impl<'a> Checker<'a> {
                     if step < 1 || step as u64 > self.scenario.horizon {
                         self.problems.push(
                             Problem::warning(
-                                "cascade::check::never_reached",
+                                codes::check::never_reached,
                                 format!(
                                     "step {step} is outside the run (steps 1 to {})",
                                     self.scenario.horizon
@@ -93,13 +94,10 @@ impl<'a> Checker<'a> {
                 _ => None,
             });
             self.error(
-                Problem::error(
-                    "cascade::check::duplicate",
-                    format!("rule `{}` is declared twice", name.name),
-                )
-                .label(name.span, "declared again here")
-                .label(first_name.unwrap_or(first.span), "first declared here")
-                .help("rename one of them"),
+                Problem::error(codes::check::duplicate, format!("rule `{}` is declared twice", name.name))
+                    .label(name.span, "declared again here")
+                    .label(first_name.unwrap_or(first.span), "first declared here")
+                    .help("rename one of them"),
             );
         }
         let reads = std::mem::take(&mut ctx.reads);
@@ -150,7 +148,7 @@ impl<'a> Checker<'a> {
                         if target_ty != Type::Number {
                             self.error(
                                 Problem::error(
-                                    "cascade::check::type_mismatch",
+                                    codes::check::type_mismatch,
                                     format!("`{symbol}` needs a number to change"),
                                 )
                                 .label(target.span, format!("this is {}", target_ty.describe())),
@@ -213,7 +211,7 @@ impl<'a> Checker<'a> {
                     };
                     self.error(
                         Problem::error(
-                            "cascade::check::bad_delay",
+                            codes::check::bad_delay,
                             "a delay is a whole number of steps, 0 or more",
                         )
                         .label(delay.span, what)
@@ -257,7 +255,7 @@ impl<'a> Checker<'a> {
         let ty = ty?;
         let Type::Entity(Some(kind)) = ty else {
             self.error(
-                Problem::error("cascade::check::not_an_entity", format!("`{name}` has no fields to assign"))
+                Problem::error(codes::check::not_an_entity, format!("`{name}` has no fields to assign"))
                     .label(base.span, format!("this is {}", ty.describe()))
                     .help("assign a var (`x = ...`) or an entity's field (`bank.cash -= ...`)"),
             );
@@ -266,12 +264,9 @@ impl<'a> Checker<'a> {
         let field_name = field.name.as_str();
         if field_name == "defaulted" || field_name == "defaulted_at" {
             self.error(
-                Problem::error(
-                    "cascade::check::assign_builtin",
-                    format!("`{field_name}` cannot be assigned"),
-                )
-                .label(field.span, "a built-in field, set only by `default(...)`")
-                .help(format!("write `default({name})`")),
+                Problem::error(codes::check::assign_builtin, format!("`{field_name}` cannot be assigned"))
+                    .label(field.span, "a built-in field, set only by `default(...)`")
+                    .help(format!("write `default({name})`")),
             );
             return None;
         }
@@ -281,7 +276,7 @@ impl<'a> Checker<'a> {
                 let formula = f.ast.span;
                 self.error(
                     Problem::error(
-                        "cascade::check::assign_derived",
+                        codes::check::assign_derived,
                         format!("`{field_name}` is a derived field and cannot be assigned"),
                     )
                     .label(target.span, "assigned here")
@@ -344,16 +339,15 @@ impl<'a> Checker<'a> {
             ),
             None => {
                 self.error(
-                    Problem::error("cascade::check::unknown_name", format!("unknown name `{name}`"))
+                    Problem::error(codes::check::unknown_name, format!("unknown name `{name}`"))
                         .label(span, "not declared anywhere")
                         .maybe_help(self.did_you_mean(name, self.names.keys().map(|k| &**k))),
                 );
                 return;
             }
         };
-        let mut problem = Problem::error("cascade::check::assign_readonly", message)
-            .label(span, "assigned here")
-            .help(help);
+        let mut problem =
+            Problem::error(codes::check::assign_readonly, message).label(span, "assigned here").help(help);
         if let Some(at) = decl_span {
             problem = problem.label(at, "declared here");
         }

@@ -12,6 +12,7 @@ mod cells;
 mod rows;
 mod table;
 
+use crate::codes;
 use std::fmt;
 use std::sync::Arc;
 
@@ -122,7 +123,7 @@ pub(crate) fn load_all(
         let problems = decls
             .iter()
             .map(|d| {
-                Problem::error("cascade::data::no_loader", "this engine does not read data files")
+                Problem::error(codes::data::no_loader, "this engine does not read data files")
                     .label(d.file_span, "cannot be loaded here")
                     .help(
                         "the program that runs the script must register a loader (`Engine::loader`); \
@@ -151,7 +152,7 @@ pub(crate) fn load_all(
             Ok(data) => data,
             Err(reason) => {
                 script_problems.push(
-                    Problem::error("cascade::data::read", format!("cannot read `{}`: {reason}", decl.file))
+                    Problem::error(codes::data::read, format!("cannot read `{}`: {reason}", decl.file))
                         .label(decl.file_span, "this data file"),
                 );
                 continue;

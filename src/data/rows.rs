@@ -1,5 +1,6 @@
 //! Rows of data files turned into entities and exposures of the script.
 
+use crate::codes;
 use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostics, Problem, did_you_mean, list_words};
@@ -93,7 +94,7 @@ impl Problems {
         if self.more > 0 {
             self.list.push(
                 Problem::error(
-                    "cascade::data::too_many_problems",
+                    codes::data::too_many_problems,
                     format!(
                         "{} more problem{} in this file (only the first {MAX_PROBLEMS_PER_FILE} are shown)",
                         self.more,
@@ -166,7 +167,7 @@ impl World {
     /// The kind named in `entities Kind from ...`.
     pub fn kind(&self, name: &Ident) -> Result<usize, Problem> {
         self.kind_ids.get(&name.name).copied().ok_or_else(|| {
-            Problem::error("cascade::check::unknown_kind", format!("unknown kind `{}`", name.name))
+            Problem::error(codes::check::unknown_kind, format!("unknown kind `{}`", name.name))
                 .label(name.span, "no kind of this name")
                 .maybe_help(did_you_mean(&name.name, self.kinds.iter().map(|k| k.name.as_str())).or_else(
                     || {
@@ -196,7 +197,7 @@ impl World {
             if let Some(first) = table.header.iter().take(i).position(|h| h == header) {
                 problems.push(
                     Problem::error(
-                        "cascade::data::duplicate_column",
+                        codes::data::duplicate_column,
                         format!("the column `{header}` appears twice"),
                     )
                     .label(table.header_cell(i), "again here")
@@ -214,7 +215,7 @@ impl World {
                 Some(f) if info.fields[f].derived => {
                     problems.push(
                         Problem::error(
-                            "cascade::data::derived_column",
+                            codes::data::derived_column,
                             format!("`{header}` is a derived field of `{}`", info.name),
                         )
                         .label(table.header_cell(i), "cannot be given in a data file")
@@ -237,7 +238,7 @@ impl World {
                     };
                     problems.push(
                         Problem::error(
-                            "cascade::data::unknown_column",
+                            codes::data::unknown_column,
                             format!("`{}` has no stored field `{header}`", info.name),
                         )
                         .label(table.header_cell(i), "unknown column")
@@ -316,7 +317,7 @@ impl World {
 
     /// A problem if `name` is declared already, by the script or another row.
     fn duplicate(&self, name: &str, origin: Origin) -> Option<Problem> {
-        let problem = Problem::error("cascade::check::duplicate", format!("`{name}` is declared twice"));
+        let problem = Problem::error(codes::check::duplicate, format!("`{name}` is declared twice"));
         if let Some(&(span, what)) = self.script_names.get(name) {
             return Some(problem.label(origin.span, "declared again here").help(format!(
                 "`{}` declares `{name}` first, as {} {what} at line {}; names are unique across the \
@@ -362,7 +363,7 @@ fn same_width(table: &Table, row: &Row, problems: &mut Problems) -> bool {
     };
     problems.push(
         Problem::error(
-            "cascade::data::column_count",
+            codes::data::column_count,
             format!("this row has {found} {cells} but the header has {wanted}"),
         )
         .label(table.row_span(row), format!("{found} {cells}"))
@@ -373,14 +374,14 @@ fn same_width(table: &Table, row: &Row, problems: &mut Problems) -> bool {
 }
 
 fn missing_column(table: &Table, column: &str, what: &str) -> Problem {
-    Problem::error("cascade::data::missing_column", format!("the data file has no column `{column}`"))
+    Problem::error(codes::data::missing_column, format!("the data file has no column `{column}`"))
         .label(table.header_span, format!("no `{column}` here"))
         .help(format!("add a column `{column}` with {what}"))
 }
 
 fn over_limit(table: &Table, row: &Row, what: &str, max: usize) -> Problem {
     Problem::error(
-        if what == "entities" { "cascade::limit::entities" } else { "cascade::limit::exposures" },
+        if what == "entities" { codes::limit::entities } else { codes::limit::exposures },
         format!("more than {max} {what}: this engine allows at most {max}"),
     )
     .label(table.row_span(row), format!("{what} beyond the limit start here"))
@@ -390,7 +391,7 @@ fn over_limit(table: &Table, row: &Row, what: &str, max: usize) -> Problem {
 fn bad_cell(table: &Table, row: &Row, i: usize, column: &str, ty: Option<Type>) -> Problem {
     let text = row.cell(i);
     let wanted = ty.map_or("a value", cells::expected);
-    Problem::error("cascade::data::bad_value", format!("`{text}` is not {wanted}"))
+    Problem::error(codes::data::bad_value, format!("`{text}` is not {wanted}"))
         .label(table.cell_span(row, i), format!("`{column}` should be {wanted}"))
 }
 
@@ -398,7 +399,7 @@ fn bad_cell(table: &Table, row: &Row, i: usize, column: &str, ty: Option<Type>) 
 fn bad_name(name: &str, span: Span) -> Option<Problem> {
     let problem = |why: &str| {
         Some(
-            Problem::error("cascade::data::bad_name", format!("`{name}` cannot name an entity"))
+            Problem::error(codes::data::bad_name, format!("`{name}` cannot name an entity"))
                 .label(span, why.to_string()),
         )
     };
@@ -433,7 +434,7 @@ impl World {
         for (i, header) in table.header.iter().enumerate() {
             if !matches!(header.as_str(), "creditor" | "debtor" | "amount" | "recovery") {
                 problems.push(
-                    Problem::error("cascade::data::unknown_column", format!("an exposure has no field `{header}`"))
+                    Problem::error(codes::data::unknown_column, format!("an exposure has no field `{header}`"))
                         .label(table.header_cell(i), "unknown column")
                         .help("the columns of a file of exposures are `creditor`, `debtor`, `amount` and `recovery`"),
                 );
@@ -478,7 +479,7 @@ impl World {
                         Some(_) => {
                             problems.push(
                                 Problem::error(
-                                    "cascade::data::bad_recovery",
+                                    codes::data::bad_recovery,
                                     format!("a recovery of `{text}` is outside 0% to 100%"),
                                 )
                                 .label(table.cell_span(row, r), "`recovery` should be between 0% and 100%")
@@ -498,7 +499,7 @@ impl World {
                 if c == d && !c.is_empty() {
                     problems.push(
                         Problem::error(
-                            "cascade::check::self_exposure",
+                            codes::check::self_exposure,
                             format!("`{c}` cannot be exposed to itself"),
                         )
                         .label(d_span, "creditor and debtor are the same")
@@ -556,7 +557,7 @@ impl World {
                     format!("unknown entity `{name}`")
                 };
                 problems[x.file].push(
-                    Problem::error("cascade::data::unknown_entity", message)
+                    Problem::error(codes::data::unknown_entity, message)
                         .label(span, format!("the {what}: no entity of this name"))
                         .help(help),
                 );

@@ -4,6 +4,7 @@
 //! cells are found again from each record's starting offset only when a problem
 //! needs one, so a clean file costs what the `csv` crate costs.
 
+use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem};
 use crate::source::{SourceFile, Span};
 
@@ -43,7 +44,7 @@ impl Table {
             Err(e) => {
                 let valid = e.valid_up_to();
                 let source = SourceFile::new(name, String::from_utf8_lossy(bytes).into_owned());
-                let problem = Problem::error("cascade::data::not_utf8", "the data file is not UTF-8 text")
+                let problem = Problem::error(codes::data::not_utf8, "the data file is not UTF-8 text")
                     .label(Span::new(valid, valid + 1), "this byte is not UTF-8")
                     .help("save the file as UTF-8 (in Excel: \"CSV UTF-8\")");
                 return Err(Box::new(Diagnostics::new(&source, vec![problem])));
@@ -51,7 +52,7 @@ impl Table {
         };
         let source = SourceFile::new(name, text);
         if text.trim().is_empty() {
-            let problem = Problem::error("cascade::data::empty", "the data file is empty")
+            let problem = Problem::error(codes::data::empty, "the data file is empty")
                 .help("a data file starts with a header line that names its columns, e.g. `name,capital`");
             return Err(Box::new(Diagnostics::new(&source, vec![problem])));
         }
@@ -59,7 +60,7 @@ impl Table {
         let mut record = csv::ByteRecord::new();
         // The header is the first record; a file with text has one.
         let header_problem = |source: &SourceFile, message: String| {
-            let problem = Problem::error("cascade::data::bad_csv", message);
+            let problem = Problem::error(codes::data::bad_csv, message);
             Box::new(Diagnostics::new(source, vec![problem]))
         };
         match reader.read_byte_record(&mut record) {
@@ -112,12 +113,9 @@ impl Table {
                 }
                 Err(e) => {
                     let at = e.position().map_or(0, |p| p.byte() as usize);
-                    each(Err(Problem::error(
-                        "cascade::data::bad_csv",
-                        format!("this row cannot be read: {e}"),
-                    )
-                    .label(Span::new(at, line_end(text, at)), "here")
-                    .help("a quoted cell must end with a closing `\"`")));
+                    each(Err(Problem::error(codes::data::bad_csv, format!("this row cannot be read: {e}"))
+                        .label(Span::new(at, line_end(text, at)), "here")
+                        .help("a quoted cell must end with a closing `\"`")));
                     break;
                 }
             }

@@ -1,6 +1,7 @@
 //! The public face of the library: [`Engine`] compiles scripts into
 //! [`Program`]s; a program starts any number of independent [`Run`]s.
 
+use crate::codes;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -303,16 +304,17 @@ impl Engine {
         let entities = file.items.iter().filter(|item| matches!(item, Item::Entity(_)));
         let exposures = file.items.iter().filter(|item| matches!(item, Item::Exposure(_)));
         let (host_entities, host_exposures) = world.map_or((0, 0), |w| (w.entities.len(), w.exposures.len()));
-        over_limit("entities", "cascade::limit::entities", self.max_entities, entities, host_entities)
-            .or_else(|| {
+        over_limit("entities", codes::limit::entities, self.max_entities, entities, host_entities).or_else(
+            || {
                 over_limit(
                     "exposures",
-                    "cascade::limit::exposures",
+                    codes::limit::exposures,
                     self.max_exposures,
                     exposures,
                     host_exposures,
                 )
-            })
+            },
+        )
     }
 }
 
@@ -329,7 +331,7 @@ fn horizon_over_limit(file: &crate::syntax::File, horizon: u64, max_steps: u64) 
     })?;
     Some(
         Problem::warning(
-            "cascade::limit::steps",
+            codes::limit::steps,
             format!("the horizon is {horizon} steps but this engine runs at most {max_steps}"),
         )
         .label(setting.value.span, "runs stop at the step limit before this")
@@ -368,9 +370,7 @@ pub fn check_source(text: &str, name: &str) -> Diagnostics {
     match compile_source(&Engine::new().provenance(false), &source, None) {
         Ok(program) => program.inner.warnings.clone(),
         Err(Error::Script(d)) => *d,
-        Err(other) => {
-            Diagnostics::new(&source, vec![Problem::error("cascade::api::error", other.to_string())])
-        }
+        Err(other) => Diagnostics::new(&source, vec![Problem::error(codes::api::error, other.to_string())]),
     }
 }
 

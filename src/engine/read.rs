@@ -2,6 +2,7 @@
 //! are read, and only from a regular file or a pipe (a device such as
 //! `/dev/zero` or `/dev/urandom` never ends).
 
+use crate::codes;
 use std::io::Read;
 use std::path::Path;
 
@@ -31,7 +32,7 @@ impl Engine {
         let fail = |text: &str, problem: Problem| Err(Error::Script(diagnostics(text, problem)));
         let io = |problem: Problem| Err(Error::Io(diagnostics("", problem)));
         let cannot =
-            |reason: String| Problem::error("cascade::io::read", format!("cannot read `{name}`: {reason}"));
+            |reason: String| Problem::error(codes::io::read, format!("cannot read `{name}`: {reason}"));
         let mut file = match std::fs::File::open(path) {
             Ok(file) => file,
             Err(e) => return io(cannot(e.to_string())),
@@ -58,7 +59,7 @@ impl Engine {
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let problem = Problem::error("cascade::syntax::not_utf8", "the file is not valid UTF-8 text")
+                let problem = Problem::error(codes::syntax::not_utf8, "the file is not valid UTF-8 text")
                     .label(Span::new(valid, valid + 1), "this byte is not UTF-8")
                     .help("save the script as UTF-8");
                 fail(&text, problem)
@@ -74,7 +75,7 @@ impl Engine {
 
 fn too_long(limit: usize) -> Problem {
     Problem::error(
-        "cascade::limit::source",
+        codes::limit::source,
         format!("the script is longer than {limit} bytes, the most this engine reads"),
     )
     .help("raise the limit (`Engine::max_source_bytes`, `--max-source-bytes`) or split the script")

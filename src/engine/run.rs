@@ -2,6 +2,7 @@
 //! setting its values, saving it.
 
 use super::*;
+use crate::codes;
 
 /// The settings of a run before it begins; see [`Program::start`].
 pub struct RunStart {
@@ -262,7 +263,7 @@ impl Run {
         let root =
             crate::check::check_expression(&inner.scope, &inner.ir, &expr).map_err(|mut problems| {
                 if problems.is_empty() {
-                    problems.push(Problem::error("cascade::check::invalid", "this expression has no value"));
+                    problems.push(Problem::error(codes::check::invalid, "this expression has no value"));
                 }
                 Error::Script(Box::new(Diagnostics::new(&source, problems)))
             })?;

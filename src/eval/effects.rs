@@ -2,6 +2,7 @@
 //! run, and the reads logged for provenance and failed expectations.
 
 use super::*;
+use crate::codes;
 use crate::syntax::BinaryOp;
 
 impl Stepper<'_> {
@@ -27,7 +28,7 @@ impl Stepper<'_> {
                         Value::Entity(e) => ir.entities[e as usize].slot_base + field,
                         _ => {
                             return Err(Fault::new(
-                                "cascade::run::internal",
+                                codes::run::internal,
                                 "internal error: not an entity",
                                 object.span,
                                 "",
@@ -48,7 +49,7 @@ impl Stepper<'_> {
                     Value::Entity(e) => e,
                     _ => {
                         return Err(Fault::new(
-                            "cascade::run::internal",
+                            codes::run::internal,
                             "internal error: not an entity",
                             entity.span,
                             "",
@@ -92,7 +93,7 @@ impl Stepper<'_> {
                     Value::Number(n) => n,
                     _ => {
                         return Err(Fault::new(
-                            "cascade::run::internal",
+                            codes::run::internal,
                             "internal error: delay",
                             delay.span,
                             "",
@@ -101,7 +102,7 @@ impl Stepper<'_> {
                 };
                 let steps = d.is_integer().then(|| d.to_u64()).flatten().ok_or_else(|| {
                     Fault::new(
-                        "cascade::run::bad_delay",
+                        codes::run::bad_delay,
                         format!("a delay of {} steps", human(d)),
                         delay.span,
                         "a delay is a whole number of steps, 0 or more",
@@ -233,7 +234,7 @@ impl Stepper<'_> {
 pub(super) fn combine(op: AssignOp, old: &Value, rhs: &Value, span: Span) -> Result<Value, Fault> {
     let (Value::Number(a), Value::Number(b)) = (old, rhs) else {
         return Err(Fault::new(
-            "cascade::run::no_value",
+            codes::run::no_value,
             "this has no value",
             span,
             "cannot change a value that is not a number",
@@ -242,7 +243,7 @@ pub(super) fn combine(op: AssignOp, old: &Value, rhs: &Value, span: Span) -> Res
     let (a, b) = (*a, *b);
     if op == AssignOp::Div && b.is_zero() {
         return Err(Fault::new(
-            "cascade::run::division_by_zero",
+            codes::run::division_by_zero,
             "division by zero",
             span,
             "`/=` by a value that is 0",

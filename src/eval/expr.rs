@@ -4,6 +4,7 @@
 //! invalid arguments become a [`Fault`] at the expression's span, never a panic
 //! or a silent zero.
 
+use crate::codes;
 use std::cell::Cell;
 use std::sync::Arc;
 
@@ -197,13 +198,13 @@ impl Evaluator<'_> {
                 match outcome {
                     Ok(Ok(v)) => Ok(v),
                     Ok(Err(message)) => Err(Fault::new(
-                        "cascade::run::host_error",
+                        codes::run::host_error,
                         format!("host function `{}` failed: {message}", host.name),
                         node.span,
                         "in this call",
                     )),
                     Err(_) => Err(Fault::new(
-                        "cascade::run::host_error",
+                        codes::run::host_error,
                         format!("host function `{}` panicked", host.name),
                         node.span,
                         "in this call",
@@ -227,7 +228,7 @@ impl Evaluator<'_> {
         }
         if self.st.computing[d as usize] {
             return Err(Fault::new(
-                "cascade::run::cycle",
+                codes::run::cycle,
                 "a derived value depends on itself",
                 span,
                 "computing this needs its own value",
@@ -371,7 +372,7 @@ impl Evaluator<'_> {
             // The label is on the divisor itself: it names it whatever the
             // source (a script, or an expression typed in the REPL).
             return Err(Fault::new(
-                "cascade::run::division_by_zero",
+                codes::run::division_by_zero,
                 "division by zero",
                 rhs.span,
                 "this divisor is 0",
@@ -452,7 +453,7 @@ pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Re
             if r.is_zero() && !a.is_zero() && !b.is_zero() && matches!(op, BinaryOp::Mul | BinaryOp::Div) =>
         {
             Err(Fault::new(
-                "cascade::run::underflow",
+                codes::run::underflow,
                 format!(
                     "arithmetic underflow: {} {} {} is not 0 but rounds to 0",
                     a.normalize(),
@@ -466,7 +467,7 @@ pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Re
         }
         Some(r) => Ok(r),
         None => Err(Fault::new(
-            "cascade::run::overflow",
+            codes::run::overflow,
             format!("arithmetic overflow: {} {} {}", human(a), op.symbol(), human(b)),
             span,
             "the result is beyond the range of exact decimals (about 7.9e28)",
@@ -477,7 +478,7 @@ pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Re
 /// The fuel ran out while evaluating at `span`.
 pub(crate) fn out_of_fuel(span: Span) -> Fault {
     Fault::new(
-        "cascade::limit::fuel",
+        codes::limit::fuel,
         "the run used up its evaluation budget (fuel)",
         span,
         "the budget ran out while evaluating this",
@@ -487,7 +488,7 @@ pub(crate) fn out_of_fuel(span: Span) -> Fault {
 
 pub(super) fn overflow(span: Span, doing: &str) -> Fault {
     Fault::new(
-        "cascade::run::overflow",
+        codes::run::overflow,
         format!("arithmetic overflow while {doing}"),
         span,
         "the result is beyond the range of exact decimals (about 7.9e28)",
@@ -496,7 +497,7 @@ pub(super) fn overflow(span: Span, doing: &str) -> Fault {
 
 pub(super) fn empty(span: Span, name: &str) -> Fault {
     Fault::new(
-        "cascade::run::empty_aggregate",
+        codes::run::empty_aggregate,
         format!("`{name}` of no elements"),
         span,
         "nothing passed the `where` filter",
@@ -506,7 +507,7 @@ pub(super) fn empty(span: Span, name: &str) -> Fault {
 
 fn no_value(span: Span) -> Fault {
     Fault::new(
-        "cascade::run::no_value",
+        codes::run::no_value,
         "this has no value",
         span,
         "no value here (e.g. `defaulted_at` of an entity that has not defaulted)",
@@ -516,7 +517,7 @@ fn no_value(span: Span) -> Fault {
 
 fn internal(span: Span) -> Fault {
     Fault::new(
-        "cascade::run::internal",
+        codes::run::internal,
         "internal error: a value of an unexpected type",
         span,
         "while evaluating this",

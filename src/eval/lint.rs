@@ -1,5 +1,6 @@
 //! Warnings that need the initial state: rules that can never fire.
 
+use crate::codes;
 use std::collections::HashSet;
 
 use petgraph::visit::EdgeRef;
@@ -75,7 +76,7 @@ pub(crate) fn rules_that_never_fire(ir: &Ir, owners: &[(u32, u32)], limits: &Lim
         if !ever {
             warnings.push(
                 Problem::warning(
-                    "cascade::check::never_fires",
+                    codes::check::never_fires,
                     format!("{} can never fire", rule.title()),
                 )
                 .label(rule.trigger_span, "false at the start, and nothing it reads ever changes")

@@ -2,6 +2,7 @@
 //! instances; and rebuilding the caches after a checkpoint is loaded.
 
 use super::*;
+use crate::codes;
 
 impl Machine {
     /// Sets up a run: params (with overrides), initial values, series, exposures,
@@ -92,7 +93,7 @@ impl Machine {
             if total.saturating_add(instances.len() as u64) > limits.max_instances {
                 return Err(RunFault {
                     fault: Fault::new(
-                        "cascade::limit::instances",
+                        codes::limit::instances,
                         format!(
                             "{} would have {total} instances, over the limit of {}",
                             rule.title(),
@@ -220,7 +221,7 @@ pub(super) fn eval_root(ev: &mut Evaluator, root: &Root, entity: Option<u32>) ->
 
 pub(super) fn bad_recovery(recovery: Decimal, span: Span) -> Fault {
     Fault::new(
-        "cascade::run::bad_recovery",
+        codes::run::bad_recovery,
         format!("a recovery rate of {} is outside 0% to 100%", human(recovery)),
         span,
         "recovery must be between 0% and 100%",
@@ -259,7 +260,7 @@ pub(crate) fn series_value(series: &SeriesDef, points: &[(i64, Decimal)], step: 
     }
     let overflow = || {
         Fault::new(
-            "cascade::run::overflow",
+            codes::run::overflow,
             format!("arithmetic overflow interpolating series `{}`", series.name),
             series.span,
             "between these points",

@@ -2,6 +2,7 @@
 //! order, and the conditions of rule instances.
 
 use super::*;
+use crate::codes;
 
 impl Stepper<'_> {
     pub(super) fn ev(&mut self) -> Evaluator<'_> {
@@ -68,7 +69,7 @@ impl Stepper<'_> {
         }
         if self.cancelled() {
             return Err(RunFault {
-                fault: Fault::new("cascade::limit::cancelled", "the run was cancelled", Span::default(), ""),
+                fault: Fault::new(codes::limit::cancelled, "the run was cancelled", Span::default(), ""),
                 context: self.context(None),
             });
         }
@@ -322,7 +323,7 @@ impl Stepper<'_> {
             let bindings = self.m.instances[i as usize].bindings.clone();
             let rule = &ir.rules[rule_index as usize];
             let fault = Fault::new(
-                "cascade::limit::firings",
+                codes::limit::firings,
                 format!("more than {} rule firings in one step", self.limits.max_firings_per_step),
                 rule.trigger_span,
                 "the limit was reached when this rule fired",
@@ -335,7 +336,7 @@ impl Stepper<'_> {
         if self.m.firings_this_step.is_multiple_of(CANCEL_CHECK_FIRINGS) && self.cancelled() {
             let rule = &ir.rules[rule_index as usize];
             let fault = Fault::new(
-                "cascade::limit::cancelled",
+                codes::limit::cancelled,
                 "the run was cancelled",
                 rule.trigger_span,
                 "cancelled while this rule fired",

@@ -8,6 +8,7 @@ mod trace;
 pub use columns::Column;
 pub use trace::Trace;
 
+use crate::codes;
 use serde_json::Value as Json;
 
 use crate::diagnostic::{Diagnostics, Problem};
@@ -244,7 +245,7 @@ impl Run {
                 },
                 None => String::new(),
             };
-            let code = if o.assert { "cascade::test::assert_failed" } else { "cascade::test::expect_failed" };
+            let code = if o.assert { codes::test::assert_failed } else { codes::test::expect_failed };
             let mut problem =
                 Problem::error(code, format!("{what} failed{when}")).label(span, "does not hold");
             if !o.detail.is_empty() {

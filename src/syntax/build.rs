@@ -2,6 +2,7 @@
 //! the text the pairs came from, so spans are offsets into the whole file, and
 //! the expression depth allowed.
 
+use crate::codes;
 use std::sync::LazyLock;
 
 use pest::iterators::{Pair, Pairs};
@@ -101,7 +102,7 @@ fn is_keyword_token(rule: Rule) -> bool {
 
 fn missing(what: &str, at: Span) -> Problem {
     // The grammar guarantees the shape; this only guards against a grammar change.
-    Problem::error("cascade::syntax::internal", format!("internal error: missing {what}"))
+    Problem::error(codes::syntax::internal, format!("internal error: missing {what}"))
         .label(at, "while reading this")
 }
 
@@ -221,7 +222,7 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
             let file = build_template(c.next("file name")?, cx)?;
             let Some(name) = file.as_plain() else {
                 return Err(Problem::error(
-                    "cascade::syntax::data_file_name",
+                    codes::syntax::data_file_name,
                     "a data file's name is plain text",
                 )
                 .label(file.span, "no `{...}` in a file name")
@@ -258,7 +259,7 @@ fn build_rule(mut c: Cursor, item_span: Span, cx: Cx) -> Built<RuleDecl> {
                 Rule::signed_integer => {
                     let at = span(&part, cx);
                     let value = part.as_str().parse::<i64>().map_err(|_| {
-                        Problem::error("cascade::syntax::bad_number", "priority is too large")
+                        Problem::error(codes::syntax::bad_number, "priority is too large")
                             .label(at, "does not fit in a priority")
                             .help("use a whole number between -10^18 and 10^18")
                     })?;
@@ -369,7 +370,7 @@ fn build_time_point(pair: Pair<Rule>, cx: Cx) -> Built<TimePoint> {
     let kind = match pair.as_rule() {
         Rule::date => TimePointKind::Date(parse_date(pair.as_str(), at)?),
         _ => TimePointKind::Step(pair.as_str().parse::<u64>().map_err(|_| {
-            Problem::error("cascade::syntax::bad_number", "step number is too large")
+            Problem::error(codes::syntax::bad_number, "step number is too large")
                 .label(at, "this step can never be reached")
         })?),
     };
@@ -385,7 +386,7 @@ fn parse_date(text: &str, at: Span) -> Built<Date> {
         None => Date::ym(year, month),
     };
     date.ok_or_else(|| {
-        Problem::error("cascade::syntax::bad_date", format!("`{text}` is not a date"))
+        Problem::error(codes::syntax::bad_date, format!("`{text}` is not a date"))
             .label(at, "no such month or day")
             .help("a date is `YYYY-MM` or `YYYY-MM-DD`, e.g. `2026-01` or `2026-01-31`")
     })
@@ -438,7 +439,7 @@ fn deeper(depth: usize, at: Span, cx: Cx) -> Built<usize> {
     // A leaf is one level deep; each operation adds one.
     if depth.saturating_sub(1) > cx.max_depth {
         Err(Problem::error(
-            "cascade::syntax::too_deep",
+            codes::syntax::too_deep,
             format!(
                 "this expression is more than {} operation{} deep",
                 cx.max_depth,
@@ -572,7 +573,7 @@ pub(super) fn parse_number(text: &str, at: Span) -> Built<Decimal> {
         (digits, Scale::Times(0))
     };
     let too_big = || {
-        Problem::error("cascade::syntax::number_out_of_range", format!("`{text}` is out of range"))
+        Problem::error(codes::syntax::number_out_of_range, format!("`{text}` is out of range"))
             .label(at, "too large or too precise for an exact decimal")
             .help("numbers have at most 28 significant digits and stay below 7.9e28")
     };

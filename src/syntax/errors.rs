@@ -2,6 +2,7 @@
 //! [`Problem`]s with byte spans, plain words and help.
 
 use super::*;
+use crate::codes;
 
 /// Rejects brackets nested deeper than `max` before pest sees them.
 pub(super) fn check_nesting(text: &str, max: usize) -> Option<Problem> {
@@ -59,7 +60,7 @@ pub(super) fn check_nesting(text: &str, max: usize) -> Option<Problem> {
             let (at, _) = stack[stack.len() - 1];
             return Some(
                 Problem::error(
-                    "cascade::syntax::too_deep",
+                    codes::syntax::too_deep,
                     format!(
                         "brackets are nested more than {max} level{} deep",
                         if max == 1 { "" } else { "s" }
@@ -107,7 +108,7 @@ pub(super) fn convert_error(
         && message.contains("limit")
     {
         let span = Span::new(base + rule_at, base + rule_at + char_len(whole, base + rule_at));
-        return Problem::error("cascade::syntax::too_deep", "the script is nested too deeply to parse")
+        return Problem::error(codes::syntax::too_deep, "the script is nested too deeply to parse")
             .label(span, "parsing gave up here")
             .help("split the expression with `let` declarations");
     }
@@ -159,7 +160,7 @@ pub(super) fn convert_error(
     if token == "\n" || token == "\r" {
         let in_string = all.iter().any(|w| w == "`\"`");
         let label = if in_string { "the string is not closed" } else { expectation.as_str() };
-        return Problem::error("cascade::syntax::unexpected", "unexpected end of line")
+        return Problem::error(codes::syntax::unexpected, "unexpected end of line")
             .label(span, label)
             .maybe_help(
                 in_string.then(|| String::from("close the string with `\"` on the line where it starts")),
@@ -167,11 +168,11 @@ pub(super) fn convert_error(
     }
     let item_start = base + input.len() - input.trim_start().len();
     if offset == item_start && is_operator(token) {
-        return Problem::error("cascade::syntax::unexpected", format!("unexpected `{token}`"))
+        return Problem::error(codes::syntax::unexpected, format!("unexpected `{token}`"))
             .label(span, "expected an expression after this operator");
     }
     let token_text: String = token.chars().take(30).collect();
-    Problem::error("cascade::syntax::unexpected", format!("unexpected `{}`", token_text.escape_debug()))
+    Problem::error(codes::syntax::unexpected, format!("unexpected `{}`", token_text.escape_debug()))
         .label(span, expectation)
         .maybe_help(syntax_help(token, &all, &shown).or_else(|| unclosed_help(whole, offset, token, &shown)))
 }

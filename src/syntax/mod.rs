@@ -19,8 +19,9 @@ mod build;
 mod errors;
 mod fast;
 
-use errors::{check_nesting, convert_error, token_at};
 mod keywords;
+
+use errors::{check_nesting, convert_error, token_at};
 
 use pest::Parser;
 
@@ -30,6 +31,7 @@ pub use keywords::{
     class_of,
 };
 
+use crate::codes;
 use crate::diagnostic::Problem;
 use crate::source::{SourceFile, Span};
 
@@ -190,7 +192,7 @@ fn parse_items(source: &SourceFile, limits: SyntaxLimits, fast_path: bool) -> (F
                     let span = Span::new(at, at + token_at(&text[at..]).len());
                     problems.push(
                         Problem::error(
-                            "cascade::syntax::too_many_errors",
+                            codes::syntax::too_many_errors,
                             format!("too many syntax errors: stopped after {MAX_SYNTAX_ERRORS}"),
                         )
                         .label(span, "the rest of the file was not read")
@@ -297,7 +299,7 @@ pub fn parse_expression_with(source: &SourceFile, limits: SyntaxLimits) -> Resul
             let pair = pairs.next().and_then(|p| p.into_inner().next());
             match pair {
                 Some(expr) => build::build_expr(expr, limits.cx(0)),
-                None => Err(Problem::error("cascade::syntax::empty", "expected an expression")),
+                None => Err(Problem::error(codes::syntax::empty, "expected an expression")),
             }
         }
         Err(error) => Err(convert_error(Rule::expr_only, text, &error, 0, text)),
@@ -327,7 +329,7 @@ pub fn completeness(text: &str) -> Completeness {
     if at_end { Completeness::Incomplete } else { Completeness::Invalid }
 }
 
-const END_OF_FILE_CODE: &str = "cascade::syntax::unexpected_end";
+const END_OF_FILE_CODE: &str = codes::syntax::unexpected_end;
 
 /// Where to resume after a syntax error in the item that starts at `pos`: the
 /// next line that begins, in column 0, with a word that starts an item.
