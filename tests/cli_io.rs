@@ -185,3 +185,14 @@ fn what_is_read_is_bounded_and_devices_are_refused() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("is not a regular file or a pipe"));
 }
+
+#[test]
+fn the_trace_limit_has_a_flag() {
+    let script = temp_script(
+        "trace.cascade",
+        "scenario \"s\" { horizon = 1000 }\nvar x = 0\nrule r: while true then x += 1\n",
+    );
+    let output = cascade(&["run", script.to_str().unwrap(), "--max-trace", "300"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("cascade::limit::trace"), "{}", stderr(&output));
+}

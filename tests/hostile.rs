@@ -93,3 +93,21 @@ fn twenty_thousand_unknown_names_are_checked_in_linear_time() {
     assert_eq!(diagnostics.error_count(), 20_000);
     assert!(diagnostics.problems().iter().all(|p| p.code == "cascade::check::unknown_name"));
 }
+
+#[test]
+fn the_trace_kept_for_explain_is_bounded() {
+    // Each firing keeps two records: itself and its effect (`true` reads nothing).
+    let script = "scenario \"s\" { horizon = 1000 }\nvar x = 0\nrule r: while true then x += 1\n";
+    let program = Engine::new().max_trace(300).compile(script, "trace.cascade").expect("compiles");
+    let mut run = program.run().expect("starts");
+    let error = run.run_to_end().expect_err("over the limit");
+    let problem = &error.diagnostics().expect("a diagnostic").problems()[0];
+    assert_eq!(problem.code, "cascade::limit::trace");
+    assert!(problem.message.contains("kept 300 records"), "{}", problem.message);
+    assert!(problem.help.as_deref().unwrap_or("").contains("--max-trace"), "{problem:?}");
+    assert_eq!(run.current_step(), 150, "the run keeps the 150 steps that fit");
+    // At the limit exactly, the run ends normally.
+    let program = Engine::new().max_trace(2000).compile(script, "trace.cascade").unwrap();
+    let mut run = program.run().unwrap();
+    run.run_to_end().expect("2,000 records fit");
+}

@@ -56,6 +56,9 @@ struct Limits {
     /// from PATH instead of beside the script (repeatable).
     #[arg(long = "data", value_name = "NAME=PATH")]
     data: Vec<String>,
+    /// Keep at most this many records (firings, values read, changes) in a run's trace.
+    #[arg(long, value_name = "N")]
+    max_trace: Option<u64>,
     /// Read at most this many bytes of script.
     #[arg(long, value_name = "N")]
     max_source_bytes: Option<usize>,
@@ -105,6 +108,9 @@ impl Limits {
         }
         if let Some(n) = self.max_exposures {
             engine = engine.max_exposures(n);
+        }
+        if let Some(n) = self.max_trace {
+            engine = engine.max_trace(n);
         }
         if let Some(n) = self.max_source_bytes {
             engine = engine.max_source_bytes(n);

@@ -77,8 +77,10 @@ impl Engine {
             limits: Limits {
                 max_steps: 1_000_000,
                 max_firings_per_step: 10_000_000,
-                max_fuel: 10_000_000_000,
+                // About a minute of work on a 2-core machine (BENCHMARKS.md).
+                max_fuel: 400_000_000,
                 max_instances: 10_000_000,
+                max_trace: 10_000_000,
             },
             syntax: SyntaxLimits::default(),
             max_entities: 1_000_000,
@@ -100,6 +102,15 @@ impl Engine {
     /// At most this many rule firings in one step.
     pub fn max_firings_per_step(mut self, firings: u64) -> Engine {
         self.limits.max_firings_per_step = firings;
+        self
+    }
+
+    /// At most this many records in a run's trace (default 10,000,000, about
+    /// 600 MB): each rule firing, each value it read (with provenance on) and
+    /// each of its effects counts one. Over it, the run stops with
+    /// `cascade::limit::trace`. The trace is what `explain` reads.
+    pub fn max_trace(mut self, records: u64) -> Engine {
+        self.limits.max_trace = records;
         self
     }
 

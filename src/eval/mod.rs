@@ -54,6 +54,8 @@ pub(crate) struct Limits {
     pub max_firings_per_step: u64,
     pub max_fuel: u64,
     pub max_instances: u64,
+    /// At most this many records in the run's log (see `Log::recorded`).
+    pub max_trace: u64,
 }
 
 /// Within a step, the cancel flag is looked at once per this many firings.

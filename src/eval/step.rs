@@ -345,9 +345,31 @@ impl Stepper<'_> {
             return Err(self.fault(fault, Some((rule_index, &bindings))));
         }
         let reads = self.condition_reads(i);
+        let rule = &ir.rules[rule_index as usize];
+        // What `explain` needs is kept in memory: bound it.
+        let cost = 1 + reads.len() as u64 + rule.effects.len() as u64;
+        self.m.log.recorded = self.m.log.recorded.saturating_add(cost);
+        // (Firings are numbered with a u32, whatever the limit.)
+        if self.m.log.recorded > self.limits.max_trace || self.m.log.firings.len() >= (u32::MAX - 1) as usize
+        {
+            let fault = Fault::new(
+                codes::limit::trace,
+                format!(
+                    "the run has kept {} records (firings, the values they read, their changes): the limit",
+                    self.limits.max_trace
+                ),
+                rule.trigger_span,
+                "the limit was reached when this rule fired",
+            )
+            .help(
+                "the trace is kept for `explain`: raise the limit with `--max-trace` or `Engine::max_trace`, \
+                 run fewer steps, or turn provenance off (`Engine::provenance(false)`) to keep fewer",
+            );
+            let bindings = self.m.instances[i as usize].bindings.clone();
+            return Err(self.fault(fault, Some((rule_index, &bindings))));
+        }
         let cause = self.m.log.firings.len() as u32;
         let changes_before = self.m.log.changes.len();
-        let rule = &ir.rules[rule_index as usize];
         let bindings = &self.m.instances[i as usize].bindings;
         let mut frame = self.m.st.take_frame((rule.locals as usize).max(bindings.len()));
         for (slot, e) in frame.iter_mut().zip(bindings.iter()) {

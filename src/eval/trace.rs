@@ -82,6 +82,10 @@ pub(crate) struct Log {
     pub changes: Vec<ChangeRecord>,
     pub events: Vec<EventRecord>,
     pub steps: Vec<StepMark>,
+    /// Records kept so far, for `Limits::max_trace`: each firing, each value it
+    /// read and each of its effects counts one.
+    #[serde(default)]
+    pub recorded: u64,
 }
 
 impl Log {
