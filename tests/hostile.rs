@@ -105,7 +105,7 @@ fn the_trace_kept_for_explain_is_bounded() {
     assert_eq!(problem.code, "cascade::limit::trace");
     assert!(problem.message.contains("kept 300 records"), "{}", problem.message);
     assert!(problem.help.as_deref().unwrap_or("").contains("--max-trace"), "{problem:?}");
-    assert_eq!(run.current_step(), 150, "the run keeps the 150 steps that fit");
+    assert_eq!(run.current_step(), 151, "the run stops in step 151, the first over the limit");
     // At the limit exactly, the run ends normally.
     let program = Engine::new().max_trace(2000).compile(script, "trace.cascade").unwrap();
     let mut run = program.run().unwrap();
