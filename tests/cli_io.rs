@@ -196,3 +196,14 @@ fn the_trace_limit_has_a_flag() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains("cascade::limit::trace"), "{}", stderr(&output));
 }
+
+#[test]
+fn a_run_time_error_keeps_the_text_of_what_ran() {
+    // The flagship fails at step 24 with no installed base: steps 1-23 are shown.
+    let output = cascade(&["run", "--set", "installed_base=0", FLAGSHIP]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("B200 ships in volume"), "{text}");
+    assert!(stderr(&output).contains("cascade::run::division_by_zero"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("at step 24"), "{}", stderr(&output));
+}
