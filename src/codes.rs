@@ -73,6 +73,7 @@ codes! {
         assign_readonly: Error, "an assignment to a param or another value that cannot change";
         assign_derived: Error, "an assignment to a derived value";
         assign_builtin: Error, "an assignment to a built-in name such as `step`";
+        bad_recovery: Error, "a literal recovery rate outside 0% to 100%";
         cycle: Error, "derived values that depend on each other in a cycle";
         not_constant: Error, "a value computed before the run that reads what changes during it";
         misplaced_call: Error, "a built-in called where it may not be (such as a random draw in a condition)";

@@ -321,7 +321,21 @@ impl<'a> Checker<'a> {
                 if let Some(ty) = ty {
                     self.require(ty, Type::Number, r.span, "a recovery rate");
                 }
-                ConstNumber::fold(ctx.root(node))
+                let folded = ConstNumber::fold(ctx.root(node));
+                // A literal out of range would fail every run: say so now.
+                if let ConstNumber::Literal(rate) = &folded
+                    && (*rate < rust_decimal::Decimal::ZERO || *rate > rust_decimal::Decimal::ONE)
+                {
+                    self.error(
+                        Problem::error(
+                            codes::check::bad_recovery,
+                            format!("a recovery rate of {}% is outside 0% to 100%", (*rate * rust_decimal::Decimal::ONE_HUNDRED).normalize()),
+                        )
+                        .label(r.span, "not between 0% and 100%")
+                        .help("a recovery is the share of the amount the creditor gets back, e.g. `recovery 40%`"),
+                    );
+                }
+                folded
             });
             let recovery_span = x.recovery.as_ref().map_or(x.span, |r| r.span);
             if let (Some(c), Some(d)) = (creditor, debtor) {
