@@ -337,8 +337,9 @@ fn mean_of_nothing_is_a_diagnostic() {
 fn a_recovery_rate_outside_zero_to_one_is_a_diagnostic() {
     let problem = run_error(
         Engine::new(),
-        "kind K { x = 0 }\nentity a: K\nentity b: K\nexposure a -> b = 1, recovery 120%",
+        "param r = 120%\nkind K { x = 0 }\nentity a: K\nentity b: K\nexposure a -> b = 1, recovery r",
     );
+    // (A literal out of range is `cascade::check::bad_recovery`: an err case.)
     assert_eq!(problem.code, "cascade::run::bad_recovery");
 }
 
