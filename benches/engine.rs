@@ -69,7 +69,8 @@ fn ran(id: String) {
 }
 
 fn compile(script: &str, name: &str, provenance: bool) -> Program {
-    match Engine::new().provenance(provenance).compile(script, name) {
+    // The generated worlds are larger than the engine reads by default (16 MiB).
+    match Engine::new().provenance(provenance).max_source_bytes(1 << 30).compile(script, name) {
         Ok(program) => program,
         Err(e) => panic!("{name} does not compile: {e}"),
     }

@@ -202,8 +202,10 @@ fn interpret(o: &Options, script: &str) -> Result<(), String> {
         None => e.to_string(),
     };
     let start = Timer::start();
+    // The generated worlds are larger than the engine reads by default (16 MiB).
     let program = cascade::Engine::new()
         .provenance(o.provenance)
+        .max_source_bytes(1 << 30)
         .compile(script, "generated.cascade")
         .map_err(render)?;
     let compiled = start.elapsed();
