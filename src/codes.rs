@@ -153,6 +153,12 @@ codes! {
         bad_value: Error, "a value of the wrong type for a param (API)";
         bad_function: Error, "a host function registered with a name that cannot be used";
     }
+    sweep {
+        bad_option: Error, "a sweep option that cannot be used (`--vary`, `--shard`, `--record`, `--runs`, `--sample`)";
+    }
+    merge {
+        mismatch: Error, "outputs that are not the complete shards of one sweep";
+    }
 }
 
 /// The registered code `code`.

@@ -82,6 +82,8 @@ pub(crate) struct Global {
     pub ty: Type,
     /// Initial value (param, var) or formula (let).
     pub expr: Root,
+    /// An uncertain param's distribution, drawn per path of a sweep.
+    pub uncertain: Option<Root>,
 }
 
 /// An expression that is evaluated on its own, with its frame size.
@@ -183,6 +185,40 @@ impl Ir {
             ConstNumber::Expr(_) => Decimal::ZERO,
         };
         (literal(&def.amount), def.recovery.as_ref().map_or(Decimal::ZERO, literal))
+    }
+}
+
+impl Ir {
+    /// True if a run's start draws random numbers (uncertain params, draws in
+    /// initial values): the initial state then differs between paths.
+    pub fn draws_at_start(&self) -> bool {
+        self.params.iter().any(|p| p.uncertain.is_some())
+            || self.vars.iter().any(|v| v.expr.node.contains_draw())
+            || self.kinds.iter().flat_map(|k| &k.fields).any(|f| !f.derived && f.expr.node.contains_draw())
+            || self.entities.iter().flat_map(|e| &e.inits).any(|r| r.node.contains_draw())
+    }
+}
+
+impl Node {
+    /// True if evaluating this node may draw a random number.
+    pub fn contains_draw(&self) -> bool {
+        let pieces = |pieces: &[Piece]| pieces.iter().any(|p| matches!(p, Piece::Expr(n) if n.contains_draw()));
+        match &self.kind {
+            NodeKind::Draw(..) => true,
+            NodeKind::Field { object, .. } | NodeKind::ExposureField { object, .. } | NodeKind::Unary(_, object) => {
+                object.contains_draw()
+            }
+            NodeKind::ExposureLosses(object) => object.contains_draw(),
+            NodeKind::Binary(_, a, b) => a.contains_draw() || b.contains_draw(),
+            NodeKind::Call(_, args) | NodeKind::Host(_, args) => args.iter().any(Node::contains_draw),
+            NodeKind::Aggregate(a) => {
+                a.body.contains_draw()
+                    || a.filter.as_ref().is_some_and(Node::contains_draw)
+                    || matches!(&a.source, AggregateSource::ExposuresOf(n) | AggregateSource::ExposuresTo(n) if n.contains_draw())
+            }
+            NodeKind::Template(p) => pieces(p),
+            _ => false,
+        }
     }
 }
 
@@ -335,6 +371,8 @@ pub(crate) enum NodeKind {
     Binary(BinaryOp, Box<Node>, Box<Node>),
     /// A built-in function of values (see `crate::builtins`).
     Call(&'static Function, Vec<Node>),
+    /// A random draw from the run's stream (only in effects and initial values).
+    Draw(crate::random::Distribution, Vec<Node>),
     Host(Id, Vec<Node>),
     Aggregate(Box<AggregateIr>),
     ExposureLosses(Box<Node>),

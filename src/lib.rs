@@ -42,8 +42,10 @@ mod explain;
 mod host;
 mod ir;
 mod loops;
+mod random;
 mod report;
 pub mod source;
+mod sweep;
 pub mod syntax;
 pub mod value;
 
@@ -58,9 +60,18 @@ pub use host::{HostFn, HostReturn, HostValue};
 pub use loops::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK_LOOPS, Polarity};
 pub use report::{Column, Event, Expectation, Trace};
 pub use rust_decimal::Decimal;
+pub use sweep::{
+    BLOCK, EXACT_VALUES, MAX_ENTITY_COLUMNS, MAX_POINTS, MergeError, OutputFormat, PathEnd, PathResult, RowWriter,
+    Sample, Shard, Summary, Sweep, SweepEnd, SweepError, SweepOptions, merge_outputs,
+};
 pub use value::{Date, StepUnit, Type, Value};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The Rust example of `docs/sweep.md`, compiled and run as a doctest.
+#[doc = include_str!("../docs/sweep.md")]
+#[cfg(doctest)]
+pub struct SweepDoctests;

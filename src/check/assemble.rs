@@ -32,6 +32,7 @@ impl<'a> Checker<'a> {
                         _ => Type::Number,
                     },
                     expr: s.root.take().unwrap_or_else(|| Root::constant(Value::None)),
+                    uncertain: s.uncertain.take(),
                 })
                 .collect()
         };

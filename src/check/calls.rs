@@ -5,6 +5,7 @@ use crate::builtins::{self, BuiltinDef, Form, Function, Place, Special};
 use crate::codes;
 use crate::diagnostic::{Problem, list_words};
 use crate::ir::*;
+use crate::random::Distribution;
 use crate::source::Span;
 use crate::syntax::{self, Expr, ExprKind};
 use crate::value::Type;
@@ -21,6 +22,9 @@ impl<'a> Checker<'a> {
         ctx: &mut Ctx,
     ) -> Typed {
         let name = func.name.as_str();
+        if let Some(distribution) = Distribution::from_name(name) {
+            return self.lower_draw(distribution, func, args, span, ctx);
+        }
         let Some(builtin) = builtins::find(name) else {
             return self.lower_host_call(func, args, span, ctx);
         };
@@ -122,6 +126,62 @@ impl<'a> Checker<'a> {
             nodes.push(n);
         }
         (node(NodeKind::Call(function, nodes), span), ok.then_some(function.result))
+    }
+
+    /// A random draw: allowed only where a value is computed exactly once.
+    fn lower_draw(
+        &mut self,
+        distribution: Distribution,
+        func: &syntax::Ident,
+        args: &[Expr],
+        span: Span,
+        ctx: &mut Ctx,
+    ) -> Typed {
+        let name = distribution.name();
+        let wanted = distribution.arguments().len();
+        let place = ctx.place;
+        if !matches!(place, Place::Initial | Place::Effect) {
+            let place = place.describe();
+            self.error(
+                Problem::error(
+                    codes::check::misplaced_call,
+                    format!("`{name}` draws a random number, which cannot be used in {place}"),
+                )
+                .label(func.span, "a random draw")
+                .help(format!(
+                    "{place} is computed again whenever what it reads changes, so it would draw again: \
+                     draw once in a rule's effect or an initial value (`var shock = {}`, \
+                     `while true then shock = {}`) and read the var here",
+                    distribution.usage(),
+                    distribution.usage()
+                )),
+            );
+            self.lower_arguments_of_wrong_call(args, ctx);
+            return error_node(span);
+        }
+        if args.len() != wanted {
+            self.error(
+                Problem::error(
+                    "cascade::check::arity",
+                    format!("`{name}` takes {wanted} argument{}", if wanted == 1 { "" } else { "s" }),
+                )
+                .label(span, format!("called with {}", args.len()))
+                .help(format!("`{}`", distribution.usage())),
+            );
+            self.lower_arguments_of_wrong_call(args, ctx);
+            return error_node(span);
+        }
+        let mut nodes = Vec::new();
+        let mut ok = true;
+        for (arg, what) in args.iter().zip(distribution.arguments()) {
+            let (n, ty) = self.lower_expr(arg, ctx);
+            ok &= ty.is_some_and(|ty| {
+                self.require(ty, Type::Number, arg.span, &format!("`{what}` of `{name}`"))
+            });
+            nodes.push(n);
+        }
+        let ty = if distribution.is_bool() { Type::Bool } else { Type::Number };
+        (node(NodeKind::Draw(distribution, nodes), span), ok.then_some(ty))
     }
 
     /// Lowers the arguments of a call that is already reported as wrong, for the

@@ -45,6 +45,9 @@ impl<'a> Checker<'a> {
                 self.require_scalar(ty, ast.value.span, "a param");
             }
             self.params[id].root = Some(ctx.root(node));
+            if let Some(distribution) = &ast.uncertain {
+                self.lower_uncertainty(id, distribution, ty);
+            }
         }
         for id in 0..self.vars.len() {
             let ast = self.vars[id].ast;
@@ -361,6 +364,27 @@ impl<'a> Checker<'a> {
         }
         self.debtor_kind = (debtor_kinds.len() == 1).then(|| debtor_kinds[0]);
         self.creditor_kind = (creditor_kinds.len() == 1).then(|| creditor_kinds[0]);
+    }
+
+    /// An uncertain param's distribution: it may draw (as an initial value
+    /// may), and read earlier params.
+    fn lower_uncertainty(&mut self, id: usize, distribution: &syntax::Expr, base: Option<Type>) {
+        let name = &self.params[id].ast.name.name;
+        let base_span = self.params[id].ast.value.span;
+        let mut ctx = Ctx::new(Mode::Param { before: id as Id }).at(crate::builtins::Place::Initial);
+        let (node, drawn) = self.lower_expr(distribution, &mut ctx);
+        if let (Some(base), Some(drawn)) = (base, drawn)
+            && base != drawn
+        {
+            let message = format!("`{name}` is {} but its distribution gives {}", base.describe(), drawn.describe());
+            self.error(
+                Problem::error("cascade::check::type_mismatch", message)
+                    .label(distribution.span, format!("this is {}", drawn.describe()))
+                    .label(base_span, format!("the base value is {}", base.describe()))
+                    .help("draw the same type as the base value, e.g. `param p = 2.00 ~ normal(2.00, 0.20)`"),
+            );
+        }
+        self.params[id].uncertain = Some(ctx.root(node));
     }
 
     pub(super) fn lower_expect(&mut self, e: &syntax::Expect) {

@@ -134,6 +134,8 @@ struct GlobalSlot<'a> {
     ast: &'a syntax::ValueDecl,
     state: Lowered,
     root: Option<Root>,
+    /// An uncertain param's distribution.
+    uncertain: Option<Root>,
     reads: Vec<GraphNode>,
 }
 
@@ -322,7 +324,7 @@ impl<'a> Checker<'a> {
 
 impl<'a> GlobalSlot<'a> {
     fn new(ast: &'a syntax::ValueDecl) -> GlobalSlot<'a> {
-        GlobalSlot { ast, state: Lowered::Pending, root: None, reads: Vec::new() }
+        GlobalSlot { ast, state: Lowered::Pending, root: None, uncertain: None, reads: Vec::new() }
     }
 }
 

@@ -7,9 +7,11 @@
 
 mod data;
 mod graph;
+mod interrupt;
 mod out;
 mod output;
 mod repl;
+mod sweep;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -154,6 +156,8 @@ enum Command {
         #[arg(long)]
         changes: bool,
         #[command(flatten)]
+        random: Random,
+        #[command(flatten)]
         limits: Limits,
     },
     /// Check scripts and print their diagnostics, without running them.
@@ -180,6 +184,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
         format: ExplainFormat,
         #[command(flatten)]
+        random: Random,
+        #[command(flatten)]
         limits: Limits,
     },
     /// Print the dependency graph and its feedback loops.
@@ -205,8 +211,32 @@ enum Command {
         /// The script to load.
         file: Option<PathBuf>,
         #[command(flatten)]
+        random: Random,
+        #[command(flatten)]
         limits: Limits,
     },
+    /// Run many paths: a grid or Latin hypercube of params, seeded Monte Carlo; one row per path, or a summary.
+    Sweep(Box<sweep::SweepArgs>),
+    /// Combine the outputs of `cascade sweep --shard K/N` into the output of the whole sweep.
+    Merge {
+        /// The shards' outputs, in any order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Which random numbers a run draws.
+#[derive(clap::Args, Clone, Copy)]
+struct Random {
+    /// The seed of the random draws (default 0).
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    seed: u64,
+    /// Run as path I of a sweep with this seed: uncertain params are drawn, and the draws are path I's.
+    #[arg(long, value_name = "I")]
+    path: Option<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,6 +255,8 @@ enum Failure {
     Usage,
     /// stdout was closed by its reader (`| head`): stop quietly (exit 0).
     Closed,
+    /// Stopped by Ctrl-C (exit 130), already reported.
+    Interrupted,
 }
 
 pub fn main() -> ExitCode {
@@ -233,23 +265,28 @@ pub fn main() -> ExitCode {
         Err(e) => return clap_error(&e),
     };
     let result = match cli.command {
-        Command::Run { file, sets, horizon, format, layout, select, output, provenance, changes, limits } => {
+        Command::Run { file, sets, horizon, format, layout, select, output, provenance, changes, random, limits } => {
             let options = RunOptions { format, layout, select, output, provenance, changes };
-            run(&file, &sets, horizon, &options, &limits)
+            run(&file, &sets, horizon, &options, random, &limits)
         }
         Command::Check { files, limits } => check(&files, &limits),
-        Command::Explain { file, target, sets, depth, format, limits } => {
-            explain(&file, &target, &sets, depth, format, &limits)
+        Command::Explain { file, target, sets, depth, format, random, limits } => {
+            explain(&file, &target, &sets, depth, format, random, &limits)
         }
         Command::Test { files, limits } => test(&files, &limits),
         Command::Graph { file, format, limits } => graph::graph(&file, &format, &limits.engine()),
-        Command::Repl { file, limits } => return repl::run(file.as_deref(), limits.engine()),
+        Command::Repl { file, random, limits } => {
+            return repl::run(file.as_deref(), limits.engine(), (random.seed, random.path));
+        }
+        Command::Sweep(args) => sweep::sweep(*args),
+        Command::Merge { files, output } => sweep::merge(&files, output.as_deref()),
     };
     match result {
         Ok(()) | Err(Failure::Closed) if out::stderr_lost() => ExitCode::from(2),
         Ok(()) | Err(Failure::Closed) => ExitCode::SUCCESS,
         Err(Failure::Script) => ExitCode::from(1),
         Err(Failure::Usage) => ExitCode::from(2),
+        Err(Failure::Interrupted) => ExitCode::from(130),
     }
 }
 
@@ -330,8 +367,11 @@ fn compile(engine: &Engine, file: &Path) -> Result<Program, Failure> {
     Ok(program)
 }
 
-fn start(program: &Program, sets: &[String], horizon: Option<u64>) -> Result<Run, Failure> {
-    let mut start = program.start();
+fn start(program: &Program, sets: &[String], horizon: Option<u64>, random: Random) -> Result<Run, Failure> {
+    let mut start = program.start().seed(random.seed);
+    if let Some(path) = random.path {
+        start = start.path(path);
+    }
     for set in sets {
         let Some((name, value)) = set.split_once('=') else {
             out::err(&format!(
@@ -362,12 +402,13 @@ fn run(
     sets: &[String],
     horizon: Option<u64>,
     options: &RunOptions,
+    random: Random,
     limits: &Limits,
 ) -> Result<(), Failure> {
     let (engine, loader) = limits.engine_with_data()?;
     let program = compile(&engine, file)?;
     check_data_names(&loader)?;
-    let mut run = start(&program, sets, horizon)?;
+    let mut run = start(&program, sets, horizon, random)?;
     let patterns: Vec<&str> =
         options.select.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|p| !p.is_empty()).collect();
     let columns = if !patterns.is_empty() {
@@ -444,12 +485,13 @@ fn explain(
     sets: &[String],
     depth: usize,
     format: ExplainFormat,
+    random: Random,
     limits: &Limits,
 ) -> Result<(), Failure> {
     let (engine, loader) = limits.engine_with_data()?;
     let program = compile(&engine, file)?;
     check_data_names(&loader)?;
-    let mut run = start(&program, sets, None)?;
+    let mut run = start(&program, sets, None, random)?;
     run.run_to_end().map_err(|e| report(&e))?;
     let explanation = run.explain_tree(target, depth).map_err(|e| report(&e))?;
     let text = match format {

@@ -19,14 +19,14 @@
 //! highlighting, multi-line input: `editor.rs`) or line by line from a pipe,
 //! echoed after the prompt so that a piped session reads as a transcript
 //! (`cascade repl FILE < session.txt`; the exit code is 1 if any input failed).
-//! Ctrl-C cancels the input being typed or stops a long `:run` (`interrupt.rs`);
+//! Ctrl-C cancels the input being typed or stops a long `:run` (`../interrupt.rs`);
 //! Ctrl-D leaves.
 //!
 //! **Architecture invariant:** this module uses only the library's public API.
 
 mod commands;
 mod editor;
-mod interrupt;
+use super::interrupt;
 mod session;
 mod timeline;
 mod view;
@@ -46,7 +46,11 @@ use session::{Flow, Session};
 
 /// Runs the REPL, on `file` if given and with `engine`'s limits, until `:quit`,
 /// Ctrl-D or the end of the input.
-pub fn run(file: Option<&std::path::Path>, engine: cascade::Engine) -> std::process::ExitCode {
+pub fn run(
+    file: Option<&std::path::Path>,
+    engine: cascade::Engine,
+    random: (u64, Option<u64>),
+) -> std::process::ExitCode {
     let interactive = std::io::stdin().is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let colour = interactive && std::io::stdout().is_terminal() && !no_color;
@@ -60,6 +64,7 @@ pub fn run(file: Option<&std::path::Path>, engine: cascade::Engine) -> std::proc
             return ExitCode::from(1);
         }
     };
+    session.random = random;
     let mut stdout = Stdout::new();
     if let Some(path) = file {
         if !path.is_file() {

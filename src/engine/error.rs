@@ -41,6 +41,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A bad option of a sweep (`--vary`, `--shard`, `--record`, ...).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Sweep(Box<crate::sweep::SweepError>),
+    /// Shard outputs that do not make one sweep.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Merge(Box<crate::sweep::MergeError>),
     /// A host function registered with a name that cannot be used.
     #[error("cannot register host function `{name}`: {reason}")]
     #[diagnostic(code(cascade::api::bad_function))]

@@ -78,11 +78,13 @@ impl Program {
             horizon: None,
             cancel: None,
             provenance: None,
+            seed: 0,
+            path: None,
         }
     }
 
     /// The id of the param called `name`, or an error with "did you mean".
-    pub(super) fn param_id(&self, name: &str) -> Result<u32, Error> {
+    pub(crate) fn param_id(&self, name: &str) -> Result<u32, Error> {
         let params = &self.inner.ir.params;
         params.iter().position(|p| p.name == name).map(|p| p as u32).ok_or_else(|| Error::UnknownName {
             name: name.to_string(),
@@ -94,6 +96,24 @@ impl Program {
                     format!("the params are {}", crate::diagnostic::list_words(&names))
                 })
             }),
+        })
+    }
+}
+
+impl Program {
+    /// Checks an expression to evaluate at the end of sweep paths.
+    pub(crate) fn check_record(&self, text: &str) -> Result<crate::ir::Root, String> {
+        let inner = &self.inner;
+        let source = SourceFile::new("<record>", text);
+        let expr = crate::syntax::parse_expression_with(&source, inner.syntax).map_err(|p| p.message)?;
+        crate::check::check_expression(&inner.scope, &inner.ir, &expr).map_err(|problems| {
+            let first = problems.first();
+            let mut message =
+                first.map_or_else(|| String::from("this expression has no value"), |p| p.message.clone());
+            if let Some(help) = first.and_then(|p| p.help.as_ref()) {
+                message = format!("{message} ({help})");
+            }
+            message
         })
     }
 }

@@ -11,9 +11,33 @@ pub struct RunStart {
     pub(super) horizon: Option<u64>,
     pub(super) cancel: Option<Arc<AtomicBool>>,
     pub(super) provenance: Option<bool>,
+    pub(super) seed: u64,
+    pub(super) path: Option<u64>,
 }
 
 impl RunStart {
+    /// The seed of the run's random draws (default 0).
+    pub fn seed(mut self, seed: u64) -> RunStart {
+        self.seed = seed;
+        self
+    }
+
+    /// Runs as path `path` of a sweep with this seed: uncertain params are
+    /// drawn (not their base values), and every draw is the one that path
+    /// makes. Without it, draws come from path 0's stream and uncertain
+    /// params keep their base values.
+    pub fn path(mut self, path: u64) -> RunStart {
+        self.path = Some(path);
+        self
+    }
+
+    /// Sets a param by id to a value already of its type.
+    pub(crate) fn set_id(mut self, id: u32, value: Value) -> RunStart {
+        self.overrides.retain(|(p, _)| *p != id);
+        self.overrides.push((id, value));
+        self
+    }
+
     /// Sets a param. The value must have the param's type.
     pub fn set(mut self, name: &str, value: Value) -> Result<RunStart, Error> {
         let id = self.program.param_id(name)?;
@@ -78,6 +102,7 @@ impl RunStart {
             &self.overrides,
             self.horizon,
             provenance,
+            (self.seed, self.path),
         )
         .map_err(|fault| script_error(&inner.ir, fault))?;
         Ok(Run { program: self.program, machine, cancel: self.cancel })

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use crate::builtins::{Compute, Function};
 
 use crate::ir::*;
+use crate::random::{Distribution, Drawn};
 use crate::source::Span;
 use crate::value::Value;
 
@@ -42,6 +43,28 @@ impl Evaluator<'_> {
             Fault::new(error.code, error.message, at, error.label)
         })?;
         Ok(Value::Number(result))
+    }
+
+    /// A random draw from the run's stream; bad arguments are faults at the argument.
+    pub(super) fn draw(
+        &mut self,
+        distribution: Distribution,
+        args: &[Node],
+        span: Span,
+        frame: &mut [Value],
+    ) -> Eval<Value> {
+        let mut values = [Decimal::ZERO; 3];
+        for (slot, arg) in values.iter_mut().zip(args) {
+            *slot = self.number(arg, frame)?;
+        }
+        match distribution.draw(&values[..args.len().min(3)], &mut self.st.stream) {
+            Ok(Drawn::Number(n)) => Ok(Value::Number(n)),
+            Ok(Drawn::Bool(b)) => Ok(Value::Bool(b)),
+            Err(bad) => {
+                let at = bad.argument.and_then(|i| args.get(i)).map_or(span, |a| a.span);
+                Err(Fault::new("cascade::run::bad_argument", bad.message, at, "this argument is out of range"))
+            }
+        }
     }
 
     pub(super) fn aggregate(

@@ -341,7 +341,7 @@ pub(super) fn collect_reads(
             collect_reads(ev, l, frame, log);
             collect_reads(ev, r, frame, log);
         }
-        NodeKind::Call(_, args) | NodeKind::Host(_, args) => {
+        NodeKind::Call(_, args) | NodeKind::Draw(_, args) | NodeKind::Host(_, args) => {
             for arg in args {
                 collect_reads(ev, arg, frame, log);
             }

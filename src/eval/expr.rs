@@ -183,6 +183,7 @@ impl Evaluator<'_> {
             }
             NodeKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs, node.span, frame),
             NodeKind::Call(function, args) => self.call(function, args, node.span, frame),
+            NodeKind::Draw(distribution, args) => self.draw(*distribution, args, node.span, frame),
             NodeKind::Host(index, args) => {
                 let mut values = Vec::with_capacity(args.len());
                 for arg in args {

@@ -43,10 +43,12 @@ pub(crate) fn rules_that_never_fire(ir: &Ir, owners: &[(u32, u32)], limits: &Lim
             candidates.push(r);
         }
     }
-    if candidates.is_empty() {
+    // A random start (uncertain params, drawn initial values) differs between
+    // paths: one path's start says nothing about the others.
+    if candidates.is_empty() || ir.draws_at_start() {
         return Vec::new();
     }
-    let Ok(mut machine) = Machine::start(ir, owners, limits, &[], None, false) else { return Vec::new() };
+    let Ok(mut machine) = Machine::start(ir, owners, limits, &[], None, false, (0, None)) else { return Vec::new() };
     let mut warnings = Vec::new();
     for r in candidates {
         let rule = &ir.rules[r as usize];

@@ -14,18 +14,30 @@ impl Machine {
         overrides: &[(u32, Value)],
         horizon: Option<u64>,
         provenance: bool,
+        (seed, path): (u64, Option<u64>),
     ) -> Result<Machine, RunFault> {
         let layout = Layout::of(ir);
         let mut st = State::new(layout, limits.max_fuel);
+        st.stream = crate::random::Stream::new(seed, path.unwrap_or(0));
+        st.path = path;
         let horizon = horizon.unwrap_or(ir.scenario.horizon).min(limits.max_steps);
         let at_start =
             |fault: Fault| RunFault { fault, context: vec![String::from("while computing initial values")] };
         {
             let mut ev = Evaluator { ir, st: &mut st, derived_owner };
             for (p, param) in ir.params.iter().enumerate() {
+                // An uncertain param always draws (so that fixing one does not
+                // shift the others' draws); a path uses the draw.
+                let drawn = match &param.uncertain {
+                    Some(root) => Some(eval_root(&mut ev, root, None).map_err(at_start)?),
+                    None => None,
+                };
                 let value = match overrides.iter().find(|(id, _)| *id == p as u32) {
                     Some((_, v)) => v.clone(),
-                    None => eval_root(&mut ev, &param.expr, None).map_err(at_start)?,
+                    None => match drawn.filter(|_| path.is_some()) {
+                        Some(drawn) => drawn,
+                        None => eval_root(&mut ev, &param.expr, None).map_err(at_start)?,
+                    },
                 };
                 ev.st.params.push(value);
             }

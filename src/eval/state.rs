@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::ir::Ir;
+use crate::random::Stream;
 use crate::value::{Date, Value};
 
 /// Index into the cell space: slots, then derived cells, then series, then the
@@ -57,6 +58,11 @@ pub(crate) struct State {
     pub layout: Layout,
     /// Evaluation steps left before the fuel limit.
     pub fuel: u64,
+    /// The random numbers of this run (its seed and path).
+    pub stream: Stream,
+    /// The sweep path this run reproduces (its uncertain params are drawn);
+    /// `None` for a base run (they keep their base values).
+    pub path: Option<u64>,
 }
 
 /// Where each region of the cell space starts.
@@ -117,6 +123,8 @@ impl State {
             work: Vec::new(),
             layout,
             fuel,
+            stream: Stream::new(0, 0),
+            path: None,
         }
     }
 

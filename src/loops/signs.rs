@@ -156,7 +156,7 @@ pub(crate) fn collect_reads(
             collect_reads(ir, a, env, out);
             collect_reads(ir, b, env, out);
         }
-        NodeKind::Call(_, args) | NodeKind::Host(_, args) => {
+        NodeKind::Call(_, args) | NodeKind::Draw(_, args) | NodeKind::Host(_, args) => {
             for arg in args {
                 collect_reads(ir, arg, env, out);
             }
@@ -432,7 +432,8 @@ impl<'a> Signs<'a> {
                     },
                 }
             }
-            NodeKind::Host(_, args) => {
+            // A draw moves with its arguments in no known direction.
+            NodeKind::Host(_, args) | NodeKind::Draw(_, args) => {
                 if args.iter().all(|a| self.mono(a, env, x) == Sign::Zero) {
                     Sign::Zero
                 } else {
@@ -554,6 +555,19 @@ impl<'a> Signs<'a> {
                 }
             }
             NodeKind::Host(..) => ANY,
+            NodeKind::Draw(distribution, args) => {
+                use crate::random::Distribution as D;
+                match distribution {
+                    D::Uniform | D::Integer | D::Triangular => match (args.first(), args.last()) {
+                        (Some(lo), Some(hi)) => {
+                            Range { lo: self.range(lo, env).lo, hi: self.range(hi, env).hi }
+                        }
+                        _ => ANY,
+                    },
+                    D::Lognormal | D::Exponential | D::Poisson => NON_NEGATIVE,
+                    D::Normal | D::Bernoulli => ANY,
+                }
+            }
             NodeKind::Aggregate(aggregate) => {
                 let inner = aggregate_env(aggregate, env);
                 match aggregate.func {

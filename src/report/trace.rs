@@ -51,9 +51,13 @@ impl Trace<'_> {
             "params": params,
             "horizon": m.horizon,
             "step_unit": ir.scenario.unit,
+            "seed": m.st.stream.seed(),
         });
         if !run.program.inner.data.is_empty() {
             provenance["data"] = json!(run.program.inner.data);
+        }
+        if let Some(path) = m.st.path {
+            provenance["path"] = json!(path);
         }
         if let Some(title) = &ir.scenario.title {
             provenance["scenario"] = Json::String(title.clone());

@@ -114,6 +114,9 @@ pub struct ValueDecl {
     pub name: Ident,
     /// Initial value (param, var) or formula (let).
     pub value: Expr,
+    /// An uncertain param's distribution (`~ normal(2.00, 0.20)`), drawn per
+    /// path in a sweep.
+    pub uncertain: Option<Expr>,
     /// Whole item.
     pub span: Span,
 }

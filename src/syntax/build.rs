@@ -161,7 +161,11 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
         Rule::param_decl | Rule::var_decl | Rule::let_decl => {
             let name = ident(c.next("name")?, cx);
             let value = build_expr(c.next("value")?, cx)?;
-            let decl = ValueDecl { name, value, span: item_span };
+            let uncertain = match c.next_if(Rule::uncertainty) {
+                Some(pair) => Some(build_expr(Cursor::new(pair, cx).next("distribution")?, cx)?),
+                None => None,
+            };
+            let decl = ValueDecl { name, value, uncertain, span: item_span };
             match rule {
                 Rule::param_decl => Item::Param(decl),
                 Rule::var_decl => Item::Var(decl),

@@ -346,6 +346,7 @@ pub(super) fn describe_rule(rule: Rule) -> Option<&'static str> {
         field_decl | field_init => "a field or `}`",
         series_point => "a point such as `2026-06: 1.50`",
         series_mode => "`linear` or `hold`",
+        uncertainty => "`~` and a distribution",
         binder | binders => "a binder such as `x: Kind`",
         comprehension => "`for`",
         scenario_decl | param_decl | var_decl | let_decl | series_decl | kind_decl | entity_decl

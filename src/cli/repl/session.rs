@@ -65,6 +65,8 @@ pub struct Session {
     pub failed: bool,
     /// Changes whenever the program does (completion refreshes its names then).
     pub revision: u64,
+    /// The seed and (as in a sweep) the path that runs draw from.
+    pub random: (u64, Option<u64>),
 }
 
 impl Session {
@@ -87,6 +89,7 @@ impl Session {
             hand_set: Vec::new(),
             failed: false,
             revision: 0,
+            random: (0, None),
         })
     }
 

@@ -90,7 +90,10 @@ impl Session {
         notes: &mut Vec<String>,
     ) -> Result<Restarted, Error> {
         let declared = program.params();
-        let mut start = program.start().cancel_flag(self.cancel.clone());
+        let mut start = program.start().cancel_flag(self.cancel.clone()).seed(self.random.0);
+        if let Some(path) = self.random.1 {
+            start = start.path(path);
+        }
         let mut kept_params = Vec::new();
         for (name, value) in params {
             match declared.iter().find(|p| p.name == *name) {

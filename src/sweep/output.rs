@@ -1,0 +1,370 @@
+//! What a sweep writes, and merging the outputs of its shards.
+//!
+//! Every output starts with one line of provenance: a compact JSON object
+//! (after `# ` in CSV) naming the engine, the script and its SHA-256, and
+//! every option that decides the paths (seed, runs, sample, vary, set,
+//! record, horizon) and the output (format, summary). A shard's provenance
+//! adds `"shard": "K/N"`; that is the only difference [`merge_outputs`]
+//! accepts between shards, and the merged output carries the provenance of the
+//! unsharded sweep, so it is the same bytes.
+//!
+//! - Rows, CSV: the provenance, a header line, one row per path.
+//! - Rows, JSON: JSON Lines — `{"provenance": ...}`, then one object per path.
+//! - Summary: CSV rows per point and entity / recorded value, or one JSON
+//!   document. A shard's summary is its bounded state instead (JSON Lines:
+//!   provenance, then `{"partial_summary": ...}`), which `merge` adds up.
+//! - A sweep stopped by Ctrl-C ends with `# interrupted: D of P paths` (CSV)
+//!   or `{"interrupted": {"done": D, "paths": P}}`; `merge` refuses it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::{Map, Value as Json, json};
+
+use super::{PathResult, Summary, Sweep, SweepEnd};
+
+/// The output format of `cascade sweep`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// CSV (comma-separated, one `#` provenance line first).
+    #[default]
+    Csv,
+    /// JSON Lines for rows, one JSON document for a summary.
+    Json,
+}
+
+impl OutputFormat {
+    fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Csv => "csv",
+            OutputFormat::Json => "json",
+        }
+    }
+}
+
+impl Sweep {
+    /// The provenance of this sweep's output, as a JSON object.
+    pub fn provenance(&self, format: OutputFormat, summary: bool) -> Json {
+        let ir = &self.program.inner.ir;
+        let o = &self.options;
+        let pairs = |list: &[(String, String)]| -> Vec<String> {
+            list.iter().map(|(n, v)| format!("{n}={v}")).collect()
+        };
+        let mut p = Map::new();
+        p.insert("engine".into(), json!(concat!("cascade ", env!("CARGO_PKG_VERSION"))));
+        p.insert("file".into(), json!(ir.source.name()));
+        p.insert("sha256".into(), json!(ir.source.sha256()));
+        p.insert("seed".into(), json!(o.seed));
+        p.insert("runs".into(), json!(o.runs));
+        p.insert("sample".into(), json!(if o.sample == super::Sample::Lhs { "lhs" } else { "grid" }));
+        p.insert("vary".into(), json!(pairs(&o.vary)));
+        p.insert("set".into(), json!(pairs(&o.set)));
+        p.insert("record".into(), json!(o.record));
+        p.insert("horizon".into(), json!(o.horizon.unwrap_or_else(|| self.program.horizon())));
+        p.insert("points".into(), json!(self.points.len()));
+        p.insert("paths".into(), json!(self.total_paths()));
+        p.insert("format".into(), json!(format.name()));
+        p.insert("summary".into(), json!(summary));
+        if let Some(shard) = o.shard {
+            p.insert("shard".into(), json!(shard.to_string()));
+        }
+        Json::Object(p)
+    }
+
+    /// The output of a summary: the final one, or a shard's partial state.
+    pub fn summary_output(&self, summary: &Summary, format: OutputFormat, end: SweepEnd) -> String {
+        let mut provenance = self.provenance(format, true);
+        if end.stopped {
+            provenance["interrupted"] = json!({ "done": end.done, "paths": self.paths().end - self.paths().start });
+        }
+        if self.options.shard.is_some() {
+            let state = serde_json::to_string(&json!({ "partial_summary": summary })).unwrap_or_default();
+            return format!("{}\n{state}\n", serde_json::to_string(&json!({ "provenance": provenance })).unwrap_or_default());
+        }
+        render(summary, format, provenance)
+    }
+}
+
+fn render(summary: &Summary, format: OutputFormat, provenance: Json) -> String {
+    match format {
+        OutputFormat::Csv => summary.to_csv(&format!("# {}\n", compact(&provenance))),
+        OutputFormat::Json => summary.to_json(provenance),
+    }
+}
+
+fn compact(json: &Json) -> String {
+    serde_json::to_string(json).unwrap_or_default()
+}
+
+/// Writes the rows of a sweep as they come.
+pub struct RowWriter<'a, W: Write> {
+    sweep: &'a Sweep,
+    format: OutputFormat,
+    out: W,
+    header: Vec<String>,
+}
+
+/// One CSV record, with the `csv` crate's quoting.
+fn csv_line(record: &[String]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(record);
+    writer.into_inner().unwrap_or_default()
+}
+
+impl<'a, W: Write> RowWriter<'a, W> {
+    /// Writes the provenance and the header.
+    pub fn new(sweep: &'a Sweep, format: OutputFormat, mut out: W) -> std::io::Result<RowWriter<'a, W>> {
+        let provenance = sweep.provenance(format, false);
+        let header = sweep.header();
+        match format {
+            OutputFormat::Csv => {
+                writeln!(out, "# {}", compact(&provenance))?;
+                out.write_all(&csv_line(&header))?;
+            }
+            OutputFormat::Json => writeln!(out, "{}", compact(&json!({ "provenance": provenance })))?,
+        }
+        Ok(RowWriter { sweep, format, out, header })
+    }
+
+    /// Writes one path.
+    pub fn write(&mut self, result: &PathResult) -> std::io::Result<()> {
+        let row = self.sweep.row(result);
+        match self.format {
+            OutputFormat::Csv => self.out.write_all(&csv_line(&row))?,
+            OutputFormat::Json => {
+                let object: Map<String, Json> =
+                    self.header.iter().cloned().zip(row.into_iter().map(Json::String)).collect();
+                writeln!(self.out, "{}", compact(&Json::Object(object)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the output; a stopped sweep says how far it got.
+    pub fn finish(mut self, end: SweepEnd) -> std::io::Result<W> {
+        if end.stopped {
+            let paths = self.sweep.paths().end - self.sweep.paths().start;
+            match self.format {
+                OutputFormat::Csv => writeln!(self.out, "# interrupted: {} of {paths} paths", end.done)?,
+                OutputFormat::Json => {
+                    writeln!(self.out, "{}", compact(&json!({ "interrupted": { "done": end.done, "paths": paths } })))?
+                }
+            }
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Why shards cannot be merged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(cascade::merge::mismatch))]
+pub struct MergeError {
+    /// What is wrong, naming the files.
+    pub message: String,
+    /// What to do.
+    #[help]
+    pub help: Option<String>,
+}
+
+fn refuse(message: String, help: &str) -> MergeError {
+    MergeError { message, help: Some(help.to_string()) }
+}
+
+struct Part<'a> {
+    name: &'a str,
+    provenance: Map<String, Json>,
+    body: &'a str,
+    shard: (u64, u64),
+}
+
+/// Combines the outputs of the shards of one sweep (`name`, `text` each, in
+/// any order) into exactly the output of the unsharded sweep. Refuses
+/// outputs of different scripts, seeds or options (naming the difference),
+/// missing or repeated shards, and interrupted or incomplete ones.
+pub fn merge_outputs(parts: &[(String, String)]) -> Result<String, MergeError> {
+    let again = "run the sweep again with the same script and options for every shard";
+    if parts.is_empty() {
+        return Err(refuse(String::from("no outputs to merge"), "give the files of every shard"));
+    }
+    let mut read = Vec::new();
+    for (name, text) in parts {
+        let (first, body) = text.split_once('\n').unwrap_or((text, ""));
+        let json_text = first.strip_prefix("# ").unwrap_or(first);
+        let parsed: Option<Map<String, Json>> = serde_json::from_str::<Json>(json_text).ok().and_then(|j| {
+            let object = if first.starts_with('#') { j } else { j.get("provenance")?.clone() };
+            object.as_object().cloned()
+        });
+        let Some(provenance) = parsed.filter(|p| p.contains_key("sha256")) else {
+            return Err(refuse(
+                format!("`{name}` is not the output of `cascade sweep`: its first line is not a sweep's provenance"),
+                "merge the files that `cascade sweep --shard K/N` wrote",
+            ));
+        };
+        let Some(shard) = provenance.get("shard").and_then(Json::as_str).and_then(parse_shard) else {
+            return Err(refuse(
+                format!("`{name}` is not a shard: it has no `shard` in its provenance"),
+                "merge the outputs of `cascade sweep --shard K/N`",
+            ));
+        };
+        read.push(Part { name, provenance, body, shard });
+    }
+    let first = &read[0];
+    let strip = |p: &Map<String, Json>| -> Map<String, Json> {
+        p.iter().filter(|(k, _)| *k != "shard" && *k != "interrupted").map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    let base = strip(&first.provenance);
+    for part in &read[1..] {
+        let other = strip(&part.provenance);
+        // The script first (by its hash: a copy at another path on another
+        // machine is the same script), then every option.
+        let mut keys: Vec<&String> = base.keys().chain(other.keys()).filter(|k| *k != "file").collect();
+        keys.sort_by_key(|k| (k.as_str() != "sha256", k.as_str()));
+        keys.dedup();
+        for key in keys {
+            let (a, b) = (base.get(key), other.get(key));
+            if a != b {
+                let show = |v: Option<&Json>| v.map_or_else(|| String::from("nothing"), compact);
+                let what = match key.as_str() {
+                    "sha256" => String::from("script (its SHA-256)"),
+                    other => format!("`{other}`"),
+                };
+                return Err(refuse(
+                    format!(
+                        "`{}` and `{}` are shards of different sweeps: their {what} differs ({} and {})",
+                        first.name,
+                        part.name,
+                        show(a),
+                        show(b)
+                    ),
+                    again,
+                ));
+            }
+        }
+    }
+    let count = first.shard.1;
+    let mut by_index: BTreeMap<u64, &Part> = BTreeMap::new();
+    for part in &read {
+        if part.shard.1 != count {
+            return Err(refuse(
+                format!(
+                    "`{}` is shard {}/{} but `{}` is shard {}/{}: the sweeps were cut differently",
+                    first.name, first.shard.0, first.shard.1, part.name, part.shard.0, part.shard.1
+                ),
+                "merge shards of one `--shard K/N` series, the same N for all",
+            ));
+        }
+        if let Some(previous) = by_index.insert(part.shard.0, part) {
+            return Err(refuse(
+                format!("shard {}/{count} is given twice: `{}` and `{}`", part.shard.0, previous.name, part.name),
+                "give each shard once",
+            ));
+        }
+        if let Some(interrupted) = part.provenance.get("interrupted").or_else(|| interrupted_marker(part.body)) {
+            return Err(refuse(
+                format!("`{}` (shard {}/{count}) was interrupted: {}", part.name, part.shard.0, compact(interrupted)),
+                "run that shard again to the end",
+            ));
+        }
+    }
+    let missing: Vec<String> = (1..=count).filter(|k| !by_index.contains_key(k)).map(|k| format!("{k}/{count}")).collect();
+    if !missing.is_empty() {
+        return Err(refuse(format!("shard {} is missing", missing.join(", ")), "give the output of every shard"));
+    }
+    let total = base.get("paths").and_then(Json::as_u64).unwrap_or(0);
+    let summary = base.get("summary").and_then(Json::as_bool).unwrap_or(false);
+    let format = match base.get("format").and_then(Json::as_str) {
+        Some("json") => OutputFormat::Json,
+        _ => OutputFormat::Csv,
+    };
+    let provenance = Json::Object(base.clone());
+    if summary {
+        let mut merged: Option<Summary> = None;
+        for part in by_index.values() {
+            let state = part
+                .body
+                .lines()
+                .find_map(|l| serde_json::from_str::<Json>(l).ok()?.get("partial_summary").cloned())
+                .and_then(|s| serde_json::from_value::<Summary>(s).ok())
+                .ok_or_else(|| refuse(format!("`{}` has no summary state", part.name), again))?;
+            match &mut merged {
+                None => merged = Some(state),
+                Some(m) => {
+                    if m.layout != state.layout {
+                        return Err(refuse(format!("`{}` summarises different points", part.name), again));
+                    }
+                    m.merge(&state);
+                }
+            }
+        }
+        let Some(merged) = merged else { return Err(refuse(String::from("no summary to merge"), again)) };
+        if merged.paths() != total {
+            return Err(refuse(format!("the shards hold {} of {total} paths", merged.paths()), again));
+        }
+        return Ok(render(&merged, format, provenance));
+    }
+    let mut out = String::new();
+    let mut rows = 0u64;
+    match format {
+        OutputFormat::Csv => {
+            out.push_str(&format!("# {}\n", compact(&provenance)));
+            let mut header: Option<&str> = None;
+            for part in by_index.values() {
+                let (columns, body) = part.body.split_once('\n').unwrap_or((part.body, ""));
+                if header.is_some_and(|h| h != columns) {
+                    return Err(refuse(format!("`{}` has different columns", part.name), again));
+                }
+                if header.is_none() {
+                    out.push_str(columns);
+                    out.push('\n');
+                    header = Some(columns);
+                }
+                let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(body.as_bytes());
+                let n = reader.byte_records().count() as u64;
+                check_rows(part, n, total, count)?;
+                rows += n;
+                out.push_str(body);
+            }
+        }
+        OutputFormat::Json => {
+            out.push_str(&compact(&json!({ "provenance": provenance })));
+            out.push('\n');
+            for part in by_index.values() {
+                let n = part.body.lines().filter(|l| !l.is_empty()).count() as u64;
+                check_rows(part, n, total, count)?;
+                rows += n;
+                out.push_str(part.body);
+            }
+        }
+    }
+    if rows != total {
+        return Err(refuse(format!("the shards hold {rows} of {total} paths"), again));
+    }
+    Ok(out)
+}
+
+fn check_rows(part: &Part, n: u64, total: u64, count: u64) -> Result<(), MergeError> {
+    let k = part.shard.0;
+    let cut = |k: u64| (total as u128 * k as u128 / count as u128) as u64;
+    let expected = cut(k) - cut(k - 1);
+    if n != expected {
+        return Err(refuse(
+            format!("`{}` (shard {k}/{count}) has {n} rows, not the {expected} paths of that shard", part.name),
+            "run that shard again to the end",
+        ));
+    }
+    Ok(())
+}
+
+fn interrupted_marker(body: &str) -> Option<&'static Json> {
+    static MARK: std::sync::OnceLock<Json> = std::sync::OnceLock::new();
+    let found = body.lines().rev().take(2).any(|l| l.starts_with("# interrupted") || l.starts_with("{\"interrupted\""));
+    found.then(|| MARK.get_or_init(|| json!("the output ends early")))
+}
+
+fn parse_shard(text: &str) -> Option<(u64, u64)> {
+    let (k, n) = text.split_once('/')?;
+    let (k, n) = (k.parse().ok()?, n.parse().ok()?);
+    (k >= 1 && k <= n).then_some((k, n))
+}
