@@ -351,3 +351,38 @@ fn a_draw_in_a_let_is_refused_with_what_to_do() {
     assert!(e.contains("cascade::check::misplaced_call"), "{e}");
     assert!(e.contains("cannot be used in a `let`"), "{e}");
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_writes_what_finished_and_says_so() {
+    let file = temp_script("long.cascade", HAZARD);
+    let out_path = temp_dir().join("interrupted.csv");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .args(["sweep", &file, "--runs", "100000000", "-o", out_path.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until some paths are written, then press Ctrl-C.
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&out_path).map_or(0, |m| m.len()) < 20_000 {
+        assert!(started.elapsed().as_secs() < 60, "no rows after a minute");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    let mut message = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut message).unwrap();
+    assert_eq!(exit.code(), Some(130), "{message}");
+    assert!(message.contains("interrupted: wrote the"), "{message}");
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    let last = text.lines().last().unwrap();
+    assert!(last.starts_with("# interrupted: ") && last.ends_with(" of 100000000 paths"), "{last}");
+    let done: usize = last.trim_start_matches("# interrupted: ").split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(text.lines().count(), done + 3, "provenance, header, rows, the note");
+    // Every row is a whole path, in order.
+    let mut reader = csv::ReaderBuilder::new().comment(Some(b'#')).from_reader(text.as_bytes());
+    for (i, row) in reader.records().enumerate() {
+        assert_eq!(row.unwrap().get(1).unwrap(), i.to_string());
+    }
+}

@@ -86,7 +86,10 @@ module.exports = grammar({
     scenario_declaration: $ => seq('scenario', field('name', $.string), items($.setting)),
     setting: $ => seq(field('name', $.identifier), '=', field('value', $._expression)),
 
-    param_declaration: $ => seq('param', field('name', $.identifier), '=', field('value', $._expression)),
+    param_declaration: $ => seq(
+      'param', field('name', $.identifier), '=', field('value', $._expression),
+      optional(seq('~', field('distribution', $._expression))),
+    ),
     var_declaration: $ => seq('var', field('name', $.identifier), '=', field('value', $._expression)),
     let_declaration: $ => seq('let', field('name', $.identifier), '=', field('value', $._expression)),
 

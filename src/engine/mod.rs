@@ -191,6 +191,7 @@ impl Engine {
         F: HostFn<Args> + Send + Sync + 'static,
     {
         let reserved = crate::syntax::BUILTIN_FUNCTIONS.contains(&name)
+            || crate::random::Distribution::from_name(name).is_some()
             || crate::syntax::KEYWORDS.contains(&name)
             || crate::syntax::BUILTIN_NAMES.contains(&name);
         let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')

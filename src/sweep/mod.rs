@@ -481,7 +481,8 @@ impl Sweep {
             Ok(run) => run,
             Err(e) => {
                 result.end = failure(&e);
-                result.params = self.varied.iter().map(|_| Value::None).chain(self.drawn.iter().map(|_| Value::None)).collect();
+                result.params = values.to_vec();
+                result.params.extend(self.drawn.iter().map(|_| Value::None));
                 return result;
             }
         };
