@@ -383,8 +383,9 @@ fn the_flagship_price_spiral_is_a_reinforcing_loop() {
         "forced_sale",
     ]);
     assert_eq!(revenue.polarity, Polarity::Reinforcing);
-    // Deflation slows as the price nears its floor.
-    assert_eq!(find(&["h100_price", "deflation"]).polarity, Polarity::Balancing);
+    // Deflation times a month's luck (a log-normal factor, 1 in the base case):
+    // with luck a month's rent can also rise, so the sign is not known.
+    assert_eq!(find(&["h100_price", "deflation"]).polarity, Polarity::Unknown);
 }
 
 #[test]
