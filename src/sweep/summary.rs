@@ -317,11 +317,11 @@ impl Steps {
             return String::new();
         }
         let sum: u128 = self.histogram.iter().map(|(s, c)| *s as u128 * *c as u128).sum();
-        mean_of(sum as i128, 0, self.count).map_or_else(String::new, exact)
+        mean_of(sum as i128, 0, self.count).map_or_else(String::new, |m| exact(m.round_sf(12).unwrap_or(m)))
     }
 }
 
-/// sum × 10^-scale ÷ n, exactly as far as decimals go, rounded to 12 significant digits.
+/// sum × 10^-scale ÷ n, exactly as far as decimals go (28 digits).
 fn mean_of(sum: i128, scale: u32, n: u64) -> Option<Decimal> {
     let n = n as i128;
     let (q, r) = (sum / n, sum % n);
