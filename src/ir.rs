@@ -202,12 +202,13 @@ impl Ir {
 impl Node {
     /// True if evaluating this node may draw a random number.
     pub fn contains_draw(&self) -> bool {
-        let pieces = |pieces: &[Piece]| pieces.iter().any(|p| matches!(p, Piece::Expr(n) if n.contains_draw()));
+        let pieces =
+            |pieces: &[Piece]| pieces.iter().any(|p| matches!(p, Piece::Expr(n) if n.contains_draw()));
         match &self.kind {
             NodeKind::Draw(..) => true,
-            NodeKind::Field { object, .. } | NodeKind::ExposureField { object, .. } | NodeKind::Unary(_, object) => {
-                object.contains_draw()
-            }
+            NodeKind::Field { object, .. }
+            | NodeKind::ExposureField { object, .. }
+            | NodeKind::Unary(_, object) => object.contains_draw(),
             NodeKind::ExposureLosses(object) => object.contains_draw(),
             NodeKind::Binary(_, a, b) => a.contains_draw() || b.contains_draw(),
             NodeKind::Call(_, args) | NodeKind::Host(_, args) => args.iter().any(Node::contains_draw),

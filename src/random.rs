@@ -179,11 +179,21 @@ impl Distribution {
         (Distribution::Uniform, "uniform", &["lo", "hi"], "uniform between lo and hi"),
         (Distribution::Normal, "normal", &["mean", "sd"], "normal (Gaussian)"),
         (Distribution::Lognormal, "lognormal", &["mu", "sigma"], "exp of a normal(mu, sigma)"),
-        (Distribution::Triangular, "triangular", &["lo", "mode", "hi"], "triangular from lo to hi, peaking at mode"),
+        (
+            Distribution::Triangular,
+            "triangular",
+            &["lo", "mode", "hi"],
+            "triangular from lo to hi, peaking at mode",
+        ),
         (Distribution::Bernoulli, "bernoulli", &["p"], "true with probability p"),
         (Distribution::Poisson, "poisson", &["l"], "Poisson counts with mean l"),
         (Distribution::Exponential, "exponential", &["rate"], "exponential waiting time, mean 1/rate"),
-        (Distribution::Integer, "integer", &["lo", "hi"], "a whole number from lo to hi, each equally likely"),
+        (
+            Distribution::Integer,
+            "integer",
+            &["lo", "hi"],
+            "a whole number from lo to hi, each equally likely",
+        ),
     ];
 
     pub fn from_name(name: &str) -> Option<Distribution> {

@@ -175,9 +175,8 @@ impl<'a> Checker<'a> {
         let mut ok = true;
         for (arg, what) in args.iter().zip(distribution.arguments()) {
             let (n, ty) = self.lower_expr(arg, ctx);
-            ok &= ty.is_some_and(|ty| {
-                self.require(ty, Type::Number, arg.span, &format!("`{what}` of `{name}`"))
-            });
+            ok &= ty
+                .is_some_and(|ty| self.require(ty, Type::Number, arg.span, &format!("`{what}` of `{name}`")));
             nodes.push(n);
         }
         let ty = if distribution.is_bool() { Type::Bool } else { Type::Number };

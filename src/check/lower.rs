@@ -376,7 +376,8 @@ impl<'a> Checker<'a> {
         if let (Some(base), Some(drawn)) = (base, drawn)
             && base != drawn
         {
-            let message = format!("`{name}` is {} but its distribution gives {}", base.describe(), drawn.describe());
+            let message =
+                format!("`{name}` is {} but its distribution gives {}", base.describe(), drawn.describe());
             self.error(
                 Problem::error("cascade::check::type_mismatch", message)
                     .label(distribution.span, format!("this is {}", drawn.describe()))

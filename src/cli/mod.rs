@@ -265,7 +265,19 @@ pub fn main() -> ExitCode {
         Err(e) => return clap_error(&e),
     };
     let result = match cli.command {
-        Command::Run { file, sets, horizon, format, layout, select, output, provenance, changes, random, limits } => {
+        Command::Run {
+            file,
+            sets,
+            horizon,
+            format,
+            layout,
+            select,
+            output,
+            provenance,
+            changes,
+            random,
+            limits,
+        } => {
             let options = RunOptions { format, layout, select, output, provenance, changes };
             run(&file, &sets, horizon, &options, random, &limits)
         }

@@ -118,7 +118,8 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
         ));
     }
     let format = if args.format == FormatArg::Json { OutputFormat::Json } else { OutputFormat::Csv };
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let jobs =
+        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let sink: Box<dyn Write> = match &args.output {
         Some(path) => match std::fs::File::create(path) {
             Ok(file) => Box::new(std::io::BufWriter::new(file)),

@@ -24,8 +24,8 @@ mod world;
 
 pub use error::Error;
 pub use program::{Checkpoint, Declaration, ParamInfo, Program, RuleInfo};
-pub use run::{Run, RunStart, StepSummary};
 pub(crate) use run::parse_literal;
+pub use run::{Run, RunStart, StepSummary};
 pub use world::World;
 
 /// Compiles scripts, with the limits and host functions that runs of them get.

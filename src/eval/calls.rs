@@ -62,7 +62,12 @@ impl Evaluator<'_> {
             Ok(Drawn::Bool(b)) => Ok(Value::Bool(b)),
             Err(bad) => {
                 let at = bad.argument.and_then(|i| args.get(i)).map_or(span, |a| a.span);
-                Err(Fault::new("cascade::run::bad_argument", bad.message, at, "this argument is out of range"))
+                Err(Fault::new(
+                    "cascade::run::bad_argument",
+                    bad.message,
+                    at,
+                    "this argument is out of range",
+                ))
             }
         }
     }

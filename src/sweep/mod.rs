@@ -66,13 +66,16 @@ impl std::str::FromStr for Shard {
     fn from_str(text: &str) -> Result<Shard, SweepError> {
         let flag = format!("--shard {text}");
         let help = "write `--shard K/N` with 1 ≤ K ≤ N, e.g. `--shard 1/4` … `--shard 4/4`";
-        let (k, n) = text.split_once('/').ok_or_else(|| SweepError::new(&flag, "not `K/N`").with_help(help))?;
+        let (k, n) =
+            text.split_once('/').ok_or_else(|| SweepError::new(&flag, "not `K/N`").with_help(help))?;
         let parse = |s: &str| s.trim().parse::<u64>().ok();
         let (Some(index), Some(count)) = (parse(k), parse(n)) else {
             return Err(SweepError::new(&flag, "K and N must be whole numbers").with_help(help));
         };
         if count == 0 || index == 0 || index > count {
-            return Err(SweepError::new(&flag, format!("there is no shard {index} of {count}")).with_help(help));
+            return Err(
+                SweepError::new(&flag, format!("there is no shard {index} of {count}")).with_help(help)
+            );
         }
         Ok(Shard { index, count })
     }
@@ -253,7 +256,8 @@ impl Sweep {
     fn plan(program: &Program, options: &SweepOptions) -> Result<Sweep, SweepError> {
         let ir = &program.inner.ir;
         if options.runs == 0 {
-            return Err(SweepError::new("--runs 0", "no paths to run").with_help("ask for at least one: `--runs 1000`"));
+            return Err(SweepError::new("--runs 0", "no paths to run")
+                .with_help("ask for at least one: `--runs 1000`"));
         }
         let param = |name: &str, flag: &str| -> Result<u32, SweepError> {
             program.param_id(name).map_err(|e| {
@@ -261,7 +265,11 @@ impl Sweep {
                     Error::UnknownName { help, .. } => help.clone(),
                     _ => None,
                 };
-                SweepError { flag: flag.to_string(), message: format!("the script has no param `{name}`"), help }
+                SweepError {
+                    flag: flag.to_string(),
+                    message: format!("the script has no param `{name}`"),
+                    help,
+                }
             })
         };
         let mut varied = Vec::new();
@@ -414,7 +422,8 @@ impl Sweep {
         cancel: Option<Arc<AtomicBool>>,
         mut on_path: impl FnMut(PathResult) -> ControlFlow<()>,
     ) -> SweepEnd {
-        let pool = if jobs > 1 { rayon::ThreadPoolBuilder::new().num_threads(jobs).build().ok() } else { None };
+        let pool =
+            if jobs > 1 { rayon::ThreadPoolBuilder::new().num_threads(jobs).build().ok() } else { None };
         let range = self.paths();
         let mut done = 0;
         let mut at = range.start;
@@ -474,7 +483,9 @@ impl Sweep {
             start = start.cancel_flag(flag.clone());
         }
         let values = self.points.get(point as usize).map(Vec::as_slice).unwrap_or_default();
-        for (id, value) in self.fixed.iter().cloned().chain(self.varied.iter().copied().zip(values.iter().cloned())) {
+        for (id, value) in
+            self.fixed.iter().cloned().chain(self.varied.iter().copied().zip(values.iter().cloned()))
+        {
             start = start.set_id(id, value);
         }
         let mut run = match start.begin() {

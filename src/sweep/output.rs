@@ -75,11 +75,15 @@ impl Sweep {
     pub fn summary_output(&self, summary: &Summary, format: OutputFormat, end: SweepEnd) -> String {
         let mut provenance = self.provenance(format, true);
         if end.stopped {
-            provenance["interrupted"] = json!({ "done": end.done, "paths": self.paths().end - self.paths().start });
+            provenance["interrupted"] =
+                json!({ "done": end.done, "paths": self.paths().end - self.paths().start });
         }
         if self.options.shard.is_some() {
             let state = serde_json::to_string(&json!({ "partial_summary": summary })).unwrap_or_default();
-            return format!("{}\n{state}\n", serde_json::to_string(&json!({ "provenance": provenance })).unwrap_or_default());
+            return format!(
+                "{}\n{state}\n",
+                serde_json::to_string(&json!({ "provenance": provenance })).unwrap_or_default()
+            );
         }
         render(summary, format, provenance)
     }
@@ -146,9 +150,11 @@ impl<'a, W: Write> RowWriter<'a, W> {
             let paths = self.sweep.paths().end - self.sweep.paths().start;
             match self.format {
                 OutputFormat::Csv => writeln!(self.out, "# interrupted: {} of {paths} paths", end.done)?,
-                OutputFormat::Json => {
-                    writeln!(self.out, "{}", compact(&json!({ "interrupted": { "done": end.done, "paths": paths } })))?
-                }
+                OutputFormat::Json => writeln!(
+                    self.out,
+                    "{}",
+                    compact(&json!({ "interrupted": { "done": end.done, "paths": paths } }))
+                )?,
             }
         }
         self.out.flush()?;
@@ -198,7 +204,9 @@ pub fn merge_outputs(parts: &[(String, String)]) -> Result<String, MergeError> {
         });
         let Some(provenance) = parsed.filter(|p| p.contains_key("sha256")) else {
             return Err(refuse(
-                format!("`{name}` is not the output of `cascade sweep`: its first line is not a sweep's provenance"),
+                format!(
+                    "`{name}` is not the output of `cascade sweep`: its first line is not a sweep's provenance"
+                ),
                 "merge the files that `cascade sweep --shard K/N` wrote",
             ));
         };
@@ -212,7 +220,10 @@ pub fn merge_outputs(parts: &[(String, String)]) -> Result<String, MergeError> {
     }
     let first = &read[0];
     let strip = |p: &Map<String, Json>| -> Map<String, Json> {
-        p.iter().filter(|(k, _)| *k != "shard" && *k != "interrupted").map(|(k, v)| (k.clone(), v.clone())).collect()
+        p.iter()
+            .filter(|(k, _)| *k != "shard" && *k != "interrupted")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     };
     let base = strip(&first.provenance);
     for part in &read[1..] {
@@ -257,20 +268,34 @@ pub fn merge_outputs(parts: &[(String, String)]) -> Result<String, MergeError> {
         }
         if let Some(previous) = by_index.insert(part.shard.0, part) {
             return Err(refuse(
-                format!("shard {}/{count} is given twice: `{}` and `{}`", part.shard.0, previous.name, part.name),
+                format!(
+                    "shard {}/{count} is given twice: `{}` and `{}`",
+                    part.shard.0, previous.name, part.name
+                ),
                 "give each shard once",
             ));
         }
-        if let Some(interrupted) = part.provenance.get("interrupted").or_else(|| interrupted_marker(part.body)) {
+        if let Some(interrupted) =
+            part.provenance.get("interrupted").or_else(|| interrupted_marker(part.body))
+        {
             return Err(refuse(
-                format!("`{}` (shard {}/{count}) was interrupted: {}", part.name, part.shard.0, compact(interrupted)),
+                format!(
+                    "`{}` (shard {}/{count}) was interrupted: {}",
+                    part.name,
+                    part.shard.0,
+                    compact(interrupted)
+                ),
                 "run that shard again to the end",
             ));
         }
     }
-    let missing: Vec<String> = (1..=count).filter(|k| !by_index.contains_key(k)).map(|k| format!("{k}/{count}")).collect();
+    let missing: Vec<String> =
+        (1..=count).filter(|k| !by_index.contains_key(k)).map(|k| format!("{k}/{count}")).collect();
     if !missing.is_empty() {
-        return Err(refuse(format!("shard {} is missing", missing.join(", ")), "give the output of every shard"));
+        return Err(refuse(
+            format!("shard {} is missing", missing.join(", ")),
+            "give the output of every shard",
+        ));
     }
     let total = base.get("paths").and_then(Json::as_u64).unwrap_or(0);
     let summary = base.get("summary").and_then(Json::as_bool).unwrap_or(false);
@@ -350,7 +375,10 @@ fn check_rows(part: &Part, n: u64, total: u64, count: u64) -> Result<(), MergeEr
     let expected = cut(k) - cut(k - 1);
     if n != expected {
         return Err(refuse(
-            format!("`{}` (shard {k}/{count}) has {n} rows, not the {expected} paths of that shard", part.name),
+            format!(
+                "`{}` (shard {k}/{count}) has {n} rows, not the {expected} paths of that shard",
+                part.name
+            ),
             "run that shard again to the end",
         ));
     }
@@ -359,7 +387,11 @@ fn check_rows(part: &Part, n: u64, total: u64, count: u64) -> Result<(), MergeEr
 
 fn interrupted_marker(body: &str) -> Option<&'static Json> {
     static MARK: std::sync::OnceLock<Json> = std::sync::OnceLock::new();
-    let found = body.lines().rev().take(2).any(|l| l.starts_with("# interrupted") || l.starts_with("{\"interrupted\""));
+    let found = body
+        .lines()
+        .rev()
+        .take(2)
+        .any(|l| l.starts_with("# interrupted") || l.starts_with("{\"interrupted\""));
     found.then(|| MARK.get_or_init(|| json!("the output ends early")))
 }
 

@@ -26,8 +26,11 @@ pub(crate) fn parse_axis(name: &str, text: &str, ty: Type) -> Result<Axis, Sweep
     let text = text.trim();
     if let Some((range, n)) = split_range(text) {
         if ty != Type::Number {
-            return Err(SweepError::new(&flag, format!("`{name}` is {}: a range needs a number", ty.describe()))
-                .with_help(format!("list its values instead: `--vary {name}=V1,V2`")));
+            return Err(SweepError::new(
+                &flag,
+                format!("`{name}` is {}: a range needs a number", ty.describe()),
+            )
+            .with_help(format!("list its values instead: `--vary {name}=V1,V2`")));
         }
         let (lo, hi) = range;
         let lo = number(name, lo, &flag)?;
@@ -58,7 +61,8 @@ pub(crate) fn parse_axis(name: &str, text: &str, ty: Type) -> Result<Axis, Sweep
     }
     let mut values = Vec::new();
     for part in parts {
-        let value = crate::engine::parse_literal(part, ty).map_err(|reason| SweepError::new(&flag, reason))?;
+        let value =
+            crate::engine::parse_literal(part, ty).map_err(|reason| SweepError::new(&flag, reason))?;
         values.push(value);
     }
     Ok(Axis::List(values))

@@ -135,7 +135,17 @@ impl Summary {
         let mut header = vec![String::from("point")];
         header.extend(self.layout.vary.iter().cloned());
         for column in [
-            "what", "name", "paths", "count", "probability", "ci_low", "ci_high", "mean", "p10", "p50", "p90",
+            "what",
+            "name",
+            "paths",
+            "count",
+            "probability",
+            "ci_low",
+            "ci_high",
+            "mean",
+            "p10",
+            "p50",
+            "p90",
             "exact",
         ] {
             header.push(column.to_string());
@@ -332,7 +342,12 @@ fn mean_of(sum: i128, scale: u32, n: u64) -> Option<Decimal> {
 
 impl Values {
     fn new() -> Values {
-        Values { count: 0, sums: vec![String::from("0"); 29], exact: Some(BTreeMap::new()), buckets: BTreeMap::new() }
+        Values {
+            count: 0,
+            sums: vec![String::from("0"); 29],
+            exact: Some(BTreeMap::new()),
+            buckets: BTreeMap::new(),
+        }
     }
 
     fn add(&mut self, n: Decimal, times: u64) {
@@ -341,7 +356,7 @@ impl Values {
         if let Some(exact) = &mut self.exact {
             *exact.entry(n.normalize()).or_default() += times;
             if exact.len() > EXACT_VALUES {
-                self.to_buckets();
+                self.switch_to_buckets();
             }
         } else {
             *self.buckets.entry(bucket(n)).or_default() += times;
@@ -374,10 +389,10 @@ impl Values {
                 *mine.entry(*v).or_default() += c;
             }
             if mine.len() > EXACT_VALUES {
-                self.to_buckets();
+                self.switch_to_buckets();
             }
         } else {
-            self.to_buckets();
+            self.switch_to_buckets();
             for (v, c) in other.exact.iter().flatten() {
                 *self.buckets.entry(bucket(*v)).or_default() += c;
             }
@@ -388,7 +403,7 @@ impl Values {
     }
 
     /// From distinct values to log buckets (for good).
-    fn to_buckets(&mut self) {
+    fn switch_to_buckets(&mut self) {
         for (v, c) in self.exact.take().unwrap_or_default() {
             *self.buckets.entry(bucket(v)).or_default() += c;
         }
@@ -414,7 +429,9 @@ impl Values {
 
     fn percentiles(&self) -> [Option<Decimal>; 3] {
         match &self.exact {
-            Some(values) => PERCENTILES.map(|q| nearest_rank(values.iter().map(|(v, c)| (*v, *c)), self.count, q)),
+            Some(values) => {
+                PERCENTILES.map(|q| nearest_rank(values.iter().map(|(v, c)| (*v, *c)), self.count, q))
+            }
             None => {
                 // Negative buckets first (largest magnitude first), then zero, then positive.
                 let mut ordered: Vec<((i8, i32), u64)> = self.buckets.iter().map(|(b, c)| (*b, *c)).collect();
@@ -423,7 +440,8 @@ impl Values {
                     key(a.0).cmp(&key(b.0))
                 });
                 PERCENTILES.map(|q| {
-                    nearest_rank(ordered.iter().copied(), self.count, q).map(|(sign, index)| representative(sign, index))
+                    nearest_rank(ordered.iter().copied(), self.count, q)
+                        .map(|(sign, index)| representative(sign, index))
                 })
             }
         }
