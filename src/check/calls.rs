@@ -162,7 +162,7 @@ impl<'a> Checker<'a> {
         if args.len() != wanted {
             self.error(
                 Problem::error(
-                    "cascade::check::arity",
+                    codes::check::arity,
                     format!("`{name}` takes {wanted} argument{}", if wanted == 1 { "" } else { "s" }),
                 )
                 .label(span, format!("called with {}", args.len()))

@@ -371,7 +371,7 @@ impl<'a> Checker<'a> {
     fn lower_uncertainty(&mut self, id: usize, distribution: &syntax::Expr, base: Option<Type>) {
         let name = &self.params[id].ast.name.name;
         let base_span = self.params[id].ast.value.span;
-        let mut ctx = Ctx::new(Mode::Param { before: id as Id }).at(crate::builtins::Place::Initial);
+        let mut ctx = Ctx::new(Mode::Param { before: id as Id }).at(Place::Initial);
         let (node, drawn) = self.lower_expr(distribution, &mut ctx);
         if let (Some(base), Some(drawn)) = (base, drawn)
             && base != drawn
@@ -379,7 +379,7 @@ impl<'a> Checker<'a> {
             let message =
                 format!("`{name}` is {} but its distribution gives {}", base.describe(), drawn.describe());
             self.error(
-                Problem::error("cascade::check::type_mismatch", message)
+                Problem::error(codes::check::type_mismatch, message)
                     .label(distribution.span, format!("this is {}", drawn.describe()))
                     .label(base_span, format!("the base value is {}", base.describe()))
                     .help("draw the same type as the base value, e.g. `param p = 2.00 ~ normal(2.00, 0.20)`"),

@@ -63,7 +63,7 @@ impl Evaluator<'_> {
             Err(bad) => {
                 let at = bad.argument.and_then(|i| args.get(i)).map_or(span, |a| a.span);
                 Err(Fault::new(
-                    "cascade::run::bad_argument",
+                    crate::codes::run::bad_argument,
                     bad.message,
                     at,
                     "this argument is out of range",

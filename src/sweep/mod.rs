@@ -575,8 +575,8 @@ impl Sweep {
 
 fn failure(error: &Error) -> PathEnd {
     match error.diagnostics().and_then(|d| d.problems().first()) {
-        Some(problem) if problem.code == "cascade::limit::cancelled" => PathEnd::Cancelled,
+        Some(problem) if problem.code == crate::codes::limit::cancelled => PathEnd::Cancelled,
         Some(problem) => PathEnd::Failed { code: problem.code.to_string(), message: problem.message.clone() },
-        None => PathEnd::Failed { code: String::from("cascade::api::error"), message: error.to_string() },
+        None => PathEnd::Failed { code: String::from(crate::codes::api::error), message: error.to_string() },
     }
 }
