@@ -190,3 +190,16 @@ fn values_from_data_have_the_kinds_types() {
     assert!(matches!(run.value("alpha.since"), Ok(Value::Date(_))));
     assert_eq!(value(&mut run, "alpha.open"), "false");
 }
+
+/// The data-driven example runs from its folder and passes its own expectations.
+#[test]
+fn the_counterparties_example_checks_itself() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .args(["test", "examples/counterparties/counterparties.cascade"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.ends_with("7 passed, 0 failed\n"), "{text}");
+}
