@@ -25,6 +25,7 @@ use std::time::Instant;
 
 const USAGE: &str = "\
 usage: gen interbank [--banks N] [--degree D] [--shocks K] [--seed S] [--run interpreter|baseline] [--provenance] [--explain TARGET]...
+       gen interbank [--banks N] ... --csv DIR [--run baseline-csv]
        gen fire-sale [--lessors N] [--shocks K] [--seed S] [--run interpreter|baseline] [--provenance] [--explain TARGET]...
        gen quiet [--entities N] [--horizon H] [--seed S] [--run interpreter] [--provenance]
 
@@ -47,6 +48,8 @@ enum Runner {
     Print,
     Interpreter,
     Baseline,
+    /// The baseline reading the network from the CSV files in `--csv DIR`.
+    BaselineCsv,
 }
 
 struct Options {
@@ -59,6 +62,9 @@ struct Options {
     runner: Runner,
     provenance: bool,
     explain: Vec<String>,
+    /// With `--csv DIR`: write the interbank network there as a script and two
+    /// CSV files (or, with `--run baseline-csv`, read them from there).
+    csv: Option<std::path::PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -80,6 +86,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         runner: Runner::Print,
         provenance: false,
         explain: Vec::new(),
+        csv: None,
     };
     let mut rest = rest.iter();
     while let Some(flag) = rest.next() {
@@ -106,9 +113,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
             (Scenario::Quiet, "--horizon") => options.horizon = number()?,
             (_, "--seed") => options.seed = number()?,
             (Scenario::Interbank | Scenario::FireSale, "--explain") => options.explain.push(value.clone()),
+            (Scenario::Interbank, "--csv") => options.csv = Some(std::path::PathBuf::from(value)),
             (_, "--run") => {
                 options.runner = match value.as_str() {
                     "interpreter" => Runner::Interpreter,
+                    "baseline-csv" if scenario == Scenario::Interbank => Runner::BaselineCsv,
                     "baseline" if scenario != Scenario::Quiet => Runner::Baseline,
                     "baseline" => return Err(String::from("the quiet world has no baseline")),
                     other => return Err(format!("`--run` takes interpreter or baseline, not `{other}`")),
@@ -125,6 +134,41 @@ fn parse(args: &[String]) -> Result<Options, String> {
         return Err(format!("the world needs at least {minimum} entities"));
     }
     Ok(options)
+}
+
+/// `--csv DIR`: writes `interbank.cascade`, `banks.csv` and `exposures.csv`
+/// into DIR, or with `--run baseline-csv` reads the CSV files and runs the
+/// baseline on them (the whole-command baseline of `BENCHMARKS.md`).
+fn csv(o: &Options, dir: &std::path::Path) -> Result<(), String> {
+    let world = scenarios::interbank(o.size, o.degree, o.shocks.unwrap_or(1), o.seed);
+    let io = |e: std::io::Error| format!("{}: {e}", dir.display());
+    match o.runner {
+        Runner::Print => {
+            let (script, banks, exposures) = world.csv();
+            std::fs::create_dir_all(dir).map_err(io)?;
+            std::fs::write(dir.join("interbank.cascade"), script).map_err(io)?;
+            std::fs::write(dir.join("banks.csv"), banks).map_err(io)?;
+            std::fs::write(dir.join("exposures.csv"), exposures).map_err(io)?;
+            Ok(())
+        }
+        Runner::BaselineCsv => {
+            let start = Timer::start();
+            let banks = std::fs::read(dir.join("banks.csv")).map_err(io)?;
+            let exposures = std::fs::read(dir.join("exposures.csv")).map_err(io)?;
+            let read = baseline::read_interbank_csv(&banks, &exposures, &world)?;
+            let loaded = start.elapsed();
+            let result = baseline::run_interbank(&read);
+            println!(
+                "baseline from CSV: {} of {} banks defaulted; read {loaded}, total {}{}",
+                result.defaults.len(),
+                read.banks(),
+                start.elapsed(),
+                memory()
+            );
+            Ok(())
+        }
+        _ => Err(String::from("with --csv, --run takes only baseline-csv (run the script with `cascade`)")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -150,6 +194,9 @@ fn main() -> ExitCode {
 }
 
 fn run(o: &Options) -> Result<(), String> {
+    if let Some(dir) = &o.csv {
+        return csv(o, dir);
+    }
     match (o.scenario, o.runner) {
         (Scenario::Interbank, Runner::Baseline) => {
             let world = scenarios::interbank(o.size, o.degree, o.shocks.unwrap_or(1), o.seed);

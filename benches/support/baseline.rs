@@ -80,6 +80,40 @@ impl Banks {
     }
 }
 
+/// Reads an interbank network from the CSV files that [`Interbank::csv`]
+/// writes, as a hand-written program would: the `csv` crate's byte records,
+/// names resolved through a hash map, `123k` and `35%` parsed by hand. The
+/// shocks, horizon, seed and degree are taken from `like` (the script holds them).
+pub fn read_interbank_csv(banks: &[u8], exposures: &[u8], like: &Interbank) -> Result<Interbank, String> {
+    fn number(cell: &[u8], suffix: u8) -> Result<u64, String> {
+        let digits = cell.strip_suffix(&[suffix]).unwrap_or(cell);
+        std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| format!("bad number {}", String::from_utf8_lossy(cell)))
+    }
+    let mut index: std::collections::HashMap<Vec<u8>, u32> = std::collections::HashMap::new();
+    let mut capital_k = Vec::new();
+    let mut reader = csv::ReaderBuilder::new().from_reader(banks);
+    let mut record = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(|e| e.to_string())? {
+        index.insert(record[0].to_vec(), capital_k.len() as u32);
+        capital_k.push(number(&record[1], b'k')?);
+    }
+    let mut list = Vec::new();
+    let mut reader = csv::ReaderBuilder::new().from_reader(exposures);
+    let find = |name: &[u8]| index.get(name).copied().ok_or_else(|| String::from("unknown bank"));
+    while reader.read_byte_record(&mut record).map_err(|e| e.to_string())? {
+        list.push(crate::scenarios::Exposure {
+            creditor: find(&record[0])?,
+            debtor: find(&record[1])?,
+            amount_k: number(&record[2], b'k')?,
+            recovery_pct: number(&record[3], b'%')?,
+        });
+    }
+    Ok(Interbank { capital_k, exposures: list, ..like.clone() })
+}
+
 /// Runs the interbank scenario to its horizon.
 pub fn run_interbank(world: &Interbank) -> InterbankResult {
     let n = world.banks();

@@ -165,6 +165,44 @@ impl Interbank {
     }
 }
 
+impl Interbank {
+    /// The same network as a script that loads its banks and exposures from CSV
+    /// files (`banks.csv`: `name,capital`; `exposures.csv`:
+    /// `creditor,debtor,amount,recovery`), with those two files' text.
+    pub fn csv(&self) -> (String, String, String) {
+        let n = self.banks();
+        let mut script = String::new();
+        let _ = writeln!(
+            script,
+            "# Interbank sequential default: {n} banks, {} exposures each, seed {}, from CSV files.",
+            self.degree, self.seed
+        );
+        let _ = writeln!(
+            script,
+            "scenario \"interbank {n}x{} seed {}\" {{ horizon = {} }}\n",
+            self.degree, self.seed, self.horizon
+        );
+        script.push_str("kind Bank {\n  capital = 0\n  let losses = exposure_losses(self)\n}\n\n");
+        script.push_str("entities Bank from \"banks.csv\"\nexposures from \"exposures.csv\"\n");
+        script.push_str("\nrule contagion \"losses above capital\":\n");
+        script.push_str("  for b: Bank when not b.defaulted and b.losses > b.capital then default(b)\n\n");
+        for (step, bank) in &self.shocks {
+            let _ = writeln!(script, "at {step} then default(b{bank})");
+        }
+        let mut banks = String::with_capacity(16 + n * 16);
+        banks.push_str("name,capital\n");
+        for (i, capital) in self.capital_k.iter().enumerate() {
+            let _ = writeln!(banks, "b{i},{capital}k");
+        }
+        let mut exposures = String::with_capacity(32 + self.exposures.len() * 24);
+        exposures.push_str("creditor,debtor,amount,recovery\n");
+        for x in &self.exposures {
+            let _ = writeln!(exposures, "b{},b{},{}k,{}%", x.creditor, x.debtor, x.amount_k, x.recovery_pct);
+        }
+        (script, banks, exposures)
+    }
+}
+
 // ---------------------------------------------------------------------------
 // (b) Fire sale
 
