@@ -48,6 +48,7 @@ fn main() {
     let mut c = Criterion::default().with_measurement(clock).configure_from_args();
     let sizes = sizes();
     parse_check(&mut c, &sizes);
+    load_csv(&mut c, &sizes);
     runs(&mut c, &sizes);
     quiet_steps(&mut c, clock, &sizes);
     c.final_summary();
@@ -98,6 +99,36 @@ fn parse_check(c: &mut Criterion<Clock>, sizes: &[usize]) {
                 let diagnostics = cascade::check_source(script, "bench.cascade");
                 assert!(!diagnostics.has_errors());
                 diagnostics
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The interbank network loaded from CSV files (`entities Bank from
+/// "banks.csv"`, `exposures from "exposures.csv"`): compiling with the data
+/// (reading the CSV, building entities and exposures, checking), against the
+/// baseline reading the same CSV into its vectors. Reported as MB/s of CSV.
+fn load_csv(c: &mut Criterion<Clock>, sizes: &[usize]) {
+    let mut group = c.benchmark_group("load_csv");
+    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    for &n in sizes {
+        let world = scenarios::interbank(n, DEGREE, 1, SEED);
+        let (script, banks, exposures) = world.csv();
+        group.throughput(Throughput::BytesDecimal((banks.len() + exposures.len()) as u64));
+        let (b2, x2) = (banks.clone(), exposures.clone());
+        let engine = cascade::Engine::new().provenance(false).loader(move |name: &str, _: &str| match name {
+            "banks.csv" => Ok(cascade::DataFile::new(name, b2.clone())),
+            _ => Ok(cascade::DataFile::new(name, x2.clone())),
+        });
+        group.bench_function(BenchmarkId::new("interpreter", n), |b| {
+            ran(format!("load_csv/interpreter/{n}"));
+            b.iter(|| engine.compile(&script, "bench.cascade").expect("it compiles"))
+        });
+        group.bench_function(BenchmarkId::new("baseline", n), |b| {
+            ran(format!("load_csv/baseline/{n}"));
+            b.iter(|| {
+                baseline::read_interbank_csv(banks.as_bytes(), exposures.as_bytes(), &world).expect("it reads")
             })
         });
     }
