@@ -128,7 +128,8 @@ fn load_csv(c: &mut Criterion<Clock>, sizes: &[usize]) {
         group.bench_function(BenchmarkId::new("baseline", n), |b| {
             ran(format!("load_csv/baseline/{n}"));
             b.iter(|| {
-                baseline::read_interbank_csv(banks.as_bytes(), exposures.as_bytes(), &world).expect("it reads")
+                baseline::read_interbank_csv(banks.as_bytes(), exposures.as_bytes(), &world)
+                    .expect("it reads")
             })
         });
     }

@@ -140,10 +140,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
 /// into DIR, or with `--run baseline-csv` reads the CSV files and runs the
 /// baseline on them (the whole-command baseline of `BENCHMARKS.md`).
 fn csv(o: &Options, dir: &std::path::Path) -> Result<(), String> {
-    let world = scenarios::interbank(o.size, o.degree, o.shocks.unwrap_or(1), o.seed);
     let io = |e: std::io::Error| format!("{}: {e}", dir.display());
     match o.runner {
         Runner::Print => {
+            let world = scenarios::interbank(o.size, o.degree, o.shocks.unwrap_or(1), o.seed);
             let (script, banks, exposures) = world.csv();
             std::fs::create_dir_all(dir).map_err(io)?;
             std::fs::write(dir.join("interbank.cascade"), script).map_err(io)?;
@@ -155,7 +155,31 @@ fn csv(o: &Options, dir: &std::path::Path) -> Result<(), String> {
             let start = Timer::start();
             let banks = std::fs::read(dir.join("banks.csv")).map_err(io)?;
             let exposures = std::fs::read(dir.join("exposures.csv")).map_err(io)?;
-            let read = baseline::read_interbank_csv(&banks, &exposures, &world)?;
+            // The shocks and the horizon are in the script: `at 1 then default(b7)`, `horizon = 3`.
+            let script = std::fs::read_to_string(dir.join("interbank.cascade")).map_err(io)?;
+            let mut like = scenarios::Interbank {
+                seed: o.seed,
+                degree: o.degree,
+                capital_k: Vec::new(),
+                exposures: Vec::new(),
+                shocks: Vec::new(),
+                horizon: 1,
+            };
+            for line in script.lines() {
+                if let Some(rest) = line.strip_prefix("at ")
+                    && let Some((step, bank)) = rest.split_once(" then default(b")
+                {
+                    let bank = bank.trim_end_matches(')');
+                    like.shocks.push((
+                        step.parse().map_err(|_| "bad shock")?,
+                        bank.parse().map_err(|_| "bad shock")?,
+                    ));
+                }
+                if let Some((_, h)) = line.split_once("horizon = ") {
+                    like.horizon = h.trim_end_matches(" }").trim().parse().map_err(|_| "bad horizon")?;
+                }
+            }
+            let read = baseline::read_interbank_csv(&banks, &exposures, &like)?;
             let loaded = start.elapsed();
             let result = baseline::run_interbank(&read);
             println!(

@@ -543,6 +543,12 @@ impl World {
                     continue;
                 }
                 let name = &ident.name;
+                let file_problems = &mut problems[x.file];
+                if file_problems.list.len() >= MAX_PROBLEMS_PER_FILE {
+                    // Only counted: no "did you mean" over every name for a problem not shown.
+                    file_problems.more += 1;
+                    continue;
+                }
                 let candidates = self.data_names.keys().map(String::as_str).chain(
                     self.script_names.iter().filter(|(_, (_, w))| *w == "entity").map(|(n, _)| n.as_str()),
                 );
