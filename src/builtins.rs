@@ -16,10 +16,10 @@
 //!
 //! Naming: `compute_*` evaluate a function of values.
 
-use crate::codes;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use crate::codes;
 use crate::value::{Type, human};
 
 /// A built-in function: one row of [`BUILTINS`].

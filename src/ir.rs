@@ -142,6 +142,37 @@ pub(crate) enum FieldRef {
     DefaultedAt,
 }
 
+/// Where a field of an entity is kept: a stored slot or a derived cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cell {
+    Slot(u32),
+    Derived(u32),
+}
+
+impl Ir {
+    /// The cell of `field` of entity `entity`. The one place that knows an
+    /// entity's layout: its stored fields, then `defaulted` and
+    /// `defaulted_at`, in slots from `slot_base`; its derived fields in
+    /// derived cells from `derived_base`.
+    pub(crate) fn cell(&self, entity: u32, field: FieldRef) -> Cell {
+        let def = &self.entities[entity as usize];
+        let stored = self.kinds[def.kind as usize].stored_count;
+        match field {
+            FieldRef::Stored(i) => Cell::Slot(def.slot_base + i),
+            FieldRef::Defaulted => Cell::Slot(def.slot_base + stored),
+            FieldRef::DefaultedAt => Cell::Slot(def.slot_base + stored + 1),
+            FieldRef::Derived(i) => Cell::Derived(def.derived_base + i),
+        }
+    }
+
+    /// The slot of `defaulted` of entity `entity` (`defaulted_at` is the next one).
+    pub(crate) fn defaulted_slot(&self, entity: u32) -> u32 {
+        match self.cell(entity, FieldRef::Defaulted) {
+            Cell::Slot(slot) | Cell::Derived(slot) => slot,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct EntityDef {
     pub name: String,

@@ -1,9 +1,9 @@
 //! Expressions: name resolution, types, and lowering to [`Node`]s.
 
-use crate::codes;
 use std::sync::Arc;
 
 use crate::builtins::Place;
+use crate::codes;
 use crate::diagnostic::Problem;
 use crate::ir::*;
 use crate::source::Span;

@@ -1,7 +1,6 @@
 //! The dependency graph, cycles of derived values, the rule schedule and the
 //! warnings that need the whole program.
 
-use crate::codes;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
 // `kosaraju_scc` rather than `tarjan_scc`: petgraph's Tarjan recurses once per
@@ -9,6 +8,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use crate::codes;
 use crate::diagnostic::Problem;
 use crate::ir::*;
 use crate::source::Span;

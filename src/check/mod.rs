@@ -21,10 +21,10 @@ pub(crate) mod graph;
 mod lower;
 mod rules;
 
-use crate::codes;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::codes;
 use crate::diagnostic::{Problem, did_you_mean_within, list_words};
 use crate::ir::*;
 use crate::source::{SourceFile, Span};

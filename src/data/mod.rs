@@ -12,12 +12,12 @@ mod cells;
 mod rows;
 mod table;
 
-use crate::codes;
 use std::fmt;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem};
 use crate::source::SourceFile;
 use crate::syntax::{File, Item};

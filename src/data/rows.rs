@@ -1,8 +1,8 @@
 //! Rows of data files turned into entities and exposures of the script.
 
-use crate::codes;
 use std::collections::HashMap;
 
+use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem, did_you_mean, list_words};
 use crate::source::{SourceFile, Span};
 use crate::syntax::{self, Entity, Exposure, Expr, ExprKind, FieldInit, File, Ident, Item};

@@ -1,13 +1,13 @@
 //! The public face of the library: [`Engine`] compiles scripts into
 //! [`Program`]s; a program starts any number of independent [`Run`]s.
 
-use crate::codes;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use rust_decimal::Decimal;
 
+use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem, did_you_mean};
 use crate::eval::{Evaluator, Limits, Machine, RunFault, Stepper, derived_owners, display_value};
 use crate::host::HostFn;

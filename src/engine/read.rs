@@ -2,11 +2,11 @@
 //! are read, and only from a regular file or a pipe (a device such as
 //! `/dev/zero` or `/dev/urandom` never ends).
 
-use crate::codes;
 use std::io::Read;
 use std::path::Path;
 
 use super::{Engine, Error};
+use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem};
 use crate::source::{SourceFile, Span};
 

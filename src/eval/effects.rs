@@ -56,9 +56,7 @@ impl Stepper<'_> {
                         ));
                     }
                 };
-                let def = &ir.entities[e as usize];
-                let stored = ir.kinds[def.kind as usize].stored_count;
-                let flag = def.slot_base + stored;
+                let flag = ir.defaulted_slot(e);
                 if self.m.st.slots[flag as usize] != Value::Bool(true) {
                     for (slot, value) in
                         [(flag, Value::Bool(true)), (flag + 1, Value::Number(Decimal::from(step)))]
@@ -300,14 +298,7 @@ pub(super) fn collect_reads(
         }
         NodeKind::Field { object, field } => {
             if let Ok(e) = ev.entity(object, frame) {
-                let def = &ev.ir.entities[e as usize];
-                let stored = ev.ir.kinds[def.kind as usize].stored_count;
-                let key = match field {
-                    FieldRef::Stored(i) => ReadKey::Slot(def.slot_base + i),
-                    FieldRef::Defaulted => ReadKey::Slot(def.slot_base + stored),
-                    FieldRef::DefaultedAt => ReadKey::Slot(def.slot_base + stored + 1),
-                    FieldRef::Derived(i) => ReadKey::Derived(def.derived_base + i),
-                };
+                let key = ReadKey::of(ev.ir.cell(e, *field));
                 if let Ok(value) = ev.field(e, *field, node.span) {
                     push(log, key, value);
                 }

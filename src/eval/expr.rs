@@ -4,12 +4,12 @@
 //! invalid arguments become a [`Fault`] at the expression's span, never a panic
 //! or a silent zero.
 
-use crate::codes;
 use std::cell::Cell;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
+use crate::codes;
 use crate::ir::*;
 use crate::source::Span;
 use crate::syntax::{BinaryOp, UnaryOp};
@@ -283,13 +283,9 @@ impl Evaluator<'_> {
 
     /// Reads a field of an entity.
     pub fn field(&mut self, entity: u32, field: FieldRef, span: Span) -> Eval<Value> {
-        let def = &self.ir.entities[entity as usize];
-        let stored = self.ir.kinds[def.kind as usize].stored_count;
-        let slot = match field {
-            FieldRef::Stored(i) => def.slot_base + i,
-            FieldRef::Defaulted => def.slot_base + stored,
-            FieldRef::DefaultedAt => def.slot_base + stored + 1,
-            FieldRef::Derived(i) => return self.derived(def.derived_base + i, span),
+        let slot = match self.ir.cell(entity, field) {
+            crate::ir::Cell::Slot(slot) => slot,
+            crate::ir::Cell::Derived(d) => return self.derived(d, span),
         };
         self.st.read(slot);
         Ok(self.st.slots[slot as usize].clone())

@@ -1,11 +1,11 @@
 //! Warnings that need the initial state: rules that can never fire.
 
-use crate::codes;
 use std::collections::HashSet;
 
 use petgraph::visit::EdgeRef;
 
 use crate::check::graph::{derived_reads, expand_reads};
+use crate::codes;
 use crate::diagnostic::Problem;
 use crate::ir::{EdgeKind, GraphNode, Ir, TriggerIr};
 use crate::value::Value;

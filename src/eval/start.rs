@@ -46,13 +46,13 @@ impl Machine {
                 ev.st.slots[v] = value;
             }
             for (e, entity) in ir.entities.iter().enumerate() {
-                let stored = ir.kinds[entity.kind as usize].stored_count;
                 for (i, init) in entity.inits.iter().enumerate() {
                     let value = eval_root(&mut ev, init, Some(e as u32)).map_err(at_start)?;
                     ev.st.slots[(entity.slot_base + i as u32) as usize] = value;
                 }
-                ev.st.slots[(entity.slot_base + stored) as usize] = Value::Bool(false);
-                ev.st.slots[(entity.slot_base + stored + 1) as usize] = Value::None;
+                let flag = ir.defaulted_slot(e as u32) as usize;
+                ev.st.slots[flag] = Value::Bool(false);
+                ev.st.slots[flag + 1] = Value::None;
             }
             for series in &ir.series {
                 let mut points = Vec::new();

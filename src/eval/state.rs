@@ -189,8 +189,7 @@ impl State {
         for (c, entity) in ir.entities.iter().enumerate() {
             let mut total = Some(Decimal::ZERO);
             for &x in &entity.as_creditor {
-                let debtor = &ir.entities[ir.exposures[x as usize].debtor as usize];
-                let flag = debtor.slot_base + ir.kinds[debtor.kind as usize].stored_count;
+                let flag = ir.defaulted_slot(ir.exposures[x as usize].debtor);
                 if self.slots[flag as usize] == Value::Bool(true) {
                     let (amount, recovery) = self.exposure(ir, x);
                     total = total.and_then(|total| add_loss(total, amount, recovery));

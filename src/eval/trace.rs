@@ -21,6 +21,16 @@ pub(crate) enum ReadKey {
     ExposuresTo(u32),
 }
 
+impl ReadKey {
+    /// The key of a field's cell.
+    pub fn of(cell: crate::ir::Cell) -> ReadKey {
+        match cell {
+            crate::ir::Cell::Slot(slot) => ReadKey::Slot(slot),
+            crate::ir::Cell::Derived(d) => ReadKey::Derived(d),
+        }
+    }
+}
+
 /// One rule instance firing.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct FiringRecord {

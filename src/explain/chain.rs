@@ -8,7 +8,7 @@ use super::{Cause, Explanation, Read, why_not};
 use crate::engine::{Error, Run};
 use crate::eval::trace::{EventKind, ReadKey};
 use crate::eval::{BY_HAND, display_value, series_value};
-use crate::ir::{FieldRef, Ir, Node, NodeKind, TriggerIr};
+use crate::ir::{Ir, Node, NodeKind, TriggerIr};
 use crate::report::{Target, derived_name, json_value, read_name, resolve_target, slot_name};
 use crate::value::Value;
 
@@ -476,16 +476,7 @@ fn node_leaves(ir: &Ir, node: &Node, entity: Option<u32>, keys: &mut Vec<ReadKey
             NodeKind::Var(v) => Some(ReadKey::Slot(*v)),
             NodeKind::Let(l) => Some(ReadKey::Derived(*l)),
             NodeKind::Series(s) => Some(ReadKey::Series(*s)),
-            NodeKind::Field { object, field } => resolve(object).map(|e| {
-                let def = &ir.entities[e as usize];
-                let stored = ir.kinds[def.kind as usize].stored_count;
-                match field {
-                    FieldRef::Stored(i) => ReadKey::Slot(def.slot_base + i),
-                    FieldRef::Defaulted => ReadKey::Slot(def.slot_base + stored),
-                    FieldRef::DefaultedAt => ReadKey::Slot(def.slot_base + stored + 1),
-                    FieldRef::Derived(i) => ReadKey::Derived(def.derived_base + i),
-                }
-            }),
+            NodeKind::Field { object, field } => resolve(object).map(|e| ReadKey::of(ir.cell(e, *field))),
             NodeKind::ExposureLosses(object) => resolve(object).map(ReadKey::Losses),
             NodeKind::Aggregate(aggregate) => match &aggregate.source {
                 crate::ir::AggregateSource::ExposuresOf(object) => resolve(object).map(ReadKey::ExposuresOf),

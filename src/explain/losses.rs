@@ -47,8 +47,7 @@ impl Explainer<'_> {
         for &x in list {
             let exposure = &ir.exposures[x as usize];
             let counterparty = if side == Side::To { exposure.creditor } else { exposure.debtor };
-            let other = &ir.entities[counterparty as usize];
-            let flag = other.slot_base + ir.kinds[other.kind as usize].stored_count;
+            let flag = ir.defaulted_slot(counterparty);
             // The flag is set once, by the default.
             let Some(&change) = self.by_slot.get(&flag).and_then(|list| list.first()) else { continue };
             if change >= before || m.log.changes[change].to != Value::Bool(true) {

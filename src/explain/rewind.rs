@@ -38,12 +38,8 @@ impl<'a> Rewind<'a> {
         st.series_points = m.st.series_points.clone();
         st.exposures = m.st.exposures.clone();
         st.slots = m.initial.clone();
-        let flags = ir
-            .entities
-            .iter()
-            .enumerate()
-            .map(|(e, def)| (def.slot_base + ir.kinds[def.kind as usize].stored_count, e as u32))
-            .collect();
+        let flags =
+            ir.entities.iter().enumerate().map(|(e, _)| (ir.defaulted_slot(e as u32), e as u32)).collect();
         let fuel = inner.limits.max_fuel;
         let mut rewind = Rewind { ir, owners: &inner.owners, log: &m.log, st, next: 0, flags, fuel };
         rewind.set_clock(0);

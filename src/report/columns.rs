@@ -6,6 +6,7 @@ use serde_json::Value as Json;
 use crate::diagnostic::{Diagnostics, list_words};
 use crate::engine::{Error, Run};
 use crate::eval::{Evaluator, RunFault};
+use crate::ir::{Cell, FieldRef};
 use crate::value::Value;
 
 use super::{Target, csv_value, json_value, read_target};
@@ -61,7 +62,7 @@ impl Run {
         columns.extend(ir.vars.iter().enumerate().map(|(i, v)| global(&v.name, Target::Slot(i as u32))));
         columns.extend(ir.lets.iter().enumerate().map(|(i, l)| global(&l.name, Target::Derived(i as u32))));
         columns.extend(ir.series.iter().enumerate().map(|(i, s)| global(&s.name, Target::Series(i as u32))));
-        for entity in &ir.entities {
+        for (e, entity) in ir.entities.iter().enumerate() {
             let kind = &ir.kinds[entity.kind as usize];
             let field = |field: &str, target| Column {
                 entity: Some(entity.name.clone()),
@@ -69,14 +70,15 @@ impl Run {
                 target,
             };
             for f in &kind.fields {
-                let target = if f.derived {
-                    Target::Derived(entity.derived_base + f.index)
-                } else {
-                    Target::Slot(entity.slot_base + f.index)
+                let field_ref =
+                    if f.derived { FieldRef::Derived(f.index) } else { FieldRef::Stored(f.index) };
+                let target = match ir.cell(e as u32, field_ref) {
+                    Cell::Slot(slot) => Target::Slot(slot),
+                    Cell::Derived(d) => Target::Derived(d),
                 };
                 columns.push(field(&f.name, target));
             }
-            columns.push(field("defaulted", Target::Slot(entity.slot_base + kind.stored_count)));
+            columns.push(field("defaulted", Target::Slot(ir.defaulted_slot(e as u32))));
         }
         columns
     }

@@ -8,14 +8,14 @@ mod trace;
 pub use columns::Column;
 pub use trace::Trace;
 
-use crate::codes;
 use serde_json::Value as Json;
 
+use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem};
 use crate::engine::{Error, Run};
 use crate::eval::trace::{EventKind, ReadKey};
 use crate::eval::{Evaluator, Fault, display_value};
-use crate::ir::{FieldRef, Ir};
+use crate::ir::{Cell, FieldRef, Ir};
 use crate::value::{Value, exact};
 
 /// Something that can be read by name.
@@ -57,12 +57,9 @@ pub(crate) fn resolve_target(ir: &Ir, name: &str) -> Result<Target, Error> {
                 }
             },
         };
-        let _ = e;
-        return Ok(match field_ref {
-            FieldRef::Stored(i) => Target::Slot(def.slot_base + i),
-            FieldRef::Defaulted => Target::Slot(def.slot_base + kind.stored_count),
-            FieldRef::DefaultedAt => Target::Slot(def.slot_base + kind.stored_count + 1),
-            FieldRef::Derived(i) => Target::Derived(def.derived_base + i),
+        return Ok(match ir.cell(e as u32, field_ref) {
+            Cell::Slot(slot) => Target::Slot(slot),
+            Cell::Derived(d) => Target::Derived(d),
         });
     }
     if name == "step" {

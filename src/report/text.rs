@@ -125,7 +125,7 @@ impl Run {
                     };
                     row.push(value);
                 }
-                let at = &ev.st.slots[(entity.slot_base + kind.stored_count + 1) as usize];
+                let at = &ev.st.slots[ir.defaulted_slot(e) as usize + 1];
                 row.push(match at.as_number() {
                     Some(n) => {
                         let s: u64 = n.try_into().unwrap_or(0);

@@ -2,7 +2,6 @@
 //! the text the pairs came from, so spans are offsets into the whole file, and
 //! the expression depth allowed.
 
-use crate::codes;
 use std::sync::LazyLock;
 
 use pest::iterators::{Pair, Pairs};
@@ -11,6 +10,7 @@ use rust_decimal::Decimal;
 
 use super::ast::*;
 use super::grammar::Rule;
+use crate::codes;
 use crate::diagnostic::Problem;
 use crate::source::Span;
 use crate::value::Date;
