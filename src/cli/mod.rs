@@ -10,6 +10,7 @@ mod graph;
 mod interrupt;
 mod out;
 mod output;
+mod plot;
 mod repl;
 mod sweep;
 
@@ -206,6 +207,46 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+    /// Run a scenario and draw chosen values over the steps, with its events marked.
+    Plot {
+        /// The script.
+        file: PathBuf,
+        /// Vars, lets, series, params or `entity.field`; `*` matches any text
+        /// (`coreweave.*`, `'*.cash'`). None: the vars and lets, and the
+        /// entities' cash when there are few.
+        names: Vec<String>,
+        /// The picture to write: `FILE.svg`, `FILE.png`, or `-` for SVG on stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+        /// Override a param: `--set holding_cost=2.8` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+        /// Run this many steps instead of the scenario's horizon.
+        #[arg(long, value_name = "N")]
+        horizon: Option<u64>,
+        #[command(flatten)]
+        random: Random,
+        #[command(flatten)]
+        limits: Limits,
+    },
+    /// Run a scenario and write one self-contained HTML report of it.
+    Report {
+        /// The script.
+        file: PathBuf,
+        /// The page to write (`report.html`), or `-` for stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+        /// Override a param: `--set holding_cost=2.8` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+        /// Run this many steps instead of the scenario's horizon.
+        #[arg(long, value_name = "N")]
+        horizon: Option<u64>,
+        #[command(flatten)]
+        random: Random,
+        #[command(flatten)]
+        limits: Limits,
+    },
     /// Explore a scenario interactively: step, poke values, ask why, go back.
     Repl {
         /// The script to load.
@@ -287,6 +328,12 @@ pub fn main() -> ExitCode {
         }
         Command::Test { files, limits } => test(&files, &limits),
         Command::Graph { file, format, limits } => graph::graph(&file, &format, &limits.engine()),
+        Command::Plot { file, names, output, sets, horizon, random, limits } => {
+            plot::plot(&file, &names, &sets, horizon, random, &output, &limits)
+        }
+        Command::Report { file, output, sets, horizon, random, limits } => {
+            plot::report_html(&file, &sets, horizon, random, &output, &limits)
+        }
         Command::Repl { file, random, limits } => {
             return repl::run(file.as_deref(), limits.engine(), (random.seed, random.path));
         }

@@ -97,6 +97,14 @@ pub const COMMANDS: &[Command] = &[
                   declarations typed in).",
     },
     Command {
+        name: "plot",
+        usage: "[NAME|PATTERN]... [-o FILE]",
+        summary: "chart values over the steps so far, as an SVG (or PNG) file",
+        details: "The chart of `cascade plot`: names as there (`h100_price`, `coreweave.*`,\n\
+                  `*.cash`), the vars and lets when none is given; defaults and emits marked.\n\
+                  Writes `SCRIPT-plot.svg` in the working directory unless `-o FILE` says otherwise.",
+    },
+    Command {
         name: "rules",
         usage: "",
         summary: "the rules, in source order",

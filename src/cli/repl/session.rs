@@ -22,6 +22,7 @@ use super::timeline::{HandSet, Timeline};
 use super::world;
 
 mod load;
+mod plot;
 
 /// What the loop does after a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,6 +185,7 @@ impl Session {
             "set" => self.set(args, out)?,
             "why" => self.why(args, out)?,
             "graph" => self.graph(args, out)?,
+            "plot" => self.plot(args, out)?,
             "rules" => self.rules(out),
             "events" => {
                 let n = self.count(args, "events", out)?;

@@ -1,0 +1,139 @@
+//! Pictures of a run: `cascade plot` (a line chart of chosen values over the
+//! steps, as SVG or PNG) and `cascade report` (one self-contained HTML page).
+//! The REPL's `:plot` uses the same recording and chart.
+//!
+//! Everything here reads the run through the public API (`Run::value`,
+//! `Run::events`, `Run::explain`, `Program::feedback_loops`); plotters draws
+//! the SVG and resvg turns it into a PNG.
+
+pub mod chart;
+mod html;
+pub mod png;
+pub mod record;
+pub mod units;
+
+use std::path::{Path, PathBuf};
+
+use cascade::Program;
+
+use super::{Failure, Limits, Random, compile, report, start};
+use record::{MAX_LINES, Recording};
+
+/// Where a picture goes, from `-o`: an SVG or PNG file, or `-` (stdout, SVG).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    Svg(PathBuf),
+    Png(PathBuf),
+    Stdout,
+}
+
+impl Output {
+    /// The output for `path`, by its extension.
+    pub fn from_path(path: &Path) -> Result<Output, String> {
+        if path.as_os_str() == "-" {
+            return Ok(Output::Stdout);
+        }
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("svg") => Ok(Output::Svg(path.to_path_buf())),
+            Some("png") => Ok(Output::Png(path.to_path_buf())),
+            _ => Err(format!(
+                "`-o {}` should name an `.svg` or `.png` file (or `-` for SVG on stdout)",
+                path.display()
+            )),
+        }
+    }
+}
+
+/// The names to draw: `patterns` expanded, or the default choice; at most
+/// [`MAX_LINES`], with a note on stderr when more matched.
+pub fn choose(program: &Program, patterns: &[String]) -> Result<Vec<String>, String> {
+    let mut names =
+        if patterns.is_empty() { record::default_names(program) } else { record::expand(program, patterns)? };
+    if names.is_empty() {
+        return Err(String::from(
+            "the script has no var, let or series to draw; name fields to draw, e.g. `'*.cash'`",
+        ));
+    }
+    if names.len() > MAX_LINES {
+        super::out::err(&format!(
+            "note: drawing the first {MAX_LINES} of the {} values that matched; name fewer to see the others\n",
+            names.len()
+        ));
+        names.truncate(MAX_LINES);
+    }
+    Ok(names)
+}
+
+/// Writes `svg` where `output` says (rasterised for a PNG).
+pub fn write(svg: &str, output: &Output) -> Result<(), String> {
+    let (path, bytes) = match output {
+        Output::Stdout => {
+            use std::io::Write;
+            let _ = std::io::stdout().lock().write_all(svg.as_bytes());
+            return Ok(());
+        }
+        Output::Svg(path) => (path, svg.as_bytes().to_vec()),
+        Output::Png(path) => (path, png::png(svg, 2.0)?),
+    };
+    std::fs::write(path, bytes).map_err(|e| format!("could not write `{}`: {e}", path.display()))
+}
+
+/// `cascade plot FILE [NAME|PATTERN]... [--set ...] -o FILE.svg|png`.
+pub fn plot(
+    file: &Path,
+    patterns: &[String],
+    sets: &[String],
+    horizon: Option<u64>,
+    random: Random,
+    out: &Path,
+    limits: &Limits,
+) -> Result<(), Failure> {
+    let output = Output::from_path(out).map_err(usage)?;
+    let program = compile(&limits.engine(), file)?;
+    let names = choose(&program, patterns).map_err(usage)?;
+    let mut run = start(&program, sets, horizon, random)?;
+    let mut recording = Recording::new(&program, &names);
+    recording.record_to_end(&mut run).map_err(|e| report(&e))?;
+    recording.keep_numbers();
+    if recording.lines.is_empty() {
+        return Err(usage(format!("none of {} has a number to draw", names.join(", "))));
+    }
+    let svg = chart::svg(&recording).map_err(usage)?;
+    write(&svg, &output).map_err(usage)?;
+    if output != Output::Stdout {
+        super::out::err(&format!("wrote {}\n", out.display()));
+    }
+    Ok(())
+}
+
+/// `cascade report FILE [--set ...] -o report.html`.
+pub fn report_html(
+    file: &Path,
+    sets: &[String],
+    horizon: Option<u64>,
+    random: Random,
+    out: &Path,
+    limits: &Limits,
+) -> Result<(), Failure> {
+    let program = compile(&limits.engine(), file)?;
+    let names = choose(&program, &[]).unwrap_or_default();
+    let mut run = start(&program, sets, horizon, random)?;
+    let mut recording = Recording::new(&program, &names);
+    recording.record_to_end(&mut run).map_err(|e| report(&e))?;
+    recording.keep_numbers();
+    let chart = if recording.lines.is_empty() { None } else { Some(chart::svg(&recording).map_err(usage)?) };
+    let page = html::page(&program, &mut run, &recording, chart.as_deref());
+    if out.as_os_str() == "-" {
+        use std::io::Write;
+        let _ = std::io::stdout().lock().write_all(page.as_bytes());
+        return Ok(());
+    }
+    std::fs::write(out, page).map_err(|e| usage(format!("could not write `{}`: {e}", out.display())))?;
+    super::out::err(&format!("wrote {}\n", out.display()));
+    Ok(())
+}
+
+fn usage(message: impl std::fmt::Display) -> Failure {
+    super::out::err(&format!("error: {message}\n"));
+    Failure::Usage
+}

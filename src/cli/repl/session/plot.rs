@@ -1,0 +1,78 @@
+//! `:plot [NAME|PATTERN]... [-o FILE.svg|png]`: the chart of `cascade plot`
+//! for the run so far, written to a file.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::{Outcome, Session, say};
+use crate::cli::plot::record::Recording;
+use crate::cli::plot::{Output, chart, choose, write};
+
+impl Session {
+    pub(in crate::cli::repl) fn plot(&mut self, args: &str, out: &mut dyn Write) -> Outcome {
+        let mut patterns = Vec::new();
+        let mut path = None;
+        let mut words = args.split_whitespace();
+        while let Some(word) = words.next() {
+            if word == "-o" {
+                match words.next() {
+                    Some(file) => path = Some(PathBuf::from(file)),
+                    None => return self.fail(out, "`-o` needs a file: `:plot h100_price -o price.svg`"),
+                }
+            } else {
+                patterns.push(word.to_string());
+            }
+        }
+        let path = path.unwrap_or_else(|| self.default_plot_path());
+        let output = Output::from_path(&path).or_else(|message| self.fail(out, &message))?;
+        let names = choose(&self.program, &patterns).or_else(|message| self.fail(out, &message))?;
+        let recording = self.record(&names).or_else(|e| self.fail_with(out, &e))?;
+        if recording.lines.is_empty() {
+            return self.fail(out, &format!("none of {} has a number to draw", names.join(", ")));
+        }
+        let svg = chart::svg(&recording).or_else(|message| self.fail(out, &message))?;
+        write(&svg, &output).or_else(|message| self.fail(out, &message))?;
+        if output != Output::Stdout {
+            let lines: Vec<&str> = recording.lines.iter().map(|l| l.name.as_str()).collect();
+            say!(out, "wrote {} ({}, steps 0 to {})", path.display(), lines.join(", "), self.timeline.step());
+        }
+        Ok(())
+    }
+
+    /// `NAME-plot.svg` beside the working directory, after the script loaded.
+    fn default_plot_path(&self) -> PathBuf {
+        let stem =
+            self.file.as_deref().and_then(|f| f.file_stem()).and_then(|s| s.to_str()).unwrap_or("repl");
+        PathBuf::from(format!("{stem}-plot.svg"))
+    }
+
+    /// The session's run replayed from step 0 to the current step (with its
+    /// params and the values set by hand), recording `names` at each step.
+    fn record(&self, names: &[String]) -> Result<Recording, cascade::Error> {
+        let mut start = self.program.start().cancel_flag(self.cancel.clone()).seed(self.random.0);
+        if let Some(path) = self.random.1 {
+            start = start.path(path);
+        }
+        for (name, value) in &self.params {
+            start = start.set(name, value.clone())?;
+        }
+        let mut run = start.begin()?;
+        let to = self.timeline.step();
+        let mut recording = Recording::new(&self.program, names);
+        let apply = |run: &mut cascade::Run, step: u64| {
+            for h in self.hand_set.iter().filter(|h| h.step == step) {
+                // These were checked when they were set and on every replay.
+                let _ = run.set_value(&h.name, h.value.clone());
+            }
+        };
+        apply(&mut run, 0);
+        recording.record(&mut run)?;
+        while run.current_step() < to {
+            let Some(summary) = run.step()? else { break };
+            apply(&mut run, summary.step);
+            recording.record(&mut run)?;
+        }
+        recording.keep_numbers();
+        Ok(recording)
+    }
+}
