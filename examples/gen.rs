@@ -4,6 +4,7 @@
 //! cargo run --release --example gen -- interbank --banks 1000 --degree 10 --seed 1 > interbank.cascade
 //! cargo run --release --example gen -- fire-sale --lessors 1000 --seed 1 > fire_sale.cascade
 //! cargo run --release --example gen -- quiet --entities 10000 --seed 1 > quiet.cascade
+//! cargo run --release --example gen -- clearing --banks 1000 --degree 5 --seed 1 > clearing.cascade
 //! ```
 //!
 //! With `--run interpreter` or `--run baseline` it runs the scenario instead (in
@@ -28,6 +29,7 @@ usage: gen interbank [--banks N] [--degree D] [--shocks K] [--seed S] [--run int
        gen interbank [--banks N] ... --csv DIR [--run baseline-csv]
        gen fire-sale [--lessors N] [--shocks K] [--seed S] [--run interpreter|baseline] [--provenance] [--explain TARGET]...
        gen quiet [--entities N] [--horizon H] [--seed S] [--run interpreter] [--provenance]
+       gen clearing [--banks N] [--degree D] [--horizon H] [--seed S] [--nested]
 
 Prints a reproducible .cascade script on standard output. Defaults: 1000 banks,
 lessors or entities; degree 10; 1 shock (interbank) or 3 (fire-sale); seed 1;
@@ -41,6 +43,7 @@ enum Scenario {
     Interbank,
     FireSale,
     Quiet,
+    Clearing,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -65,16 +68,24 @@ struct Options {
     /// With `--csv DIR`: write the interbank network there as a script and two
     /// CSV files (or, with `--run baseline-csv`, read them from there).
     csv: Option<std::path::PathBuf>,
+    /// `clearing`: the O(banks²) inflow formula instead of `x.debtor.pay`.
+    nested: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
-    let (first, rest) = args.split_first().ok_or("missing the scenario: interbank, fire-sale or quiet")?;
+    let (first, rest) =
+        args.split_first().ok_or("missing the scenario: interbank, fire-sale, quiet or clearing")?;
     let scenario = match first.as_str() {
         "interbank" => Scenario::Interbank,
         "fire-sale" | "fire_sale" => Scenario::FireSale,
         "quiet" => Scenario::Quiet,
+        "clearing" => Scenario::Clearing,
         "-h" | "--help" => return Err(String::new()),
-        other => return Err(format!("unknown scenario `{other}`: expected interbank, fire-sale or quiet")),
+        other => {
+            return Err(format!(
+                "unknown scenario `{other}`: expected interbank, fire-sale, quiet or clearing"
+            ));
+        }
     };
     let mut options = Options {
         scenario,
@@ -87,11 +98,20 @@ fn parse(args: &[String]) -> Result<Options, String> {
         provenance: false,
         explain: Vec::new(),
         csv: None,
+        nested: false,
     };
+    if scenario == Scenario::Clearing {
+        options.degree = 5;
+        options.horizon = 20;
+    }
     let mut rest = rest.iter();
     while let Some(flag) = rest.next() {
         if flag == "--provenance" {
             options.provenance = true;
+            continue;
+        }
+        if flag == "--nested" && scenario == Scenario::Clearing {
+            options.nested = true;
             continue;
         }
         if flag == "-h" || flag == "--help" {
@@ -103,14 +123,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
         match (scenario, flag.as_str()) {
             (Scenario::Interbank, "--banks")
             | (Scenario::FireSale, "--lessors" | "--banks")
-            | (Scenario::Quiet, "--entities") => {
+            | (Scenario::Quiet, "--entities")
+            | (Scenario::Clearing, "--banks") => {
                 options.size = number()? as usize;
             }
-            (Scenario::Interbank, "--degree") => options.degree = number()? as usize,
+            (Scenario::Interbank | Scenario::Clearing, "--degree") => options.degree = number()? as usize,
             (Scenario::Interbank | Scenario::FireSale, "--shocks") => {
                 options.shocks = Some(number()? as usize)
             }
-            (Scenario::Quiet, "--horizon") => options.horizon = number()?,
+            (Scenario::Quiet | Scenario::Clearing, "--horizon") => options.horizon = number()?,
             (_, "--seed") => options.seed = number()?,
             (Scenario::Interbank | Scenario::FireSale, "--explain") => options.explain.push(value.clone()),
             (Scenario::Interbank, "--csv") => options.csv = Some(std::path::PathBuf::from(value)),
@@ -118,8 +139,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.runner = match value.as_str() {
                     "interpreter" => Runner::Interpreter,
                     "baseline-csv" if scenario == Scenario::Interbank => Runner::BaselineCsv,
-                    "baseline" if scenario != Scenario::Quiet => Runner::Baseline,
-                    "baseline" => return Err(String::from("the quiet world has no baseline")),
+                    "baseline" if !matches!(scenario, Scenario::Quiet | Scenario::Clearing) => {
+                        Runner::Baseline
+                    }
+                    "baseline" => return Err(String::from("this scenario has no baseline")),
                     other => return Err(format!("`--run` takes interpreter or baseline, not `{other}`")),
                 }
             }
@@ -129,7 +152,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     if !options.explain.is_empty() && options.runner != Runner::Interpreter {
         return Err(String::from("`--explain` needs `--run interpreter`"));
     }
-    let minimum = if scenario == Scenario::Interbank { 2 } else { 1 };
+    let minimum = if matches!(scenario, Scenario::Interbank | Scenario::Clearing) { 2 } else { 1 };
     if options.size < minimum {
         return Err(format!("the world needs at least {minimum} entities"));
     }
@@ -257,6 +280,7 @@ fn run(o: &Options) -> Result<(), String> {
                 }
                 Scenario::FireSale => scenarios::fire_sale(o.size, o.shocks.unwrap_or(3), o.seed).script(),
                 Scenario::Quiet => scenarios::quiet(o.size, o.horizon, o.seed),
+                Scenario::Clearing => scenarios::clearing(o.size, o.degree, o.horizon, o.seed, o.nested),
             };
             if runner == Runner::Print {
                 print!("{script}");

@@ -350,6 +350,40 @@ pub const BUILTINS: &[BuiltinDef] = &[
         }),
     },
     BuiltinDef {
+        name: "sqrt",
+        usage: "`sqrt(x)` is the square root of x (0 or more)",
+        example: ("sqrt(2.25)", "1.5"),
+        places: Places::ANYWHERE,
+        form: Form::Function(Function {
+            range: RangeRule::Between(Decimal::ZERO, Decimal::MAX),
+            ..numbers(1, Some(1), crate::eval::maths::compute_sqrt, Direction::Increasing)
+        }),
+    },
+    BuiltinDef {
+        name: "exp",
+        usage: "`exp(x)` is e to the power x",
+        example: ("exp(0)", "1"),
+        places: Places::ANYWHERE,
+        form: Form::Function(Function {
+            range: RangeRule::Between(Decimal::ZERO, Decimal::MAX),
+            ..numbers(1, Some(1), crate::eval::maths::compute_exp, Direction::Increasing)
+        }),
+    },
+    BuiltinDef {
+        name: "ln",
+        usage: "`ln(x)` is the natural logarithm of an x above 0",
+        example: ("ln(1)", "0"),
+        places: Places::ANYWHERE,
+        form: Form::Function(numbers(1, Some(1), crate::eval::maths::compute_ln, Direction::Increasing)),
+    },
+    BuiltinDef {
+        name: "log10",
+        usage: "`log10(x)` is the base-10 logarithm of an x above 0",
+        example: ("log10(1000)", "3"),
+        places: Places::ANYWHERE,
+        form: Form::Function(numbers(1, Some(1), crate::eval::maths::compute_log10, Direction::Increasing)),
+    },
+    BuiltinDef {
         name: "exposures_of",
         usage: "for example `sum(x.amount for x in exposures_of(e))`",
         example: ("sum(x.amount for x in exposures_of(a))", "10"),

@@ -91,6 +91,7 @@ codes! {
         not_an_aggregate: Error, "a function that cannot aggregate, used as an aggregate";
         bad_aggregate_source: Error, "an aggregate over something that is not a kind or a list of exposures";
         self_exposure: Error, "an exposure of an entity to itself";
+        shadowing: Error, "a local of an effect block named like something the rule can already see";
         too_deep: Error, "derived values that refer forward to each other too deeply";
         invalid: Error, "an expression with no value (REPL, `Run::evaluate`)";
         unused: Warning, "a declaration nothing reads";
@@ -107,6 +108,7 @@ codes! {
         bad_argument: Error, "an argument a built-in cannot take";
         bad_recovery: Error, "a recovery rate outside 0% to 100%";
         bad_delay: Error, "an `after` delay that is not a positive whole number";
+        bad_time: Error, "an `at` time computed from params that is not a whole step number";
         host_error: Error, "a host function that failed";
         cycle: Error, "a derived value that needs itself while it is computed";
         internal: Error, "a state the evaluator did not expect (a bug)";

@@ -35,6 +35,9 @@ pub(crate) struct Ir {
     pub kinds: Vec<KindDef>,
     pub entities: Vec<EntityDef>,
     pub exposures: Vec<ExposureDef>,
+    /// The extra fields of exposures (`{ maturity = 2027-06 }`), one column
+    /// each with a value per exposure.
+    pub exposure_fields: Vec<ExposureColumn>,
     /// When every exposure's amount and recovery are literals: the fuel that
     /// setting them up costs (one per literal) and the first exposure whose
     /// recovery is outside 0% to 100%. A run then reads them from here.
@@ -200,6 +203,40 @@ pub(crate) struct ExposureDef {
     pub recovery_span: Span,
 }
 
+/// One extra field of every exposure: `x.maturity`.
+#[derive(Clone, Debug)]
+pub(crate) struct ExposureColumn {
+    pub name: String,
+    /// Where it is first given.
+    pub span: Span,
+    pub ty: Type,
+    /// One per exposure; `Value::None` where an exposure does not give it.
+    pub values: Vec<ConstValue>,
+    /// True when some value is computed from params (`State::exposure_fields`
+    /// then holds the column, evaluated when a run starts).
+    pub computed: bool,
+}
+
+impl ExposureColumn {
+    /// The column's name and type, without its values.
+    pub fn clone_empty(&self) -> ExposureColumn {
+        ExposureColumn {
+            name: self.name.clone(),
+            span: self.span,
+            ty: self.ty,
+            values: Vec::new(),
+            computed: self.computed,
+        }
+    }
+}
+
+/// A value fixed before a run starts: a literal, or an expression over params.
+#[derive(Clone, Debug)]
+pub(crate) enum ConstValue {
+    Literal(Value),
+    Expr(Box<Root>),
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LiteralExposures {
     pub fuel: u64,
@@ -279,6 +316,8 @@ pub(crate) enum ExposureField {
     Debtor,
     Amount,
     Recovery,
+    /// An extra field: its index in `Ir::exposure_fields`.
+    Extra(u32),
 }
 
 #[derive(Clone, Debug)]
@@ -322,7 +361,16 @@ impl RuleDef {
 pub(crate) enum TriggerIr {
     When(Node),
     While(Node),
-    At(i64),
+    At(AtTime),
+}
+
+/// When an `at` rule fires.
+#[derive(Clone, Debug)]
+pub(crate) enum AtTime {
+    /// A step written in the script (a date is converted by the checker).
+    Step(i64),
+    /// A step number or date computed from params when a run starts.
+    Params(Box<Root>),
 }
 
 #[derive(Clone, Debug)]
@@ -333,11 +381,23 @@ pub(crate) struct EffectIr {
 
 #[derive(Clone, Debug)]
 pub(crate) enum EffectKindIr {
-    Assign { target: TargetIr, op: AssignOp, value: Node },
+    Assign {
+        target: TargetIr,
+        op: AssignOp,
+        value: Node,
+    },
     Default(Node),
     Emit(Vec<Piece>),
     Stop(Vec<Piece>),
-    After { delay: Node, effect: Box<EffectIr> },
+    After {
+        delay: Node,
+        effect: Box<EffectIr>,
+    },
+    /// `let name = value` in an effect block: evaluated once, into a local.
+    Let {
+        local: u16,
+        value: Node,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -407,6 +467,8 @@ pub(crate) enum NodeKind {
     Draw(crate::random::Distribution, Vec<Node>),
     Host(Id, Vec<Node>),
     Aggregate(Box<AggregateIr>),
+    /// `if COND then A else B`: only the chosen branch is evaluated.
+    If(Box<[Node; 3]>),
     ExposureLosses(Box<Node>),
     Template(Vec<Piece>),
 }

@@ -17,6 +17,9 @@ const PREC = {
   compare: 3,
   add: 4,
   mul: 5,
+  // `^` binds tighter than the prefix `-` (`-2 ^ 2` is -4) and is right-associative.
+  pow: 6,
+  field: 7,
 };
 
 /**
@@ -53,7 +56,7 @@ module.exports = grammar({
       'entities', 'exposures', 'from',
       'rule', 'when', 'while', 'then', 'for', 'in', 'where', 'priority', 'after',
       'at', 'emit', 'default', 'stop', 'expect', 'assert', 'linear', 'hold',
-      'and', 'or', 'not', 'true', 'false', 'self',
+      'and', 'or', 'not', 'true', 'false', 'self', 'if', 'else',
       // END KEYWORDS
     ],
   },
@@ -129,7 +132,10 @@ module.exports = grammar({
       '=',
       field('amount', $._expression),
       optional(seq(',', 'recovery', field('recovery', $._expression))),
+      optional(field('fields', $.exposure_fields)),
     ),
+    // `{ maturity = 2027-06 }`: extra fields of an exposure, read as `x.maturity`.
+    exposure_fields: $ => items($.field_initializer),
 
     // `entities Bank from "banks.csv"`, `exposures from "exposures.csv"`
     entities_declaration: $ => seq('entities', field('kind', $.identifier), 'from', field('file', $.string)),
@@ -169,13 +175,16 @@ module.exports = grammar({
 
     when_trigger: $ => seq('when', field('condition', $._expression), $._body),
     while_trigger: $ => seq('while', field('condition', $._expression), $._body),
-    at_trigger: $ => seq('at', field('time', $._time_point), $._body),
+    // `at 12`, `at 2026-03` or `at outage_month`: a constant of params.
+    at_trigger: $ => seq('at', field('time', $._expression), $._body),
 
     _body: $ => choice(
       field('body', $.block),
       seq('then', field('body', choice($.block, $._effect))),
     ),
-    block: $ => items($._effect),
+    block: $ => items(choice($.local_declaration, $._effect)),
+    // `let need = l.debt - l.cash`: a local of the block, for the effects after it.
+    local_declaration: $ => seq('let', field('name', $.identifier), '=', field('value', $._expression)),
 
     _effect: $ => choice(
       $.after_effect,
@@ -220,25 +229,34 @@ module.exports = grammar({
       ))));
     },
 
+    // `a ^ b`: its operands are postfix expressions or powers, so that a prefix
+    // operator applies to the whole power.
+    power_expression: $ => prec.right(PREC.pow, seq(
+      field('left', $._postfix),
+      field('operator', '^'),
+      field('right', choice($._postfix, $.power_expression, $.unary_expression)),
+    )),
+
     // pest: operand = prefix{0,4} ~ primary ~ postfix*. At most four prefix operators.
-    _operand: $ => choice($._postfix, $.unary_expression),
+    _operand: $ => choice($._postfix, $.unary_expression, $.power_expression),
     unary_expression: $ => seq(
       field('operator', $._prefix_operator),
-      field('operand', choice($._postfix, alias($._unary3, $.unary_expression))),
+      field('operand', choice($._postfix, $.power_expression, alias($._unary3, $.unary_expression))),
     ),
     _unary3: $ => seq(
       field('operator', $._prefix_operator),
-      field('operand', choice($._postfix, alias($._unary2, $.unary_expression))),
+      field('operand', choice($._postfix, $.power_expression, alias($._unary2, $.unary_expression))),
     ),
     _unary2: $ => seq(
       field('operator', $._prefix_operator),
-      field('operand', choice($._postfix, alias($._unary1, $.unary_expression))),
+      field('operand', choice($._postfix, $.power_expression, alias($._unary1, $.unary_expression))),
     ),
-    _unary1: $ => seq(field('operator', $._prefix_operator), field('operand', $._postfix)),
+    _unary1: $ => seq(field('operator', $._prefix_operator), field('operand', choice($._postfix, $.power_expression))),
     _prefix_operator: _ => choice('-', 'not'),
 
     _postfix: $ => choice($._primary, $.field_expression),
-    field_expression: $ => seq(field('object', $._postfix), '.', field('field', $.identifier)),
+    // Tighter than anything: `if c then a else b.x` reads `b.x`, as pest does.
+    field_expression: $ => prec.left(PREC.field, seq(field('object', $._postfix), '.', field('field', $.identifier))),
 
     _primary: $ => choice(
       $.parenthesized_expression,
@@ -248,8 +266,19 @@ module.exports = grammar({
       $.boolean,
       $.self,
       $.call_expression,
+      $.if_expression,
       $.identifier,
     ),
+    // `if p > 50 then 1 else if p > 20 then 0.5 else 0`: the else branch runs to
+    // the end of the expression.
+    if_expression: $ => prec.right(seq(
+      'if',
+      field('condition', $._expression),
+      'then',
+      field('consequence', $._expression),
+      'else',
+      field('alternative', $._expression),
+    )),
     parenthesized_expression: $ => seq('(', $._expression, ')'),
     boolean: _ => choice('true', 'false'),
     // A node that holds the keyword, so that queries can name both `(self)` and "self".

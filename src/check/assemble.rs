@@ -107,6 +107,14 @@ impl<'a> Checker<'a> {
             series: self.series.iter_mut().filter_map(|(_, s)| s.take()).collect(),
             kinds,
             entities,
+            exposure_fields: {
+                let count = self.exposures.len();
+                let mut columns = std::mem::take(&mut self.exposure_fields);
+                for column in &mut columns {
+                    column.values.resize(count, ConstValue::Literal(Value::None));
+                }
+                columns
+            },
             exposures: std::mem::take(&mut self.exposures),
             literal_exposures,
             creditor_kind: self.creditor_kind,

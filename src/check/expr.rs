@@ -34,6 +34,8 @@ pub(super) struct Ctx {
     locals: Vec<(String, Type)>,
     max_locals: usize,
     self_kind: Option<Id>,
+    /// Locals whose value had an error (already reported): reading one says nothing more.
+    poisoned: Vec<u16>,
     /// What the expression reads, at the level of declarations.
     pub reads: Vec<GraphNode>,
 }
@@ -46,7 +48,15 @@ impl Ctx {
             Mode::Constant => Place::Constant,
             Mode::Dynamic => Place::Formula,
         };
-        Ctx { mode, place, locals: Vec::new(), max_locals: 0, self_kind: None, reads: Vec::new() }
+        Ctx {
+            mode,
+            place,
+            locals: Vec::new(),
+            max_locals: 0,
+            self_kind: None,
+            poisoned: Vec::new(),
+            reads: Vec::new(),
+        }
     }
 
     /// The same scope, at another place (a condition, an effect, a check, a query).
@@ -70,6 +80,23 @@ impl Ctx {
 
     pub fn pop_local(&mut self) {
         self.locals.pop();
+    }
+
+    /// Marks a local whose value is wrong (and reported).
+    pub fn poison_local(&mut self, local: u16) {
+        self.poisoned.push(local);
+    }
+
+    pub fn has_local(&self, name: &str) -> bool {
+        self.locals.iter().any(|(n, _)| n == name)
+    }
+
+    /// The kinds of the entity locals in scope (a rule's binders).
+    pub fn entity_locals(&self) -> Vec<Id> {
+        self.locals
+            .iter()
+            .filter_map(|(_, ty)| if let Type::Entity(Some(k)) = ty { Some(*k) } else { None })
+            .collect()
     }
 
     pub(super) fn local(&self, name: &str) -> Option<(u16, Type)> {
@@ -156,6 +183,7 @@ impl<'a> Checker<'a> {
             ExprKind::Binary(op, lhs, rhs) => self.lower_binary(*op, lhs, rhs, span, ctx),
             ExprKind::Call(func, args) => self.lower_call(func, args, span, ctx),
             ExprKind::Aggregate(aggregate) => self.lower_aggregate(aggregate, span, ctx),
+            ExprKind::If(branches) => self.lower_if(branches, span, ctx),
         }
     }
 
@@ -175,7 +203,8 @@ impl<'a> Checker<'a> {
 
     fn lower_name(&mut self, name: &str, span: Span, ctx: &mut Ctx) -> Typed {
         if let Some((index, ty)) = ctx.local(name) {
-            return (node(NodeKind::Local(index), span), Some(ty));
+            let ty = (!ctx.poisoned.contains(&index)).then_some(ty);
+            return (node(NodeKind::Local(index), span), ty);
         }
         if let Some(kind) = ctx.self_kind {
             if let Some(f) = self.kinds[kind as usize].fields.iter().position(|f| f.ast.name.name == name) {
@@ -388,8 +417,14 @@ impl<'a> Checker<'a> {
                     "debtor" => (ExposureField::Debtor, Type::Entity(self.debtor_kind)),
                     "amount" => (ExposureField::Amount, Type::Number),
                     "recovery" => (ExposureField::Recovery, Type::Number),
+                    _ if self.exposure_fields.iter().any(|c| c.name == name) => {
+                        let c = self.exposure_fields.iter().position(|c| c.name == name).unwrap_or(0);
+                        (ExposureField::Extra(c as u32), self.exposure_fields[c].ty)
+                    }
                     _ => {
-                        let fields = ["creditor", "debtor", "amount", "recovery"];
+                        let mut fields = vec!["creditor", "debtor", "amount", "recovery"];
+                        fields.extend(self.exposure_fields.iter().map(|c| c.name.as_str()));
+                        let list = fields.join(", ");
                         self.error(
                             Problem::error(
                                 codes::check::unknown_field,
@@ -397,11 +432,8 @@ impl<'a> Checker<'a> {
                             )
                             .label(field.span, "unknown field")
                             .help(
-                                self.did_you_mean(name, fields).unwrap_or_else(|| {
-                                    String::from(
-                                        "fields of an exposure are: creditor, debtor, amount, recovery",
-                                    )
-                                }),
+                                self.did_you_mean(name, fields.iter().copied())
+                                    .unwrap_or_else(|| format!("fields of an exposure are: {list}")),
                             ),
                         );
                         return error_node(span);
@@ -428,7 +460,7 @@ impl<'a> Checker<'a> {
         let (Some(lt), Some(rt)) = (lt, rt) else { return result(None) };
         let symbol = op.symbol();
         let ty = match op {
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div => {
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Pow => {
                 if lt == Type::Number && rt == Type::Number {
                     Some(Type::Number)
                 } else {
@@ -466,6 +498,37 @@ impl<'a> Checker<'a> {
             }
         };
         result(ty)
+    }
+
+    /// `if COND then A else B`: a bool condition, and one type for both branches.
+    fn lower_if(&mut self, branches: &syntax::IfExpr, span: Span, ctx: &mut Ctx) -> Typed {
+        let (cond, cond_ty) = self.lower_expr(&branches.cond, ctx);
+        let (then, then_ty) = self.lower_expr(&branches.then, ctx);
+        let (otherwise, else_ty) = self.lower_expr(&branches.otherwise, ctx);
+        let cond_ok = cond_ty
+            .is_some_and(|ty| self.require(ty, Type::Bool, branches.cond.span, "the condition of `if`"));
+        let ty = match (then_ty, else_ty) {
+            (Some(a), Some(b)) => match (a, b) {
+                (Type::Entity(x), Type::Entity(y)) => Some(Type::Entity(if x == y { x } else { None })),
+                _ if a == b => Some(a),
+                _ => {
+                    let else_span = branches.otherwise.span;
+                    self.error(
+                        Problem::error(
+                            codes::check::type_mismatch,
+                            format!("the branches of `if` give {} and {}", a.describe(), b.describe()),
+                        )
+                        .label(branches.then.span, format!("this is {}", a.describe()))
+                        .label(else_span, format!("this is {}", b.describe()))
+                        .help("both branches of an `if` must give the same type of value"),
+                    );
+                    None
+                }
+            },
+            _ => None,
+        };
+        let n = node(NodeKind::If(Box::new([cond, then, otherwise])), span);
+        (n, ty.filter(|_| cond_ok))
     }
 
     fn operand_error(&mut self, op: &str, ls: Span, lt: Type, rs: Span, rt: Type, wanted: &str) {

@@ -216,7 +216,7 @@ impl<'a> Checker<'a> {
             for b in a + 1..self.rules.len() {
                 let (ra, _, wa) = &self.rules[a];
                 let (rb, _, wb) = &self.rules[b];
-                if ra.priority != rb.priority {
+                if ra.priority != rb.priority || never_in_one_step(ra, rb) {
                     continue;
                 }
                 let clash = wa.iter().find_map(|(na, oa, sa)| {
@@ -357,4 +357,16 @@ fn order_cycle<'g>(graph: &'g DiGraph<GraphNode, EdgeKind>, component: &[NodeInd
         }
     }
     order.into_iter().map(|n| &graph[n]).collect()
+}
+
+/// Two `at` rules at different steps, neither of which delays an effect, never
+/// write in the same step.
+fn never_in_one_step(a: &RuleDef, b: &RuleDef) -> bool {
+    let delays = |r: &RuleDef| r.effects.iter().any(|e| matches!(e.kind, EffectKindIr::After { .. }));
+    match (&a.trigger, &b.trigger) {
+        (TriggerIr::At(AtTime::Step(x)), TriggerIr::At(AtTime::Step(y))) => {
+            x != y && !delays(a) && !delays(b)
+        }
+        _ => false,
+    }
 }

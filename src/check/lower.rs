@@ -12,6 +12,9 @@ impl<'a> Checker<'a> {
 
     pub(super) fn lower_all(&mut self) {
         self.lower_params_and_vars();
+        // Exposures read only params; the kinds of their creditors and debtors,
+        // and their extra fields, are then known to every formula.
+        self.lower_exposures();
         for id in 0..self.lets.len() {
             self.lower_let(id as Id);
         }
@@ -24,7 +27,6 @@ impl<'a> Checker<'a> {
             }
         }
         self.lower_entities();
-        self.lower_exposures();
         for item in &self.file.items {
             match item {
                 Item::Rule(rule) => self.lower_rule(rule),
@@ -341,6 +343,10 @@ impl<'a> Checker<'a> {
                 folded
             });
             let recovery_span = x.recovery.as_ref().map_or(x.span, |r| r.span);
+            let extras = x.fields.as_deref().map_or(&[][..], |f| &f[..]);
+            let index = self.exposures.len();
+            let known = creditor.is_some() && debtor.is_some() && creditor != debtor;
+            self.lower_exposure_fields(extras, index, known);
             if let (Some(c), Some(d)) = (creditor, debtor) {
                 if c == d {
                     self.error(
@@ -386,6 +392,84 @@ impl<'a> Checker<'a> {
             );
         }
         self.params[id].uncertain = Some(ctx.root(node));
+    }
+
+    /// The extra fields of exposure number `index` (pushed only when `keep`):
+    /// each fills its column, which every exposure has.
+    pub(super) fn lower_exposure_fields(&mut self, fields: &[syntax::FieldInit], index: usize, keep: bool) {
+        for (n, field) in fields.iter().enumerate() {
+            let name = field.name.name.as_str();
+            if let Some(first) = fields[..n].iter().find(|f| f.name.name == name) {
+                self.error(
+                    Problem::error(
+                        codes::check::duplicate,
+                        format!("`{name}` is set twice for this exposure"),
+                    )
+                    .label(field.name.span, "set again here")
+                    .label(first.name.span, "first set here"),
+                );
+                continue;
+            }
+            if matches!(name, "creditor" | "debtor" | "amount" | "recovery") {
+                self.error(
+                    Problem::error(
+                        codes::check::reserved_name,
+                        format!("`{name}` is a built-in field of every exposure"),
+                    )
+                    .label(field.name.span, "cannot be declared")
+                    .help("write the amount after `=` and the rate after `recovery`; choose another name"),
+                );
+                continue;
+            }
+            let mut ctx = Ctx::new(Mode::Constant);
+            let (node, ty) = self.lower_expr(&field.value, &mut ctx);
+            let Some(ty) = ty else { continue };
+            self.require_scalar(ty, field.value.span, "an exposure's field");
+            let column = match self.exposure_fields.iter().position(|c| c.name == name) {
+                Some(c) => c,
+                None => {
+                    self.exposure_fields.push(ExposureColumn {
+                        name: name.to_string(),
+                        span: field.name.span,
+                        ty,
+                        values: Vec::new(),
+                        computed: false,
+                    });
+                    self.exposure_fields.len() - 1
+                }
+            };
+            let declared = &self.exposure_fields[column];
+            if declared.ty != ty {
+                let (first, first_ty) = (declared.span, declared.ty);
+                self.error(
+                    Problem::error(
+                        codes::check::type_mismatch,
+                        format!(
+                            "`{name}` is {} here but {} on an earlier exposure",
+                            ty.describe(),
+                            first_ty.describe()
+                        ),
+                    )
+                    .label(field.value.span, format!("this is {}", ty.describe()))
+                    .label(first, format!("first given as {}", first_ty.describe()))
+                    .help("every exposure's field has one type"),
+                );
+                continue;
+            }
+            if !keep {
+                continue;
+            }
+            let value = match node.kind {
+                NodeKind::Const(v) => ConstValue::Literal(v),
+                _ => {
+                    self.exposure_fields[column].computed = true;
+                    ConstValue::Expr(Box::new(ctx.root(node)))
+                }
+            };
+            let values = &mut self.exposure_fields[column].values;
+            values.resize(index, ConstValue::Literal(Value::None));
+            values.push(value);
+        }
     }
 
     pub(super) fn lower_expect(&mut self, e: &syntax::Expect) {

@@ -86,6 +86,7 @@ pub(crate) fn check_expression(scope: &File, ir: &Ir, expr: &syntax::Expr) -> Re
     checker.lower_params_and_vars();
     checker.creditor_kind = ir.creditor_kind;
     checker.debtor_kind = ir.debtor_kind;
+    checker.exposure_fields = ir.exposure_fields.iter().map(ExposureColumn::clone_empty).collect();
     // The program itself is known to be clean; only the expression can be wrong.
     checker.problems.clear();
     let mut ctx = Ctx::new(Mode::Dynamic).at(crate::builtins::Place::Query);
@@ -180,6 +181,7 @@ pub(crate) struct Checker<'a> {
     entities: Vec<EntitySlot<'a>>,
     entity_inits: Vec<Vec<Root>>,
     exposures: Vec<ExposureDef>,
+    exposure_fields: Vec<ExposureColumn>,
     /// The kind of every exposure's debtor and creditor, when all share one.
     debtor_kind: Option<Id>,
     creditor_kind: Option<Id>,
@@ -243,6 +245,7 @@ impl<'a> Checker<'a> {
             entities: Vec::new(),
             entity_inits: Vec::new(),
             exposures: Vec::new(),
+            exposure_fields: Vec::new(),
             debtor_kind: None,
             creditor_kind: None,
             rules: Vec::new(),

@@ -69,10 +69,42 @@ impl<'a> Checker<'a> {
                             .label(at.span, "this rule never fires"),
                         );
                     }
-                    TriggerIr::At(step)
+                    TriggerIr::At(AtTime::Step(step))
                 }
-                None => TriggerIr::At(0),
+                None => TriggerIr::At(AtTime::Step(0)),
             },
+            Trigger::AtExpr(expr) => {
+                // Fixed when the run starts: params only, no binders.
+                let mut at_ctx = Ctx::new(Mode::Constant);
+                let (n, ty) = self.lower_expr(expr, &mut at_ctx);
+                match ty {
+                    Some(Type::Number) => {}
+                    Some(Type::Date) if self.scenario.start.is_none() => self.error(
+                        Problem::error(
+                            codes::check::date_without_start,
+                            "the rule's time is a date, but the scenario has no start date",
+                        )
+                        .label(expr.span, "a date needs `start` in the scenario block")
+                        .help(
+                            "add `scenario \"...\" { start = 2026-01, step = month }`, or use a step number",
+                        ),
+                    ),
+                    Some(Type::Date) => {}
+                    Some(other) => self.error(
+                        Problem::error(
+                            codes::check::type_mismatch,
+                            format!(
+                                "the time of `at` must be a step number or a date, but this is {}",
+                                other.describe()
+                            ),
+                        )
+                        .label(expr.span, format!("this is {}", other.describe())),
+                    ),
+                    None => {}
+                }
+                self.used.append(&mut at_ctx.reads);
+                TriggerIr::At(AtTime::Params(Box::new(at_ctx.root(n))))
+            }
         };
         let mut writes: Vec<Write> = Vec::new();
         ctx.place = Place::Effect;
@@ -117,6 +149,44 @@ impl<'a> Checker<'a> {
             locals: ctx.root(Node { kind: NodeKind::Step, span: Span::default() }).locals,
         };
         self.rules.push((def, reads, writes));
+    }
+
+    /// `let name = value` in an effect block: a new local after the rule's
+    /// binders, visible in the effects after it. It may not take a name that
+    /// already means something here.
+    fn lower_local(&mut self, name: &syntax::Ident, value: &syntax::Expr, ctx: &mut Ctx) -> EffectKindIr {
+        let (value_node, ty) = self.lower_expr(value, ctx);
+        let word = name.name.as_str();
+        let clash: Option<(String, Option<Span>)> = if let Some(&(decl, at)) = self.names.get(word) {
+            Some((format!("the {} `{word}`", decl.what()), Some(at)))
+        } else if ctx.has_local(word) {
+            Some((format!("`{word}`, a binder or an earlier local of this rule"), None))
+        } else if syntax::BUILTIN_NAMES.contains(&word) || syntax::BUILTIN_FUNCTIONS.contains(&word) {
+            Some((format!("the built-in `{word}`"), None))
+        } else {
+            ctx.entity_locals().into_iter().find_map(|kind| {
+                let k = &self.kinds[kind as usize];
+                k.fields
+                    .iter()
+                    .find(|f| f.ast.name.name == word)
+                    .map(|f| (format!("field `{word}` of `{}`", k.ast.name.name), Some(f.ast.name.span)))
+            })
+        };
+        if let Some((what, at)) = clash {
+            let mut problem =
+                Problem::error(codes::check::shadowing, format!("the local `{word}` would hide {what}"))
+                    .label(name.span, "a local of this rule")
+                    .help(format!("give the local its own name, e.g. `new_{word}`"));
+            if let Some(at) = at {
+                problem = problem.label(at, "declared here");
+            }
+            self.error(problem);
+        }
+        let local = ctx.push_local(word, ty.unwrap_or(Type::Number));
+        if ty.is_none() {
+            ctx.poison_local(local);
+        }
+        EffectKindIr::Let { local, value: value_node }
     }
 
     fn lower_effect(
@@ -183,6 +253,7 @@ impl<'a> Checker<'a> {
                 EffectKindIr::Default(n)
             }
             EffectKind::Emit(text) => EffectKindIr::Emit(self.lower_template(text, ctx)),
+            EffectKind::Let { name, value } => self.lower_local(name, value, ctx),
             EffectKind::Stop(reason) => {
                 EffectKindIr::Stop(reason.as_ref().map(|r| self.lower_template(r, ctx)).unwrap_or_default())
             }

@@ -8,19 +8,19 @@ use std::path::Path;
 
 use cascade::{Engine, GraphFormat};
 
-use super::{Failure, compile, out};
+use super::{Failure, Verbosity, compile, out};
 
 /// The values `--format` takes; the first is the default.
 pub(super) const FORMATS: [&str; 3] = ["text", "dot", "mermaid"];
 
 /// Prints the graph of the script at `file` as `format` (`text`, `dot` or
 /// `mermaid`), compiled by `engine`.
-pub(super) fn graph(file: &Path, format: &str, engine: &Engine) -> Result<(), Failure> {
+pub(super) fn graph(file: &Path, format: &str, engine: &Engine, verbosity: Verbosity) -> Result<(), Failure> {
     let format: GraphFormat = format.parse().map_err(|message| {
         out::err(&format!("error: {message}\n"));
         Failure::Usage
     })?;
-    let program = compile(engine, file)?;
+    let program = compile(engine, file, verbosity)?;
     let output = program.graph(format);
     out::out(&output)
 }

@@ -89,7 +89,7 @@ fn usage(error: &cascade::Error) -> Failure {
 
 pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let (engine, loader) = args.limits.engine_with_data()?;
-    let program = compile(&engine, &args.file)?;
+    let program = compile(&engine, &args.file, super::Verbosity { warnings: false })?;
     check_data_names(&loader)?;
     let mut options = SweepOptions {
         runs: args.runs,

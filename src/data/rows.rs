@@ -516,6 +516,7 @@ impl World {
                         debtor: plain(d),
                         amount: number(value),
                         recovery: recovery_value.map(number),
+                        fields: None,
                         span: Span::default(),
                     },
                 });

@@ -75,11 +75,51 @@ impl Program {
         RunStart {
             program: self.clone(),
             overrides: Vec::new(),
+            field_overrides: Vec::new(),
             horizon: None,
             cancel: None,
             provenance: None,
             seed: 0,
             path: None,
+        }
+    }
+
+    /// The slot of stored field `entity.field` and its type, or an error that
+    /// says what the entity or its kind has.
+    pub(super) fn field_slot(&self, name: &str) -> Result<(u32, Type), Error> {
+        let ir = &self.inner.ir;
+        let (entity_name, field_name) = name.split_once('.').unwrap_or((name, ""));
+        let unknown = |help: Option<String>| Error::UnknownName { name: name.to_string(), help };
+        let Some(entity) = ir.entities.iter().find(|e| e.name == entity_name) else {
+            return Err(unknown(
+                did_you_mean(entity_name, ir.entities.iter().map(|e| e.name.as_str()))
+                    .map(|d| format!("{d} (an entity)"))
+                    .or_else(|| Some(format!("no entity is called `{entity_name}`"))),
+            ));
+        };
+        let kind = &ir.kinds[entity.kind as usize];
+        let stored: Vec<&str> = kind.fields.iter().filter(|f| !f.derived).map(|f| f.name.as_str()).collect();
+        match kind.field(field_name) {
+            Some((_, f)) if !f.derived => Ok((entity.slot_base + f.index, f.ty)),
+            Some(_) => Err(Error::BadValue {
+                name: name.to_string(),
+                reason: format!(
+                    "`{field_name}` is a derived field of `{}`; set one of its stored fields: {}",
+                    kind.name,
+                    crate::diagnostic::list_words(&stored)
+                ),
+            }),
+            None => Err(unknown(did_you_mean(field_name, stored.iter().copied()).or_else(|| {
+                Some(if stored.is_empty() {
+                    format!("`{}` has no stored fields", kind.name)
+                } else {
+                    format!(
+                        "the stored fields of `{}` are {}",
+                        kind.name,
+                        crate::diagnostic::list_words(&stored)
+                    )
+                })
+            }))),
         }
     }
 

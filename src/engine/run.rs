@@ -8,6 +8,8 @@ use crate::codes;
 pub struct RunStart {
     pub(super) program: Program,
     pub(super) overrides: Vec<(u32, Value)>,
+    /// Initial values of stored fields, by slot.
+    pub(super) field_overrides: Vec<(u32, Value)>,
     pub(super) horizon: Option<u64>,
     pub(super) cancel: Option<Arc<AtomicBool>>,
     pub(super) provenance: Option<bool>,
@@ -38,18 +40,25 @@ impl RunStart {
         self
     }
 
-    /// Sets a param. The value must have the param's type.
+    /// Sets a param, or the initial value of an entity's stored field
+    /// (`"alpha.capital"`). The value must have the param's or field's type.
+    /// Initial values declared after the field are computed from the new value.
     pub fn set(mut self, name: &str, value: Value) -> Result<RunStart, Error> {
+        if name.contains('.') {
+            let (slot, ty) = self.program.field_slot(name)?;
+            if !fits(&value, ty) {
+                return Err(Error::BadValue {
+                    name: name.to_string(),
+                    reason: format!("the field is {}", ty.describe()),
+                });
+            }
+            self.field_overrides.retain(|(s, _)| *s != slot);
+            self.field_overrides.push((slot, value));
+            return Ok(self);
+        }
         let id = self.program.param_id(name)?;
         let ty = self.program.inner.ir.params[id as usize].ty;
-        let fits = matches!(
-            (&value, ty),
-            (Value::Number(_), Type::Number)
-                | (Value::Bool(_), Type::Bool)
-                | (Value::Date(_), Type::Date)
-                | (Value::Str(_), Type::Str)
-        );
-        if !fits {
+        if !fits(&value, ty) {
             return Err(Error::BadValue {
                 name: name.to_string(),
                 reason: format!("the param is {}", ty.describe()),
@@ -60,11 +69,17 @@ impl RunStart {
         Ok(self)
     }
 
-    /// Sets a param from text as written in a script (`2.8`, `45%`, `1.5bn`,
-    /// `true`, `2026-06`, `"text"`), as `--set NAME=VALUE` does.
+    /// Sets a param or a stored field's initial value from text as written in
+    /// a script (`2.8`, `45%`, `1.5bn`, `$3`, `true`, `2026-06`, `"text"`) or in
+    /// scientific notation (`5e-05`, converted exactly), as `--set NAME=VALUE`
+    /// does.
     pub fn set_text(self, name: &str, text: &str) -> Result<RunStart, Error> {
-        let id = self.program.param_id(name)?;
-        let ty = self.program.inner.ir.params[id as usize].ty;
+        let ty = if name.contains('.') {
+            self.program.field_slot(name)?.1
+        } else {
+            let id = self.program.param_id(name)?;
+            self.program.inner.ir.params[id as usize].ty
+        };
         let value = parse_literal(text.trim(), ty)
             .map_err(|reason| Error::BadValue { name: name.to_string(), reason })?;
         self.set(name, value)
@@ -100,6 +115,7 @@ impl RunStart {
             &inner.owners,
             &inner.limits,
             &self.overrides,
+            &self.field_overrides,
             self.horizon,
             provenance,
             (self.seed, self.path),
@@ -111,6 +127,56 @@ impl RunStart {
 
 fn script_error(ir: &Ir, fault: RunFault) -> Error {
     Error::Script(Box::new(Diagnostics::new(&ir.source, vec![fault.into_problem()])))
+}
+
+/// Whether `value` has type `ty`.
+fn fits(value: &Value, ty: Type) -> bool {
+    matches!(
+        (value, ty),
+        (Value::Number(_), Type::Number)
+            | (Value::Bool(_), Type::Bool)
+            | (Value::Date(_), Type::Date)
+            | (Value::Str(_), Type::Str)
+    )
+}
+
+/// `5e-05`, `-1.25E+3`: scientific notation, converted exactly (`None` when the
+/// text is not in it, or the value has no exact decimal).
+fn scientific(text: &str) -> Option<Result<Decimal, String>> {
+    let (mantissa, exponent) = text.split_once(['e', 'E'])?;
+    let digits = mantissa.strip_prefix(['-', '+']).unwrap_or(mantissa);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let exponent_digits = exponent.strip_prefix(['-', '+']).unwrap_or(exponent);
+    let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let shaped = !(whole.is_empty() && fraction.is_empty())
+        && is_digits(whole)
+        && is_digits(fraction)
+        && !exponent_digits.is_empty()
+        && is_digits(exponent_digits);
+    if !shaped {
+        return None;
+    }
+    let out_of_range = || format!("`{text}` is out of range: at most 28 significant digits, below 7.9e28");
+    let exact = || -> Option<Decimal> {
+        let power: i64 = exponent.parse().ok()?;
+        let mut value = Decimal::from_str_exact(mantissa.strip_prefix('+').unwrap_or(mantissa)).ok()?;
+        let ten = Decimal::TEN;
+        if power >= 0 {
+            for _ in 0..power.min(60) {
+                value = value.checked_mul(ten)?;
+            }
+            (power <= 60 || value.is_zero()).then_some(value)
+        } else {
+            // Dividing by ten is exact while the scale stays within 28 places.
+            let scale = i64::from(value.scale()) - power;
+            if scale > 28 {
+                return None;
+            }
+            value.set_scale(u32::try_from(scale).ok()?).ok()?;
+            Some(value)
+        }
+    };
+    Some(exact().ok_or_else(out_of_range))
 }
 
 /// Parses a literal of type `ty` as a script would.
@@ -126,6 +192,9 @@ pub(crate) fn parse_literal(text: &str, ty: Type) -> Result<Value, String> {
             .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM or YYYY-MM-DD)")),
         Type::Str => Ok(Value::Str(Arc::from(text.trim_matches('"')))),
         _ => {
+            if let Some(number) = scientific(text) {
+                return number.map(Value::Number);
+            }
             let source = SourceFile::new("<value>", text);
             match crate::syntax::parse_expression(&source) {
                 Ok(expr) => constant_number(&expr)

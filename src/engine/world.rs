@@ -88,6 +88,7 @@ impl World {
                 debtor: ident(debtor),
                 amount: number(amount),
                 recovery: Some(number(recovery)),
+                fields: None,
                 span: Span::default(),
             }));
         }

@@ -77,6 +77,13 @@ impl Stepper<'_> {
                     self.m.log.events.push(EventRecord { step, kind: EventKind::Default(e), cause });
                 }
             }
+            EffectKindIr::Let { local, value } => {
+                let mut ev = self.ev();
+                let v = eval_logged(&mut ev, value, frame, provenance.then_some(&mut reads))?;
+                if let Some(slot) = frame.get_mut(*local as usize) {
+                    *slot = v;
+                }
+            }
             EffectKindIr::Emit(pieces) => {
                 let text = self.ev().render(pieces, frame)?;
                 self.m.log.events.push(EventRecord { step, kind: EventKind::Emit(text), cause });

@@ -170,6 +170,7 @@ impl Evaluator<'_> {
                     ExposureField::Debtor => Value::Entity(def.debtor),
                     ExposureField::Amount => Value::Number(amount),
                     ExposureField::Recovery => Value::Number(recovery),
+                    ExposureField::Extra(c) => self.st.exposure_field(self.ir, *c, x),
                 })
             }
             NodeKind::Unary(op, operand) => {
@@ -213,6 +214,10 @@ impl Evaluator<'_> {
                 }
             }
             NodeKind::Aggregate(aggregate) => self.aggregate(aggregate, node.span, frame),
+            NodeKind::If(branches) => {
+                let [cond, then, otherwise] = &**branches;
+                if self.boolean(cond, frame)? { self.eval(then, frame) } else { self.eval(otherwise, frame) }
+            }
             NodeKind::ExposureLosses(object) => {
                 let entity = self.entity(object, frame)?;
                 self.exposure_losses(entity, node.span)
@@ -375,6 +380,9 @@ impl Evaluator<'_> {
                 "this divisor is 0",
             )
             .help("guard the division, e.g. `x / max(y, 1)`, or use a `where` filter"));
+        }
+        if op == BinaryOp::Pow {
+            return super::maths::power(a, b, lhs.span, span).map(Value::Number);
         }
         if !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
             return compare(op, a.cmp(&b), span);

@@ -23,6 +23,7 @@ mod calls;
 mod effects;
 mod expr;
 pub(crate) mod lint;
+pub(crate) mod maths;
 mod start;
 mod state;
 mod step;
@@ -128,6 +129,9 @@ pub(crate) struct Machine {
     pub firings_this_step: u64,
     /// The stored values at step 0.
     pub initial: Vec<Value>,
+    /// The step of each `at` rule, fixed when the run starts (0 for other rules).
+    #[serde(default)]
+    pub at_steps: Vec<i64>,
 }
 
 /// A run-time error: the fault and where the machine was.

@@ -7,11 +7,14 @@ use crate::codes;
 impl Machine {
     /// Sets up a run: params (with overrides), initial values, series, exposures,
     /// rule instances; then checks the asserts at step 0.
+    // The settings of one run, each a plain value: a struct would only name them again.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         ir: &Ir,
         derived_owner: &[(u32, u32)],
         limits: &Limits,
         overrides: &[(u32, Value)],
+        field_overrides: &[(u32, Value)],
         horizon: Option<u64>,
         provenance: bool,
         (seed, path): (u64, Option<u64>),
@@ -21,6 +24,7 @@ impl Machine {
         st.stream = crate::random::Stream::new(seed, path.unwrap_or(0));
         st.path = path;
         let horizon = horizon.unwrap_or(ir.scenario.horizon).min(limits.max_steps);
+        let at_steps;
         let at_start =
             |fault: Fault| RunFault { fault, context: vec![String::from("while computing initial values")] };
         {
@@ -47,8 +51,12 @@ impl Machine {
             }
             for (e, entity) in ir.entities.iter().enumerate() {
                 for (i, init) in entity.inits.iter().enumerate() {
-                    let value = eval_root(&mut ev, init, Some(e as u32)).map_err(at_start)?;
-                    ev.st.slots[(entity.slot_base + i as u32) as usize] = value;
+                    let slot = entity.slot_base + i as u32;
+                    let value = match field_overrides.iter().find(|(s, _)| *s == slot) {
+                        Some((_, v)) => v.clone(),
+                        None => eval_root(&mut ev, init, Some(e as u32)).map_err(at_start)?,
+                    };
+                    ev.st.slots[slot as usize] = value;
                 }
                 let flag = ir.defaulted_slot(e as u32) as usize;
                 ev.st.slots[flag] = Value::Bool(false);
@@ -85,7 +93,21 @@ impl Machine {
                 }
                 ev.st.exposures.push((amount, recovery));
             }
+            for column in &ir.exposure_fields {
+                let mut values = Vec::new();
+                if column.computed {
+                    values.reserve_exact(column.values.len());
+                    for value in &column.values {
+                        values.push(match value {
+                            ConstValue::Literal(v) => v.clone(),
+                            ConstValue::Expr(root) => eval_root(&mut ev, root, None).map_err(at_start)?,
+                        });
+                    }
+                }
+                ev.st.exposure_fields.push(values);
+            }
             ev.st.fuel = limits.max_fuel;
+            at_steps = at_steps_of(&mut ev).map_err(at_start)?;
         }
         for s in 0..ir.series.len() {
             st.series[s] = series_value(&ir.series[s], &st.series_points[s], 0).map_err(|mut f| {
@@ -179,6 +201,7 @@ impl Machine {
             provenance,
             firings_this_step: 0,
             initial: Vec::new(),
+            at_steps,
         };
         machine.initial = machine.st.slots.clone();
         let mut stepper = Stepper { ir, derived_owner, limits, m: &mut machine, cancel: None };
@@ -212,6 +235,41 @@ impl Machine {
             }
         }
     }
+}
+
+/// The step of each `at` rule: as written, or computed from the params.
+fn at_steps_of(ev: &mut Evaluator) -> Result<Vec<i64>, Fault> {
+    let ir = ev.ir;
+    let mut steps = Vec::with_capacity(ir.rules.len());
+    for rule in &ir.rules {
+        let step = match &rule.trigger {
+            TriggerIr::At(AtTime::Step(step)) => *step,
+            TriggerIr::At(AtTime::Params(root)) => {
+                let span = root.node.span;
+                match eval_root(ev, root, None)? {
+                    Value::Date(date) => match ir.scenario.start {
+                        Some(start) => ir.scenario.unit.step_of_date(start, date),
+                        None => {
+                            return Err(Fault::new(codes::run::internal, "a date without a start", span, ""));
+                        }
+                    },
+                    Value::Number(n) => n.is_integer().then(|| n.to_i64()).flatten().ok_or_else(|| {
+                        Fault::new(
+                            codes::run::bad_time,
+                            format!("the time of `at` is {}, not a step number", human(n)),
+                            span,
+                            "a step is a whole number",
+                        )
+                        .help("round it, e.g. `at round(shock_step)`, or give a date")
+                    })?,
+                    _ => return Err(Fault::new(codes::run::internal, "not a time", span, "")),
+                }
+            }
+            _ => 0,
+        };
+        steps.push(step);
+    }
+    Ok(steps)
 }
 
 pub(super) fn eval_root(ev: &mut Evaluator, root: &Root, entity: Option<u32>) -> Result<Value, Fault> {

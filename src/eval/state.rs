@@ -11,7 +11,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ir::Ir;
+use crate::ir::{ConstValue, Ir};
 use crate::random::Stream;
 use crate::value::{Date, Value};
 
@@ -34,6 +34,10 @@ pub(crate) struct State {
     /// Each exposure's amount and recovery rate, when they are not all literals
     /// (see `State::exposure`).
     pub exposures: Vec<(Decimal, Decimal)>,
+    /// The extra fields of exposures computed from params, one column each
+    /// (empty for a column of literals, read from the program).
+    #[serde(default)]
+    pub exposure_fields: Vec<Vec<Value>>,
     /// Each entity's `exposure_losses`, kept up to date as debtors default;
     /// `None` when it cannot be kept exactly (see `Evaluator::exposure_losses`).
     #[serde(skip)]
@@ -113,6 +117,7 @@ impl State {
             series: vec![Value::None; layout.series as usize],
             series_points: Vec::new(),
             exposures: Vec::new(),
+            exposure_fields: Vec::new(),
             losses: vec![Some(Decimal::ZERO); layout.entities as usize],
             derived: vec![None; layout.derived as usize],
             computing: vec![false; layout.derived as usize],
@@ -167,6 +172,18 @@ impl State {
         match self.exposures.get(x as usize) {
             Some(terms) => *terms,
             None => ir.literal_exposure(x),
+        }
+    }
+
+    /// Extra field `column` of exposure `x`.
+    #[inline]
+    pub fn exposure_field(&self, ir: &Ir, column: u32, x: u32) -> Value {
+        if let Some(v) = self.exposure_fields.get(column as usize).and_then(|c| c.get(x as usize)) {
+            return v.clone();
+        }
+        match ir.exposure_fields.get(column as usize).and_then(|c| c.values.get(x as usize)) {
+            Some(ConstValue::Literal(v)) => v.clone(),
+            _ => Value::None,
         }
     }
 

@@ -149,8 +149,8 @@ impl Stepper<'_> {
         let def = &ir.rules[rule as usize];
         let step = self.m.st.step;
         let mut fired = false;
-        if let TriggerIr::At(at) = def.trigger {
-            if at != step as i64 {
+        if let TriggerIr::At(_) = def.trigger {
+            if self.m.at_steps.get(rule as usize).copied() != Some(step as i64) {
                 return Ok(false);
             }
             let (begin, end) = self.m.rule_instances[rule as usize];

@@ -8,7 +8,7 @@ use super::{Cause, Explanation, Read, why_not};
 use crate::engine::{Error, Run};
 use crate::eval::trace::{EventKind, ReadKey};
 use crate::eval::{BY_HAND, display_value, series_value};
-use crate::ir::{Ir, Node, NodeKind, TriggerIr};
+use crate::ir::{AtTime, Ir, Node, NodeKind, TriggerIr};
 use crate::report::{Target, derived_name, json_value, read_name, resolve_target, slot_name};
 use crate::value::Value;
 
@@ -221,7 +221,8 @@ impl<'a> Explainer<'a> {
         let label = self.run.firing_label(firing);
         let condition = match &rule.trigger {
             TriggerIr::When(node) | TriggerIr::While(node) => node.span.text(ir.source.text()).to_string(),
-            TriggerIr::At(step) => format!("at step {step}"),
+            TriggerIr::At(AtTime::Step(step)) => format!("at step {step}"),
+            TriggerIr::At(AtTime::Params(root)) => format!("at {}", root.node.span.text(ir.source.text())),
         };
         let text = if rule.name.is_some() {
             format!("by rule {label} (line {}): {condition}", rule.line)

@@ -525,7 +525,7 @@ fn rule_body_reads(ir: &Ir, rule: Id) -> HashSet<GraphNode> {
                 }
                 visit(value);
             }
-            EffectKindIr::Default(entity) => visit(entity),
+            EffectKindIr::Default(entity) | EffectKindIr::Let { value: entity, .. } => visit(entity),
             EffectKindIr::After { delay, effect: inner } => {
                 visit(delay);
                 visit_effect(inner, visit);
@@ -554,7 +554,7 @@ fn rule_message_reads(ir: &Ir, rule: Id) -> HashSet<GraphNode> {
                 }
             }
             EffectKindIr::After { effect: inner, .. } => message_reads(ir, inner, env, reads),
-            EffectKindIr::Assign { .. } | EffectKindIr::Default(_) => {}
+            EffectKindIr::Assign { .. } | EffectKindIr::Default(_) | EffectKindIr::Let { .. } => {}
         }
     }
     for e in &def.effects {

@@ -152,6 +152,11 @@ pub(crate) fn collect_reads(
         }
         NodeKind::ExposureField { object, .. } => collect_reads(ir, object, env, out),
         NodeKind::Unary(_, a) => collect_reads(ir, a, env, out),
+        NodeKind::If(branches) => {
+            for branch in branches.iter() {
+                collect_reads(ir, branch, env, out);
+            }
+        }
         NodeKind::Binary(_, a, b) => {
             collect_reads(ir, a, env, out);
             collect_reads(ir, b, env, out);
@@ -198,6 +203,8 @@ pub(crate) struct Signs<'a> {
     /// Signs of (from, rule, to) segments and (from, derived) links.
     segments: HashMap<(GraphNode, Id, GraphNode), (Sign, Sign)>,
     links: HashMap<(GraphNode, GraphNode), Sign>,
+    /// The `let` locals of the effects of the rule being looked at, with their values.
+    effect_locals: Vec<(u16, &'a Node)>,
 }
 
 impl<'a> Signs<'a> {
@@ -208,6 +215,7 @@ impl<'a> Signs<'a> {
             node_ranges: HashMap::new(),
             segments: HashMap::new(),
             links: HashMap::new(),
+            effect_locals: Vec::new(),
         }
     }
 
@@ -258,7 +266,8 @@ impl<'a> Signs<'a> {
         if let Some(signs) = self.segments.get(&key) {
             return *signs;
         }
-        let signs = match self.ir.rules.get(r as usize) {
+        let ir = self.ir;
+        let signs = match ir.rules.get(r as usize) {
             Some(rule) => self.rule_segment(rule, x, y),
             None => (Sign::Unknown, Sign::Unknown),
         };
@@ -266,8 +275,17 @@ impl<'a> Signs<'a> {
         signs
     }
 
-    fn rule_segment(&mut self, rule: &RuleDef, x: &GraphNode, y: &GraphNode) -> (Sign, Sign) {
+    fn rule_segment(&mut self, rule: &'a RuleDef, x: &GraphNode, y: &GraphNode) -> (Sign, Sign) {
         let env = rule_env(rule);
+        // A local moves as its value does.
+        self.effect_locals = rule
+            .effects
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EffectKindIr::Let { local, value } => Some((*local, value)),
+                _ => None,
+            })
+            .collect();
         let mut condition = rule.filter.as_ref().map_or(Sign::Zero, |f| self.mono(f, &env, x));
         if let TriggerIr::When(cond) | TriggerIr::While(cond) = &rule.trigger {
             condition = condition.plus(self.mono(cond, &env, x));
@@ -332,6 +350,7 @@ impl<'a> Signs<'a> {
                 let push = if *field == FieldRef::Defaulted { Sign::Pos } else { Sign::Unknown };
                 (push, Sign::Zero)
             }
+            EffectKindIr::Let { .. } => return,
             EffectKindIr::After { delay, effect: inner } => {
                 let before = fire.is_some();
                 self.effect(inner, env, x, y, fire, through);
@@ -367,6 +386,10 @@ impl<'a> Signs<'a> {
         }
     }
 
+    fn effect_local(&self, local: u16) -> Option<&'a Node> {
+        self.effect_locals.iter().find(|(l, _)| *l == local).map(|(_, v)| *v)
+    }
+
     /// How `node` moves with `x`.
     fn mono(&mut self, node: &Node, env: &[Option<Id>], x: &GraphNode) -> Sign {
         stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.mono_inner(node, env, x))
@@ -375,7 +398,11 @@ impl<'a> Signs<'a> {
     fn mono_inner(&mut self, node: &Node, env: &[Option<Id>], x: &GraphNode) -> Sign {
         let ir = self.ir;
         match &node.kind {
-            NodeKind::Const(_) | NodeKind::Local(_) | NodeKind::ExposureField { .. } => Sign::Zero,
+            NodeKind::Local(i) => match self.effect_local(*i) {
+                Some(value) => self.mono(value, env, x),
+                None => Sign::Zero,
+            },
+            NodeKind::Const(_) | NodeKind::ExposureField { .. } => Sign::Zero,
             NodeKind::Param(_)
             | NodeKind::Var(_)
             | NodeKind::Let(_)
@@ -391,9 +418,21 @@ impl<'a> Signs<'a> {
                 }
             }
             NodeKind::Unary(UnaryOp::Neg | UnaryOp::Not, a) => self.mono(a, env, x).neg(),
+            NodeKind::If(branches) => {
+                let [cond, then, otherwise] = &**branches;
+                let switch = if self.mono(cond, env, x) == Sign::Zero { Sign::Zero } else { Sign::Unknown };
+                self.mono(then, env, x).plus(self.mono(otherwise, env, x)).plus(switch)
+            }
             NodeKind::Binary(op, a, b) => {
                 let (ma, mb) = (self.mono(a, env, x), self.mono(b, env, x));
                 match op {
+                    BinaryOp::Pow => {
+                        if ma == Sign::Zero && mb == Sign::Zero {
+                            Sign::Zero
+                        } else {
+                            Sign::Unknown
+                        }
+                    }
                     BinaryOp::Add => ma.plus(mb),
                     BinaryOp::Sub => ma.plus(mb.neg()),
                     BinaryOp::Mul | BinaryOp::Div => {
@@ -489,7 +528,11 @@ impl<'a> Signs<'a> {
         let ir = self.ir;
         match &node.kind {
             NodeKind::Const(Value::Number(d)) => Range::point(*d),
-            NodeKind::Const(_) | NodeKind::Local(_) | NodeKind::Date | NodeKind::Template(_) => ANY,
+            NodeKind::Local(i) => match self.effect_local(*i) {
+                Some(value) => self.range(value, env),
+                None => ANY,
+            },
+            NodeKind::Const(_) | NodeKind::Date | NodeKind::Template(_) => ANY,
             NodeKind::Var(_) | NodeKind::Step | NodeKind::ExposureLosses(_) => NON_NEGATIVE,
             NodeKind::Param(p) => self.remembered(GraphNode::Param(*p), |signs| {
                 ir.params.get(*p as usize).map_or(ANY, |g| signs.range(&g.expr.node, &[]))
@@ -519,6 +562,10 @@ impl<'a> Signs<'a> {
             },
             NodeKind::Unary(UnaryOp::Neg, a) => self.range(a, env).neg(),
             NodeKind::Unary(UnaryOp::Not, _) => ANY,
+            NodeKind::If(branches) => {
+                let [_, then, otherwise] = &**branches;
+                self.range(then, env).hull(self.range(otherwise, env))
+            }
             NodeKind::Binary(op, a, b) => match op {
                 BinaryOp::Add => self.range(a, env).add(self.range(b, env)),
                 BinaryOp::Sub => self.range(a, env).add(self.range(b, env).neg()),
@@ -594,7 +641,10 @@ impl<'a> Signs<'a> {
         }
         // Derived values form no cycles in a checked program; this guards anyway.
         self.ranges.insert(key.clone(), ANY);
+        // Another root expression: the locals of the rule's effects are not its own.
+        let locals = std::mem::take(&mut self.effect_locals);
         let range = compute(self);
+        self.effect_locals = locals;
         self.ranges.insert(key, range);
         range
     }
@@ -609,8 +659,9 @@ fn is_bool(ir: &Ir, node: &Node, env: &[Option<Id>]) -> bool {
     match &node.kind {
         NodeKind::Const(Value::Bool(_)) | NodeKind::Unary(UnaryOp::Not, _) => true,
         NodeKind::Binary(op, ..) => {
-            !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div)
+            !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Pow)
         }
+        NodeKind::If(branches) => is_bool(ir, &branches[1], env),
         NodeKind::Aggregate(a) => matches!(a.func, AggregateFn::Any | AggregateFn::All),
         NodeKind::Param(i) => ir.params.get(*i as usize).is_some_and(|g| g.ty == Type::Bool),
         NodeKind::Var(i) => ir.vars.get(*i as usize).is_some_and(|g| g.ty == Type::Bool),

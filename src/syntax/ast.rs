@@ -228,6 +228,9 @@ pub struct Exposure {
     pub amount: Expr,
     /// Share recovered if the debtor defaults.
     pub recovery: Option<Expr>,
+    /// Extra fields, `{ maturity = 2027-06 }` (boxed: most exposures have none,
+    /// and a large file is mostly exposures).
+    pub fields: Option<Box<Vec<FieldInit>>>,
     /// Whole item.
     pub span: Span,
 }
@@ -273,6 +276,8 @@ pub enum Trigger {
     While(Expr),
     /// Once at a date or step.
     At(TimePoint),
+    /// Once at a date or step computed from params when the run starts.
+    AtExpr(Expr),
 }
 
 /// One effect of a rule.
@@ -302,6 +307,13 @@ pub enum EffectKind {
     Emit(Template),
     /// `stop ["reason"]`
     Stop(Option<Template>),
+    /// `let name = EXPR` in an effect block: a local for the effects after it.
+    Let {
+        /// The local's name.
+        name: Ident,
+        /// Its value, evaluated once, where it stands.
+        value: Expr,
+    },
     /// `after N steps EFFECT`
     After {
         /// How many steps later.
@@ -425,6 +437,19 @@ pub enum ExprKind {
     Call(Box<Ident>, Vec<Expr>),
     /// `f(body for x in source where filter)`
     Aggregate(Box<Aggregate>),
+    /// `if COND then A else B`
+    If(Box<IfExpr>),
+}
+
+/// `if COND then A else B` (`else if` is an `if` in the else branch).
+#[derive(Clone, Debug)]
+pub struct IfExpr {
+    /// Decides which branch is evaluated.
+    pub cond: Expr,
+    /// The value when it holds.
+    pub then: Expr,
+    /// The value when it does not.
+    pub otherwise: Expr,
 }
 
 /// `f(body for x in source where filter)`
@@ -462,6 +487,8 @@ pub enum BinaryOp {
     Mul,
     /// `/`
     Div,
+    /// `^` (right-associative, tighter than unary minus)
+    Pow,
     /// `<`
     Lt,
     /// `<=`
@@ -488,6 +515,7 @@ impl BinaryOp {
             BinaryOp::Sub => "-",
             BinaryOp::Mul => "*",
             BinaryOp::Div => "/",
+            BinaryOp::Pow => "^",
             BinaryOp::Lt => "<",
             BinaryOp::Le => "<=",
             BinaryOp::Gt => ">",
@@ -509,6 +537,7 @@ mod tests {
     #[test]
     fn nodes_stay_small() {
         assert!(size_of::<Expr>() <= 48, "Expr is {} bytes", size_of::<Expr>());
-        assert!(size_of::<Item>() <= 168, "Item is {} bytes", size_of::<Item>());
+        // An exposure: two names, two expressions, its extra fields (boxed) and span.
+        assert!(size_of::<Item>() <= 176, "Item is {} bytes", size_of::<Item>());
     }
 }

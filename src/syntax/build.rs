@@ -31,6 +31,7 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
         .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
         .op(Op::prefix(Rule::neg))
+        .op(Op::infix(Rule::pow, Assoc::Right))
         .op(Op::postfix(Rule::field_access))
 });
 
@@ -96,6 +97,9 @@ fn is_keyword_token(rule: Rule) -> bool {
             | kw_assert
             | kw_recovery
             | kw_steps
+            | kw_if
+            | kw_else
+            | kw_local
             | arrow
     )
 }
@@ -205,10 +209,7 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
             let kind = ident(c.next("kind")?, cx);
             let mut fields = Vec::new();
             for field in c.rest() {
-                let mut f = Cursor::new(field, cx);
-                let name = ident(f.next("field name")?, cx);
-                let value = build_expr(f.next("field value")?, cx)?;
-                fields.push(FieldInit { name, value });
+                fields.push(build_field_init(field, cx)?);
             }
             // One entity of a large file has a few fields: no spare capacity.
             fields.shrink_to_fit();
@@ -218,8 +219,16 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
             let creditor = ident(c.next("creditor")?, cx);
             let debtor = ident(c.next("debtor")?, cx);
             let amount = build_expr(c.next("amount")?, cx)?;
-            let recovery = c.rest().next().map(|p| build_expr(p, cx)).transpose()?;
-            Item::Exposure(Exposure { creditor, debtor, amount, recovery, span: item_span })
+            let mut recovery = None;
+            let mut fields = None;
+            for part in c.rest() {
+                if part.as_rule() == Rule::exposure_fields {
+                    fields = Some(Box::new(build_field_inits(part, cx)?));
+                } else {
+                    recovery = Some(build_expr(part, cx)?);
+                }
+            }
+            Item::Exposure(Exposure { creditor, debtor, amount, recovery, fields, span: item_span })
         }
         Rule::entities_decl | Rule::exposures_decl => {
             let kind = if rule == Rule::entities_decl { Some(ident(c.next("kind")?, cx)) } else { None };
@@ -249,6 +258,17 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
         Rule::rule_decl => Item::Rule(Box::new(build_rule(c, item_span, cx)?)),
         _ => return Err(missing("a declaration", item_span)),
     })
+}
+
+fn build_field_init(pair: Pair<Rule>, cx: Cx) -> Built<FieldInit> {
+    let mut f = Cursor::new(pair, cx);
+    let name = ident(f.next("field name")?, cx);
+    let value = build_expr(f.next("field value")?, cx)?;
+    Ok(FieldInit { name, value })
+}
+
+fn build_field_inits(pair: Pair<Rule>, cx: Cx) -> Built<Vec<FieldInit>> {
+    significant(pair).map(|p| build_field_init(p, cx)).collect()
 }
 
 fn build_rule(mut c: Cursor, item_span: Span, cx: Cx) -> Built<RuleDecl> {
@@ -295,6 +315,7 @@ fn build_rule(mut c: Cursor, item_span: Span, cx: Cx) -> Built<RuleDecl> {
     let trigger = match trigger_rule {
         Rule::when_trigger => Trigger::When(build_expr(head.clone(), cx)?),
         Rule::while_trigger => Trigger::While(build_expr(head.clone(), cx)?),
+        _ if head.as_rule() == Rule::expr => Trigger::AtExpr(build_expr(head.clone(), cx)?),
         _ => Trigger::At(build_time_point(head.clone(), cx)?),
     };
     let head_span = span(&head, cx);
@@ -340,6 +361,11 @@ fn build_effect(pair: Pair<Rule>, cx: Cx) -> Built<Effect> {
         }
         Rule::default_effect => EffectKind::Default(build_expr(c.next("entity")?, cx)?),
         Rule::emit_effect => EffectKind::Emit(build_template(c.next("text")?, cx)?),
+        Rule::local_decl => {
+            let name = ident(c.next("name")?, cx);
+            let value = build_expr(c.next("value")?, cx)?;
+            EffectKind::Let { name, value }
+        }
         Rule::stop_effect => EffectKind::Stop(c.rest().next().map(|p| build_template(p, cx)).transpose()?),
         Rule::assignment => {
             let target_pair = c.next("target")?;
@@ -494,6 +520,7 @@ fn build_operators(pairs: Pairs<Rule>, cx: Cx) -> Built<Sized_> {
                 Rule::add => BinaryOp::Add,
                 Rule::sub => BinaryOp::Sub,
                 Rule::mul => BinaryOp::Mul,
+                Rule::pow => BinaryOp::Pow,
                 _ => BinaryOp::Div,
             };
             let depth = deeper(left.max(right) + 1, op_span, cx)?;
@@ -519,6 +546,15 @@ fn build_primary(pair: Pair<Rule>, cx: Cx) -> Built<Sized_> {
         Rule::self_ref => leaf(ExprKind::SelfRef),
         Rule::name => leaf(ExprKind::Name(unquote(pair.as_str()).to_string())),
         Rule::call => build_call(pair, cx),
+        Rule::if_expr => {
+            let mut c = Cursor::new(pair, cx);
+            let (cond, d1) = build_operators(c.next("condition")?.into_inner(), cx)?;
+            let (then, d2) = build_operators(c.next("then branch")?.into_inner(), cx)?;
+            let (otherwise, d3) = build_operators(c.next("else branch")?.into_inner(), cx)?;
+            let depth = deeper(d1.max(d2).max(d3) + 1, at, cx)?;
+            let kind = ExprKind::If(Box::new(IfExpr { cond, then, otherwise }));
+            Ok((Expr { kind, span: at }, depth))
+        }
         _ => Err(missing("an expression", at)),
     }
 }

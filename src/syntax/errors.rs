@@ -250,13 +250,18 @@ pub(super) fn detailed_expectation(rule: Rule, input: &str) -> Option<(usize, Ve
 
 /// Plain words for a literal token of the grammar, or `None` to leave it out.
 pub(super) fn describe_token(token: &str) -> Option<String> {
+    // `let` starts a declaration and a local of an effect block alike: the
+    // other words say which is meant.
+    if token == "let" {
+        return None;
+    }
     if let Some(class) = class_of(token) {
         return class.expected(token);
     }
     Some(match token {
         "=" | "{" | "}" | "(" | ")" | ":" | "," | "->" | "\"" | "recovery" => format!("`{token}`"),
         "steps" | "step" => String::from("`steps`"),
-        "+" | "-" | "*" | "/" | "<" | "<=" | ">" | ">=" | "==" | "!=" => String::from("an operator"),
+        "+" | "-" | "*" | "/" | "^" | "<" | "<=" | ">" | ">=" | "==" | "!=" => String::from("an operator"),
         _ => return None,
     })
 }
@@ -328,8 +333,10 @@ pub(super) fn describe_rule(rule: Rule) -> Option<&'static str> {
     use Rule::*;
     Some(match rule {
         expr | operand | paren | date | number | string | boolean | self_ref | call | name | neg | not_op
-        | primary => "an expression",
-        or_op | and_op | le | ge | ne | eq | lt | gt | add | sub | mul | div | infix => "an operator",
+        | primary | if_expr | kw_if => "an expression",
+        or_op | and_op | le | ge | ne | eq | lt | gt | add | sub | mul | div | pow | infix => "an operator",
+        kw_else => "`else`",
+        exposure_fields => "`{`",
         field_access | postfix => "`.field`",
         ident => "a name",
         integer => "a step number",
@@ -368,7 +375,7 @@ pub(super) fn describe_rule(rule: Rule) -> Option<&'static str> {
         kw_steps => "`steps`",
         kw_priority => "`priority`",
         kw_and | kw_or => "an operator",
-        kw_after | kw_default | kw_emit | kw_stop => "an effect",
+        kw_after | kw_default | kw_emit | kw_stop | kw_local | local_decl => "an effect",
         kw_scenario | kw_param | kw_var | kw_let | kw_series | kw_kind | kw_entity | kw_exposure
         | kw_entities | kw_exposures | kw_rule | kw_expect | kw_assert => "a declaration or rule",
         _ => return None,

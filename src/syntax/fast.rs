@@ -201,7 +201,7 @@ impl<'a> Reader<'a> {
             return None;
         }
         let span = self.span(start, token_end);
-        let item = Item::Exposure(Exposure { creditor, debtor, amount, recovery, span });
+        let item = Item::Exposure(Exposure { creditor, debtor, amount, recovery, fields: None, span });
         Some(FastItem { item, end: self.i, token_end })
     }
 

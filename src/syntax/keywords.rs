@@ -106,6 +106,9 @@ pub const WORDS: &[Word] = {
         word("true", Literal),
         word("false", Literal),
         word("self", Literal),
+        // `if COND then A else B`: `if` starts an expression, `else` is a clause of it.
+        word("if", Prefix),
+        word("else", Clause),
     ]
 };
 

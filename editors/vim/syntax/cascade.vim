@@ -30,12 +30,12 @@ syn match cascadeBuiltinName "\<\%(step\|date\|defaulted\|defaulted_at\)\>"
 " Calls: `name(`. A built-in function there is highlighted as such.
 syn match cascadeFunction "\<\h\w*\ze\s*(" contains=cascadeBuiltinFunction
 " BEGIN BUILTIN_FUNCTIONS
-syn match cascadeBuiltinFunction contained "\<\%(min\|max\|abs\|clamp\|round\|floor\|ceil\|sum\|count\|any\|all\|mean\|exposures_of\|exposures_to\|exposure_losses\|sign\)\>"
+syn match cascadeBuiltinFunction contained "\<\%(min\|max\|abs\|clamp\|round\|floor\|ceil\|sqrt\|exp\|ln\|log10\|sum\|count\|any\|all\|mean\|exposures_of\|exposures_to\|exposure_losses\|sign\)\>"
 " END BUILTIN_FUNCTIONS
 
 " BEGIN KEYWORDS
 syn keyword cascadeDeclaration scenario param var let series kind entity exposure entities exposures from
-syn keyword cascadeStatement   rule when while then for in where priority after at emit default stop expect assert
+syn keyword cascadeStatement   rule when while then for in where priority after at emit default stop expect assert if else
 syn keyword cascadeSeriesMode  linear hold
 syn keyword cascadeLogical     and or not
 syn keyword cascadeBoolean     true false
@@ -63,7 +63,7 @@ syn match cascadeField "\%(\.\s*\)\@<=\h\w*"
 syn match cascadeNumber "\%(\$\|\<\)\%(\$\)\=\d[0-9_]*\%(\.\d[0-9_]*\)\=\%(%\|\%(bn\|tn\|k\|m\)\>\)\=\w\@!"
 syn match cascadeDate   "\<\d\{4}-\d\{2}\%(-\d\{2}\)\=\>"
 
-syn match cascadeOperator "->\|[-+*/]=\|[=!<>]=\|[-+*/<>=]"
+syn match cascadeOperator "->\|[-+*/]=\|[=!<>]=\|[-+*/^<>=]"
 syn match cascadeDelimiter "[,:]"
 
 " Strings with escapes and `{expr}` interpolation. A string ends at the end of its line.

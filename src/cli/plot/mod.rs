@@ -89,7 +89,7 @@ pub fn plot(
     limits: &Limits,
 ) -> Result<(), Failure> {
     let output = Output::from_path(out).map_err(usage)?;
-    let program = compile(&limits.engine(), file)?;
+    let program = compile(&limits.engine(), file, crate::cli::Verbosity { warnings: false })?;
     let names = choose(&program, patterns).map_err(usage)?;
     let mut run = start(&program, sets, horizon, random)?;
     let mut recording = Recording::new(&program, &names);
@@ -115,7 +115,7 @@ pub fn report_html(
     out: &Path,
     limits: &Limits,
 ) -> Result<(), Failure> {
-    let program = compile(&limits.engine(), file)?;
+    let program = compile(&limits.engine(), file, crate::cli::Verbosity { warnings: false })?;
     let names = choose(&program, &[]).unwrap_or_default();
     let mut run = start(&program, sets, horizon, random)?;
     let mut recording = Recording::new(&program, &names);

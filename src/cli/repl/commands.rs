@@ -81,7 +81,9 @@ pub const COMMANDS: &[Command] = &[
         details: "VALUE is an expression, evaluated now: `:set h100_price = h100_price * 0.9`.\n\
                   A param is fixed for a run: setting one starts a new run with it and replays\n\
                   the same steps and the values set by hand. A var or a stored field changes\n\
-                  now; rules see it in the next step. Derived values follow their formula.",
+                  now; rules see it in the next step. Derived values follow their formula.\n\
+                  Before the first step, `entity.field` sets the field's initial value, as\n\
+                  `--set` does: initial values computed from it follow.",
     },
     Command {
         name: "why",

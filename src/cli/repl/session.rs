@@ -349,7 +349,10 @@ impl Session {
         let value = self.timeline.current.evaluate(expr).or_else(|e| self.fail_with(out, &e))?;
         let old = self.timeline.current.value(name).or_else(|e| self.fail_with(out, &e))?;
         let shown = |s: &Session, v: &Value| s.timeline.current.display(v);
-        if self.program.params().iter().any(|p| p.name == name) {
+        // Before the first step, `entity.field` sets the field's initial value, so
+        // that the initial values computed from it follow (as `--set` does).
+        let initial_field = name.contains('.') && self.timeline.step() == 0;
+        if initial_field || self.program.params().iter().any(|p| p.name == name) {
             // The type must fit (the library says so if it does not).
             self.program.start().set(name, value.clone()).map(drop).or_else(|e| self.fail_with(out, &e))?;
             let mut params = self.params.clone();
@@ -373,7 +376,8 @@ impl Session {
             }
             let again =
                 if to > 0 { format!("; replayed to step {}", self.timeline.step()) } else { String::new() };
-            say!(out, "param {name} = {} (was {}){again}", shown(self, &value), shown(self, &old));
+            let what = if initial_field { "initial value of" } else { "param" };
+            say!(out, "{what} {name} = {} (was {}){again}", shown(self, &value), shown(self, &old));
         } else {
             self.timeline.current.set_value(name, value.clone()).or_else(|e| self.fail_with(out, &e))?;
             let step = self.timeline.step();

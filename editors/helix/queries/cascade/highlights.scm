@@ -9,7 +9,7 @@
 
 [
   "=" "+=" "-=" "*=" "/="
-  "+" "-" "*" "/"
+  "+" "-" "*" "/" "^"
   "<" "<=" ">" ">=" "==" "!="
   "->"
 ] @operator
@@ -63,7 +63,8 @@
 (call_expression
   function: (identifier) @function.builtin
   (#any-of? @function.builtin
-    "min" "max" "abs" "clamp" "round" "floor" "ceil" "sum" "count" "any" "all" "mean"
+    "min" "max" "abs" "clamp" "round" "floor" "ceil" "sqrt" "exp" "ln" "log10" "sum" "count"
+    "any" "all" "mean"
     "exposures_of" "exposures_to" "exposure_losses" "sign"))
 ; END BUILTIN_FUNCTIONS
 
@@ -77,7 +78,7 @@
 
 [
   "rule" "when" "while" "then" "for" "in" "where" "priority" "after" "at"
-  "emit" "default" "stop" "expect" "assert" "linear" "hold"
+  "emit" "default" "stop" "expect" "assert" "linear" "hold" "if" "else"
 ] @keyword
 
 [

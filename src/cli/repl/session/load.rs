@@ -96,6 +96,16 @@ impl Session {
         }
         let mut kept_params = Vec::new();
         for (name, value) in params {
+            if name.contains('.') {
+                // A stored field's initial value (`:set alpha.capital = 2bn` at step 0).
+                if program.start().set(name, value.clone()).is_ok() {
+                    start = start.set(name, value.clone())?;
+                    kept_params.push((name.clone(), value.clone()));
+                } else {
+                    notes.push(format!("`{name}` can no longer be set; it is no longer set in the REPL"));
+                }
+                continue;
+            }
             match declared.iter().find(|p| p.name == *name) {
                 Some(p) if Some(p.ty) == type_of(value) => {
                     start = start.set(name, value.clone())?;
