@@ -1,24 +1,10 @@
 //! The `cascade` command line: exit codes, formats, and the flagship's outputs.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn cascade(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+mod common;
+use common::{cascade, stderr, stdout};
 
 fn temp_script(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("cascade-cli-{}", std::process::id()));

@@ -6,26 +6,12 @@
 //! tests are deterministic).
 
 use std::ops::ControlFlow;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use cascade::{Engine, OutputFormat, PathResult, Program, RowWriter, SweepOptions, Value};
 
-fn cascade(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+mod common;
+use common::{cascade, stderr, stdout};
 
 fn temp_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("cascade-sweep-{}", std::process::id()));
