@@ -120,6 +120,7 @@ codes! {
         entities: Error, "more entities than the limit";
         exposures: Error, "more exposures than the limit";
         source: Error, "a script longer than the engine reads";
+        data: Error, "a data file longer than the engine reads";
         trace: Error, "more records in a run's trace than the limit";
         cancelled: Error, "a run cancelled by its host";
         steps: Warning, "a horizon beyond the step limit";

@@ -203,3 +203,17 @@ fn the_counterparties_example_checks_itself() {
     assert_eq!(output.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&output.stderr));
     assert!(text.ends_with("7 passed, 0 failed\n"), "{text}");
 }
+
+#[test]
+fn a_data_file_longer_than_the_engine_reads_is_refused_at_its_declaration() {
+    let banks = b"name,capital\nalpha,1\nbeta,2\n";
+    let script = "kind Bank { capital = 0 }\nentities Bank from \"banks.csv\"";
+    let exact = engine(files(&[("banks.csv", banks)])).max_data_bytes(banks.len());
+    assert!(exact.compile(script, "b.cascade").is_ok(), "a file of exactly the limit loads");
+    let short = engine(files(&[("banks.csv", banks)])).max_data_bytes(banks.len() - 1);
+    let error = short.compile(script, "b.cascade").expect_err("one byte over the limit");
+    let text = render(&error);
+    assert!(text.contains("cascade::limit::data"), "{text}");
+    assert!(text.contains(&format!("`banks.csv` is longer than {} bytes", banks.len() - 1)), "{text}");
+    assert!(text.contains("Engine::max_data_bytes"), "{text}");
+}

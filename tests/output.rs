@@ -100,7 +100,8 @@ fn csv_reads_back_with_the_csv_crate_to_the_runs_exact_values() {
 
     // The provenance sits beside the file: the script and each data file, with SHA-256.
     let sidecar = std::fs::read_to_string(dir_of(&out).join("run.csv.provenance.json")).expect("a sidecar");
-    let provenance: serde_json::Value = serde_json::from_str(&sidecar).expect("JSON");
+    let sidecar: serde_json::Value = serde_json::from_str(&sidecar).expect("JSON");
+    let provenance = &sidecar["provenance"];
     let data = provenance["data"].as_array().expect("data files");
     assert_eq!(data.len(), 2);
     assert!(data[0]["path"].as_str().unwrap().ends_with("banks.csv"));
@@ -193,6 +194,26 @@ fn data_points_a_declared_file_elsewhere() {
 }
 
 #[test]
+fn data_files_are_read_bounded() {
+    let dir = folder("bounded");
+    let script = scenario(&dir);
+    let output = cascade(&["check", path(&script), "--max-data-bytes", "20"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    // miette wraps the message: read it as one line.
+    let err = stderr(&output).replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("cascade::limit::data"), "{err}");
+    assert!(err.contains("banks.csv` is longer than 20 bytes"), "the file and the limit: {err}");
+    assert!(err.contains("--max-data-bytes"), "{err}");
+    // Exactly the limit is allowed (banks.csv is 39 bytes, exposures.csv 82).
+    let exact = cascade(&["check", path(&script), "--max-data-bytes", "82"]);
+    assert_eq!(exact.status.code(), Some(0), "{}", stderr(&exact));
+    // A device that never ends is not read.
+    let zero = cascade(&["check", path(&script), "--data", "banks.csv=/dev/zero"]);
+    assert_eq!(zero.status.code(), Some(1), "{}", stderr(&zero));
+    assert!(stderr(&zero).contains("not a regular file or a pipe"), "{}", stderr(&zero));
+}
+
+#[test]
 fn a_run_that_fails_keeps_what_ran() {
     let dir = folder("fails");
     let script = dir.join("fails.cascade");
@@ -210,6 +231,76 @@ fn a_run_that_fails_keeps_what_ran() {
     let last = stdout(&lines).lines().last().unwrap_or_default().to_string();
     let last: serde_json::Value = serde_json::from_str(&last).expect("valid JSON");
     assert_eq!(last["error"]["problems"][0]["code"], "cascade::run::division_by_zero");
+}
+
+/// A CSV run's expectations are in its sidecar, written when the run has ended.
+#[test]
+fn the_csv_sidecar_holds_the_expectations_and_how_the_run_ended() {
+    let dir = folder("expectations");
+    let script = dir.join("expects.cascade");
+    std::fs::write(
+        &script,
+        "scenario \"e\" { horizon = 3 }\nvar x = 0\nwhile true then x += 1\n\
+         expect x == 3\nexpect x > 10 at 2\nassert x < 100 \"x stays small\"\n",
+    )
+    .unwrap();
+    let out = dir.join("run.csv");
+    let output = cascade(&["run", path(&script), "--format", "csv", "-o", path(&out)]);
+    assert_eq!(output.status.code(), Some(0), "`run` explores: {}", stderr(&output));
+    assert!(stderr(&output).contains("1 of 3 expectations does not hold"), "{}", stderr(&output));
+    let rows = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(rows, "step,x\n0,0\n1,1\n2,2\n3,3\n", "the rows hold values only");
+    let text = std::fs::read_to_string(dir.join("run.csv.provenance.json")).expect("a sidecar");
+    let sidecar: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(sidecar["end"]["reason"], "horizon", "{sidecar}");
+    assert_eq!(sidecar["end"]["step"], 3, "{sidecar}");
+    let expectations = sidecar["expectations"].as_array().expect("expectations");
+    let mut summary: Vec<(u64, String, bool)> = expectations
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap_or(0),
+                e["source"].as_str().unwrap_or_default().to_string(),
+                e["passed"] == true,
+            )
+        })
+        .collect();
+    summary.sort();
+    assert_eq!(
+        summary,
+        [
+            (4, "expect x == 3".to_string(), true),
+            (5, "expect x > 10 at 2".to_string(), false),
+            (6, "assert x < 100 \"x stays small\"".to_string(), true),
+        ],
+        "{sidecar}"
+    );
+    let at_two = expectations.iter().find(|e| e["line"] == 5).expect("line 5");
+    assert_eq!(at_two["step"], 2, "checked at step 2: {sidecar}");
+    assert_eq!(at_two["detail"], "x = 2", "{sidecar}");
+    assert!(sidecar.get("error").is_none(), "{sidecar}");
+
+    // `--provenance FILE` with CSV on standard output: the same document.
+    let other = dir.join("other.json");
+    let output = cascade(&["run", path(&script), "--format", "csv", "--provenance", path(&other)]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).expect("JSON");
+    assert_eq!(again["expectations"], sidecar["expectations"]);
+    assert_eq!(again["end"], sidecar["end"]);
+
+    // A run that fails: the sidecar says so, with the error.
+    let failing = dir.join("fails.cascade");
+    std::fs::write(&failing, "var x = 2\nvar y = 0\nwhile true then { x -= 1, y = 6 / x }\nexpect y > 0\n")
+        .unwrap();
+    let out = dir.join("fails.csv");
+    let output = cascade(&["run", path(&failing), "--format", "csv", "-o", path(&out)]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = std::fs::read_to_string(dir.join("fails.csv.provenance.json")).expect("a sidecar");
+    let sidecar: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(sidecar["error"]["problems"][0]["code"], "cascade::run::division_by_zero", "{sidecar}");
+    assert_eq!(sidecar["end"]["reason"], "running", "stopped by the error at step 2: {sidecar}");
+    assert!(sidecar["provenance"]["sha256"].is_string(), "{sidecar}");
 }
 
 /// pandas reads the CSV without options (skipped, with a message, where pandas

@@ -2,7 +2,8 @@
 //! `entities Kind from "NAME"` and `exposures from "NAME"` are read (read-only)
 //! relative to the script's folder, unless `--data NAME=PATH` points a name
 //! elsewhere (relative to the current folder), so one script runs on many data
-//! sets.
+//! sets. A file is read bounded (`DataFile::read`): at most the engine's
+//! `--max-data-bytes`, and only a regular file or a pipe.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,8 @@ use cascade::{DataFile, DataLoader};
 
 /// Reads data files beside the script, or where `--data` says.
 pub struct FileLoader {
+    /// The most bytes read from one file (the engine refuses a longer one).
+    max_bytes: usize,
     overrides: Vec<(String, PathBuf)>,
     /// The names scripts asked for, to find `--data` names that no script uses.
     asked: Mutex<Vec<String>>,
@@ -22,7 +25,9 @@ const EDITED: &str = " (edited in the REPL)";
 impl FileLoader {
     /// A loader with the `--data NAME=PATH` arguments, or the first that is not
     /// of that form.
-    pub fn new(data: &[String]) -> Result<Arc<FileLoader>, String> {
+    /// Files are read up to `max_bytes` (and one byte more, so that the
+    /// engine sees a longer file and names the limit).
+    pub fn new(data: &[String], max_bytes: usize) -> Result<Arc<FileLoader>, String> {
         let mut overrides = Vec::new();
         for arg in data {
             let Some((name, path)) = arg.split_once('=').filter(|(n, p)| !n.is_empty() && !p.is_empty())
@@ -34,7 +39,7 @@ impl FileLoader {
             overrides.retain(|(n, _): &(String, PathBuf)| n != name);
             overrides.push((name.to_string(), PathBuf::from(path)));
         }
-        Ok(Arc::new(FileLoader { overrides, asked: Mutex::new(Vec::new()) }))
+        Ok(Arc::new(FileLoader { max_bytes, overrides, asked: Mutex::new(Vec::new()) }))
     }
 
     /// The `--data` names that no script has asked for.
@@ -64,9 +69,6 @@ impl DataLoader for Shared {
             asked.push(name.to_string());
         }
         let path = loader.path(name, script);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(DataFile::new(path.display().to_string(), bytes)),
-            Err(e) => Err(format!("{}: {e}", path.display())),
-        }
+        DataFile::read(&path, loader.max_bytes)
     }
 }

@@ -65,6 +65,9 @@ struct Limits {
     /// Read at most this many bytes of script.
     #[arg(long, value_name = "N")]
     max_source_bytes: Option<usize>,
+    /// Read at most this many bytes from one data file.
+    #[arg(long, value_name = "N")]
+    max_data_bytes: Option<usize>,
 }
 
 /// How much a command says about its script besides its output.
@@ -79,7 +82,7 @@ impl Limits {
     /// The engine with these limits and the file loader, and the loader (to
     /// ask which `--data` names were used).
     fn engine_with_data(&self) -> Result<(Engine, std::sync::Arc<data::FileLoader>), Failure> {
-        let loader = data::FileLoader::new(&self.data).map_err(|message| {
+        let loader = data::FileLoader::new(&self.data, self.data_bytes()).map_err(|message| {
             out::err(&format!("error: {message}\n"));
             Failure::Usage
         })?;
@@ -88,10 +91,14 @@ impl Limits {
 
     /// The engine with these limits and the file loader.
     fn engine(&self) -> Engine {
-        match data::FileLoader::new(&self.data) {
+        match data::FileLoader::new(&self.data, self.data_bytes()) {
             Ok(loader) => self.engine_limits().loader(data::Shared(loader)),
             Err(_) => self.engine_limits(),
         }
+    }
+
+    fn data_bytes(&self) -> usize {
+        self.max_data_bytes.unwrap_or(cascade::DataFile::DEFAULT_MAX_BYTES)
     }
 
     fn engine_limits(&self) -> Engine {
@@ -126,7 +133,7 @@ impl Limits {
         if let Some(n) = self.max_source_bytes {
             engine = engine.max_source_bytes(n);
         }
-        engine
+        engine.max_data_bytes(self.data_bytes())
     }
 }
 
@@ -154,11 +161,11 @@ enum Command {
         #[arg(long = "select", value_name = "PATTERN")]
         select: Vec<String>,
         /// Write the output to FILE instead of standard output; with CSV, the
-        /// provenance goes to FILE.provenance.json beside it.
+        /// provenance and the expectations' results go to FILE.provenance.json beside it.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Write the provenance (script, data files, their SHA-256, params) as
-        /// JSON to FILE.
+        /// Write the provenance (script, data files, their SHA-256, params), how
+        /// the run ended and the expectations' results as JSON to FILE.
         #[arg(long = "provenance", value_name = "FILE")]
         provenance: Option<PathBuf>,
         /// In text output, list every change of a stored value, not only events.
@@ -515,14 +522,6 @@ fn run(
         (options.format == Format::Csv)
             .then(|| PathBuf::from(format!("{}.provenance.json", output.display())))
     });
-    if let Some(path) = &sidecar {
-        let mut text = serde_json::to_string_pretty(&run.trace().provenance()).unwrap_or_default();
-        text.push('\n');
-        std::fs::write(path, text).map_err(|e| {
-            out::err(&format!("error: cannot write `{}`: {e}\n", path.display()));
-            Failure::Usage
-        })?;
-    }
     let mut target: Box<dyn std::io::Write> = match &options.output {
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Box::new(std::io::BufWriter::new(f)),
@@ -554,6 +553,10 @@ fn run(
     let io_error = writer.io_error();
     drop(writer);
     drop(target);
+    // After the run, so that it holds how the run ended and its expectations.
+    if let Some(path) = &sidecar {
+        write_sidecar(path, &mut run, failure.as_ref())?;
+    }
     if let Some(e) = io_error {
         // A closed pipe ends the command quietly; another error is exit 2.
         return Err(out::output_error(&e));
@@ -578,6 +581,27 @@ fn run(
         out::err(&format!("all {n} expectations hold\n"));
     }
     Ok(())
+}
+
+/// The provenance document of a run (`-o FILE.csv` beside it, or
+/// `--provenance FILE`): `{ provenance, end, expectations, error? }`, the keys of
+/// the JSON output without its steps.
+fn write_sidecar(path: &Path, run: &mut cascade::Run, error: Option<&Error>) -> Result<(), Failure> {
+    let trace = run.trace();
+    let mut document = serde_json::json!({
+        "provenance": trace.provenance(),
+        "end": trace.end(),
+        "expectations": trace.expectations(),
+    });
+    if let Some(e) = error {
+        document["error"] = output::error_json(e);
+    }
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    text.push('\n');
+    std::fs::write(path, text).map_err(|e| {
+        out::err(&format!("error: cannot write `{}`: {e}\n", path.display()));
+        Failure::Usage
+    })
 }
 
 #[allow(clippy::too_many_arguments)] // one per flag of the command

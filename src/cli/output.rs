@@ -258,7 +258,7 @@ impl<'w> Output<'w> {
 }
 
 /// An error as JSON: its code and message, and the problems of a script error.
-fn error_json(error: &Error) -> Json {
+pub fn error_json(error: &Error) -> Json {
     match error {
         Error::Script(diagnostics) => {
             let problems: Vec<Json> = diagnostics

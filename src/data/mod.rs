@@ -68,9 +68,46 @@ pub struct DataFile {
 }
 
 impl DataFile {
+    /// The most bytes an [`Engine`](crate::Engine) takes from one data file
+    /// unless told otherwise ([`Engine::max_data_bytes`](crate::Engine::max_data_bytes)): 256 MiB.
+    pub const DEFAULT_MAX_BYTES: usize = 256 << 20;
+
     /// A data file called `path` with these contents.
     pub fn new(path: impl Into<String>, bytes: impl Into<Vec<u8>>) -> DataFile {
         DataFile { path: path.into(), bytes: bytes.into() }
+    }
+
+    /// Reads the file at `path`, bounded, for a loader: only a regular file
+    /// or a pipe (a device such as `/dev/zero` never ends), and at most
+    /// `max_bytes + 1` bytes, so that an engine whose
+    /// [`max_data_bytes`](crate::Engine::max_data_bytes) is `max_bytes` sees
+    /// that the file is longer and refuses it with a diagnostic naming the file
+    /// and the limit. The error is a sentence for the diagnostic.
+    ///
+    /// ```
+    /// use cascade::DataFile;
+    /// let dir = std::env::temp_dir().join("cascade-doc-data-read");
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("banks.csv");
+    /// std::fs::write(&path, "name,capital\nhsbc,5bn\n").unwrap();
+    /// assert_eq!(DataFile::read(&path, 1 << 20).unwrap().bytes.len(), 22);
+    /// assert_eq!(DataFile::read(&path, 10).unwrap().bytes.len(), 11, "one byte past the limit");
+    /// assert!(DataFile::read(&dir, 1 << 20).unwrap_err().contains("directory"));
+    /// ```
+    pub fn read(path: &std::path::Path, max_bytes: usize) -> Result<DataFile, String> {
+        use std::io::Read;
+        let shown = path.display().to_string();
+        let mut file = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
+        match file.metadata() {
+            Ok(meta) if crate::engine::is_readable_kind(&meta) => {}
+            Ok(meta) if meta.is_dir() => return Err(format!("{shown} is a directory")),
+            Ok(_) => return Err(format!("{shown} is not a regular file or a pipe")),
+            Err(e) => return Err(format!("{shown}: {e}")),
+        }
+        let mut bytes = Vec::new();
+        let wanted = (max_bytes as u64).saturating_add(1);
+        (&mut file).take(wanted).read_to_end(&mut bytes).map_err(|e| format!("{shown}: {e}"))?;
+        Ok(DataFile { path: shown, bytes })
     }
 }
 
@@ -158,6 +195,10 @@ pub(crate) fn load_all(
                 continue;
             }
         };
+        if data.bytes.len() > limits.max_bytes {
+            script_problems.push(too_long(decl, &data.path, limits.max_bytes));
+            continue;
+        }
         let sha256 = Sha256::digest(&data.bytes).iter().map(|b| format!("{b:02x}")).collect();
         let result = match kind {
             Some(kind) => world.entities(kind, &data),
@@ -179,4 +220,16 @@ pub(crate) fn load_all(
         return Err(LoadError::Data(diagnostics));
     }
     Ok(sources)
+}
+
+/// The problem of a data file longer than the engine reads.
+fn too_long(decl: &crate::syntax::DataDecl, path: &str, limit: usize) -> Problem {
+    Problem::error(
+        codes::limit::data,
+        format!(
+            "the data file `{path}` is longer than {limit} bytes, the most this engine reads from one file"
+        ),
+    )
+    .label(decl.file_span, "this data file is too long")
+    .help("raise the limit (`Engine::max_data_bytes`, `--max-data-bytes`) or split the file")
 }

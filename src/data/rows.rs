@@ -20,6 +20,8 @@ pub(crate) const MAX_PROBLEMS_PER_FILE: usize = 20;
 pub(crate) struct Limits {
     pub max_entities: usize,
     pub max_exposures: usize,
+    /// Bytes in one data file.
+    pub max_bytes: usize,
 }
 
 /// A kind's stored field, as a column of a data file can fill it.

@@ -19,6 +19,7 @@ use crate::value::{Date, Type, Value};
 mod error;
 mod program;
 mod read;
+pub(crate) use read::is_readable_kind;
 mod run;
 mod world;
 
@@ -45,6 +46,7 @@ pub struct Engine {
     max_entities: usize,
     max_exposures: usize,
     max_source_bytes: usize,
+    max_data_bytes: usize,
     host: Vec<HostFunction>,
     provenance: bool,
     problems: Vec<(String, String)>,
@@ -65,6 +67,7 @@ impl fmt::Debug for Engine {
             .field("max_entities", &self.max_entities)
             .field("max_exposures", &self.max_exposures)
             .field("max_source_bytes", &self.max_source_bytes)
+            .field("max_data_bytes", &self.max_data_bytes)
             .field("host", &self.host)
             .field("loader", &self.loader.is_some())
             .finish()
@@ -87,6 +90,7 @@ impl Engine {
             max_entities: 1_000_000,
             max_exposures: 10_000_000,
             max_source_bytes: 16 << 20,
+            max_data_bytes: crate::data::DataFile::DEFAULT_MAX_BYTES,
             host: Vec::new(),
             provenance: true,
             problems: Vec::new(),
@@ -270,8 +274,11 @@ fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -
     let (mut file, mut problems) = crate::syntax::parse_file_with(source, engine.syntax);
     let mut data = Vec::new();
     if !problems.iter().any(Problem::is_error) {
-        let limits =
-            crate::data::Limits { max_entities: engine.max_entities, max_exposures: engine.max_exposures };
+        let limits = crate::data::Limits {
+            max_entities: engine.max_entities,
+            max_exposures: engine.max_exposures,
+            max_bytes: engine.max_data_bytes,
+        };
         match crate::data::load_all(&mut file, source, engine.loader.as_ref(), limits) {
             Ok(sources) => data = sources,
             Err(crate::data::LoadError::Script(found)) => {

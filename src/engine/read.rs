@@ -19,6 +19,15 @@ impl Engine {
         self
     }
 
+    /// At most this many bytes in one data file (default 256 MiB): a longer
+    /// file that a [`DataLoader`](crate::DataLoader) returns is refused at its
+    /// `from "NAME"` (`cascade::limit::data`). A loader reading files can read
+    /// them no further with [`DataFile::read`](crate::DataFile::read).
+    pub fn max_data_bytes(mut self, bytes: usize) -> Engine {
+        self.max_data_bytes = bytes;
+        self
+    }
+
     /// Reads a script file as [`Engine::compile_file`] does, for hosts (like
     /// the REPL) that compile the text themselves: a regular file or a pipe,
     /// at most [`Engine::max_source_bytes`] bytes, valid UTF-8. Each failure is
@@ -82,12 +91,12 @@ fn too_long(limit: usize) -> Problem {
 }
 
 #[cfg(unix)]
-fn is_readable_kind(meta: &std::fs::Metadata) -> bool {
+pub(crate) fn is_readable_kind(meta: &std::fs::Metadata) -> bool {
     use std::os::unix::fs::FileTypeExt;
     meta.is_file() || meta.file_type().is_fifo()
 }
 
 #[cfg(not(unix))]
-fn is_readable_kind(meta: &std::fs::Metadata) -> bool {
+pub(crate) fn is_readable_kind(meta: &std::fs::Metadata) -> bool {
     meta.is_file()
 }
