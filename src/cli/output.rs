@@ -1,8 +1,10 @@
 //! The outputs of `cascade run`, written step by step as the run goes: text
 //! (the timeline as it happens, then the final state), JSON Lines (one line per
 //! step), CSV (a header line, then one row per step, or per step and value in
-//! the long layout), and one JSON document. Only the JSON document is held in
-//! memory until the end; the others keep nothing per step.
+//! the long layout), and one JSON document. None of them keeps anything per
+//! step: the JSON document is written piece by piece, its `steps` array one
+//! element per step, in the layout of `serde_json::to_string_pretty` (with
+//! the keys in the order they become known, so that the steps can stream).
 
 use std::io::Write;
 
@@ -43,9 +45,8 @@ pub struct Output<'w> {
     csv: Option<csv::Writer<&'w mut dyn Write>>,
     /// Whether the text timeline has a line yet.
     any: bool,
-    /// The steps of the JSON document, with their values.
-    steps: Vec<Json>,
-    initial_values: Option<Json>,
+    /// How many steps of the JSON document are written.
+    json_steps: u64,
     /// The output could not be written (a closed pipe, a full disk): stop writing.
     broken: bool,
     /// The first error of the CSV writer or of `out`.
@@ -74,8 +75,7 @@ impl<'w> Output<'w> {
             out,
             csv,
             any: false,
-            steps: Vec::new(),
-            initial_values: None,
+            json_steps: 0,
             broken: false,
             error: None,
         }
@@ -105,6 +105,12 @@ impl<'w> Output<'w> {
         let mut line = serde_json::to_string(value).unwrap_or_default();
         line.push('\n');
         self.write(&line);
+    }
+
+    /// `  "key": VALUE` then `after`, as a member of the JSON document.
+    fn write_json_member(&mut self, key: &str, value: &Json, after: &str) {
+        let text = format!("  {}: {}{after}", Json::from(key), indented(value, "  "));
+        self.write(&text);
     }
 
     fn csv_record(&mut self, record: &[String]) {
@@ -144,7 +150,16 @@ impl<'w> Output<'w> {
                 self.write_json_line(&first);
                 self.write_json_line(&json!({ "step": 0, "values": values }));
             }
-            Format::Json => self.initial_values = Some(self.values_json(run)?),
+            Format::Json => {
+                let trace = run.trace();
+                let (provenance, initial) = (trace.provenance(), trace.initial());
+                let values = self.values_json(run)?;
+                self.write("{\n");
+                self.write_json_member("provenance", &provenance, ",\n");
+                self.write_json_member("initial", &initial, ",\n");
+                self.write_json_member("initial_values", &values, ",\n");
+                self.write("  \"steps\": [");
+            }
             Format::Csv => {
                 let mut header = run.csv_header();
                 header.truncate(run.step_cells().len());
@@ -199,7 +214,11 @@ impl<'w> Output<'w> {
                 if self.format == Format::Jsonl {
                     self.write_json_line(&step);
                 } else {
-                    self.steps.push(step);
+                    let separator = if self.json_steps == 0 { "\n    " } else { ",\n    " };
+                    self.json_steps += 1;
+                    let text = indented(&step, "    ");
+                    self.write(separator);
+                    self.write(&text);
                 }
             }
             Format::Csv => self.csv_values(run)?,
@@ -226,21 +245,18 @@ impl<'w> Output<'w> {
                 self.write_json_line(&last);
             }
             Format::Json => {
+                // `begin` wrote the document up to the `steps` array, `step` its elements.
+                self.write(if self.json_steps == 0 { "],\n" } else { "\n  ],\n" });
                 let trace = run.trace();
-                let mut document = json!({
-                    "provenance": trace.provenance(),
-                    "initial": trace.initial(),
-                    "initial_values": self.initial_values.take().unwrap_or(Json::Null),
-                    "steps": std::mem::take(&mut self.steps),
-                    "end": trace.end(),
-                    "expectations": trace.expectations(),
-                });
-                if let Some(e) = error_json {
-                    document["error"] = e;
+                let (end, expectations) = (json!(trace.end()), json!(trace.expectations()));
+                self.write_json_member("end", &end, ",\n");
+                match error_json {
+                    Some(e) => {
+                        self.write_json_member("expectations", &expectations, ",\n");
+                        self.write_json_member("error", &e, "\n}\n");
+                    }
+                    None => self.write_json_member("expectations", &expectations, "\n}\n"),
                 }
-                let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
-                text.push('\n');
-                self.write(&text);
             }
             Format::Csv => {}
         }
@@ -277,4 +293,11 @@ pub fn error_json(error: &Error) -> Json {
         }
         other => json!({ "message": other.to_string() }),
     }
+}
+
+/// `value` pretty-printed, its lines after the first indented by `indent`:
+/// how `serde_json::to_string_pretty` prints it inside a larger document.
+fn indented(value: &Json, indent: &str) -> String {
+    let pretty = serde_json::to_string_pretty(value).unwrap_or_default();
+    pretty.replace('\n', &format!("\n{indent}"))
 }
