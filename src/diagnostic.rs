@@ -203,7 +203,8 @@ impl Diagnostics {
         };
         let mut out = String::new();
         for problem in self.problems.iter().take(MAX_RENDERED) {
-            if !self.fits_snippet(problem) {
+            // A long line, labelled or next to a label, is not echoed whole.
+            if !self.fits_snippet(problem) || !self.neighbours_fit(problem) {
                 self.render_without_snippet(problem, style, &mut out);
                 continue;
             }
@@ -228,10 +229,11 @@ impl Diagnostics {
 /// proportion to its lines); `problems()` has them all.
 pub const MAX_RENDERED: usize = 200;
 
-/// A label on a line longer than this is shown without the source snippet:
-/// miette pads an underline with `format!("{:width$}")`, which panics above a
-/// width of 65,535 (a tab can count as four columns), and draws the whole line.
-const MAX_SNIPPET_COLUMN: usize = 16_000;
+/// A label on a line longer than this (in bytes) is shown without the source
+/// snippet, and a longer line next to a label is not shown: miette draws every
+/// line of a snippet whole (and pads an underline with `format!("{:width$}")`,
+/// which panics above a width of 65,535).
+const MAX_SNIPPET_COLUMN: usize = 1_000;
 
 impl Diagnostics {
     /// Whether every label of `problem` is on lines short enough for miette
@@ -242,6 +244,20 @@ impl Diagnostics {
             end - start <= MAX_SNIPPET_COLUMN
         };
         problem.labels.iter().all(|l| short_line(l.span.start) && short_line(l.span.end))
+    }
+
+    /// Whether the lines just before and after each label (miette's context)
+    /// are short enough to echo.
+    fn neighbours_fit(&self, problem: &Problem) -> bool {
+        let text = self.source.text();
+        let short = |(start, end): (usize, usize)| end - start <= MAX_SNIPPET_COLUMN;
+        problem.labels.iter().all(|l| {
+            let (start, _) = self.source.line_bounds(l.span.start);
+            let (_, end) = self.source.line_bounds(l.span.end);
+            let before = start.checked_sub(1).map(|s| self.source.line_bounds(s as u32));
+            let after = (end < text.len()).then(|| self.source.line_bounds(end as u32 + 1));
+            before.is_none_or(short) && after.is_none_or(short)
+        })
     }
 
     /// The problem with `file:line:column` for each label instead of a snippet.

@@ -207,3 +207,26 @@ fn a_run_time_error_keeps_the_text_of_what_ran() {
     assert!(stderr(&output).contains("cascade::run::division_by_zero"), "{}", stderr(&output));
     assert!(stderr(&output).contains("at step 24"), "{}", stderr(&output));
 }
+
+#[test]
+fn limits_beyond_their_ceiling_are_refused_not_clamped() {
+    let script = temp_script("ceiling.cascade", "var x = 0\nrule r: while true then x += 1\nexpect x > 0\n");
+    let script = script.to_str().unwrap();
+    for (flag, value) in [("--max-nesting", "1000"), ("--max-expression-depth", "5000")] {
+        let output = cascade(&["check", script, flag, value]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        let message = stderr(&output);
+        assert!(message.contains(&format!("invalid value '{value}' for '{flag} <N>'")), "{message}");
+    }
+    let output = cascade(&["check", script, "--max-nesting", "256"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // `--horizon` over the step limit: a diagnostic and exit 1, not a shorter run.
+    let output = cascade(&["run", script, "--horizon", "2000000"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output)
+            .contains("a horizon of 2000000 steps is more than this engine runs (at most 1000000)")
+    );
+    let output = cascade(&["run", script, "--horizon", "20", "--max-steps", "10"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+}

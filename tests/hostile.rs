@@ -111,3 +111,80 @@ fn the_trace_kept_for_explain_is_bounded() {
     let mut run = program.run().unwrap();
     run.run_to_end().expect("2,000 records fit");
 }
+
+// Messages that once misled (issue 13, item 11). The check-time ones are err
+// cases (`tests/cases/err/`: syntax_prefix_chain, duplicate_entity_then_var,
+// delay_too_long); the REPL's are in `tests/repl/set_errors.session`.
+
+#[test]
+fn an_aggregate_of_nothing_says_why_there_was_nothing() {
+    let rendered =
+        run_error("kind Bank { capital = 1 }\nvar y = 0\nat 1 then y = mean(b.capital for b in Bank)\n");
+    assert!(rendered.contains("the kind `Bank` has no entities"), "{rendered}");
+    insta::assert_snapshot!("mean_of_an_empty_kind", rendered);
+    // With a filter that nothing passes, the filter is to blame.
+    let rendered = run_error(
+        "kind Bank { capital = 1 }\nentity a: Bank\nvar y = 0\nat 1 then y = max(b.capital for b in Bank where b.capital > 5)\n",
+    );
+    assert!(rendered.contains("nothing passed the `where` filter"), "{rendered}");
+    let rendered = run_error(
+        "kind Bank { capital = 1 }\nentity a: Bank\nvar y = 0\nat 1 then y = min(x.amount for x in exposures_of(a))\n",
+    );
+    assert!(rendered.contains("this entity lends to no one"), "{rendered}");
+}
+
+#[test]
+fn a_delay_computed_beyond_the_range_of_steps_is_too_long() {
+    let rendered =
+        run_error("param d = 18446744073709551616\nvar x = 0\nat 1 { after d steps x = 1 }\nexpect x == 0\n");
+    assert!(rendered.contains("is too long"), "{rendered}");
+    insta::assert_snapshot!("delay_too_long_at_run_time", rendered);
+}
+
+#[test]
+fn a_megabyte_line_is_never_echoed_whole() {
+    // The warning is on line 1; its neighbour, line 2, is a megabyte long.
+    let script = format!("var x = 0\nlet y = zz + 1 # {}\n", "a".repeat(1 << 20));
+    let diagnostics = cascade::check_source(&script, "long.cascade");
+    let rendered = diagnostics.render(cascade::RenderStyle::Plain);
+    assert!(rendered.len() < 1000, "{} bytes", rendered.len());
+    insta::assert_snapshot!("megabyte_line", rendered);
+}
+
+#[test]
+fn a_horizon_over_the_step_limit_is_refused_not_cut() {
+    let program = Engine::new().compile("var x = 0\nrule r: while true then x += 1\n", "h.cascade").unwrap();
+    let error = program.start().horizon(2_000_000).begin().expect_err("over max_steps");
+    let rendered = error.diagnostics().expect("a diagnostic").render(cascade::RenderStyle::Plain);
+    assert!(rendered.contains("cascade::limit::steps"), "{rendered}");
+    insta::assert_snapshot!("horizon_over_the_step_limit", rendered);
+    program.start().horizon(1_000_000).begin().expect("at the limit");
+}
+
+#[test]
+fn explain_beyond_the_last_step_says_where_the_run_is() {
+    let script = "scenario \"e\" { horizon = 10 }\nvar x = 0\nrule r: while true then x += 1\n";
+    let program = Engine::new().compile(script, "e.cascade").unwrap();
+    let mut run = program.run().unwrap();
+    run.step().unwrap();
+    run.step().unwrap();
+    let error = run.explain("x@5").expect_err("step 5 has not run");
+    assert_eq!(error.to_string(), "invalid value for `x@5`: the run is at step 2; step 5 has not run yet");
+    run.run_to_end().unwrap();
+    let error = run.explain("x@999").expect_err("beyond the end");
+    insta::assert_snapshot!("explain_beyond_the_end", error.to_string());
+    assert!(run.explain("x@10").expect("the last step").contains("x is 10"));
+}
+
+#[test]
+fn the_instance_limit_counts_in_words() {
+    let script = "kind K { v = 0 }\nentity a: K\nentity b: K\nrule one: while true then a.v += 1\nrule r: for k: K when k.v > 1 then k.v = 0\n";
+    let program = Engine::new().max_instances(0).compile(script, "i.cascade").unwrap();
+    let rendered =
+        program.run().expect_err("over").diagnostics().unwrap().render(cascade::RenderStyle::Plain);
+    assert!(rendered.contains("rule `one` would have 1 instance, over the limit of 0"), "{rendered}");
+    let program = Engine::new().max_instances(2).compile(script, "i.cascade").unwrap();
+    let rendered =
+        program.run().expect_err("over").diagnostics().unwrap().render(cascade::RenderStyle::Plain);
+    insta::assert_snapshot!("instances_with_the_rules_before", rendered);
+}

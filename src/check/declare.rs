@@ -90,10 +90,17 @@ impl<'a> Checker<'a> {
             return false;
         }
         if let Some(&(previous, previous_span)) = self.names.get(name.name.as_str()) {
+            // Names are declared by category (globals before entities), not in
+            // the order of the text: "first" is whichever comes first in the file.
+            let ((first, first_span), (again, again_span)) = if previous_span.start <= name.span.start {
+                ((previous, previous_span), (decl, name.span))
+            } else {
+                ((decl, name.span), (previous, previous_span))
+            };
             self.error(
                 Problem::error(codes::check::duplicate, format!("`{}` is declared twice", name.name))
-                    .label(name.span, format!("declared again here as a {}", decl.what()))
-                    .label(previous_span, format!("first declared here as a {}", previous.what()))
+                    .label(again_span, format!("declared again here as {}", again.a_what()))
+                    .label(first_span, format!("first declared here as {}", first.a_what()))
                     .help("rename one of them"),
             );
             return false;
@@ -251,7 +258,7 @@ impl<'a> Checker<'a> {
                 self.error(
                     Problem::error(
                         codes::check::not_a_kind,
-                        format!("`{}` is a {}, not a kind", name.name, other.what()),
+                        format!("`{}` is {}, not a kind", name.name, other.a_what()),
                     )
                     .label(name.span, "expected a kind here"),
                 );
@@ -289,7 +296,7 @@ impl<'a> Checker<'a> {
                 self.error(
                     Problem::error(
                         codes::check::not_an_entity,
-                        format!("`{}` is a {}, not an entity", name.name, other.what()),
+                        format!("`{}` is {}, not an entity", name.name, other.a_what()),
                     )
                     .label(name.span, "expected an entity here"),
                 );

@@ -120,6 +120,18 @@ impl Decl {
             Decl::Entity(_) => "entity",
         }
     }
+
+    /// The keyword with its article, for messages ("an entity").
+    fn a_what(self) -> &'static str {
+        match self {
+            Decl::Entity(_) => "an entity",
+            Decl::Param(_) => "a param",
+            Decl::Var(_) => "a var",
+            Decl::Let(_) => "a let",
+            Decl::Series(_) => "a series",
+            Decl::Kind(_) => "a kind",
+        }
+    }
 }
 
 /// Lowering state of a derived value (for lowering on first use).

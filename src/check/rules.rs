@@ -273,6 +273,18 @@ impl<'a> Checker<'a> {
                     _ => None,
                 };
                 if let Some(d) = literal
+                    && d.is_integer()
+                    && rust_decimal::prelude::ToPrimitive::to_u64(&d).is_none()
+                    && d > rust_decimal::Decimal::ZERO
+                {
+                    self.error(
+                        Problem::error(codes::check::bad_delay, format!("a delay of {d} steps is too long"))
+                            .label(delay.span, format!("a delay is at most {} steps", u64::MAX))
+                            .help(
+                                "an effect delayed past the end of the run never happens; shorten the delay",
+                            ),
+                    );
+                } else if let Some(d) = literal
                     && (!d.is_integer() || d < rust_decimal::Decimal::ZERO)
                 {
                     let what = if d.is_integer() {

@@ -44,10 +44,10 @@ struct Limits {
     #[arg(long, value_name = "N")]
     max_instances: Option<u64>,
     /// Brackets may nest at most this deep (at most 256).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_most(cascade::syntax::NESTING_CEILING))]
     max_nesting: Option<usize>,
     /// An expression may be at most this many operations deep (at most 1024).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_most(cascade::syntax::EXPR_DEPTH_CEILING))]
     max_expression_depth: Option<usize>,
     /// At most this many entities.
     #[arg(long, value_name = "N")]
@@ -76,6 +76,12 @@ struct Verbosity {
     /// Show every warning in full (by default a one-line count; `check` always shows them).
     #[arg(long)]
     warnings: bool,
+}
+
+/// A `--max-...` value of at most `ceiling`: the engine would count a larger
+/// one as `ceiling`, so it is refused rather than silently lowered.
+fn at_most(ceiling: usize) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(0..=ceiling as u64)
 }
 
 impl Limits {

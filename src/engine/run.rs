@@ -110,6 +110,19 @@ impl RunStart {
     pub fn begin(self) -> Result<Run, Error> {
         let inner = &self.program.inner;
         let provenance = self.provenance.unwrap_or(inner.provenance);
+        if let Some(horizon) = self.horizon
+            && horizon > inner.limits.max_steps
+        {
+            // The script's own horizon over the limit is a warning at compile
+            // time; a horizon asked for here is refused rather than cut short.
+            let max = inner.limits.max_steps;
+            let problem = crate::diagnostic::Problem::error(
+                crate::codes::limit::steps,
+                format!("a horizon of {horizon} steps is more than this engine runs (at most {max})"),
+            )
+            .help("raise the limit (`Engine::max_steps`, `--max-steps`) or ask for a shorter horizon");
+            return Err(Error::Script(Box::new(Diagnostics::new(&inner.ir.source, vec![problem]))));
+        }
         let machine = Machine::start(
             &inner.ir,
             &inner.owners,
@@ -127,6 +140,19 @@ impl RunStart {
 
 fn script_error(ir: &Ir, fault: RunFault) -> Error {
     Error::Script(Box::new(Diagnostics::new(&ir.source, vec![fault.into_problem()])))
+}
+
+/// The name of `value`'s type in messages ("a number").
+fn describe_type(value: &Value) -> &'static str {
+    match value {
+        Value::Number(_) => Type::Number.describe(),
+        Value::Bool(_) => Type::Bool.describe(),
+        Value::Date(_) => Type::Date.describe(),
+        Value::Str(_) => Type::Str.describe(),
+        Value::Entity(_) => Type::Entity(None).describe(),
+        Value::Exposure(_) => Type::Exposure.describe(),
+        Value::None => "no value",
+    }
 }
 
 /// Whether `value` has type `ty`.
@@ -396,7 +422,13 @@ impl Run {
         let current = &self.machine.st.slots[slot as usize];
         let same_type = std::mem::discriminant(current) == std::mem::discriminant(&value);
         if !same_type {
-            return Err(bad(&format!("it holds {}", display_value(ir, current))));
+            return Err(bad(&format!(
+                "it holds {} (now {}), and `{}` is {}",
+                describe_type(current),
+                display_value(ir, current),
+                display_value(ir, &value),
+                describe_type(&value)
+            )));
         }
         if let Some(from) = self.machine.st.write_slot(slot, value.clone()) {
             let step = self.machine.st.step;

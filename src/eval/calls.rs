@@ -91,6 +91,18 @@ impl Evaluator<'_> {
                 self.ir.entities[e as usize].as_debtor.iter().map(|x| Value::Exposure(*x)).collect()
             }
         };
+        // Why an empty result is empty, should `mean`, `min` or `max` need an element.
+        let nothing = if !elements.is_empty() {
+            "nothing passed the `where` filter".to_string()
+        } else {
+            match &aggregate.source {
+                AggregateSource::Kind(k) => {
+                    format!("the kind `{}` has no entities", self.ir.kinds[*k as usize].name)
+                }
+                AggregateSource::ExposuresOf(_) => "this entity lends to no one".to_string(),
+                AggregateSource::ExposuresTo(_) => "no one lends to this entity".to_string(),
+            }
+        };
         let local = aggregate.local as usize;
         let mut sum = Decimal::ZERO;
         let mut count: u64 = 0;
@@ -141,14 +153,14 @@ impl Evaluator<'_> {
             AggregateFn::Sum => Ok(Value::Number(sum)),
             AggregateFn::Mean => {
                 if count == 0 {
-                    return Err(empty(span, "mean"));
+                    return Err(empty(span, "mean", &nothing));
                 }
                 super::expr::arithmetic(crate::syntax::BinaryOp::Div, sum, Decimal::from(count), span)
                     .map(Value::Number)
             }
             AggregateFn::Min | AggregateFn::Max => {
                 let name = if aggregate.func == AggregateFn::Min { "min" } else { "max" };
-                best.map(Value::Number).ok_or_else(|| empty(span, name))
+                best.map(Value::Number).ok_or_else(|| empty(span, name, &nothing))
             }
         }
     }

@@ -106,12 +106,22 @@ impl Stepper<'_> {
                     }
                 };
                 let steps = d.is_integer().then(|| d.to_u64()).flatten().ok_or_else(|| {
-                    Fault::new(
-                        codes::run::bad_delay,
-                        format!("a delay of {} steps", human(d)),
-                        delay.span,
-                        "a delay is a whole number of steps, 0 or more",
-                    )
+                    if d.is_integer() && d > Decimal::ZERO {
+                        Fault::new(
+                            codes::run::bad_delay,
+                            format!("a delay of {d} steps is too long"),
+                            delay.span,
+                            format!("a delay is at most {} steps", u64::MAX),
+                        )
+                        .help("an effect delayed past the end of the run never happens; shorten the delay")
+                    } else {
+                        Fault::new(
+                            codes::run::bad_delay,
+                            format!("a delay of {} steps", human(d)),
+                            delay.span,
+                            "a delay is a whole number of steps, 0 or more",
+                        )
+                    }
                 })?;
                 let inner_path = (path.0, path.1, path.2 + 1);
                 if steps == 0 {

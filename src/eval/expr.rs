@@ -500,14 +500,10 @@ pub(super) fn overflow(span: Span, doing: &str) -> Fault {
     )
 }
 
-pub(super) fn empty(span: Span, name: &str) -> Fault {
-    Fault::new(
-        codes::run::empty_aggregate,
-        format!("`{name}` of no elements"),
-        span,
-        "nothing passed the `where` filter",
-    )
-    .help(format!("guard it, e.g. `count(...) > 0 and {name}(...) > x`"))
+/// `mean`, `min` or `max` of nothing; `why` says where the elements went.
+pub(super) fn empty(span: Span, name: &str, why: &str) -> Fault {
+    Fault::new(codes::run::empty_aggregate, format!("`{name}` of no elements"), span, why)
+        .help(format!("guard it, e.g. `count(...) > 0 and {name}(...) > x`"))
 }
 
 fn no_value(span: Span) -> Fault {

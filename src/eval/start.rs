@@ -128,11 +128,20 @@ impl Machine {
                 return Err(RunFault {
                     fault: Fault::new(
                         codes::limit::instances,
-                        format!(
-                            "{} would have {total} instances, over the limit of {}",
-                            rule.title(),
-                            limits.max_instances
-                        ),
+                        {
+                            let plural = if total == 1 { "" } else { "s" };
+                            let before = instances.len() as u64;
+                            let all = if before == 0 {
+                                String::new()
+                            } else {
+                                format!(" ({} with the rules before it)", total.saturating_add(before))
+                            };
+                            format!(
+                                "{} would have {total} instance{plural}{all}, over the limit of {}",
+                                rule.title(),
+                                limits.max_instances
+                            )
+                        },
                         rule.span,
                         "one instance per combination of its binders",
                     )

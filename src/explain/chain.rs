@@ -203,8 +203,19 @@ impl<'a> Explainer<'a> {
                 .ok_or_else(|| bad(format!("`{at}` is not a step number or a date")))?;
             let start =
                 self.ir.scenario.start.ok_or_else(|| bad(String::from("the scenario has no start date")))?;
-            u64::try_from(self.ir.scenario.unit.step_of_date(start, date)).unwrap_or(0)
+            u64::try_from(self.ir.scenario.unit.step_of_date(start, date))
+                .map_err(|_| bad(format!("`{}` is before the scenario starts ({start})", at.trim())))?
         };
+        // A later step would silently answer for the last one that ran.
+        let now = self.run.current_step();
+        if step > now {
+            let reason = if self.run.is_finished() {
+                format!("the run ended at step {now}; step {step} never ran")
+            } else {
+                format!("the run is at step {now}; step {step} has not run yet")
+            };
+            return Err(bad(reason));
+        }
         Ok((name.trim().to_string(), Some(step)))
     }
 

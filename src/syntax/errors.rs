@@ -171,10 +171,40 @@ pub(super) fn convert_error(
         return Problem::error(codes::syntax::unexpected, format!("unexpected `{token}`"))
             .label(span, "expected an expression after this operator");
     }
+    if (token == "-" || token == "not") && prefix_run_before(&whole[..offset]) >= MAX_PREFIX_OPERATORS {
+        return Problem::error(
+            codes::syntax::unexpected,
+            format!("more than {MAX_PREFIX_OPERATORS} `-` or `not` in a row"),
+        )
+        .label(span, format!("a prefix operator after {MAX_PREFIX_OPERATORS} others"))
+        .help("an operand takes at most four prefix operators: put brackets around the rest, e.g. `- - (- -x)`, or cancel them out (`not not x` is `x`, `- -x` is `x`)");
+    }
     let token_text: String = token.chars().take(30).collect();
     Problem::error(codes::syntax::unexpected, format!("unexpected `{}`", token_text.escape_debug()))
         .label(span, expectation)
         .maybe_help(syntax_help(token, &all, &shown).or_else(|| unclosed_help(whole, offset, token, &shown)))
+}
+
+/// How many prefix operators an operand may have (`operand` in the grammar:
+/// `{, 4}`, which keeps the parser from recursing without bound).
+const MAX_PREFIX_OPERATORS: usize = 4;
+
+/// How many `-` and `not` end `text`, ignoring whitespace between them.
+fn prefix_run_before(text: &str) -> usize {
+    let mut rest = text.trim_end();
+    let mut count = 0;
+    loop {
+        if let Some(before) = rest.strip_suffix('-') {
+            rest = before.trim_end();
+        } else if let Some(before) = rest.strip_suffix("not")
+            && !before.ends_with(|c: char| c.is_alphanumeric() || c == '_')
+        {
+            rest = before.trim_end();
+        } else {
+            return count;
+        }
+        count += 1;
+    }
 }
 
 /// The words worth showing of what the parser expected.

@@ -208,7 +208,7 @@ impl Session {
             let run = &mut self.timeline.current;
             let value = match run.value(&format!("{name}.{field}")) {
                 Ok(v) => run.display(&v),
-                Err(e) => format!("(cannot be computed: {e})"),
+                Err(e) => format!("(cannot be computed: {})", first_problem(&e)),
             };
             say!(out, "  {label:<width$} = {value}");
         }
@@ -237,5 +237,16 @@ impl Session {
             say!(out, "entities: {}", entities.join(", "));
         }
         Ok(())
+    }
+}
+
+/// What stops a value being computed, in a few words: the first problem's
+/// message and line ("arithmetic overflow: ... (line 54)"), not a count.
+fn first_problem(error: &cascade::Error) -> String {
+    let Some(diagnostics) = error.diagnostics() else { return error.to_string() };
+    let Some(problem) = diagnostics.problems().first() else { return error.to_string() };
+    match problem.span() {
+        Some(span) => format!("{} (line {})", problem.message, diagnostics.source().line_of(span.start)),
+        None => problem.message.clone(),
     }
 }
