@@ -188,3 +188,190 @@ fn the_instance_limit_counts_in_words() {
         program.run().expect_err("over").diagnostics().unwrap().render(cascade::RenderStyle::Plain);
     insta::assert_snapshot!("instances_with_the_rules_before", rendered);
 }
+
+// ---------------------------------------------------------------------------
+// The hostile suite through the `cascade` binary, under the default limits (no
+// `--max-...` flag unless the shape is a flag): each shape of issue 13 ends with
+// an ordinary exit and the diagnostic it should, well within the hang guard.
+// Their peak memory and time at full size are in `BENCHMARKS.md`.
+
+/// One hostile input: the script's bytes, the arguments (`{}` is the script's
+/// path), the exit code and a piece of standard error that says what happened.
+struct Shape {
+    name: &'static str,
+    script: Vec<u8>,
+    args: &'static [&'static str],
+    exit: i32,
+    says: &'static str,
+}
+
+fn shapes() -> Vec<Shape> {
+    let shape = |name, script: Vec<u8>, args, exit, says| Shape { name, script, args, exit, says };
+    let chain = b"scenario \"c\" { horizon = 20000 }\nvar x = 0\nrule a: while x >= 0 then x += 1\n".to_vec();
+    let unknown: String = (0..20_000).map(|i| format!("let x{i} = y{i}\n")).collect();
+    vec![
+        shape(
+            "explain far deeper than the ceiling",
+            chain.clone(),
+            &["explain", "{}", "x", "--depth", "8000"],
+            2,
+            "is more than 256",
+        ),
+        shape(
+            "explain beyond the end of the run",
+            chain,
+            &["explain", "{}", "x@30000"],
+            2,
+            "the run ended at step 20000",
+        ),
+        shape(
+            "NUL in a script",
+            b"var x = 1\0\nexpect x == 1\n".to_vec(),
+            &["check", "{}"],
+            1,
+            "unexpected `\\0`",
+        ),
+        shape("invalid UTF-8", b"var x = 1\xff\n".to_vec(), &["run", "{}"], 1, "cascade::syntax::not_utf8"),
+        shape(
+            "only `\\r` line ends: the expect is read",
+            b"# c\rvar x = 1\rexpect x == 2\r".to_vec(),
+            &["test", "{}"],
+            1,
+            "cascade::test::expect_failed",
+        ),
+        shape(
+            "100,000 nested brackets",
+            format!("let y = {}1", "(".repeat(100_000)).into_bytes(),
+            &["check", "{}"],
+            1,
+            "cascade::syntax::too_deep",
+        ),
+        shape(
+            "100,000 prefix operators",
+            format!("var x = 1\nlet y = {}x\n", "-".repeat(100_000)).into_bytes(),
+            &["check", "{}"],
+            1,
+            "more than 4 `-` or `not` in a row",
+        ),
+        shape(
+            "five `not`s",
+            b"var x = true\nlet y = not not not not not x\n".to_vec(),
+            &["check", "{}"],
+            1,
+            "more than 4 `-` or `not` in a row",
+        ),
+        shape("20,000 unknown names", unknown.into_bytes(), &["check", "{}"], 1, "20000 errors"),
+        shape(
+            "a literal beyond the decimals",
+            b"var x = 99999999999999999999999999999999999999\n".to_vec(),
+            &["check", "{}"],
+            1,
+            "cascade::syntax::number_out_of_range",
+        ),
+        shape(
+            "a value that shrinks to zero",
+            b"var x = 1\nrule h: while true then x /= 1000\n".to_vec(),
+            &["run", "{}"],
+            1,
+            "cascade::run::underflow",
+        ),
+        shape(
+            "a division by zero",
+            b"var x = 1\nat 1 then x = 1 / (x - 1)\n".to_vec(),
+            &["run", "{}", "--format", "json"],
+            1,
+            "cascade::run::division_by_zero",
+        ),
+        shape(
+            "a delay of 2^64 steps",
+            b"var x = 0\nat 1 { after 18446744073709551616 steps x = 1 }\n".to_vec(),
+            &["check", "{}"],
+            1,
+            "is too long",
+        ),
+        shape(
+            "the mean of an empty kind",
+            b"kind Bank { capital = 1 }\nvar y = 0\nat 1 then y = mean(b.capital for b in Bank)\n".to_vec(),
+            &["run", "{}"],
+            1,
+            "the kind `Bank` has no entities",
+        ),
+        shape(
+            "--horizon over the step limit",
+            b"var x = 0\nrule r: while true then x += 1\n".to_vec(),
+            &["run", "{}", "--horizon", "2000000"],
+            1,
+            "more than this engine runs (at most 1000000)",
+        ),
+        shape(
+            "--max-nesting over its ceiling",
+            b"var x = 1\n".to_vec(),
+            &["check", "{}", "--max-nesting", "1000"],
+            2,
+            "1000 is not in 0..=256",
+        ),
+        shape(
+            "--max-instances 0",
+            b"var x = 0\nrule r: while true then x += 1\n".to_vec(),
+            &["run", "{}", "--max-instances", "0"],
+            1,
+            "would have 1 instance, over the limit of 0",
+        ),
+        shape(
+            "a megabyte line next to a warning",
+            format!("var x = 0\nlet y = zz + 1 # {}\n", "a".repeat(1 << 20)).into_bytes(),
+            &["check", "{}"],
+            1,
+            "at {}:2:9: not declared anywhere",
+        ),
+    ]
+}
+
+#[test]
+fn the_hostile_suite_ends_with_a_diagnostic_under_the_default_limits() {
+    let dir = std::env::temp_dir().join(format!("cascade-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, shape) in shapes().into_iter().enumerate() {
+        let path = dir.join(format!("shape{i}.cascade"));
+        std::fs::write(&path, &shape.script).unwrap();
+        let file = path.display().to_string();
+        let args: Vec<String> = shape.args.iter().map(|a| a.replace("{}", &file)).collect();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cascade"))
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pipe = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut pipe, &mut text).map(|_| text)
+        });
+        // A hang guard, not a timing: on an idle machine every shape takes
+        // well under a second (a loaded one may be many times slower).
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(120) {
+                let _ = child.kill();
+                panic!("{}: did not end", shape.name);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let stderr = reader.join().unwrap().unwrap_or_default();
+        assert_eq!(status.code(), Some(shape.exit), "{}: {}", shape.name, &stderr[..stderr.len().min(3000)]);
+        let says = shape.says.replace("{}", &file);
+        assert!(
+            stderr.contains(&says),
+            "{}: expected {says:?} in {}",
+            shape.name,
+            &stderr[..stderr.len().min(3000)]
+        );
+        assert!(stderr.len() < 100_000, "{}: {} bytes of diagnostics", shape.name, stderr.len());
+        let _ = std::fs::remove_file(path);
+    }
+}
