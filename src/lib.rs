@@ -61,8 +61,9 @@ pub use loops::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK
 pub use report::{Column, Event, Expectation, Trace};
 pub use rust_decimal::Decimal;
 pub use sweep::{
-    BLOCK, EXACT_VALUES, MAX_ENTITY_COLUMNS, MAX_POINTS, MergeError, OutputFormat, PathEnd, PathResult,
-    RowWriter, Sample, Shard, Summary, Sweep, SweepEnd, SweepError, SweepOptions, merge_outputs,
+    BLOCK, DefaultCurve, DefaultRow, EXACT_VALUES, FAN_PERCENTILES, FanStep, MAX_ENTITY_COLUMNS, MAX_POINTS,
+    MergeError, Merged, OutputFormat, PathEnd, PathResult, RowWriter, Sample, Shard, ShardOutput, Summary,
+    Sweep, SweepEnd, SweepError, SweepOptions, merge_outputs,
 };
 pub use value::{Date, StepUnit, Type, Value};
 

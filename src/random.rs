@@ -339,13 +339,20 @@ pub(crate) fn to_decimal(x: f64) -> Option<Decimal> {
     if x == 0.0 {
         return Some(Decimal::ZERO);
     }
-    // Rust's float formatting is exact and platform independent.
-    let text = format!("{:.*e}", SIGNIFICANT_DIGITS - 1, x);
+    // Rust's float formatting is exact and platform independent. It is
+    // written into a buffer on the stack: a sweep makes millions of draws.
+    let mut buffer = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+    std::io::Write::write_fmt(&mut cursor, format_args!("{:.*e}", SIGNIFICANT_DIGITS - 1, x)).ok()?;
+    let written = cursor.position() as usize;
+    let text = std::str::from_utf8(&buffer[..written]).ok()?;
     let (mantissa, exponent) = text.split_once('e')?;
     let exponent: i32 = exponent.parse().ok()?;
     let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let mut m: i128 = digits.parse().ok()?;
+    let mut m: i128 = 0;
+    for digit in mantissa.bytes().filter(u8::is_ascii_digit) {
+        m = m.checked_mul(10)?.checked_add(i128::from(digit - b'0'))?;
+    }
     if negative {
         m = -m;
     }

@@ -300,3 +300,57 @@ fn chromium_screenshot(page: &Path, dir: &Path) {
         assert!(share > 0.01, "the screenshot is almost blank ({share})");
     }
 }
+
+/// `cascade sweep --plot`: the cumulative default chart and a fan of a value,
+/// as SVG that renders, the same bytes for any `--jobs`, and as a PNG.
+#[test]
+fn a_sweep_plots_its_defaults_and_a_fan_of_a_value() {
+    let dir = temp_dir("sweep");
+    let script = "tests/repl/market.cascade";
+    let sweep_svg = |jobs: &str, file: &str| {
+        let out = dir.join(file);
+        let output = cascade(&[
+            "sweep", script, "--runs", "300", "--summary", "--jobs", jobs, "--plot", out.to_str().unwrap(),
+            "--plot-value", "price",
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert!(stderr(&output).contains(&format!("wrote {}", out.display())), "{}", stderr(&output));
+        std::fs::read(&out).unwrap()
+    };
+    let svg = String::from_utf8(sweep_svg("1", "one.svg")).unwrap();
+    assert_eq!(svg.as_bytes(), sweep_svg("2", "two.svg"), "--jobs changes the picture");
+    assert_renders(&svg);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let words: Vec<String> = texts(&doc).into_iter().map(|(_, _, t)| t).collect();
+    for expected in ["Probability of default by step (cumulative)", "price over the paths", "median", "300 paths"] {
+        assert!(words.iter().any(|w| w == expected), "no `{expected}` in {words:?}");
+    }
+    // The legend gives each entity's probability by the end, most likely first.
+    let legend: Vec<&String> = words.iter().filter(|w| w.starts_with("weak ") || w.starts_with("strong ")).collect();
+    assert_eq!(legend.len(), 2, "{words:?}");
+    assert!(legend[0].starts_with("weak "), "{legend:?}");
+    // Month labels on the time axis.
+    assert!(words.iter().any(|w| w == "2026-07"), "{words:?}");
+    let png = dir.join("fan.png");
+    let output = cascade(&["sweep", script, "--runs", "50", "--plot", png.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(ink(&std::fs::read(&png).unwrap()) > 0.01);
+}
+
+#[test]
+fn bad_sweep_plots_are_usage_errors() {
+    let script = "tests/repl/market.cascade";
+    let error = |args: &[&str]| {
+        let mut all = vec!["sweep", script, "--runs", "5"];
+        all.extend_from_slice(args);
+        let output = cascade(&all);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        stderr(&output)
+    };
+    assert!(error(&["--plot-value", "price"]).contains("--plot FILE.svg"));
+    assert!(error(&["--plot", "x.svg", "--shard", "1/2"]).contains("a shard has only part"));
+    assert!(error(&["--plot", "x.txt"]).contains("`--plot x.txt` should name an `.svg` or `.png` file"));
+    assert!(error(&["--plot", "x.svg", "--plot-point", "3"]).contains("the sweep has 1 point (0 to 0)"));
+    let e = error(&["--plot", "x.svg", "--plot-value", "prise"]);
+    assert!(e.contains("--plot-value prise") && e.contains("price"), "{e}");
+}

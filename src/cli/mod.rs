@@ -292,9 +292,12 @@ enum Command {
         /// The shards' outputs, in any order.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Write to this file instead of standard output.
+        /// Write to this file instead of standard output (a CSV's provenance goes to FILE.provenance.json).
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Write the merged output's provenance as JSON to FILE.
+        #[arg(long = "provenance", value_name = "FILE")]
+        provenance: Option<PathBuf>,
     },
 }
 
@@ -370,7 +373,9 @@ pub fn main() -> ExitCode {
             return repl::run(file.as_deref(), limits.engine(), (random.seed, random.path));
         }
         Command::Sweep(args) => sweep::sweep(*args),
-        Command::Merge { files, output } => sweep::merge(&files, output.as_deref()),
+        Command::Merge { files, output, provenance } => {
+            sweep::merge(&files, output.as_deref(), provenance.as_deref())
+        }
     };
     match result {
         Ok(()) | Err(Failure::Closed) if out::stderr_lost() => ExitCode::from(2),

@@ -47,9 +47,24 @@ pub struct SweepArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     format: FormatArg,
-    /// Write to this file instead of standard output.
+    /// Write to this file instead of standard output; with CSV, the
+    /// provenance goes to FILE.provenance.json beside it.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Write the provenance (script, its SHA-256, seed and every option) as JSON to FILE.
+    #[arg(long = "provenance", value_name = "FILE")]
+    provenance: Option<PathBuf>,
+    /// Draw the cumulative probability of default by step, one curve per entity
+    /// (the 10 most likely to default, or those chosen with `--record NAME`): FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    /// With `--plot`: add a fan chart of this value over the steps (the 10–90% and
+    /// 25–75% of paths, and the median), e.g. `--plot-value h100_price` (repeatable).
+    #[arg(long = "plot-value", value_name = "NAME")]
+    plot_value: Vec<String>,
+    /// With `--plot`: the point to draw, from 0 (the first by default).
+    #[arg(long = "plot-point", value_name = "K", default_value_t = 0)]
+    plot_point: u64,
     /// Fix a param for every path: `--set holding_cost=2.8` (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     sets: Vec<String>,
@@ -97,6 +112,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
         sample: if args.sample == SampleArg::Lhs { Sample::Lhs } else { Sample::Grid },
         record: args.record.clone(),
         horizon: args.horizon,
+        step_records: args.plot_value.clone(),
         ..SweepOptions::default()
     };
     for v in &args.vary {
@@ -109,7 +125,18 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
         let shard: Shard = shard.parse().map_err(|e| usage(&cascade::Error::Sweep(Box::new(e))))?;
         options.shard = Some(shard);
     }
+    let picture = plot_output(&args)?;
     let plan = program.sweep(&options).map_err(|e| usage(&e))?;
+    if picture.is_some() && args.plot_point >= plan.point_count() {
+        out::err(&format!(
+            "error: `--plot-point {}`: the sweep has {} point{} (0 to {})\n",
+            args.plot_point,
+            plan.point_count(),
+            if plan.point_count() == 1 { "" } else { "s" },
+            plan.point_count() - 1
+        ));
+        return Err(Failure::Usage);
+    }
     if plan.entities_omitted() {
         out::err(&format!(
             "note: the script has more than {} entities: rows have no `NAME.defaulted_at` columns; \
@@ -130,6 +157,21 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
         },
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    // As with `cascade run`, a CSV table's provenance goes beside it; a JSON
+    // output (and a shard's summary state) carries its own.
+    let table = format == OutputFormat::Csv && !(args.summary && plan.options().shard.is_some());
+    let sidecar = args.provenance.clone().or_else(|| {
+        let output = args.output.as_ref()?;
+        table.then(|| PathBuf::from(format!("{}.provenance.json", output.display())))
+    });
+    let write_sidecar = |end: Option<cascade::SweepEnd>| -> Result<(), Failure> {
+        let Some(path) = &sidecar else { return Ok(()) };
+        std::fs::write(path, plan.provenance_text(format, args.summary, end)).map_err(|e| {
+            out::err(&format!("error: cannot write `{}`: {e}\n", path.display()));
+            Failure::Usage
+        })
+    };
+    write_sidecar(None)?;
     super::interrupt::install();
     super::interrupt::clear();
     let flag = super::interrupt::flag();
@@ -145,8 +187,9 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
             }
         }
     };
+    // The summary is kept for `--summary` and for the picture.
+    let mut summary = plan.summary();
     let (end, write_error) = if args.summary {
-        let mut summary = plan.summary();
         let end = plan.run(jobs, Some(flag.clone()), |r| {
             summary.add(&r);
             note_failure(&r);
@@ -166,6 +209,9 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
         let end = plan.run(jobs, Some(flag.clone()), |r| {
             note_failure(&r);
             bar.inc(1);
+            if picture.is_some() {
+                summary.add(&r);
+            }
             match writer.write(&r) {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(e) => {
@@ -180,6 +226,28 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
     if let Some(e) = write_error {
         return Err(out::output_error(&e));
+    }
+    if end.stopped {
+        write_sidecar(Some(end))?;
+    }
+    if let (Some(output), Some(path)) = (&picture, &args.plot) {
+        let chosen: Vec<String> =
+            plan.entity_columns().into_iter().filter(|e| args.record.contains(e)).collect();
+        let chart = super::plot::paths::SweepChart {
+            summary: &summary,
+            point: args.plot_point as usize,
+            title: program.title().map_or_else(|| program.source().name().to_string(), str::to_string),
+            entities: chosen,
+            fans: (0..args.plot_value.len()).collect(),
+        };
+        let svg = super::plot::paths::sweep_svg(&chart).and_then(|svg| super::plot::write(&svg, output).map(|()| svg));
+        match svg {
+            Ok(_) => out::err(&format!("wrote {}\n", path.display())),
+            Err(message) => {
+                out::err(&format!("error: {message}\n"));
+                return Err(Failure::Usage);
+            }
+        }
     }
     if let Some((point, path, message)) = failed {
         out::err(&format!(
@@ -198,6 +266,31 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     if failures > 0 { Err(Failure::Script) } else { Ok(()) }
 }
 
+/// Where `--plot` draws, checked before anything runs.
+fn plot_output(args: &SweepArgs) -> Result<Option<super::plot::Output>, Failure> {
+    let fail = |message: String| {
+        out::err(&format!("error: {message}\n"));
+        Err(Failure::Usage)
+    };
+    let Some(path) = &args.plot else {
+        if let Some(name) = args.plot_value.first() {
+            return fail(format!("`--plot-value {name}` draws into the picture of `--plot FILE.svg`: add it"));
+        }
+        return Ok(None);
+    };
+    if args.shard.is_some() {
+        return fail(String::from(
+            "`--plot` draws the whole sweep, and a shard has only part of its paths: \
+             plot without `--shard`",
+        ));
+    }
+    match super::plot::Output::from_path(path) {
+        Ok(super::plot::Output::Stdout) => fail(String::from("`--plot` needs a file: `--plot defaults.svg`")),
+        Ok(output) => Ok(Some(output)),
+        Err(message) => fail(message.replace("`-o ", "`--plot ")),
+    }
+}
+
 /// A bar with ETA on a terminal; nothing otherwise.
 fn progress(total: u64) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
@@ -212,27 +305,42 @@ fn progress(total: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// `cascade merge FILES... [-o FILE]`.
-pub fn merge(files: &[PathBuf], output: Option<&Path>) -> Result<(), Failure> {
+/// `cascade merge FILES... [-o FILE] [--provenance FILE]`: each CSV shard's
+/// provenance is read from `FILE.provenance.json` beside it, and the merged
+/// CSV's is written beside the output in the same way.
+pub fn merge(files: &[PathBuf], output: Option<&Path>, provenance: Option<&Path>) -> Result<(), Failure> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| {
+            out::err(&format!("error: cannot read `{}`: {e}\n", path.display()));
+            Failure::Usage
+        })
+    };
     let mut parts = Vec::new();
     for file in files {
-        match std::fs::read_to_string(file) {
-            Ok(text) => parts.push((file.display().to_string(), text)),
-            Err(e) => {
-                out::err(&format!("error: cannot read `{}`: {e}\n", file.display()));
-                return Err(Failure::Usage);
-            }
-        }
+        let text = read(file)?;
+        let sidecar = PathBuf::from(format!("{}.provenance.json", file.display()));
+        let provenance = if sidecar.exists() { Some(read(&sidecar)?) } else { None };
+        parts.push(cascade::ShardOutput { name: file.display().to_string(), text, provenance });
     }
     let merged = cascade::merge_outputs(&parts).map_err(|e| {
         report(&cascade::Error::Merge(Box::new(e)));
         Failure::Usage
     })?;
-    match output {
-        Some(path) => std::fs::write(path, merged.as_bytes()).map_err(|e| {
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text.as_bytes()).map_err(|e| {
             out::err(&format!("error: cannot write `{}`: {e}\n", path.display()));
             Failure::Usage
-        }),
-        None => out::out(&merged),
+        })
+    };
+    let sidecar = provenance.map(Path::to_path_buf).or_else(|| {
+        let output = output?;
+        merged.csv.then(|| PathBuf::from(format!("{}.provenance.json", output.display())))
+    });
+    if let Some(path) = sidecar {
+        write(&path, &merged.provenance)?;
+    }
+    match output {
+        Some(path) => write(path, &merged.text),
+        None => out::out(&merged.text),
     }
 }

@@ -22,6 +22,9 @@ pub struct ParamInfo {
     pub name: String,
     /// Its type.
     pub ty: Type,
+    /// True for an uncertain param (`param x = 2 ~ normal(2, 0.2)`), which a
+    /// path of a sweep draws.
+    pub uncertain: bool,
 }
 
 impl Program {
@@ -53,7 +56,7 @@ impl Program {
 
     /// The params a run can override.
     pub fn params(&self) -> Vec<ParamInfo> {
-        self.inner.ir.params.iter().map(|p| ParamInfo { name: p.name.clone(), ty: p.ty }).collect()
+        self.inner.ir.params.iter().map(|p| ParamInfo { name: p.name.clone(), ty: p.ty, uncertain: p.uncertain.is_some() }).collect()
     }
 
     /// Starts a run with the declared param values.

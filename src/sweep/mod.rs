@@ -16,24 +16,25 @@
 //! summary's bounded state, not by the number of paths.
 
 mod output;
+mod path;
 mod points;
 mod summary;
 
 use std::fmt;
 use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use rayon::prelude::*;
 
 use crate::engine::{Error, Program};
-use crate::eval::{Evaluator, display_value};
+use crate::eval::display_value;
 use crate::ir::Root;
 use crate::value::Value;
 
-pub use output::{MergeError, OutputFormat, RowWriter, merge_outputs};
+pub use output::{MergeError, Merged, OutputFormat, RowWriter, ShardOutput, merge_outputs};
 pub use points::MAX_POINTS;
-pub use summary::{EXACT_VALUES, Summary};
+pub use summary::{DefaultCurve, DefaultRow, EXACT_VALUES, FAN_PERCENTILES, FanStep, Summary};
 
 /// Paths run together before their results are handed over, in order.
 pub const BLOCK: u64 = 1024;
@@ -107,6 +108,9 @@ pub struct SweepOptions {
     pub shard: Option<Shard>,
     /// Steps instead of the scenario's horizon.
     pub horizon: Option<u64>,
+    /// Expressions recorded at every step of every path (for fan charts: see
+    /// [`Summary::fan`]), in [`PathResult::step_values`].
+    pub step_records: Vec<String>,
 }
 
 /// A bad sweep option: which flag, what is wrong, what to do.
@@ -188,6 +192,10 @@ pub struct PathResult {
     pub records: Vec<Value>,
     /// How many `expect`s and `assert`s held.
     pub expectations_held: usize,
+    /// The value of each step record ([`SweepOptions::step_records`]) at
+    /// each step from 0 to the horizon; a path that stopped early keeps its
+    /// final values for the steps after (`Value::None` where it has none).
+    pub step_values: Vec<Vec<Value>>,
 }
 
 /// How [`Sweep::run`] ended.
@@ -218,6 +226,7 @@ pub struct Sweep {
     entities: Vec<u32>,
     entities_omitted: bool,
     records: Vec<Record>,
+    step_records: Vec<Record>,
 }
 
 impl fmt::Debug for Sweep {
@@ -318,6 +327,14 @@ impl Sweep {
             })?;
             records.push(Record { text: text.trim().to_string(), root });
         }
+        let mut step_records = Vec::new();
+        for text in &options.step_records {
+            let root = program.check_record(text).map_err(|message| {
+                SweepError::new(&format!("--plot-value {text}"), message)
+                    .with_help("draw a value of the state at each step (`h100_price`, `coreweave.cash`)")
+            })?;
+            step_records.push(Record { text: text.trim().to_string(), root });
+        }
         let mut entities_omitted = false;
         if entities.is_empty() {
             if ir.entities.len() <= MAX_ENTITY_COLUMNS {
@@ -348,6 +365,7 @@ impl Sweep {
             entities,
             entities_omitted,
             records,
+            step_records,
         })
     }
 
@@ -407,6 +425,13 @@ impl Sweep {
         self.entities_omitted
     }
 
+    /// The steps a path runs: the horizon of the options or the scenario
+    /// (within the engine's step limit).
+    pub fn horizon(&self) -> u64 {
+        let limit = self.program.inner.limits.max_steps;
+        self.options.horizon.unwrap_or_else(|| self.program.horizon()).min(limit)
+    }
+
     /// The recorded expressions, as written.
     pub fn record_columns(&self) -> Vec<String> {
         self.records.iter().map(|r| r.text.clone()).collect()
@@ -454,82 +479,6 @@ impl Sweep {
         SweepEnd { done, stopped: false }
     }
 
-    /// Runs one path of the whole sweep by its index.
-    pub fn run_path(&self, index: u64, cancel: Option<&Arc<AtomicBool>>) -> PathResult {
-        let runs = self.options.runs;
-        let (point, path) = (index / runs, index % runs);
-        let ir = &self.program.inner.ir;
-        let mut result = PathResult {
-            index,
-            point,
-            path,
-            params: Vec::new(),
-            end_step: 0,
-            end: PathEnd::Horizon,
-            defaults: 0,
-            defaulted_at: vec![None; self.entities.len()],
-            records: vec![Value::None; self.records.len()],
-            expectations_held: 0,
-        };
-        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            result.end = PathEnd::Cancelled;
-            return result;
-        }
-        let mut start = self.program.start().provenance(false).seed(self.options.seed).path(path);
-        if let Some(h) = self.options.horizon {
-            start = start.horizon(h);
-        }
-        if let Some(flag) = cancel {
-            start = start.cancel_flag(flag.clone());
-        }
-        let values = self.points.get(point as usize).map(Vec::as_slice).unwrap_or_default();
-        for (id, value) in
-            self.fixed.iter().cloned().chain(self.varied.iter().copied().zip(values.iter().cloned()))
-        {
-            start = start.set_id(id, value);
-        }
-        let mut run = match start.begin() {
-            Ok(run) => run,
-            Err(e) => {
-                result.end = failure(&e);
-                result.params = values.to_vec();
-                result.params.extend(self.drawn.iter().map(|_| Value::None));
-                return result;
-            }
-        };
-        result.params = values.to_vec();
-        result.params.extend(self.drawn.iter().map(|p| run.machine.st.params[*p as usize].clone()));
-        if let Err(e) = run.run_to_end() {
-            result.end = failure(&e);
-        }
-        if result.end == PathEnd::Horizon
-            && let Some(reason) = run.stop_reason()
-        {
-            result.end = PathEnd::Stopped(reason.to_string());
-        }
-        result.end_step = run.current_step();
-        let slots = &run.machine.st.slots;
-        let defaulted_at = |e: u32| {
-            let entity = &ir.entities[e as usize];
-            let stored = ir.kinds[entity.kind as usize].stored_count;
-            slots[(entity.slot_base + stored + 1) as usize].as_number().and_then(|n| u64::try_from(n).ok())
-        };
-        result.defaults = (0..ir.entities.len() as u32).filter(|e| defaulted_at(*e).is_some()).count();
-        for (slot, e) in result.defaulted_at.iter_mut().zip(&self.entities) {
-            *slot = defaulted_at(*e);
-        }
-        if !matches!(result.end, PathEnd::Failed { .. } | PathEnd::Cancelled) {
-            let inner = &self.program.inner;
-            for (slot, record) in result.records.iter_mut().zip(&self.records) {
-                let mut frame = vec![Value::None; record.root.locals as usize];
-                let mut ev = Evaluator { ir, st: &mut run.machine.st, derived_owner: &inner.owners };
-                *slot = ev.eval(&record.root.node, &mut frame).unwrap_or(Value::None);
-            }
-        }
-        result.expectations_held = run.machine.outcomes.iter().filter(|o| o.passed).count();
-        result
-    }
-
     /// The column names of [`Sweep::row`].
     pub fn header(&self) -> Vec<String> {
         let mut header = vec![String::from("point"), String::from("path")];
@@ -569,14 +518,8 @@ impl Sweep {
             records: self.record_columns(),
             start: ir.scenario.start,
             unit: ir.scenario.unit,
+            step_records: self.step_records.iter().map(|r| r.text.clone()).collect(),
+            horizon: self.horizon(),
         })
-    }
-}
-
-fn failure(error: &Error) -> PathEnd {
-    match error.diagnostics().and_then(|d| d.problems().first()) {
-        Some(problem) if problem.code == crate::codes::limit::cancelled => PathEnd::Cancelled,
-        Some(problem) => PathEnd::Failed { code: problem.code.to_string(), message: problem.message.clone() },
-        None => PathEnd::Failed { code: String::from(crate::codes::api::error), message: error.to_string() },
     }
 }

@@ -1,20 +1,24 @@
 //! What a sweep writes, and merging the outputs of its shards.
 //!
-//! Every output starts with one line of provenance: a compact JSON object
-//! (after `# ` in CSV) naming the engine, the script and its SHA-256, and
-//! every option that decides the paths (seed, runs, sample, vary, set,
-//! record, horizon) and the output (format, summary). A shard's provenance
-//! adds `"shard": "K/N"`; that is the only difference [`merge_outputs`]
-//! accepts between shards, and the merged output carries the provenance of the
-//! unsharded sweep, so it is the same bytes.
+//! Every output has a provenance: a JSON object naming the engine, the script
+//! and its SHA-256, and every option that decides the paths (seed, runs,
+//! sample, vary, set, record, horizon) and the output (format, summary). As
+//! with `cascade run`, a CSV output is only the table (a header line, then
+//! rows), and its provenance goes beside it (`FILE.provenance.json`, written
+//! by the CLI from [`Sweep::provenance_text`]); a JSON output carries it as
+//! its first line. A shard's provenance adds `"shard": "K/N"`; that is the
+//! only difference [`merge_outputs`] accepts between shards, and the merged
+//! output carries the provenance of the unsharded sweep, so it is the same
+//! bytes.
 //!
-//! - Rows, CSV: the provenance, a header line, one row per path.
+//! - Rows, CSV: a header line, one row per path.
 //! - Rows, JSON: JSON Lines — `{"provenance": ...}`, then one object per path.
 //! - Summary: CSV rows per point and entity / recorded value, or one JSON
 //!   document. A shard's summary is its bounded state instead (JSON Lines:
 //!   provenance, then `{"partial_summary": ...}`), which `merge` adds up.
-//! - A sweep stopped by Ctrl-C ends with `# interrupted: D of P paths` (CSV)
-//!   or `{"interrupted": {"done": D, "paths": P}}`; `merge` refuses it.
+//! - A sweep stopped by Ctrl-C has `"interrupted": {"done": D, "paths": P}`
+//!   in its provenance (JSON rows end with `{"interrupted": ...}`); `merge`
+//!   refuses it.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -26,7 +30,7 @@ use super::{PathResult, Summary, Sweep, SweepEnd};
 /// The output format of `cascade sweep`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OutputFormat {
-    /// CSV (comma-separated, one `#` provenance line first).
+    /// CSV (comma-separated; the provenance goes beside it).
     #[default]
     Csv,
     /// JSON Lines for rows, one JSON document for a summary.
@@ -71,12 +75,28 @@ impl Sweep {
         Json::Object(p)
     }
 
+    /// The provenance as a file (`FILE.provenance.json`, pretty JSON): with
+    /// `"interrupted": {"done": D, "paths": P}` when `end` says the sweep
+    /// stopped early.
+    pub fn provenance_text(&self, format: OutputFormat, summary: bool, end: Option<SweepEnd>) -> String {
+        let mut provenance = self.provenance(format, summary);
+        if let Some(end) = end.filter(|e| e.stopped) {
+            provenance["interrupted"] = self.interrupted(end);
+        }
+        let mut text = serde_json::to_string_pretty(&provenance).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    fn interrupted(&self, end: SweepEnd) -> Json {
+        json!({ "done": end.done, "paths": self.paths().end - self.paths().start })
+    }
+
     /// The output of a summary: the final one, or a shard's partial state.
     pub fn summary_output(&self, summary: &Summary, format: OutputFormat, end: SweepEnd) -> String {
         let mut provenance = self.provenance(format, true);
         if end.stopped {
-            provenance["interrupted"] =
-                json!({ "done": end.done, "paths": self.paths().end - self.paths().start });
+            provenance["interrupted"] = self.interrupted(end);
         }
         if self.options.shard.is_some() {
             let state = serde_json::to_string(&json!({ "partial_summary": summary })).unwrap_or_default();
@@ -91,7 +111,7 @@ impl Sweep {
 
 fn render(summary: &Summary, format: OutputFormat, provenance: Json) -> String {
     match format {
-        OutputFormat::Csv => summary.to_csv(&format!("# {}\n", compact(&provenance))),
+        OutputFormat::Csv => summary.to_csv(),
         OutputFormat::Json => summary.to_json(provenance),
     }
 }
@@ -116,16 +136,15 @@ fn csv_line(record: &[String]) -> Vec<u8> {
 }
 
 impl<'a, W: Write> RowWriter<'a, W> {
-    /// Writes the provenance and the header.
+    /// Writes the header (CSV) or the provenance line (JSON).
     pub fn new(sweep: &'a Sweep, format: OutputFormat, mut out: W) -> std::io::Result<RowWriter<'a, W>> {
-        let provenance = sweep.provenance(format, false);
         let header = sweep.header();
         match format {
-            OutputFormat::Csv => {
-                writeln!(out, "# {}", compact(&provenance))?;
-                out.write_all(&csv_line(&header))?;
+            OutputFormat::Csv => out.write_all(&csv_line(&header))?,
+            OutputFormat::Json => {
+                let provenance = sweep.provenance(format, false);
+                writeln!(out, "{}", compact(&json!({ "provenance": provenance })))?
             }
-            OutputFormat::Json => writeln!(out, "{}", compact(&json!({ "provenance": provenance })))?,
         }
         Ok(RowWriter { sweep, format, out, header })
     }
@@ -144,18 +163,12 @@ impl<'a, W: Write> RowWriter<'a, W> {
         Ok(())
     }
 
-    /// Ends the output; a stopped sweep says how far it got.
+    /// Ends the output; stopped JSON rows say how far they got (a stopped
+    /// CSV says so in its provenance: [`Sweep::provenance_text`]).
     pub fn finish(mut self, end: SweepEnd) -> std::io::Result<W> {
-        if end.stopped {
-            let paths = self.sweep.paths().end - self.sweep.paths().start;
-            match self.format {
-                OutputFormat::Csv => writeln!(self.out, "# interrupted: {} of {paths} paths", end.done)?,
-                OutputFormat::Json => writeln!(
-                    self.out,
-                    "{}",
-                    compact(&json!({ "interrupted": { "done": end.done, "paths": paths } }))
-                )?,
-            }
+        if end.stopped && self.format == OutputFormat::Json {
+            let interrupted = self.sweep.interrupted(end);
+            writeln!(self.out, "{}", compact(&json!({ "interrupted": interrupted })))?;
         }
         self.out.flush()?;
         Ok(self.out)
@@ -185,28 +198,63 @@ struct Part<'a> {
     shard: (u64, u64),
 }
 
-/// Combines the outputs of the shards of one sweep (`name`, `text` each, in
-/// any order) into exactly the output of the unsharded sweep. Refuses
-/// outputs of different scripts, seeds or options (naming the difference),
-/// missing or repeated shards, and interrupted or incomplete ones.
-pub fn merge_outputs(parts: &[(String, String)]) -> Result<String, MergeError> {
+/// The output of one shard, for [`merge_outputs`].
+#[derive(Clone, Debug, Default)]
+pub struct ShardOutput {
+    /// Its name in messages (the file's path).
+    pub name: String,
+    /// What `cascade sweep --shard K/N` wrote.
+    pub text: String,
+    /// For a CSV output, its provenance (`FILE.provenance.json`); JSON
+    /// outputs carry theirs.
+    pub provenance: Option<String>,
+}
+
+/// The output of the whole sweep, put together from its shards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Merged {
+    /// What the unsharded sweep writes.
+    pub text: String,
+    /// Its provenance, as [`Sweep::provenance_text`] gives it (for a CSV
+    /// output's `FILE.provenance.json`).
+    pub provenance: String,
+    /// True when the output is CSV (its provenance goes beside it).
+    pub csv: bool,
+}
+
+/// Combines the outputs of the shards of one sweep (in any order) into
+/// exactly the output of the unsharded sweep. Refuses outputs of different
+/// scripts, seeds or options (naming the difference), missing or repeated
+/// shards, and interrupted or incomplete ones.
+pub fn merge_outputs(parts: &[ShardOutput]) -> Result<Merged, MergeError> {
     let again = "run the sweep again with the same script and options for every shard";
     if parts.is_empty() {
         return Err(refuse(String::from("no outputs to merge"), "give the files of every shard"));
     }
     let mut read = Vec::new();
-    for (name, text) in parts {
-        let (first, body) = text.split_once('\n').unwrap_or((text, ""));
-        let json_text = first.strip_prefix("# ").unwrap_or(first);
-        let parsed: Option<Map<String, Json>> = serde_json::from_str::<Json>(json_text).ok().and_then(|j| {
-            let object = if first.starts_with('#') { j } else { j.get("provenance")?.clone() };
-            object.as_object().cloned()
-        });
+    for ShardOutput { name, text, provenance } in parts {
+        let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
+        let inline = serde_json::from_str::<Json>(first).ok().and_then(|j| j.get("provenance").cloned());
+        let (parsed, body) = match inline {
+            Some(inline) => (inline.as_object().cloned(), rest),
+            None => {
+                let Some(sidecar) = provenance else {
+                    return Err(refuse(
+                        format!(
+                            "`{name}` has no provenance: a CSV output's is in `{name}.provenance.json`, \
+                             which is not there"
+                        ),
+                        "merge the files that `cascade sweep --shard K/N -o FILE` wrote, with the \
+                         `FILE.provenance.json` beside each",
+                    ));
+                };
+                let object = serde_json::from_str::<Json>(sidecar).ok().and_then(|j| j.as_object().cloned());
+                (object, text.as_str())
+            }
+        };
         let Some(provenance) = parsed.filter(|p| p.contains_key("sha256")) else {
             return Err(refuse(
-                format!(
-                    "`{name}` is not the output of `cascade sweep`: its first line is not a sweep's provenance"
-                ),
+                format!("`{name}` is not the output of `cascade sweep`: its provenance is not a sweep's"),
                 "merge the files that `cascade sweep --shard K/N` wrote",
             ));
         };
@@ -304,6 +352,9 @@ pub fn merge_outputs(parts: &[(String, String)]) -> Result<String, MergeError> {
         _ => OutputFormat::Csv,
     };
     let provenance = Json::Object(base.clone());
+    let mut provenance_text = serde_json::to_string_pretty(&provenance).unwrap_or_default();
+    provenance_text.push('\n');
+    let done = |text: String, csv: bool| Merged { text, provenance: provenance_text.clone(), csv };
     if summary {
         let mut merged: Option<Summary> = None;
         for part in by_index.values() {
@@ -327,13 +378,12 @@ pub fn merge_outputs(parts: &[(String, String)]) -> Result<String, MergeError> {
         if merged.paths() != total {
             return Err(refuse(format!("the shards hold {} of {total} paths", merged.paths()), again));
         }
-        return Ok(render(&merged, format, provenance));
+        return Ok(done(render(&merged, format, provenance), format == OutputFormat::Csv));
     }
     let mut out = String::new();
     let mut rows = 0u64;
     match format {
         OutputFormat::Csv => {
-            out.push_str(&format!("# {}\n", compact(&provenance)));
             let mut header: Option<&str> = None;
             for part in by_index.values() {
                 let (columns, body) = part.body.split_once('\n').unwrap_or((part.body, ""));
@@ -366,7 +416,7 @@ pub fn merge_outputs(parts: &[(String, String)]) -> Result<String, MergeError> {
     if rows != total {
         return Err(refuse(format!("the shards hold {rows} of {total} paths"), again));
     }
-    Ok(out)
+    Ok(done(out, format == OutputFormat::Csv))
 }
 
 fn check_rows(part: &Part, n: u64, total: u64, count: u64) -> Result<(), MergeError> {
@@ -387,11 +437,7 @@ fn check_rows(part: &Part, n: u64, total: u64, count: u64) -> Result<(), MergeEr
 
 fn interrupted_marker(body: &str) -> Option<&'static Json> {
     static MARK: std::sync::OnceLock<Json> = std::sync::OnceLock::new();
-    let found = body
-        .lines()
-        .rev()
-        .take(2)
-        .any(|l| l.starts_with("# interrupted") || l.starts_with("{\"interrupted\""));
+    let found = body.lines().rev().take(2).any(|l| l.starts_with("{\"interrupted\""));
     found.then(|| MARK.get_or_init(|| json!("the output ends early")))
 }
 

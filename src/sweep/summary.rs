@@ -21,6 +21,9 @@ use crate::value::{Date, StepUnit, Value};
 
 use super::{PathEnd, PathResult};
 
+mod curves;
+pub use curves::{DefaultCurve, DefaultRow, FAN_PERCENTILES, FanStep};
+
 /// Distinct values a recorded value keeps exactly, per point, before its
 /// percentiles become approximate (within 0.5%).
 pub const EXACT_VALUES: usize = 4096;
@@ -40,6 +43,12 @@ pub(crate) struct Layout {
     pub records: Vec<String>,
     pub start: Option<Date>,
     pub unit: StepUnit,
+    /// Expressions recorded at every step (for fan charts).
+    #[serde(default)]
+    pub step_records: Vec<String>,
+    /// The horizon the paths run to.
+    #[serde(default)]
+    pub horizon: u64,
 }
 
 /// The summary of the paths seen so far.
@@ -54,6 +63,9 @@ struct PointState {
     paths: u64,
     defaults: Vec<Steps>,
     records: Vec<Values>,
+    /// Per step record, per step: its distribution.
+    #[serde(default)]
+    steps: Vec<Vec<Values>>,
 }
 
 /// When an entity defaulted: a histogram over steps.
@@ -81,6 +93,7 @@ impl Summary {
             paths: 0,
             defaults: vec![Steps::default(); layout.entities.len()],
             records: vec![Values::new(); layout.records.len()],
+            steps: vec![Vec::new(); layout.step_records.len()],
         };
         Summary { points: vec![blank; layout.points.len()], layout }
     }
@@ -99,13 +112,18 @@ impl Summary {
             }
         }
         for (values, value) in point.records.iter_mut().zip(&result.records) {
-            let number = match value {
-                Value::Number(n) => Some(*n),
-                Value::Bool(b) => Some(Decimal::from(*b as u8)),
-                _ => None,
-            };
-            if let Some(n) = number {
+            if let Some(n) = number(value) {
                 values.add(n, 1);
+            }
+        }
+        for (steps, trajectory) in point.steps.iter_mut().zip(&result.step_values) {
+            if steps.len() < trajectory.len() {
+                steps.resize_with(trajectory.len(), Values::new);
+            }
+            for (values, value) in steps.iter_mut().zip(trajectory) {
+                if let Some(n) = number(value) {
+                    values.add(n, 1);
+                }
             }
         }
     }
@@ -122,6 +140,14 @@ impl Summary {
             }
             for (a, b) in mine.records.iter_mut().zip(&theirs.records) {
                 a.merge(b);
+            }
+            for (a, b) in mine.steps.iter_mut().zip(&theirs.steps) {
+                if a.len() < b.len() {
+                    a.resize_with(b.len(), Values::new);
+                }
+                for (x, y) in a.iter_mut().zip(b) {
+                    x.merge(y);
+                }
             }
         }
     }
@@ -164,7 +190,7 @@ impl Summary {
     }
 
     /// One CSV row per point and entity, then per point and recorded value.
-    pub(crate) fn to_csv(&self, provenance: &str) -> String {
+    pub(crate) fn to_csv(&self) -> String {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let _ = writer.write_record(self.header());
         let dated = self.layout.start.is_some();
@@ -216,7 +242,7 @@ impl Summary {
             }
         }
         let body = writer.into_inner().unwrap_or_default();
-        format!("{provenance}{}", String::from_utf8(body).unwrap_or_default())
+        String::from_utf8(body).unwrap_or_default()
     }
 
     /// The same as one JSON document.
@@ -276,6 +302,15 @@ impl Summary {
             .unwrap_or_default();
         text.push('\n');
         text
+    }
+}
+
+/// A recorded value as a number to summarise (a bool counts as 0 or 1).
+fn number(value: &Value) -> Option<Decimal> {
+    match value {
+        Value::Number(n) => Some(*n),
+        Value::Bool(b) => Some(Decimal::from(*b as u8)),
+        _ => None,
     }
 }
 
@@ -428,23 +463,18 @@ impl Values {
     }
 
     fn percentiles(&self) -> [Option<Decimal>; 3] {
-        match &self.exact {
-            Some(values) => {
-                PERCENTILES.map(|q| nearest_rank(values.iter().map(|(v, c)| (*v, *c)), self.count, q))
-            }
-            None => {
-                // Negative buckets first (largest magnitude first), then zero, then positive.
-                let mut ordered: Vec<((i8, i32), u64)> = self.buckets.iter().map(|(b, c)| (*b, *c)).collect();
-                ordered.sort_by(|a, b| {
-                    let key = |(s, i): (i8, i32)| (s, if s < 0 { -(i as i64) } else { i as i64 });
-                    key(a.0).cmp(&key(b.0))
-                });
-                PERCENTILES.map(|q| {
-                    nearest_rank(ordered.iter().copied(), self.count, q)
-                        .map(|(sign, index)| representative(sign, index))
-                })
-            }
-        }
+        PERCENTILES.map(|q| self.quantile(q))
+    }
+
+    /// The buckets in the order of their values: negative ones first (largest
+    /// magnitude first), then zero, then positive.
+    fn ordered_buckets(&self) -> Vec<((i8, i32), u64)> {
+        let mut ordered: Vec<((i8, i32), u64)> = self.buckets.iter().map(|(b, c)| (*b, *c)).collect();
+        ordered.sort_by(|a, b| {
+            let key = |(s, i): (i8, i32)| (s, if s < 0 { -(i as i64) } else { i as i64 });
+            key(a.0).cmp(&key(b.0))
+        });
+        ordered
     }
 }
 

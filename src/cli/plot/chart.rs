@@ -56,7 +56,7 @@ const MARGIN_LEFT: u32 = 8;
 const MARGIN_RIGHT: u32 = 18;
 
 /// plotters' SVG backend writes `font-size` as the given size / 1.24.
-fn font(px: f64) -> FontDesc<'static> {
+pub fn font(px: f64) -> FontDesc<'static> {
     ("sans-serif", px * 1.24).into_font()
 }
 

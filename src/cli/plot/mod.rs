@@ -7,6 +7,7 @@
 //! the SVG and resvg turns it into a PNG.
 
 pub mod chart;
+pub mod paths;
 mod html;
 pub mod png;
 pub mod record;

@@ -68,6 +68,23 @@ pub const COMMANDS: &[Command] = &[
         details: "Forgets params and values set by hand; keeps declarations typed in the REPL.",
     },
     Command {
+        name: "seed",
+        usage: "[S]",
+        summary: "the seed of the random draws (replays the run), or show it",
+        details: "Draws in effects and initial values come from the stream of (seed, path). Setting\n\
+                  the seed starts a new run with it and replays the same steps and the values set\n\
+                  by hand. With no argument, shows the seed and the path. Example: `:seed 4`.",
+    },
+    Command {
+        name: "path",
+        usage: "[I|base]",
+        summary: "run as path I of a sweep (replays the run), or the base run again",
+        details: "Path I of `cascade sweep --seed S` draws its uncertain params (`param x = 2 ~\n\
+                  normal(2, 0.2)`) and every random draw as that path did, so `:seed S` and\n\
+                  `:path I` (with `:set` for the point's params) reproduce row I of the sweep.\n\
+                  `:path base` goes back to the base run: uncertain params at their base values.",
+    },
+    Command {
         name: "show",
         usage: "NAME",
         summary: "a value, an entity with all its fields, a kind, or a rule",

@@ -23,6 +23,7 @@ use super::world;
 
 mod load;
 mod plot;
+mod random;
 
 /// What the loop does after a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,6 +182,8 @@ impl Session {
                 self.back(n, out);
             }
             "reset" => self.reset(out)?,
+            "seed" => self.seed(args, out)?,
+            "path" => self.path(args, out)?,
             "show" => self.show(args, out)?,
             "set" => self.set(args, out)?,
             "why" => self.why(args, out)?,
