@@ -310,8 +310,17 @@ fn a_sweep_plots_its_defaults_and_a_fan_of_a_value() {
     let sweep_svg = |jobs: &str, file: &str| {
         let out = dir.join(file);
         let output = cascade(&[
-            "sweep", script, "--runs", "300", "--summary", "--jobs", jobs, "--plot", out.to_str().unwrap(),
-            "--plot-value", "price",
+            "sweep",
+            script,
+            "--runs",
+            "300",
+            "--summary",
+            "--jobs",
+            jobs,
+            "--plot",
+            out.to_str().unwrap(),
+            "--plot-value",
+            "price",
         ]);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         assert!(stderr(&output).contains(&format!("wrote {}", out.display())), "{}", stderr(&output));
@@ -322,11 +331,14 @@ fn a_sweep_plots_its_defaults_and_a_fan_of_a_value() {
     assert_renders(&svg);
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let words: Vec<String> = texts(&doc).into_iter().map(|(_, _, t)| t).collect();
-    for expected in ["Probability of default by step (cumulative)", "price over the paths", "median", "300 paths"] {
+    for expected in
+        ["Probability of default by step (cumulative)", "price over the paths", "median", "300 paths"]
+    {
         assert!(words.iter().any(|w| w == expected), "no `{expected}` in {words:?}");
     }
     // The legend gives each entity's probability by the end, most likely first.
-    let legend: Vec<&String> = words.iter().filter(|w| w.starts_with("weak ") || w.starts_with("strong ")).collect();
+    let legend: Vec<&String> =
+        words.iter().filter(|w| w.starts_with("weak ") || w.starts_with("strong ")).collect();
     assert_eq!(legend.len(), 2, "{words:?}");
     assert!(legend[0].starts_with("weak "), "{legend:?}");
     // Month labels on the time axis.
@@ -353,4 +365,30 @@ fn bad_sweep_plots_are_usage_errors() {
     assert!(error(&["--plot", "x.svg", "--plot-point", "3"]).contains("the sweep has 1 point (0 to 0)"));
     let e = error(&["--plot", "x.svg", "--plot-value", "prise"]);
     assert!(e.contains("--plot-value prise") && e.contains("price"), "{e}");
+}
+
+/// `cascade report --runs N --seed S`: a Monte Carlo section with each
+/// entity's probability of default and the cumulative default chart, inline.
+#[test]
+fn the_report_has_a_monte_carlo_section_with_runs() {
+    let dir = temp_dir("report-runs");
+    let out = dir.join("report.html");
+    let args = ["report", "tests/repl/market.cascade", "--runs", "200", "--seed", "3", "-o"];
+    let output = cascade(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let html = std::fs::read_to_string(&out).unwrap();
+    for part in ["<h2>Monte Carlo</h2>", "200 paths with seed 3", ">weak</td>", ">strong</td>", "95% interval"] {
+        assert!(html.contains(part), "the report lacks `{part}`");
+    }
+    let section = &html[html.find("<h2>Monte Carlo</h2>").unwrap()..];
+    let svg = &section[section.find("<svg").unwrap()..section.find("</svg>").unwrap() + "</svg>".len()];
+    assert!(svg.contains("Probability of default by step") && svg.contains("price over the paths"));
+    assert_renders(svg);
+    // The table's numbers are the summary's.
+    let summary = cascade(&["sweep", "tests/repl/market.cascade", "--runs", "200", "--seed", "3", "--summary"]);
+    let text = String::from_utf8_lossy(&summary.stdout).into_owned();
+    let weak = text.lines().find(|l| l.contains(",weak,")).unwrap();
+    let probability = weak.split(',').nth(5).unwrap();
+    assert!(section.contains(&format!("<td class=\"num\">{probability}</td>")), "{probability}: {section}");
+    chromium_screenshot(&out, &dir);
 }

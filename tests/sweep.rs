@@ -453,8 +453,16 @@ fn merging_a_csv_shard_needs_its_provenance() {
     let mut shards = Vec::new();
     for k in 1..=2 {
         let path = dir.join(format!("lonely{k}.csv"));
-        let out =
-            cascade(&["sweep", &file, "--runs", "6", "--shard", &format!("{k}/2"), "-o", path.to_str().unwrap()]);
+        let out = cascade(&[
+            "sweep",
+            &file,
+            "--runs",
+            "6",
+            "--shard",
+            &format!("{k}/2"),
+            "-o",
+            path.to_str().unwrap(),
+        ]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         shards.push(path.display().to_string());
     }
@@ -496,7 +504,8 @@ fn pandas_reads_the_sweep_csv_without_options() {
 #[test]
 fn the_repl_reproduces_a_row_of_a_sweep() {
     let file = "tests/repl/market.cascade";
-    let rows = cascade(&["sweep", file, "--runs", "10", "--seed", "4", "--record", "price", "--record", "spot"]);
+    let rows =
+        cascade(&["sweep", file, "--runs", "10", "--seed", "4", "--record", "price", "--record", "spot"]);
     assert_eq!(rows.status.code(), Some(0), "{}", stderr(&rows));
     let text = stdout(&rows);
     let mut reader = csv::Reader::from_reader(text.as_bytes());
@@ -513,7 +522,8 @@ fn the_repl_reproduces_a_row_of_a_sweep() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    std::io::Write::write_all(&mut stdin, b":seed 4\n:path 7\n:run\nprice\nspot\nweak.defaulted_at\n").unwrap();
+    std::io::Write::write_all(&mut stdin, b":seed 4\n:path 7\n:run\nprice\nspot\nweak.defaulted_at\n")
+        .unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     let session = String::from_utf8_lossy(&out.stdout);
@@ -548,7 +558,11 @@ fn the_pictures_are_drawn_from_known_distributions() {
     for s in [1usize, 7, 20] {
         let expected = 1.0 - 0.9f64.powi(s as i32);
         let tol = tolerance((expected * (1.0 - expected)).sqrt(), n);
-        assert!((curve.by_step[s] - expected).abs() <= tol, "step {s}: {} is not {expected}", curve.by_step[s]);
+        assert!(
+            (curve.by_step[s] - expected).abs() <= tol,
+            "step {s}: {} is not {expected}",
+            curve.by_step[s]
+        );
     }
     assert_eq!(curve.by_step[0], 0.0);
     assert!(curve.by_step.windows(2).all(|w| w[0] <= w[1]), "a cumulative curve never falls");

@@ -262,6 +262,10 @@ enum Command {
     Report {
         /// The script.
         file: PathBuf,
+        /// Add a Monte Carlo section: N paths (with `--seed`), each entity's
+        /// probability of default and the cumulative default chart.
+        #[arg(long, value_name = "N")]
+        runs: Option<u64>,
         /// The page to write (`report.html`), or `-` for stdout.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
@@ -366,8 +370,9 @@ pub fn main() -> ExitCode {
         Command::Plot { file, names, output, sets, horizon, random, limits } => {
             plot::plot(&file, &names, &sets, horizon, random, &output, &limits)
         }
-        Command::Report { file, output, sets, horizon, random, limits } => {
-            plot::report_html(&file, &sets, horizon, random, &output, &limits)
+        Command::Report { file, runs, output, sets, horizon, random, limits } => {
+            let options = plot::ReportOptions { sets, horizon, random, runs };
+            plot::report_html(&file, &options, &output, &limits)
         }
         Command::Repl { file, random, limits } => {
             return repl::run(file.as_deref(), limits.engine(), (random.seed, random.path));

@@ -240,7 +240,8 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
             entities: chosen,
             fans: (0..args.plot_value.len()).collect(),
         };
-        let svg = super::plot::paths::sweep_svg(&chart).and_then(|svg| super::plot::write(&svg, output).map(|()| svg));
+        let svg = super::plot::paths::sweep_svg(&chart)
+            .and_then(|svg| super::plot::write(&svg, output).map(|()| svg));
         match svg {
             Ok(_) => out::err(&format!("wrote {}\n", path.display())),
             Err(message) => {
@@ -274,7 +275,9 @@ fn plot_output(args: &SweepArgs) -> Result<Option<super::plot::Output>, Failure>
     };
     let Some(path) = &args.plot else {
         if let Some(name) = args.plot_value.first() {
-            return fail(format!("`--plot-value {name}` draws into the picture of `--plot FILE.svg`: add it"));
+            return fail(format!(
+                "`--plot-value {name}` draws into the picture of `--plot FILE.svg`: add it"
+            ));
         }
         return Ok(None);
     };

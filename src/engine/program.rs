@@ -56,7 +56,12 @@ impl Program {
 
     /// The params a run can override.
     pub fn params(&self) -> Vec<ParamInfo> {
-        self.inner.ir.params.iter().map(|p| ParamInfo { name: p.name.clone(), ty: p.ty, uncertain: p.uncertain.is_some() }).collect()
+        self.inner
+            .ir
+            .params
+            .iter()
+            .map(|p| ParamInfo { name: p.name.clone(), ty: p.ty, uncertain: p.uncertain.is_some() })
+            .collect()
     }
 
     /// Starts a run with the declared param values.

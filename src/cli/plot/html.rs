@@ -71,7 +71,13 @@ fn esc(text: &str) -> String {
 }
 
 /// The whole page for a run that has ended.
-pub fn page(program: &Program, run: &mut Run, recording: &Recording, chart: Option<&str>) -> String {
+pub fn page(
+    program: &Program,
+    run: &mut Run,
+    recording: &Recording,
+    chart: Option<&str>,
+    monte_carlo: Option<&str>,
+) -> String {
     let mut out = String::new();
     let title = esc(&recording.title);
     let trace = run.trace().to_json();
@@ -102,6 +108,9 @@ pub fn page(program: &Program, run: &mut Run, recording: &Recording, chart: Opti
             esc(&names.join(", "))
         );
     }
+    if let Some(section) = monte_carlo {
+        out.push_str(section);
+    }
     defaults_section(&mut out, run);
     loops_section(&mut out, program);
     let _ = writeln!(
@@ -110,6 +119,58 @@ pub fn page(program: &Program, run: &mut Run, recording: &Recording, chart: Opti
         esc(provenance["engine"].as_str().unwrap_or("cascade")),
         esc(provenance["file"].as_str().unwrap_or("")),
         esc(provenance["sha256"].as_str().unwrap_or(""))
+    );
+    out
+}
+
+/// The Monte Carlo section: each entity's probability of default with its
+/// interval and the percentiles of its default step, then the chart.
+pub fn monte_carlo_section(summary: &cascade::Summary, svg: &str, seed: u64, failures: u64) -> String {
+    let mut out = String::new();
+    let rows = summary.default_table(0);
+    let paths = summary.paths();
+    let failed = if failures == 0 {
+        String::new()
+    } else {
+        format!(" <span class=\"failed\">{failures} ended in an error.</span>")
+    };
+    let _ = writeln!(
+        out,
+        "<h2>Monte Carlo</h2>\n<p>{paths} paths with seed {seed}: uncertain params drawn and every random \
+         draw made anew on each path (<code>cascade sweep --runs {paths} --seed {seed} --summary</code>).{failed}</p>\n\
+         <div class=\"scroll\"><table>\n<tr><th>entity</th><th class=\"num\">defaults</th>\
+         <th class=\"num\">probability</th><th class=\"num\">95% interval</th>\
+         <th class=\"num\">step p10</th><th class=\"num\">p50</th><th class=\"num\">p90</th></tr>"
+    );
+    let step = |s: Option<u64>| match s {
+        None => String::from("–"),
+        Some(s) => match summary.date_of_step(s).filter(|_| s > 0) {
+            Some(date) => format!("{s} ({date})"),
+            None => s.to_string(),
+        },
+    };
+    for row in &rows {
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"code\">{}</td><td class=\"num\">{} of {}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}–{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&row.entity),
+            row.count,
+            row.paths,
+            esc(&row.probability),
+            esc(&row.ci_low),
+            esc(&row.ci_high),
+            step(row.steps[0]),
+            step(row.steps[1]),
+            step(row.steps[2])
+        );
+    }
+    let _ = writeln!(
+        out,
+        "</table></div>\n<figure>\n{}\n<figcaption>The share of paths in which each entity had defaulted \
+         by each step, and the spread of the vars over the paths (10–90% and 25–75% bands, median).\
+         </figcaption>\n</figure>",
+        svg.trim_start_matches(|c| c != '<')
     );
     out
 }

@@ -7,8 +7,8 @@
 //! the SVG and resvg turns it into a PNG.
 
 pub mod chart;
-pub mod paths;
 mod html;
+pub mod paths;
 pub mod png;
 pub mod record;
 pub mod units;
@@ -107,23 +107,33 @@ pub fn plot(
     Ok(())
 }
 
-/// `cascade report FILE [--set ...] -o report.html`.
-pub fn report_html(
-    file: &Path,
-    sets: &[String],
-    horizon: Option<u64>,
-    random: Random,
-    out: &Path,
-    limits: &Limits,
-) -> Result<(), Failure> {
+/// What `cascade report` runs.
+pub struct ReportOptions {
+    pub sets: Vec<String>,
+    pub horizon: Option<u64>,
+    pub random: Random,
+    /// Paths of the Monte Carlo section (none: no such section).
+    pub runs: Option<u64>,
+}
+
+/// At most this many vars get a fan chart in the report's Monte Carlo section.
+const REPORT_FANS: usize = 2;
+
+/// `cascade report FILE [--set ...] [--runs N [--seed S]] -o report.html`.
+pub fn report_html(file: &Path, options: &ReportOptions, out: &Path, limits: &Limits) -> Result<(), Failure> {
+    let (sets, horizon, random) = (&options.sets, options.horizon, options.random);
     let program = compile(&limits.engine(), file, crate::cli::Verbosity { warnings: false })?;
+    let monte_carlo = match options.runs {
+        Some(runs) => Some(monte_carlo(&program, options, runs)?),
+        None => None,
+    };
     let names = choose(&program, &[]).unwrap_or_default();
     let mut run = start(&program, sets, horizon, random)?;
     let mut recording = Recording::new(&program, &names);
     recording.record_to_end(&mut run).map_err(|e| report(&e))?;
     recording.keep_numbers();
     let chart = if recording.lines.is_empty() { None } else { Some(chart::svg(&recording).map_err(usage)?) };
-    let page = html::page(&program, &mut run, &recording, chart.as_deref());
+    let page = html::page(&program, &mut run, &recording, chart.as_deref(), monte_carlo.as_deref());
     if out.as_os_str() == "-" {
         use std::io::Write;
         let _ = std::io::stdout().lock().write_all(page.as_bytes());
@@ -132,6 +142,49 @@ pub fn report_html(
     std::fs::write(out, page).map_err(|e| usage(format!("could not write `{}`: {e}", out.display())))?;
     super::out::err(&format!("wrote {}\n", out.display()));
     Ok(())
+}
+
+/// The report's Monte Carlo section: `runs` paths of the script with the
+/// report's `--set`, `--horizon` and `--seed`, summarised.
+fn monte_carlo(program: &Program, options: &ReportOptions, runs: u64) -> Result<String, Failure> {
+    let mut sweep_options = cascade::SweepOptions {
+        runs,
+        seed: options.random.seed,
+        horizon: options.horizon,
+        ..cascade::SweepOptions::default()
+    };
+    for set in &options.sets {
+        let Some((name, value)) = set.split_once('=') else {
+            return Err(usage(format!("`--set {set}` should be `--set NAME=VALUE`")));
+        };
+        sweep_options.set.push((name.trim().to_string(), value.to_string()));
+    }
+    // A fan of each var (the quantities a scenario is about), the first few.
+    sweep_options.step_records = program
+        .declarations()
+        .into_iter()
+        .filter(|d| d.what == "var")
+        .map(|d| d.name)
+        .take(REPORT_FANS)
+        .collect();
+    let sweep = program.sweep(&sweep_options).map_err(|e| report(&e))?;
+    let mut summary = sweep.summary();
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut failures = 0u64;
+    sweep.run(jobs, None, |path| {
+        failures += u64::from(matches!(path.end, cascade::PathEnd::Failed { .. }));
+        summary.add(&path);
+        std::ops::ControlFlow::Continue(())
+    });
+    let chart = paths::SweepChart {
+        summary: &summary,
+        point: 0,
+        title: program.title().map_or_else(|| program.source().name().to_string(), str::to_string),
+        entities: Vec::new(),
+        fans: (0..sweep_options.step_records.len()).collect(),
+    };
+    let svg = paths::sweep_svg(&chart).map_err(usage)?;
+    Ok(html::monte_carlo_section(&summary, &svg, options.random.seed, failures))
 }
 
 fn usage(message: impl std::fmt::Display) -> Failure {

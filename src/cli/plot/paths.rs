@@ -8,8 +8,7 @@
 //!   25–75% bands over the paths and the median.
 //!
 //! [`sweep_svg`] stacks them into one picture (what `cascade sweep --plot`
-//! writes); [`defaults_svg`] is the default chart alone (the report's). The
-//! charts are functions of the summary only, which is the same for any
+//! writes, and the report's Monte Carlo chart). The charts are functions of the summary only, which is the same for any
 //! `--jobs` and any sharding, so the same sweep gives the same bytes.
 
 use plotters::coord::Shift;
@@ -78,19 +77,12 @@ pub fn chosen_curves(chart: &SweepChart) -> Vec<(String, Vec<f64>)> {
 /// value.
 pub fn sweep_svg(chart: &SweepChart) -> Result<String, String> {
     let mut out = String::new();
-    draw_all(chart, true, &mut out).map_err(|e| format!("drawing the chart failed: {e}"))?;
+    draw_all(chart, &mut out).map_err(|e| format!("drawing the chart failed: {e}"))?;
     Ok(out)
 }
 
-/// The default chart alone.
-pub fn defaults_svg(chart: &SweepChart) -> Result<String, String> {
-    let mut out = String::new();
-    draw_all(chart, false, &mut out).map_err(|e| format!("drawing the chart failed: {e}"))?;
-    Ok(out)
-}
-
-fn draw_all(chart: &SweepChart, with_fans: bool, out: &mut String) -> Drawn {
-    let fans: &[usize] = if with_fans { &chart.fans } else { &[] };
+fn draw_all(chart: &SweepChart, out: &mut String) -> Drawn {
+    let fans = &chart.fans;
     let height = HEADER + DEFAULTS_HEIGHT + FAN_HEIGHT * fans.len() as u32 + 8;
     let root = SVGBackend::with_string(out, (WIDTH, height)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -295,12 +287,15 @@ pub fn fan_chart(area: &Area, summary: &Summary, name: &str, fan: &[FanStep]) ->
     }
     let median: Vec<(f64, f64)> = rows.iter().filter_map(|(x, q)| Some((*x, q[2]?))).collect();
     cc.draw_series(LineSeries::new(median, FAN.stroke_width(2)))?;
-    let entries = [("median", None), ("25–75% of paths", Some(0.35 + 0.18 * 0.65)), ("10–90% of paths", Some(0.18))];
+    let entries =
+        [("median", None), ("25–75% of paths", Some(0.35 + 0.18 * 0.65)), ("10–90% of paths", Some(0.18))];
     for (n, (label, fill)) in entries.iter().enumerate() {
         let y = 20 + 20 * n as i32;
         match fill {
             None => legend.draw(&PathElement::new(vec![(4, y), (26, y)], FAN.stroke_width(3)))?,
-            Some(opacity) => legend.draw(&Rectangle::new([(4, y - 6), (26, y + 6)], FAN.mix(*opacity).filled()))?,
+            Some(opacity) => {
+                legend.draw(&Rectangle::new([(4, y - 6), (26, y + 6)], FAN.mix(*opacity).filled()))?
+            }
         }
         legend.draw(&Text::new(label.to_string(), (34, y - 7), font(12.0)))?;
     }
@@ -310,8 +305,7 @@ pub fn fan_chart(area: &Area, summary: &Summary, name: &str, fan: &[FanStep]) ->
 /// The outline of the band between quantiles `low` and `high`: along the top,
 /// then back along the bottom (steps where either is missing are left out).
 fn band(rows: &[(f64, [Option<f64>; 5])], low: usize, high: usize) -> Vec<(f64, f64)> {
-    let both: Vec<(f64, f64, f64)> =
-        rows.iter().filter_map(|(x, q)| Some((*x, q[low]?, q[high]?))).collect();
+    let both: Vec<(f64, f64, f64)> = rows.iter().filter_map(|(x, q)| Some((*x, q[low]?, q[high]?))).collect();
     let mut outline: Vec<(f64, f64)> = both.iter().map(|(x, _, h)| (*x, *h)).collect();
     outline.extend(both.iter().rev().map(|(x, l, _)| (*x, *l)));
     outline
@@ -332,6 +326,9 @@ mod tests {
 
     #[test]
     fn a_curve_is_a_staircase() {
-        assert_eq!(steps_of(&[0.0, 0.5, 1.0]), vec![(0.0, 0.0), (1.0, 0.0), (1.0, 0.5), (2.0, 0.5), (2.0, 1.0)]);
+        assert_eq!(
+            steps_of(&[0.0, 0.5, 1.0]),
+            vec![(0.0, 0.0), (1.0, 0.0), (1.0, 0.5), (2.0, 0.5), (2.0, 1.0)]
+        );
     }
 }

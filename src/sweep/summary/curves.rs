@@ -92,7 +92,8 @@ impl Summary {
     /// in the order of the sweep's entity columns.
     pub fn default_curves(&self, point: usize) -> Vec<DefaultCurve> {
         let Some(state) = self.points.get(point) else { return Vec::new() };
-        let last = self.layout.horizon.max(state.defaults.iter().filter_map(|s| s.last_step()).max().unwrap_or(0));
+        let last =
+            self.layout.horizon.max(state.defaults.iter().filter_map(|s| s.last_step()).max().unwrap_or(0));
         state
             .defaults
             .iter()

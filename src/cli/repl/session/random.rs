@@ -57,7 +57,9 @@ impl Session {
         };
         match path {
             None if uncertain.is_empty() => format!("seed {seed}, the base run"),
-            None => format!("seed {seed}, the base run: uncertain params at their base values ({})", drawn(self)),
+            None => {
+                format!("seed {seed}, the base run: uncertain params at their base values ({})", drawn(self))
+            }
             Some(i) if uncertain.is_empty() => format!("seed {seed}, path {i}"),
             Some(i) => format!("seed {seed}, path {i}: uncertain params drawn ({})", drawn(self)),
         }
@@ -84,7 +86,8 @@ impl Session {
         for note in notes {
             say!(out, "note: {note}");
         }
-        let again = if to > 0 { format!("; replayed to step {}", self.timeline.step()) } else { String::new() };
+        let again =
+            if to > 0 { format!("; replayed to step {}", self.timeline.step()) } else { String::new() };
         let text = self.random_text();
         say!(out, "{text}{again}");
         Ok(())
