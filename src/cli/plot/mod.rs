@@ -11,6 +11,7 @@ mod html;
 pub mod paths;
 pub mod png;
 pub mod record;
+pub mod terminal;
 pub mod units;
 
 use std::path::{Path, PathBuf};

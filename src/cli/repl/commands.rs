@@ -118,10 +118,11 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: "plot",
         usage: "[NAME|PATTERN]... [-o FILE]",
-        summary: "chart values over the steps so far, as an SVG (or PNG) file",
+        summary: "chart values over the steps so far, here or in an SVG (or PNG) file",
         details: "The chart of `cascade plot`: names as there (`h100_price`, `coreweave.*`,\n\
-                  `*.cash`), the vars and lets when none is given; defaults and emits marked.\n\
-                  Writes `SCRIPT-plot.svg` in the working directory unless `-o FILE` says otherwise.",
+                  `*.cash`), the vars and lets when none is given; defaults marked. Without `-o`,\n\
+                  a small chart here (a panel of Braille dots per value, at most 4); with\n\
+                  `-o FILE.svg` or `-o FILE.png`, the full chart in that file.",
     },
     Command {
         name: "rules",

@@ -1,12 +1,13 @@
 //! `:plot [NAME|PATTERN]... [-o FILE.svg|png]`: the chart of `cascade plot`
-//! for the run so far, written to a file.
+//! for the run so far, written to a file; without `-o`, a small chart in the
+//! terminal (Braille dots, one panel per value).
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use super::{Outcome, Session, say};
 use crate::cli::plot::record::Recording;
-use crate::cli::plot::{Output, chart, choose, write};
+use crate::cli::plot::{Output, chart, choose, terminal, write};
 
 impl Session {
     pub(in crate::cli::repl) fn plot(&mut self, args: &str, out: &mut dyn Write) -> Outcome {
@@ -23,13 +24,19 @@ impl Session {
                 patterns.push(word.to_string());
             }
         }
-        let path = path.unwrap_or_else(|| self.default_plot_path());
-        let output = Output::from_path(&path).or_else(|message| self.fail(out, &message))?;
+        let output = match &path {
+            Some(path) => Some(Output::from_path(path).or_else(|message| self.fail(out, &message))?),
+            None => None,
+        };
         let names = choose(&self.program, &patterns).or_else(|message| self.fail(out, &message))?;
         let recording = self.record(&names).or_else(|e| self.fail_with(out, &e))?;
         if recording.lines.is_empty() {
             return self.fail(out, &format!("none of {} has a number to draw", names.join(", ")));
         }
+        let (Some(path), Some(output)) = (path, output) else {
+            let _ = write!(out, "{}", terminal::text(&recording));
+            return Ok(());
+        };
         let svg = chart::svg(&recording).or_else(|message| self.fail(out, &message))?;
         write(&svg, &output).or_else(|message| self.fail(out, &message))?;
         if output != Output::Stdout {
@@ -37,13 +44,6 @@ impl Session {
             say!(out, "wrote {} ({}, steps 0 to {})", path.display(), lines.join(", "), self.timeline.step());
         }
         Ok(())
-    }
-
-    /// `NAME-plot.svg` beside the working directory, after the script loaded.
-    fn default_plot_path(&self) -> PathBuf {
-        let stem =
-            self.file.as_deref().and_then(|f| f.file_stem()).and_then(|s| s.to_str()).unwrap_or("repl");
-        PathBuf::from(format!("{stem}-plot.svg"))
     }
 
     /// The session's run replayed from step 0 to the current step (with its
