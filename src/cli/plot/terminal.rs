@@ -57,10 +57,12 @@ fn panel(line: &Line, steps: &[u64], last: u64, defaults: &[(u64, String)]) -> S
         return out;
     }
     let (dots_x, dots_y) = (WIDTH * 2, HEIGHT * 4);
-    let span = if hi > lo { hi - lo } else { 1.0 };
+    // A flat line is drawn across the middle, with its one value there.
+    let flat = hi <= lo;
+    let span = if flat { 1.0 } else { hi - lo };
     let to_dot = |(s, v): (u64, f64)| -> (usize, usize) {
         let x = (s as f64 / last.max(1) as f64 * (dots_x - 1) as f64).round() as usize;
-        let y = ((v - lo) / span * (dots_y - 1) as f64).round() as usize;
+        let y = if flat { dots_y / 2 } else { ((v - lo) / span * (dots_y - 1) as f64).round() as usize };
         (x.min(dots_x - 1), (dots_y - 1) - y.min(dots_y - 1))
     };
     let mut cells = vec![vec![0u32; WIDTH]; HEIGHT];
@@ -77,8 +79,9 @@ fn panel(line: &Line, steps: &[u64], last: u64, defaults: &[(u64, String)]) -> S
     let gutter = top.chars().count().max(bottom.chars().count());
     for (row, cells) in cells.iter().enumerate() {
         let label = match row {
-            0 => top.clone(),
-            r if r == HEIGHT - 1 => bottom.clone(),
+            r if flat && r == (HEIGHT * 4 - 1 - HEIGHT * 2) / 4 => top.clone(),
+            0 if !flat => top.clone(),
+            r if r == HEIGHT - 1 && !flat => bottom.clone(),
             _ => String::new(),
         };
         let tick = if label.is_empty() { '│' } else { '┤' };
@@ -141,6 +144,7 @@ mod tests {
     fn a_flat_line_and_no_numbers_do_not_break_it() {
         let flat = text(&recording(vec![Some(2.0); 5]));
         assert!(flat.starts_with("x  2 → 2\n"), "{flat}");
+        assert_eq!(flat.matches("2 ┤").count(), 1, "one label for one value: {flat}");
         let none = text(&recording(vec![None; 3]));
         assert!(none.contains("(no number to draw)"), "{none}");
     }
