@@ -377,7 +377,9 @@ fn the_report_has_a_monte_carlo_section_with_runs() {
     let output = cascade(&[&args[..], &[out.to_str().unwrap()]].concat());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let html = std::fs::read_to_string(&out).unwrap();
-    for part in ["<h2>Monte Carlo</h2>", "200 paths with seed 3", ">weak</td>", ">strong</td>", "95% interval"] {
+    for part in
+        ["<h2>Monte Carlo</h2>", "200 paths with seed 3", ">weak</td>", ">strong</td>", "95% interval"]
+    {
         assert!(html.contains(part), "the report lacks `{part}`");
     }
     let section = &html[html.find("<h2>Monte Carlo</h2>").unwrap()..];
@@ -385,7 +387,8 @@ fn the_report_has_a_monte_carlo_section_with_runs() {
     assert!(svg.contains("Probability of default by step") && svg.contains("price over the paths"));
     assert_renders(svg);
     // The table's numbers are the summary's.
-    let summary = cascade(&["sweep", "tests/repl/market.cascade", "--runs", "200", "--seed", "3", "--summary"]);
+    let summary =
+        cascade(&["sweep", "tests/repl/market.cascade", "--runs", "200", "--seed", "3", "--summary"]);
     let text = String::from_utf8_lossy(&summary.stdout).into_owned();
     let weak = text.lines().find(|l| l.contains(",weak,")).unwrap();
     let probability = weak.split(',').nth(5).unwrap();

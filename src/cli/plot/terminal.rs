@@ -21,12 +21,8 @@ const DOTS: [[u32; 4]; 2] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]]
 pub fn text(recording: &Recording) -> String {
     let mut out = String::new();
     let last = recording.steps.last().copied().unwrap_or(0);
-    let defaults: Vec<(u64, String)> = recording
-        .events
-        .iter()
-        .filter(|e| e.kind == "default")
-        .map(|e| (e.step, e.text.clone()))
-        .collect();
+    let defaults: Vec<(u64, String)> =
+        recording.events.iter().filter(|e| e.kind == "default").map(|e| (e.step, e.text.clone())).collect();
     for line in recording.lines.iter().take(MAX_PANELS) {
         out.push_str(&panel(line, &recording.steps, last, &defaults));
     }
@@ -48,7 +44,8 @@ pub fn text(recording: &Recording) -> String {
 fn panel(line: &Line, steps: &[u64], last: u64, defaults: &[(u64, String)]) -> String {
     let points: Vec<(u64, f64)> =
         steps.iter().zip(&line.values).filter_map(|(s, v)| Some((*s, (*v)?))).collect();
-    let (lo, hi) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, v)| (a.min(*v), b.max(*v)));
+    let (lo, hi) =
+        points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, v)| (a.min(*v), b.max(*v)));
     let first = points.first().map_or_else(String::new, |p| readable(p.1));
     let end = points.last().map_or_else(String::new, |p| readable(p.1));
     let mut out = format!("{}  {first} → {end}\n", line.name);
