@@ -217,3 +217,45 @@ fn a_data_file_longer_than_the_engine_reads_is_refused_at_its_declaration() {
     assert!(text.contains(&format!("`banks.csv` is longer than {} bytes", banks.len() - 1)), "{text}");
     assert!(text.contains("Engine::max_data_bytes"), "{text}");
 }
+
+#[test]
+fn further_columns_of_exposures_are_their_extra_fields() {
+    let first = b"creditor,debtor,amount,recovery,maturity,senior,desk\n\
+        a,b,10,40%,2026-06,true,London\n\
+        a,c,20,,2028-01,,\"Paris, FR\"\n";
+    // A second file without `senior` and `desk`, with a column of its own.
+    let second = b"creditor,debtor,amount,maturity,haircut\nb,c,30,,5%\nc,a,1,2026-03,\n";
+    let script = r#"
+kind Bank { cash = 0 }
+entity a: Bank { cash = 5 }
+entity b: Bank { cash = 7 }
+entity c: Bank { cash = 11 }
+exposure b -> a = 2 { maturity = 2027-01 }
+exposures from "first.csv"
+exposures from "second.csv"
+let due_soon = sum(x.amount for x in exposures_of(a) where x.maturity < 2027-01)
+let senior = count(x for x in exposures_of(a) where x.senior == true)
+let london = count(x for x in exposures_of(a) where x.desk == "London")
+let paris = count(x for x in exposures_of(a) where x.desk == "Paris, FR")
+let haircuts = sum(x.amount for x in exposures_of(b) where x.haircut == 5%)
+let dated = count(x for x in exposures_of(b) where x.maturity == 2027-01)
+let undated_c = count(x for x in exposures_of(c) where x.maturity == 2026-03)
+"#;
+    let engine = engine(files(&[("first.csv", first), ("second.csv", second)]));
+    let program = engine.compile(script, "x.cascade").unwrap_or_else(|e| panic!("{}", render(&e)));
+    let mut run = program.run().expect("it starts");
+    assert_eq!(value(&mut run, "due_soon"), "10", "a -> b matures 2026-06, a -> c 2028-01");
+    assert_eq!(value(&mut run, "senior"), "1", "an empty cell has no value");
+    assert_eq!(value(&mut run, "london"), "1");
+    assert_eq!(value(&mut run, "paris"), "1", "a quoted cell with a comma is text");
+    assert_eq!(value(&mut run, "haircuts"), "30", "b -> c has a haircut of 5%");
+    assert_eq!(value(&mut run, "dated"), "1", "the script's exposure keeps its field");
+    assert_eq!(value(&mut run, "undated_c"), "1");
+
+    // A field the data does not have is listed with those it does.
+    let wrong = "kind Bank { cash = 0 }\nentity a: Bank {}\nentity b: Bank {}\nentity c: Bank {}\n\
+        exposures from \"first.csv\"\nlet m = count(x for x in exposures_of(a) where x.maturty == 2026-06)\n";
+    let error = engine.compile(wrong, "w.cascade").expect_err("no such field");
+    let text = render(&error);
+    assert!(text.contains("maturity"), "the fields are listed: {text}");
+}

@@ -63,15 +63,21 @@ impl<'a> Checker<'a> {
             }
         }
         // Entities after kinds, so an entity may come before its kind.
-        for item in &self.file.items {
+        let data = self.file.data.entity_items.clone();
+        self.data_entities.reserve_exact(data.len());
+        for (i, item) in self.file.items.iter().enumerate() {
             if let Item::Entity(e) = item {
                 let id = self.entities.len() as Id;
-                if self.declare_name(&e.name, Decl::Entity(id)) {
+                let declared = self.declare_name(&e.name, Decl::Entity(id));
+                if declared {
                     let kind = self.resolve_kind(&e.kind);
                     if let Some(k) = kind {
                         self.kinds[k as usize].entities.push(id);
                     }
                     self.entities.push(EntitySlot { name: &e.name.name, ast: Some(e), kind });
+                }
+                if data.contains(&i) {
+                    self.data_entities.push(declared.then_some(id));
                 }
             }
         }

@@ -191,6 +191,8 @@ pub(crate) struct Checker<'a> {
     series: Vec<(&'a syntax::Series, Option<SeriesDef>)>,
     kinds: Vec<KindSlot<'a>>,
     entities: Vec<EntitySlot<'a>>,
+    /// The id of each data entity (`File::data`), `None` where it was refused.
+    data_entities: Vec<Option<Id>>,
     entity_inits: Vec<Vec<Root>>,
     exposures: Vec<ExposureDef>,
     exposure_fields: Vec<ExposureColumn>,
@@ -255,6 +257,7 @@ impl<'a> Checker<'a> {
             series: Vec::new(),
             kinds: Vec::new(),
             entities: Vec::new(),
+            data_entities: Vec::new(),
             entity_inits: Vec::new(),
             exposures: Vec::new(),
             exposure_fields: Vec::new(),

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 
 use crate::source::Span;
 use crate::syntax::{Expr, ExprKind, Template, TemplatePart, UnaryOp};
-use crate::value::{Date, Type};
+use crate::value::{Date, Type, Value};
 
 /// The type a stored field's values have, read from its default when that is
 /// a literal (`capital = 0`, `shocked = false`); `None` when the default is a
@@ -105,6 +105,39 @@ pub(crate) fn literal(text: &str, ty: Option<Type>) -> Option<Expr> {
         }
     };
     Some(Expr { kind, span: Span::default() })
+}
+
+/// The cell as a value of type `ty` (any literal when `None`: a number, a
+/// truth value, a date, else text), or `None` if it is not one.
+pub(crate) fn value(text: &str, ty: Option<Type>) -> Option<Value> {
+    Some(match ty {
+        Some(Type::Number) => Value::Number(number(text)?),
+        Some(Type::Bool) => Value::Bool(boolean(text)?),
+        Some(Type::Date) => Value::Date(Date::parse(text)?),
+        Some(Type::Str) => Value::Str(text.into()),
+        Some(_) => return None,
+        None => {
+            if let Some(n) = number(text) {
+                Value::Number(n)
+            } else if let Some(b) = boolean(text) {
+                Value::Bool(b)
+            } else if let Some(d) = Date::parse(text) {
+                Value::Date(d)
+            } else {
+                Value::Str(text.into())
+            }
+        }
+    })
+}
+
+/// The type of a cell's value (one of [`value`]'s).
+pub(crate) fn type_of(value: &Value) -> Type {
+    match value {
+        Value::Number(_) => Type::Number,
+        Value::Bool(_) => Type::Bool,
+        Value::Date(_) => Type::Date,
+        _ => Type::Str,
+    }
 }
 
 fn string(text: &str) -> ExprKind {

@@ -9,6 +9,7 @@
 //! problem loads nothing, and neither does the program.
 
 mod cells;
+mod exposures;
 mod rows;
 mod table;
 

@@ -2,15 +2,22 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::FixedState;
+
 use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem, did_you_mean, list_words};
 use crate::source::{SourceFile, Span};
-use crate::syntax::{self, Entity, Exposure, Expr, ExprKind, FieldInit, File, Ident, Item};
+use crate::syntax::{self, DataExposure, Entity, FieldInit, File, Ident, Item};
 use crate::value::Type;
 
 use super::DataFile;
 use super::cells;
+use super::exposures::{Extra, Unresolved};
 use super::table::{Row, Table};
+
+/// Names are looked up a million times in a large world: a fast hash with a
+/// fixed seed (the order of a "did you mean" over the keys stays the same).
+pub(super) type Names<V> = HashMap<String, V, FixedState>;
 
 /// A file reports at most this many problems; a last one counts the rest.
 pub(crate) const MAX_PROBLEMS_PER_FILE: usize = 20;
@@ -36,51 +43,51 @@ struct KindInfo {
     fields: Vec<Column>,
 }
 
-/// Where a data entity was declared.
+/// Where a data entity was declared, and its number among the data entities.
 #[derive(Clone, Copy)]
-struct Origin {
+pub(super) struct Origin {
     file: usize,
     span: Span,
-}
-
-/// An exposure read from a file, its names not yet resolved.
-struct Pending {
-    file: usize,
-    creditor_span: Span,
-    debtor_span: Span,
-    exposure: Exposure,
+    pub index: u32,
 }
 
 /// The data read so far, and what the script declares.
 pub(crate) struct World {
-    limits: Limits,
+    pub(super) limits: Limits,
     script: SourceFile,
     kinds: Vec<KindInfo>,
     kind_ids: HashMap<String, usize>,
     /// Names the script declares, with where and as what.
-    script_names: HashMap<String, (Span, &'static str)>,
+    pub(super) script_names: Names<(Span, &'static str)>,
     script_entities: usize,
-    script_exposures: usize,
+    pub(super) script_exposures: usize,
+    /// The types of the script's exposures' extra fields given as literals.
+    pub(super) script_fields: HashMap<String, Type>,
     /// Entities from data files, by name.
-    data_names: HashMap<String, Origin>,
+    pub(super) data_names: Names<Origin>,
+    /// Script entities that exposures name, by name and as numbered.
+    pub(super) script_refs: Names<u32>,
+    pub(super) script_entity_names: Vec<String>,
     /// Every file read so far.
-    files: Vec<SourceFile>,
-    entities: Vec<Item>,
-    exposures: Vec<Pending>,
+    pub(super) files: Vec<SourceFile>,
+    pub(super) entities: Vec<Item>,
+    pub(super) exposures: Vec<DataExposure>,
+    pub(super) unresolved: Vec<Unresolved>,
+    pub(super) extras: Vec<Extra>,
 }
 
 /// The problems of one file, capped at [`MAX_PROBLEMS_PER_FILE`].
-struct Problems {
-    list: Vec<Problem>,
-    more: usize,
+pub(super) struct Problems {
+    pub list: Vec<Problem>,
+    pub more: usize,
 }
 
 impl Problems {
-    fn new() -> Problems {
+    pub fn new() -> Problems {
         Problems { list: Vec::new(), more: 0 }
     }
 
-    fn push(&mut self, problem: Problem) {
+    pub fn push(&mut self, problem: Problem) {
         if self.list.len() < MAX_PROBLEMS_PER_FILE {
             self.list.push(problem);
         } else {
@@ -88,11 +95,11 @@ impl Problems {
         }
     }
 
-    fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
 
-    fn into_diagnostics(mut self, source: &SourceFile) -> Diagnostics {
+    pub fn into_diagnostics(mut self, source: &SourceFile) -> Diagnostics {
         if self.more > 0 {
             self.list.push(
                 Problem::error(
@@ -123,13 +130,18 @@ impl World {
             script: script.clone(),
             kinds: Vec::new(),
             kind_ids: HashMap::new(),
-            script_names: HashMap::new(),
+            script_names: Names::default(),
             script_entities: 0,
             script_exposures: 0,
-            data_names: HashMap::new(),
+            script_fields: HashMap::new(),
+            data_names: Names::default(),
+            script_refs: Names::default(),
+            script_entity_names: Vec::new(),
             files: Vec::new(),
             entities: Vec::new(),
             exposures: Vec::new(),
+            unresolved: Vec::new(),
+            extras: Vec::new(),
         };
         for item in &file.items {
             let (name, what) = match item {
@@ -155,8 +167,13 @@ impl World {
                     world.script_entities += 1;
                     (&e.name, "entity")
                 }
-                Item::Exposure(_) => {
+                Item::Exposure(x) => {
                     world.script_exposures += 1;
+                    for f in x.fields.iter().flat_map(|f| f.iter()) {
+                        if let Some(ty) = cells::literal_type(&f.value) {
+                            world.script_fields.entry(f.name.name.clone()).or_insert(ty);
+                        }
+                    }
                     continue;
                 }
                 _ => continue,
@@ -259,7 +276,8 @@ impl World {
         let mut entities = Vec::new();
         let mut names: Vec<(String, Origin)> = Vec::new();
         let max = self.limits.max_entities;
-        let already = self.script_entities + self.entities.len();
+        let already_data = self.entities.len();
+        let already = self.script_entities + already_data;
         table.rows(|row| {
             let row = match row {
                 Ok(row) => row,
@@ -294,7 +312,8 @@ impl World {
                         None => problems.push(bad_cell(&table, row, i, &field.name, field.ty)),
                     }
                 }
-                names.push((name.to_string(), Origin { file, span: name_span }));
+                let index = (already_data + entities.len()) as u32;
+                names.push((name.to_string(), Origin { file, span: name_span, index }));
                 entities.push(Item::Entity(Entity {
                     name: plain(name),
                     kind: plain(&kind_name),
@@ -351,7 +370,7 @@ fn plain(name: &str) -> Ident {
 }
 
 /// A problem unless the row has as many cells as the header.
-fn same_width(table: &Table, row: &Row, problems: &mut Problems) -> bool {
+pub(super) fn same_width(table: &Table, row: &Row, problems: &mut Problems) -> bool {
     let (found, wanted) = (row.record.len(), table.header.len());
     if found == wanted {
         return true;
@@ -375,13 +394,13 @@ fn same_width(table: &Table, row: &Row, problems: &mut Problems) -> bool {
     false
 }
 
-fn missing_column(table: &Table, column: &str, what: &str) -> Problem {
+pub(super) fn missing_column(table: &Table, column: &str, what: &str) -> Problem {
     Problem::error(codes::data::missing_column, format!("the data file has no column `{column}`"))
         .label(table.header_span, format!("no `{column}` here"))
         .help(format!("add a column `{column}` with {what}"))
 }
 
-fn over_limit(table: &Table, row: &Row, what: &str, max: usize) -> Problem {
+pub(super) fn over_limit(table: &Table, row: &Row, what: &str, max: usize) -> Problem {
     Problem::error(
         if what == "entities" { codes::limit::entities } else { codes::limit::exposures },
         format!("more than {max} {what}: this engine allows at most {max}"),
@@ -390,7 +409,7 @@ fn over_limit(table: &Table, row: &Row, what: &str, max: usize) -> Problem {
     .help(format!("raise the limit (`Engine::max_{what}`, `--max-{what}`) or load fewer"))
 }
 
-fn bad_cell(table: &Table, row: &Row, i: usize, column: &str, ty: Option<Type>) -> Problem {
+pub(super) fn bad_cell(table: &Table, row: &Row, i: usize, column: &str, ty: Option<Type>) -> Problem {
     let text = row.cell(i);
     let wanted = ty.map_or("a value", cells::expected);
     Problem::error(codes::data::bad_value, format!("`{text}` is not {wanted}"))
@@ -415,183 +434,4 @@ fn bad_name(name: &str, span: Span) -> Option<Problem> {
         return problem("this is a built-in name");
     }
     None
-}
-
-impl World {
-    /// Reads a file of exposures: `creditor`, `debtor`, `amount` and an optional
-    /// `recovery`. Returns the number of rows; the names are resolved in `finish`.
-    pub fn exposures(&mut self, data: &DataFile) -> Result<usize, Diagnostics> {
-        let table = Table::open(&data.path, &data.bytes).map_err(|d| *d)?;
-        let file = self.files.len();
-        self.files.push(table.source.clone());
-        let mut problems = Problems::new();
-        let find = |name: &str| table.header.iter().position(|h| h == name);
-        let (creditor, debtor, amount, recovery) =
-            (find("creditor"), find("debtor"), find("amount"), find("recovery"));
-        for (column, what) in [(creditor, "creditor"), (debtor, "debtor"), (amount, "amount")] {
-            if column.is_none() {
-                problems.push(missing_column(&table, what, what_text(what)));
-            }
-        }
-        for (i, header) in table.header.iter().enumerate() {
-            if !matches!(header.as_str(), "creditor" | "debtor" | "amount" | "recovery") {
-                problems.push(
-                    Problem::error(codes::data::unknown_column, format!("an exposure has no field `{header}`"))
-                        .label(table.header_cell(i), "unknown column")
-                        .help("the columns of a file of exposures are `creditor`, `debtor`, `amount` and `recovery`"),
-                );
-            }
-        }
-        let (Some(creditor), Some(debtor), Some(amount)) = (creditor, debtor, amount) else {
-            return Err(problems.into_diagnostics(&table.source));
-        };
-        let mut rows = 0;
-        let mut pending = Vec::new();
-        let max = self.limits.max_exposures;
-        let already = self.script_exposures + self.exposures.len();
-        table.rows(|row| {
-            let row = match row {
-                Ok(row) => row,
-                Err(problem) => return problems.push(problem),
-            };
-            {
-                rows += 1;
-                if !same_width(&table, row, &mut problems) {
-                    return;
-                }
-                if already + rows > max {
-                    if already + rows == max + 1 {
-                        problems.push(over_limit(&table, row, "exposures", max));
-                    }
-                    return;
-                }
-                let value = cells::number(row.cell(amount));
-                let Some(value) = value else {
-                    problems.push(bad_cell(&table, row, amount, "amount", Some(Type::Number)));
-                    return;
-                };
-                let recovery_value = match recovery.map(|r| (r, row.cell(r))) {
-                    None | Some((_, "")) => None,
-                    Some((r, text)) => match cells::number(text) {
-                        Some(n)
-                            if (rust_decimal::Decimal::ZERO..=rust_decimal::Decimal::ONE).contains(&n) =>
-                        {
-                            Some(n)
-                        }
-                        Some(_) => {
-                            problems.push(
-                                Problem::error(
-                                    codes::data::bad_recovery,
-                                    format!("a recovery of `{text}` is outside 0% to 100%"),
-                                )
-                                .label(table.cell_span(row, r), "`recovery` should be between 0% and 100%")
-                                .help("write a share: `40%` or `0.4`"),
-                            );
-                            return;
-                        }
-                        None => {
-                            problems.push(bad_cell(&table, row, r, "recovery", Some(Type::Number)));
-                            return;
-                        }
-                    },
-                };
-                let number = |n| Expr { kind: ExprKind::Number(n), span: Span::default() };
-                let (c, d) = (row.cell(creditor), row.cell(debtor));
-                let (c_span, d_span) = (table.cell_span(row, creditor), table.cell_span(row, debtor));
-                if c == d && !c.is_empty() {
-                    problems.push(
-                        Problem::error(
-                            codes::check::self_exposure,
-                            format!("`{c}` cannot be exposed to itself"),
-                        )
-                        .label(d_span, "creditor and debtor are the same")
-                        .label(c_span, "the creditor"),
-                    );
-                    return;
-                }
-                pending.push(Pending {
-                    file,
-                    creditor_span: c_span,
-                    debtor_span: d_span,
-                    exposure: Exposure {
-                        creditor: plain(c),
-                        debtor: plain(d),
-                        amount: number(value),
-                        recovery: recovery_value.map(number),
-                        fields: None,
-                        span: Span::default(),
-                    },
-                });
-            }
-        });
-        if !problems.is_empty() {
-            return Err(problems.into_diagnostics(&table.source));
-        }
-        self.exposures.extend(pending);
-        Ok(rows)
-    }
-
-    /// Resolves the exposures' names and adds everything to the script.
-    pub fn finish(self, file: &mut File) -> Result<(), Vec<Diagnostics>> {
-        let mut problems: Vec<Problems> = self.files.iter().map(|_| Problems::new()).collect();
-        let known = |name: &str| {
-            self.data_names.contains_key(name) || matches!(self.script_names.get(name), Some((_, "entity")))
-        };
-        for x in &self.exposures {
-            for (ident, span, what) in [
-                (&x.exposure.creditor, x.creditor_span, "creditor"),
-                (&x.exposure.debtor, x.debtor_span, "debtor"),
-            ] {
-                if known(&ident.name) {
-                    continue;
-                }
-                let name = &ident.name;
-                let file_problems = &mut problems[x.file];
-                if file_problems.list.len() >= MAX_PROBLEMS_PER_FILE {
-                    // Only counted: no "did you mean" over every name for a problem not shown.
-                    file_problems.more += 1;
-                    continue;
-                }
-                let candidates = self.data_names.keys().map(String::as_str).chain(
-                    self.script_names.iter().filter(|(_, (_, w))| *w == "entity").map(|(n, _)| n.as_str()),
-                );
-                let help = did_you_mean(name, candidates).unwrap_or_else(|| {
-                    String::from(
-                        "an exposure names entities of the script or of its `entities ... from` files",
-                    )
-                });
-                let message = if name.is_empty() {
-                    format!("the {what} is missing")
-                } else {
-                    format!("unknown entity `{name}`")
-                };
-                problems[x.file].push(
-                    Problem::error(codes::data::unknown_entity, message)
-                        .label(span, format!("the {what}: no entity of this name"))
-                        .help(help),
-                );
-            }
-        }
-        let failed: Vec<Diagnostics> = problems
-            .into_iter()
-            .zip(&self.files)
-            .filter(|(p, _)| !p.is_empty())
-            .map(|(p, source)| p.into_diagnostics(source))
-            .collect();
-        if !failed.is_empty() {
-            return Err(failed);
-        }
-        file.items.reserve(self.entities.len() + self.exposures.len());
-        file.items.extend(self.entities);
-        file.items.extend(self.exposures.into_iter().map(|p| Item::Exposure(p.exposure)));
-        Ok(())
-    }
-}
-
-fn what_text(column: &str) -> &'static str {
-    match column {
-        "creditor" => "the entity that loses if the debtor defaults",
-        "debtor" => "the entity whose default costs the creditor",
-        _ => "the amount of each exposure",
-    }
 }

@@ -140,7 +140,7 @@ fn line_end(text: &[u8], start: usize) -> usize {
 /// The span of cell `index` of the record that starts at `start`, found by
 /// reading the record again (quotes included); past the last cell, the end of
 /// the line.
-fn cell_span(text: &[u8], start: usize, index: usize) -> Span {
+pub(super) fn cell_span(text: &[u8], start: usize, index: usize) -> Span {
     let mut i = start.min(text.len());
     let mut cell = 0;
     let mut cell_start = i;

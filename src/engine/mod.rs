@@ -324,6 +324,7 @@ impl Engine {
         let entities = file.items.iter().filter(|item| matches!(item, Item::Entity(_)));
         let exposures = file.items.iter().filter(|item| matches!(item, Item::Exposure(_)));
         let (host_entities, host_exposures) = world.map_or((0, 0), |w| (w.entities.len(), w.exposures.len()));
+        let host_exposures = host_exposures + file.data.exposures.len();
         over_limit("entities", codes::limit::entities, self.max_entities, entities, host_entities).or_else(
             || {
                 over_limit(

@@ -266,6 +266,28 @@ impl Program {
         Some(fields)
     }
 
+    /// The fields an exposure `x` has: `creditor`, `debtor`, `amount`,
+    /// `recovery`, then its extra fields (`x.maturity`), in the order first given.
+    pub fn exposure_fields(&self) -> Vec<String> {
+        let ir = &self.inner.ir;
+        let mut fields: Vec<String> = ["creditor", "debtor", "amount", "recovery"].map(String::from).into();
+        fields.extend(ir.exposure_fields.iter().map(|c| c.name.clone()));
+        fields
+    }
+
+    /// The fields that `x.debtor.FIELD` (or, with `debtor` false,
+    /// `x.creditor.FIELD`) can read: those of the kind of every exposure's
+    /// debtor (creditor) when they share one, else `defaulted` and
+    /// `defaulted_at`, which every entity has.
+    pub fn exposure_side_fields(&self, debtor: bool) -> Vec<String> {
+        let ir = &self.inner.ir;
+        let kind = if debtor { ir.debtor_kind } else { ir.creditor_kind };
+        match kind.and_then(|k| ir.kinds.get(k as usize)) {
+            Some(kind) => self.fields(&kind.name).unwrap_or_default(),
+            None => ["defaulted", "defaulted_at"].map(String::from).into(),
+        }
+    }
+
     /// Every rule, in source order.
     pub fn rules(&self) -> Vec<RuleInfo> {
         let ir = &self.inner.ir;

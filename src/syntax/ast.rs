@@ -15,6 +15,56 @@ pub struct File {
     /// Names declared by the items that had syntax errors (`param x = = 1`
     /// declares `x`), so that the checker does not also call them unknown.
     pub unparsed_names: Vec<String>,
+    /// What data files added (`entities Kind from`, `exposures from`): their
+    /// entities are items, their exposures are already resolved.
+    pub data: DataItems,
+}
+
+/// What `src/data` added to a file: its entities are the items
+/// `entity_items` (plain `Item::Entity`s, in file order: data entity `k` is
+/// item `entity_items.start + k`), its exposures are rows whose names were
+/// looked up once, when the file was read, so that the checker sees neither a
+/// name nor an expression per exposure.
+#[derive(Clone, Debug, Default)]
+pub struct DataItems {
+    /// Which items are the data's entities.
+    pub entity_items: std::ops::Range<usize>,
+    /// Every exposure of every file, in file and row order.
+    pub exposures: Vec<DataExposure>,
+    /// The script's entities that exposures name: an endpoint
+    /// `SCRIPT_ENTITY | i` is `script_entities[i]`.
+    pub script_entities: Vec<String>,
+    /// The exposures' extra fields (further columns of the files).
+    pub columns: Vec<DataColumn>,
+}
+
+/// An endpoint at or above this is a script entity (see [`DataItems`]).
+pub const SCRIPT_ENTITY: u32 = 1 << 31;
+
+/// One exposure read from a data file.
+#[derive(Clone, Copy, Debug)]
+pub struct DataExposure {
+    /// Who is owed: a data entity's number, or `SCRIPT_ENTITY | i`.
+    pub creditor: u32,
+    /// Who owes, numbered the same way.
+    pub debtor: u32,
+    /// How much.
+    pub amount: Decimal,
+    /// The share recovered (none when the cell was empty or missing).
+    pub recovery: Option<Decimal>,
+}
+
+/// An extra field of the exposures of data files: every value is a literal of
+/// the column's type, or `None` where a cell was empty (or its file had no
+/// such column).
+#[derive(Clone, Debug)]
+pub struct DataColumn {
+    /// The column's header: the field's name.
+    pub name: String,
+    /// The type of its values.
+    pub ty: crate::value::Type,
+    /// One per data exposure.
+    pub values: Vec<crate::value::Value>,
 }
 
 /// A name as written, with its span.

@@ -100,6 +100,11 @@ pub struct Names {
     pub entity_kind: HashMap<String, String>,
     /// Rule names.
     pub rules: Vec<String>,
+    /// The fields of an exposure (`x.`), and of its debtor and creditor
+    /// (`x.debtor.`, `x.creditor.`).
+    pub exposure: Vec<String>,
+    pub debtor: Vec<String>,
+    pub creditor: Vec<String>,
 }
 
 impl Names {
@@ -132,9 +137,20 @@ impl ReplHelper {
         if trimmed == ":" {
             return COMMANDS.iter().map(|c| c.name.to_string()).filter(|n| n.starts_with(prefix)).collect();
         }
-        // `coreweave.<TAB>`: the fields of an entity or kind.
+        // `coreweave.<TAB>`: the fields of an entity or kind; `x.` of an
+        // exposure bound by `for x in exposures_of(...)`, `x.debtor.` of its debtor.
         if let Some(base) = before.strip_suffix('.') {
-            if let Some(fields) = self.names.fields(&base[word_start(base, base.len())..]) {
+            let word = &base[word_start(base, base.len())..];
+            let bound = bound_variables(before);
+            let fields = match self.names.fields(word) {
+                Some(fields) => Some(fields),
+                None => match bound.iter().find(|(v, _)| *v == word) {
+                    Some((_, over)) if over.starts_with("exposures") => Some(&self.names.exposure),
+                    Some((_, over)) => self.names.kinds.get(*over),
+                    None => self.side_fields(base, word),
+                },
+            };
+            if let Some(fields) = fields {
                 out.extend(fields.iter().filter(|f| f.starts_with(prefix)).cloned());
             }
             return out;
@@ -167,6 +183,43 @@ impl ReplHelper {
         out.dedup();
         out
     }
+}
+
+impl ReplHelper {
+    /// `x.debtor.` or `x.creditor.` where `x` is not a declared name (so an
+    /// exposure, in `sum(x.amount * x.debtor.pay ... for x in exposures_of(b))`,
+    /// whose `for` comes after): the fields of that side.
+    fn side_fields(&self, base: &str, word: &str) -> Option<&Vec<String>> {
+        let side = match word {
+            "debtor" => &self.names.debtor,
+            "creditor" => &self.names.creditor,
+            _ => return None,
+        };
+        let owner = base[..base.len() - word.len()].strip_suffix('.')?;
+        let variable = &owner[word_start(owner, owner.len())..];
+        let declared = self.names.names.iter().any(|n| n == variable);
+        (!variable.is_empty() && !declared).then_some(side)
+    }
+}
+
+/// The names that `for V in X` or `for V: X` bind in `line`, with what they
+/// range over: `exposures_of`, `exposures_to`, or a kind.
+fn bound_variables(line: &str) -> Vec<(&str, &str)> {
+    let words: Vec<&str> =
+        line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    let mut bound = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if *w != "for" {
+            continue;
+        }
+        match (words.get(i + 1), words.get(i + 2), words.get(i + 3)) {
+            (Some(v), Some(&"in"), Some(over)) => bound.push((*v, *over)),
+            // `for b: Bank` (the `:` is not a word).
+            (Some(v), Some(over), _) => bound.push((*v, *over)),
+            _ => {}
+        }
+    }
+    bound
 }
 
 /// The start of the word that ends at `pos`.
@@ -487,7 +540,38 @@ mod tests {
         helper.names.kinds.insert("Lessor".into(), vec!["cash".into(), "collateral".into(), "gpus".into()]);
         helper.names.entity_kind.insert("coreweave".into(), "Lessor".into());
         helper.names.rules = vec!["margin_call".into()];
+        helper.names.exposure =
+            ["creditor", "debtor", "amount", "recovery", "maturity"].map(String::from).into();
+        helper.names.debtor =
+            ["cash", "collateral", "gpus", "defaulted", "defaulted_at"].map(String::from).into();
+        helper.names.creditor = ["defaulted", "defaulted_at"].map(String::from).into();
         helper
+    }
+
+    #[test]
+    fn completion_knows_the_fields_of_exposures_and_their_debtors() {
+        let h = helper();
+        let line = "let owed = sum(x.amount for x in exposures_of(coreweave) where x.";
+        assert_eq!(h.candidates(line, "m"), vec!["maturity"]);
+        assert_eq!(h.candidates(line, "").len(), 5);
+        // `x.debtor.` before its `for x in ...` is typed: `x` is no declared name.
+        let line = "let cash = sum(x.amount * x.debtor.";
+        assert_eq!(h.candidates(line, "g"), vec!["gpus"]);
+        assert!(h.candidates("coreweave.debtor.", "").is_empty(), "an entity has no debtor");
+        // `for b: Lessor` binds `b` to a kind.
+        assert_eq!(h.candidates("for b: Lessor when b.", "c"), vec!["cash", "collateral"]);
+        assert_eq!(h.candidates("let s = sum(l.gpus for l in Lessor where l.", "g"), vec!["gpus"]);
+        let line = "let cash = sum(x.amount for x in exposures_to(coreweave) where x.debtor.";
+        assert_eq!(h.candidates(line, "c"), vec!["cash", "collateral"]);
+        let line = "let c = count(x for x in exposures_to(coreweave) where x.creditor.";
+        assert_eq!(h.candidates(line, "d"), vec!["defaulted", "defaulted_at"]);
+        let history = rustyline::history::DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let line = "let s = sum(x.amount for x in exposures_of(coreweave) where x.debtor.gp";
+        let hint = h.hint(line, line.len(), &ctx).expect("one field completes `gp`");
+        assert_eq!(hint.display(), "us");
+        let line = "let s = sum(x.amount for x in exposures_of(coreweave) where x.matu";
+        assert_eq!(h.hint(line, line.len(), &ctx).map(|h| h.display().to_string()).as_deref(), Some("rity"));
     }
 
     #[test]

@@ -120,6 +120,9 @@ impl Session {
             }
             names.names.push(d.name);
         }
+        names.exposure = self.program.exposure_fields();
+        names.debtor = self.program.exposure_side_fields(true);
+        names.creditor = self.program.exposure_side_fields(false);
         names.rules =
             self.program.rules().into_iter().map(|r| r.label).filter(|l| !l.contains(' ')).collect();
         names

@@ -1,0 +1,368 @@
+//! Files of exposures: `creditor`, `debtor`, `amount`, an optional `recovery`,
+//! and further columns that are the exposures' extra fields (`x.maturity`).
+//!
+//! Names are looked up once, as a row is read (a name no file has declared
+//! yet waits for [`World::finish`]); a row becomes a [`DataExposure`] of two
+//! entity numbers and two decimals, with no `String` and no syntax tree. Spans
+//! of cells are found again only for a problem.
+
+use rust_decimal::Decimal;
+
+use crate::codes;
+use crate::diagnostic::{Diagnostics, Problem, did_you_mean};
+use crate::source::Span;
+use crate::syntax::{self, DataColumn, DataExposure, File, SCRIPT_ENTITY};
+use crate::value::{Type, Value};
+
+use super::DataFile;
+use super::cells;
+use super::rows::{MAX_PROBLEMS_PER_FILE, Problems, World, bad_cell, missing_column, over_limit, same_width};
+use super::table::{Table, cell_span};
+
+/// The built-in fields of an exposure: the other columns are extra fields.
+const BUILT_IN: [&str; 4] = ["creditor", "debtor", "amount", "recovery"];
+
+/// An exposure's creditor or debtor that no file had declared when its row
+/// was read.
+pub(super) struct Unresolved {
+    file: usize,
+    /// The exposure (an index into `World::exposures`).
+    row: usize,
+    debtor: bool,
+    name: String,
+    /// Where its record starts, and the cell's column.
+    record: usize,
+    column: usize,
+}
+
+/// A cell of a file: the file's number and the cell's span.
+type Where = (usize, Span);
+
+/// An extra field of the data exposures while files are read.
+pub(super) struct Extra {
+    name: String,
+    /// From the script's exposures (a literal there), or the first cell read.
+    ty: Option<Type>,
+    /// Where its type was decided: a file and a cell, or the script.
+    typed_at: Option<Where>,
+    /// One per data exposure read so far (`None` where not given).
+    values: Vec<Value>,
+}
+
+impl World {
+    /// Reads a file of exposures. Returns the number of rows; names that no
+    /// file has declared yet are resolved in [`World::finish`].
+    pub fn exposures(&mut self, data: &DataFile) -> Result<usize, Diagnostics> {
+        let table = Table::open(&data.path, &data.bytes).map_err(|d| *d)?;
+        let file = self.files.len();
+        self.files.push(table.source.clone());
+        let mut problems = Problems::new();
+        let find = |name: &str| table.header.iter().position(|h| h == name);
+        let (creditor, debtor, amount, recovery) =
+            (find("creditor"), find("debtor"), find("amount"), find("recovery"));
+        for (column, what) in [(creditor, "creditor"), (debtor, "debtor"), (amount, "amount")] {
+            if column.is_none() {
+                problems.push(missing_column(&table, what, what_text(what)));
+            }
+        }
+        // Each further column is an extra field: which one.
+        let mut extras: Vec<(usize, usize)> = Vec::new();
+        for (i, header) in table.header.iter().enumerate() {
+            if let Some(first) = table.header[..i].iter().position(|h| h == header) {
+                problems.push(
+                    Problem::error(
+                        codes::data::duplicate_column,
+                        format!("the column `{header}` appears twice"),
+                    )
+                    .label(table.header_cell(i), "again here")
+                    .label(table.header_cell(first), "first here"),
+                );
+                continue;
+            }
+            if BUILT_IN.contains(&header.as_str()) {
+                continue;
+            }
+            if !is_field_name(header) {
+                problems.push(
+                    Problem::error(codes::data::unknown_column, format!("`{header}` cannot name an exposure's field"))
+                        .label(table.header_cell(i), "not a name of the language")
+                        .help(
+                            "a column besides `creditor`, `debtor`, `amount` and `recovery` is an extra field, \
+                             read as `x.NAME`: name it with letters, digits and `_` (not a keyword), e.g. `maturity`",
+                        ),
+                );
+                continue;
+            }
+            let extra = match self.extras.iter().position(|e| e.name == *header) {
+                Some(e) => e,
+                None => {
+                    let ty = self.script_fields.get(header.as_str()).copied();
+                    self.extras.push(Extra { name: header.clone(), ty, typed_at: None, values: Vec::new() });
+                    self.extras.len() - 1
+                }
+            };
+            extras.push((i, extra));
+        }
+        let (Some(creditor), Some(debtor), Some(amount)) = (creditor, debtor, amount) else {
+            return Err(problems.into_diagnostics(&table.source));
+        };
+        // A bad header cell is reported with the rows' problems, all at once.
+        let mut rows = 0;
+        let first_row = self.exposures.len();
+        let max = self.limits.max_exposures;
+        let already = self.script_exposures + first_row;
+        let mut read: Vec<DataExposure> = Vec::new();
+        let mut unresolved: Vec<Unresolved> = Vec::new();
+        // The values of this file's extra columns, row by row.
+        let mut values: Vec<Vec<Value>> = extras.iter().map(|_| Vec::new()).collect();
+        // The types the extra columns take in this file (from earlier files or the script first).
+        let mut types: Vec<Option<(Type, Option<Where>)>> =
+            extras.iter().map(|&(_, e)| self.extras[e].ty.map(|t| (t, self.extras[e].typed_at))).collect();
+        table.rows(|row| {
+            let row = match row {
+                Ok(row) => row,
+                Err(problem) => return problems.push(problem),
+            };
+            rows += 1;
+            if !same_width(&table, row, &mut problems) {
+                return;
+            }
+            if already + rows > max {
+                if already + rows == max + 1 {
+                    problems.push(over_limit(&table, row, "exposures", max));
+                }
+                return;
+            }
+            let Some(value) = cells::number(row.cell(amount)) else {
+                problems.push(bad_cell(&table, row, amount, "amount", Some(Type::Number)));
+                return;
+            };
+            let recovery_value = match recovery.map(|r| (r, row.cell(r))) {
+                None | Some((_, "")) => None,
+                Some((r, text)) => match cells::number(text) {
+                    Some(n) if (Decimal::ZERO..=Decimal::ONE).contains(&n) => Some(n),
+                    Some(_) => {
+                        problems.push(
+                            Problem::error(
+                                codes::data::bad_recovery,
+                                format!("a recovery of `{text}` is outside 0% to 100%"),
+                            )
+                            .label(table.cell_span(row, r), "`recovery` should be between 0% and 100%")
+                            .help("write a share: `40%` or `0.4`"),
+                        );
+                        return;
+                    }
+                    None => {
+                        problems.push(bad_cell(&table, row, r, "recovery", Some(Type::Number)));
+                        return;
+                    }
+                },
+            };
+            let (c, d) = (row.cell(creditor), row.cell(debtor));
+            if c == d && !c.is_empty() {
+                problems.push(
+                    Problem::error(codes::check::self_exposure, format!("`{c}` cannot be exposed to itself"))
+                        .label(table.cell_span(row, debtor), "creditor and debtor are the same")
+                        .label(table.cell_span(row, creditor), "the creditor"),
+                );
+                return;
+            }
+            let mut good = true;
+            for (n, &(i, extra)) in extras.iter().enumerate() {
+                let text = row.cell(i);
+                if text.is_empty() {
+                    values[n].push(Value::None);
+                    continue;
+                }
+                let ty = types[n].map(|(t, _)| t);
+                match cells::value(text, ty) {
+                    Some(v) => {
+                        if ty.is_none() {
+                            let t = cells::type_of(&v);
+                            types[n] = Some((t, Some((file, table.cell_span(row, i)))));
+                        }
+                        values[n].push(v);
+                    }
+                    None => {
+                        good = false;
+                        let name = &self.extras[extra].name;
+                        let (wanted, typed_at) = types[n].unwrap_or((Type::Str, None));
+                        problems
+                            .push(self.bad_extra(&table, row.start, i, text, name, wanted, typed_at, file));
+                    }
+                }
+            }
+            if !good {
+                return;
+            }
+            let index = first_row + read.len();
+            let mut end = |name: &str, column: usize, debtor: bool| match self.endpoint(name) {
+                Some(e) => e,
+                None => {
+                    unresolved.push(Unresolved {
+                        file,
+                        row: index,
+                        debtor,
+                        name: name.to_string(),
+                        record: row.start,
+                        column,
+                    });
+                    u32::MAX
+                }
+            };
+            let creditor = end(c, creditor, false);
+            let debtor = end(d, debtor, true);
+            read.push(DataExposure { creditor, debtor, amount: value, recovery: recovery_value });
+        });
+        if !problems.is_empty() {
+            return Err(problems.into_diagnostics(&table.source));
+        }
+        // Every data exposure has every extra field: earlier rows lack this file's
+        // new columns, this file's rows lack the columns it does not have.
+        let total = first_row + read.len();
+        for (n, &(_, extra)) in extras.iter().enumerate() {
+            let column = &mut self.extras[extra];
+            column.values.resize(first_row, Value::None);
+            column.values.append(&mut values[n]);
+            if column.ty.is_none()
+                && let Some((t, at)) = types[n]
+            {
+                column.ty = Some(t);
+                column.typed_at = at;
+            }
+        }
+        for column in &mut self.extras {
+            column.values.resize(total, Value::None);
+        }
+        self.exposures.append(&mut read);
+        self.unresolved.append(&mut unresolved);
+        Ok(rows)
+    }
+
+    /// The number of a named entity that some file or the script declares.
+    fn endpoint(&mut self, name: &str) -> Option<u32> {
+        if let Some(origin) = self.data_names.get(name) {
+            return Some(origin.index);
+        }
+        if let Some(&i) = self.script_refs.get(name) {
+            return Some(SCRIPT_ENTITY | i);
+        }
+        if matches!(self.script_names.get(name), Some((_, "entity"))) {
+            let i = self.script_entity_names.len() as u32;
+            self.script_entity_names.push(name.to_string());
+            self.script_refs.insert(name.to_string(), i);
+            return Some(SCRIPT_ENTITY | i);
+        }
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bad_extra(
+        &self,
+        table: &Table,
+        record: usize,
+        i: usize,
+        text: &str,
+        name: &str,
+        wanted: Type,
+        typed_at: Option<Where>,
+        file: usize,
+    ) -> Problem {
+        let what = cells::expected(wanted);
+        let problem = Problem::error(codes::data::bad_value, format!("`{text}` is not {what}")).label(
+            cell_span(table.source.text().as_bytes(), record, i),
+            format!("`{name}` should be {what}"),
+        );
+        match typed_at {
+            Some((f, span)) if f == file => {
+                problem.label(span, format!("`{name}` is {} from here", wanted.describe()))
+            }
+            Some((f, span)) => problem.help(format!(
+                "`{name}` is {} in `{}` (line {}): every exposure's field has one type",
+                wanted.describe(),
+                self.files[f].name(),
+                self.files[f].line_of(span.start)
+            )),
+            None => problem.help(format!(
+                "the script's exposures give `{name}` as {}: every exposure's field has one type",
+                wanted.describe()
+            )),
+        }
+    }
+
+    /// Resolves the names that waited and adds everything to the script.
+    pub fn finish(mut self, file: &mut File) -> Result<(), Vec<Diagnostics>> {
+        let mut problems: Vec<Problems> = self.files.iter().map(|_| Problems::new()).collect();
+        let unresolved = std::mem::take(&mut self.unresolved);
+        for u in unresolved {
+            if let Some(e) = self.endpoint(&u.name) {
+                let x = &mut self.exposures[u.row];
+                *(if u.debtor { &mut x.debtor } else { &mut x.creditor }) = e;
+                continue;
+            }
+            let file_problems = &mut problems[u.file];
+            if file_problems.list.len() >= MAX_PROBLEMS_PER_FILE {
+                // Only counted: no "did you mean" over every name for a problem not shown.
+                file_problems.more += 1;
+                continue;
+            }
+            let what = if u.debtor { "debtor" } else { "creditor" };
+            let candidates = self.data_names.keys().map(String::as_str).chain(
+                self.script_names.iter().filter(|(_, (_, w))| *w == "entity").map(|(n, _)| n.as_str()),
+            );
+            let help = did_you_mean(&u.name, candidates).unwrap_or_else(|| {
+                String::from("an exposure names entities of the script or of its `entities ... from` files")
+            });
+            let message = if u.name.is_empty() {
+                format!("the {what} is missing")
+            } else {
+                format!("unknown entity `{}`", u.name)
+            };
+            let span = cell_span(self.files[u.file].text().as_bytes(), u.record, u.column);
+            problems[u.file].push(
+                Problem::error(codes::data::unknown_entity, message)
+                    .label(span, format!("the {what}: no entity of this name"))
+                    .help(help),
+            );
+        }
+        let failed: Vec<Diagnostics> = problems
+            .into_iter()
+            .zip(&self.files)
+            .filter(|(p, _)| !p.is_empty())
+            .map(|(p, source)| p.into_diagnostics(source))
+            .collect();
+        if !failed.is_empty() {
+            return Err(failed);
+        }
+        let start = file.items.len();
+        file.items.reserve(self.entities.len());
+        file.items.extend(self.entities);
+        file.data = syntax::DataItems {
+            entity_items: start..file.items.len(),
+            exposures: self.exposures,
+            script_entities: self.script_entity_names,
+            // A column whose cells are all empty has no type, and adds no field.
+            columns: self
+                .extras
+                .into_iter()
+                .filter_map(|e| Some(DataColumn { name: e.name, ty: e.ty?, values: e.values }))
+                .collect(),
+        };
+        Ok(())
+    }
+}
+
+/// A column's name can be read as `x.NAME`.
+fn is_field_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !syntax::KEYWORDS.contains(&name)
+}
+
+fn what_text(column: &str) -> &'static str {
+    match column {
+        "creditor" => "the entity that loses if the debtor defaults",
+        "debtor" => "the entity whose default costs the creditor",
+        _ => "the amount of each exposure",
+    }
+}
