@@ -91,6 +91,32 @@ pub(crate) enum Special {
     ExposureLosses,
     /// `exposures_of(e)`, `exposures_to(e)`: lists of exposures, only aggregated.
     ExposureList,
+    /// A result of a standard model (`check/models.rs`).
+    Model(ModelOutput),
+}
+
+/// What a built-in reads of a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ModelOutput {
+    /// `clearing_payment(e)`: what `e` pays in the clearing, in all.
+    Payment,
+    /// `clearing_defaulted(e)`: whether `e` pays less than it owes.
+    Defaulted,
+    /// `clearing_round(e)`: the round of the fictitious-default algorithm in which `e` defaulted.
+    Round,
+    /// `clearing_shortfall(e)`: what `e` lacked when it was found to default.
+    Shortfall,
+    /// `distress(e)`: `e`'s final DebtRank distress.
+    Distress,
+    /// `debt_rank(Kind)`: the value-weighted DebtRank of the shock.
+    DebtRank,
+}
+
+impl ModelOutput {
+    /// True for the outputs of a clearing, false for DebtRank's.
+    pub fn of_clearing(self) -> bool {
+        matches!(self, ModelOutput::Payment | ModelOutput::Defaulted | ModelOutput::Round | ModelOutput::Shortfall)
+    }
 }
 
 /// How a function's result moves when its arguments increase (for the signs
@@ -235,6 +261,16 @@ exposure a -> b = 10, recovery 40%
 ";
 
 const NUMBER: Type = Type::Number;
+
+/// The world of [`BuiltinDef::example`]s of the models: `b` owes `a` 10 and has 4.
+pub const MODEL_EXAMPLE_WORLD: &str = "\
+kind Bank { external_assets = 0, external_liabilities = 0, equity = 1, shock = 0, value = 1 }
+entity a: Bank { equity = 5 }
+entity b: Bank { external_assets = 4, shock = 50% }
+exposure a -> b = 10
+clearing Bank eisenberg_noe { external = pari_passu }
+debtrank Bank
+";
 
 /// Where aggregates and the exposure forms may appear: wherever the run's
 /// state can be read (not in params, initial values or constants).
@@ -403,6 +439,48 @@ pub const BUILTINS: &[BuiltinDef] = &[
         example: ("exposure_losses(a)", "0"),
         places: WHILE_RUNNING,
         form: Form::Special(Special::ExposureLosses),
+    },
+    BuiltinDef {
+        name: "clearing_payment",
+        usage: "`clearing_payment(e)` is what `e` pays in the clearing of its kind, to all its creditors",
+        example: ("clearing_payment(b)", "4"),
+        places: WHILE_RUNNING,
+        form: Form::Special(Special::Model(ModelOutput::Payment)),
+    },
+    BuiltinDef {
+        name: "clearing_defaulted",
+        usage: "`clearing_defaulted(e)` is true if `e` pays less than it owes in the clearing",
+        example: ("clearing_defaulted(b)", "true"),
+        places: WHILE_RUNNING,
+        form: Form::Special(Special::Model(ModelOutput::Defaulted)),
+    },
+    BuiltinDef {
+        name: "clearing_round",
+        usage: "`clearing_round(e)` is the round in which `e` was found to default (no value if it pays in full)",
+        example: ("clearing_round(b)", "1"),
+        places: WHILE_RUNNING,
+        form: Form::Special(Special::Model(ModelOutput::Round)),
+    },
+    BuiltinDef {
+        name: "clearing_shortfall",
+        usage: "`clearing_shortfall(e)` is what `e` lacked when it was found to default (0 if it pays in full)",
+        example: ("clearing_shortfall(b)", "6"),
+        places: WHILE_RUNNING,
+        form: Form::Special(Special::Model(ModelOutput::Shortfall)),
+    },
+    BuiltinDef {
+        name: "distress",
+        usage: "`distress(e)` is `e`'s final DebtRank distress, from 0 to 1",
+        example: ("distress(a)", "1"),
+        places: WHILE_RUNNING,
+        form: Form::Special(Special::Model(ModelOutput::Distress)),
+    },
+    BuiltinDef {
+        name: "debt_rank",
+        usage: "`debt_rank(Bank)` is the value-weighted DebtRank of the shock over the kind's entities",
+        example: ("debt_rank(Bank)", "0.5"),
+        places: WHILE_RUNNING,
+        form: Form::Special(Special::Model(ModelOutput::DebtRank)),
     },
     BuiltinDef {
         name: "sign",

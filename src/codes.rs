@@ -77,7 +77,9 @@ codes! {
         cycle: Error, "derived values that depend on each other in a cycle";
         not_constant: Error, "a value computed before the run that reads what changes during it";
         misplaced_call: Error, "a built-in called where it may not be (such as a random draw in a condition)";
-        bad_setting: Error, "an unknown or invalid setting of the `scenario` block";
+        bad_setting: Error, "an unknown or invalid setting of the `scenario` block or of a model";
+        missing_fields: Error, "a model declared for a kind without the fields it reads";
+        no_model: Error, "a model's result read for a kind without that model";
         series_order: Error, "series points out of order, or two at the same step";
         empty_series: Error, "a series without points";
         date_without_start: Error, "a date used without a `start` date in the scenario";
@@ -112,6 +114,8 @@ codes! {
         host_error: Error, "a host function that failed";
         cycle: Error, "a derived value that needs itself while it is computed";
         internal: Error, "a state the evaluator did not expect (a bug)";
+        bad_model_input: Error, "a model input it cannot take (a negative external asset, a shock outside 0 to 1)";
+        not_settled: Error, "a model's values that did not settle within the iteration limit";
     }
     limit {
         fuel: Error, "more evaluation work than the fuel limit";

@@ -53,6 +53,8 @@ pub(crate) struct Ir {
     #[allow(dead_code)] // read by `cascade graph` (next)
     pub graph: DependencyGraph,
     pub host: Arc<[HostFunction]>,
+    /// The standard models (`clearing`, `debtrank`), each cached in a derived cell.
+    pub models: Vec<ModelDef>,
     /// Number of slots (stored values).
     pub slot_count: u32,
     /// Number of derived cells.
@@ -278,6 +280,7 @@ impl Node {
             | NodeKind::ExposureField { object, .. }
             | NodeKind::Unary(_, object) => object.contains_draw(),
             NodeKind::ExposureLosses(object) => object.contains_draw(),
+            NodeKind::Model { object: Some(object), .. } => object.contains_draw(),
             NodeKind::Binary(_, a, b) => a.contains_draw() || b.contains_draw(),
             NodeKind::Call(_, args) | NodeKind::Host(_, args) => args.iter().any(Node::contains_draw),
             NodeKind::Aggregate(a) => {
@@ -471,6 +474,48 @@ pub(crate) enum NodeKind {
     If(Box<[Node; 3]>),
     ExposureLosses(Box<Node>),
     Template(Vec<Piece>),
+    /// A result of a model: `clearing_payment(e)` (with the entity), `debt_rank(Bank)` (without).
+    Model {
+        model: Id,
+        output: crate::builtins::ModelOutput,
+        object: Option<Box<Node>>,
+    },
+}
+
+/// A standard model declared for a kind. Its results are computed together,
+/// for every entity of the kind, and cached in derived cell `cell` (after the
+/// lets and the entities' derived fields): reading a result reads that cell.
+#[derive(Clone, Debug)]
+pub(crate) struct ModelDef {
+    pub kind: Id,
+    pub spec: ModelSpec,
+    pub span: Span,
+    pub cell: u32,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum ModelSpec {
+    /// `external_assets`, `external_liabilities`.
+    Clearing { method: ClearingIr, fields: [FieldRef; 2] },
+    /// `equity`, `shock`, `value`.
+    DebtRank { fields: [FieldRef; 3] },
+}
+
+impl ModelSpec {
+    /// The fields of its kind that the model reads.
+    pub fn fields(&self) -> &[FieldRef] {
+        match self {
+            ModelSpec::Clearing { fields, .. } => fields,
+            ModelSpec::DebtRank { fields } => fields,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum ClearingIr {
+    EisenbergNoe { senior: bool },
+    /// α and β: expressions of params, with their spans.
+    RogersVeraart { alpha: (Root, Span), beta: (Root, Span) },
 }
 
 #[derive(Clone, Debug)]

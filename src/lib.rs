@@ -42,6 +42,7 @@ mod explain;
 mod host;
 mod ir;
 mod loops;
+pub mod models;
 mod random;
 mod report;
 pub mod source;

@@ -98,6 +98,11 @@ impl<'a> Checker<'a> {
             entities[exposure.debtor as usize].as_debtor.push(x as Id);
         }
         let literal_exposures = literal_exposures(&self.exposures);
+        let mut models = std::mem::take(&mut self.models);
+        for model in &mut models {
+            model.cell = derived;
+            derived += 1;
+        }
         Ir {
             source: self.source.clone(),
             scenario: self.scenario.clone(),
@@ -125,6 +130,7 @@ impl<'a> Checker<'a> {
             asserts: std::mem::take(&mut self.asserts),
             graph,
             host: self.host.clone(),
+            models,
             slot_count: slot,
             derived_count: derived,
         }

@@ -53,6 +53,9 @@ impl<'a> Checker<'a> {
                 }
                 (node(NodeKind::ExposureLosses(Box::new(n)), span), ok.then_some(Type::Number))
             }
+            Form::Special(Special::Model(output)) => {
+                self.lower_model_read(output, func, args, builtin.usage, span, ctx)
+            }
             Form::Special(Special::ExposureList) => {
                 self.error(
                     Problem::error(

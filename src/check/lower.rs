@@ -15,6 +15,7 @@ impl<'a> Checker<'a> {
         // Exposures read only params; the kinds of their creditors and debtors,
         // and their extra fields, are then known to every formula.
         self.lower_exposures();
+        self.lower_models();
         for id in 0..self.lets.len() {
             self.lower_let(id as Id);
         }

@@ -19,6 +19,7 @@ mod declare;
 mod expr;
 pub(crate) mod graph;
 mod lower;
+mod models;
 mod rules;
 
 use std::collections::HashMap;
@@ -63,6 +64,7 @@ pub(crate) fn expression_scope(mut file: File) -> File {
                 | Item::Let(_)
                 | Item::Series(_)
                 | Item::Kind(_)
+                | Item::Model(_)
         )
     });
     file.items.shrink_to_fit();
@@ -87,6 +89,7 @@ pub(crate) fn check_expression(scope: &File, ir: &Ir, expr: &syntax::Expr) -> Re
     checker.creditor_kind = ir.creditor_kind;
     checker.debtor_kind = ir.debtor_kind;
     checker.exposure_fields = ir.exposure_fields.iter().map(ExposureColumn::clone_empty).collect();
+    checker.lower_models();
     // The program itself is known to be clean; only the expression can be wrong.
     checker.problems.clear();
     let mut ctx = Ctx::new(Mode::Dynamic).at(crate::builtins::Place::Query);
@@ -203,6 +206,8 @@ pub(crate) struct Checker<'a> {
     rules: Vec<(RuleDef, Vec<GraphNode>, Vec<rules::Write>)>,
     expects: Vec<ExpectDef>,
     asserts: Vec<AssertDef>,
+    /// The standard models, in source order.
+    models: Vec<ModelDef>,
     /// Names read anywhere (for unused warnings).
     used: Vec<GraphNode>,
     /// Nesting of derived values being lowered on first use.
@@ -266,6 +271,7 @@ impl<'a> Checker<'a> {
             rules: Vec::new(),
             expects: Vec::new(),
             asserts: Vec::new(),
+            models: Vec::new(),
             used: Vec::new(),
             lowering_depth: 0,
         }

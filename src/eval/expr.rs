@@ -223,6 +223,13 @@ impl Evaluator<'_> {
                 self.exposure_losses(entity, node.span)
             }
             NodeKind::Template(pieces) => Ok(Value::Str(Arc::from(self.render(pieces, frame)?))),
+            NodeKind::Model { model, output, object } => {
+                let entity = match object {
+                    Some(object) => Some(self.entity(object, frame)?),
+                    None => None,
+                };
+                self.model_read(*model, *output, entity, node.span)
+            }
         }
     }
 
@@ -240,6 +247,16 @@ impl Evaluator<'_> {
                 "computing this needs its own value",
             )
             .help("derived values must not form a cycle; make one of them a `var`"));
+        }
+        if let Some(m) = self.model_of_cell(d) {
+            self.st.computing[d as usize] = true;
+            self.st.stack.push(d);
+            let result = self.compute_model(m, span);
+            self.st.stack.pop();
+            self.st.computing[d as usize] = false;
+            let value = result?;
+            self.st.derived[d as usize] = Some(value.clone());
+            return Ok(value);
         }
         let lets = self.ir.lets.len() as u32;
         let (root, owner) = if d < lets {

@@ -24,6 +24,7 @@ mod effects;
 mod expr;
 pub(crate) mod lint;
 pub(crate) mod maths;
+mod models;
 mod start;
 mod state;
 mod step;

@@ -44,6 +44,9 @@ pub(crate) struct State {
     pub losses: Vec<Option<Decimal>>,
     #[serde(skip)]
     pub derived: Vec<Option<Value>>,
+    /// The results of each model, valid while its derived cell holds a value.
+    #[serde(skip)]
+    pub models: Vec<Option<super::models::ModelResult>>,
     #[serde(skip)]
     pub computing: Vec<bool>,
     #[serde(skip)]
@@ -120,6 +123,7 @@ impl State {
             exposure_fields: Vec::new(),
             losses: vec![Some(Decimal::ZERO); layout.entities as usize],
             derived: vec![None; layout.derived as usize],
+            models: Vec::new(),
             computing: vec![false; layout.derived as usize],
             readers: vec![Vec::new(); layout.cells()],
             stack: Vec::new(),

@@ -182,6 +182,16 @@ pub(crate) fn collect_reads(
                 out.insert(GraphNode::Field(k as Id, FieldRef::Defaulted));
             }
         }
+        NodeKind::Model { model, object, .. } => {
+            if let Some(object) = object {
+                collect_reads(ir, object, env, out);
+            }
+            if let Some(def) = ir.models.get(*model as usize) {
+                for field in def.spec.fields() {
+                    out.insert(GraphNode::Field(def.kind, *field));
+                }
+            }
+        }
         NodeKind::Template(pieces) => {
             for piece in pieces {
                 if let Piece::Expr(n) = piece {
@@ -417,6 +427,14 @@ impl<'a> Signs<'a> {
                     Sign::Zero
                 }
             }
+            // A model's result moves with its inputs in no direction known here.
+            NodeKind::Model { .. } => {
+                if reads(ir, node, env, x) {
+                    Sign::Unknown
+                } else {
+                    Sign::Zero
+                }
+            }
             NodeKind::Unary(UnaryOp::Neg | UnaryOp::Not, a) => self.mono(a, env, x).neg(),
             NodeKind::If(branches) => {
                 let [cond, then, otherwise] = &**branches;
@@ -532,7 +550,7 @@ impl<'a> Signs<'a> {
                 Some(value) => self.range(value, env),
                 None => ANY,
             },
-            NodeKind::Const(_) | NodeKind::Date | NodeKind::Template(_) => ANY,
+            NodeKind::Const(_) | NodeKind::Date | NodeKind::Template(_) | NodeKind::Model { .. } => ANY,
             NodeKind::Var(_) | NodeKind::Step | NodeKind::ExposureLosses(_) => NON_NEGATIVE,
             NodeKind::Param(p) => self.remembered(GraphNode::Param(*p), |signs| {
                 ir.params.get(*p as usize).map_or(ANY, |g| signs.range(&g.expr.node, &[]))

@@ -15,7 +15,7 @@ use crate::diagnostic::{Diagnostics, Problem};
 use crate::engine::{Error, Run};
 use crate::eval::trace::{EventKind, ReadKey};
 use crate::eval::{Evaluator, Fault, display_value};
-use crate::ir::{Cell, FieldRef, Ir};
+use crate::ir::{Cell, FieldRef, Ir, ModelSpec};
 use crate::value::{Value, exact};
 
 /// Something that can be read by name.
@@ -129,6 +129,13 @@ pub(crate) fn slot_name(ir: &Ir, slot: u32) -> String {
 pub(crate) fn derived_name(ir: &Ir, d: u32) -> String {
     if (d as usize) < ir.lets.len() {
         return ir.lets[d as usize].name.clone();
+    }
+    if let Some(model) = ir.models.iter().find(|m| m.cell == d) {
+        let kind = &ir.kinds[model.kind as usize].name;
+        return match model.spec {
+            ModelSpec::Clearing { .. } => format!("clearing {kind}"),
+            ModelSpec::DebtRank { .. } => format!("debtrank {kind}"),
+        };
     }
     let e = ir.entities.partition_point(|x| x.derived_base <= d).saturating_sub(1);
     let entity = &ir.entities[e];

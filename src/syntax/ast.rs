@@ -104,6 +104,32 @@ pub enum Item {
     Expect(Expect),
     /// `assert COND ["message"]`
     Assert(Assert),
+    /// `clearing Kind MODEL { ... }` or `debtrank Kind { ... }`
+    Model(ModelDecl),
+}
+
+/// Which standard model a [`ModelDecl`] declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    /// `clearing Kind MODEL { ... }`
+    Clearing,
+    /// `debtrank Kind { ... }`
+    DebtRank,
+}
+
+/// `clearing Bank eisenberg_noe { external = pari_passu }`, `debtrank Bank`.
+#[derive(Clone, Debug)]
+pub struct ModelDecl {
+    /// Clearing or DebtRank.
+    pub model: ModelKind,
+    /// The kind whose entities it is computed over.
+    pub kind: Ident,
+    /// The method named after the kind (`eisenberg_noe`), for a clearing.
+    pub method: Option<Ident>,
+    /// `name = value` settings.
+    pub settings: Vec<Setting>,
+    /// Whole item.
+    pub span: Span,
 }
 
 impl Item {
@@ -120,6 +146,7 @@ impl Item {
             Item::Rule(x) => x.span,
             Item::Expect(x) => x.span,
             Item::Assert(x) => x.span,
+            Item::Model(x) => x.span,
         }
     }
 }

@@ -100,6 +100,8 @@ fn is_keyword_token(rule: Rule) -> bool {
             | kw_if
             | kw_else
             | kw_local
+            | kw_clearing
+            | kw_debtrank
             | arrow
     )
 }
@@ -161,6 +163,22 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
                 settings.push(Setting { name, value });
             }
             Item::Scenario(Scenario { title, settings, span: item_span })
+        }
+        Rule::clearing_decl | Rule::debtrank_decl => {
+            let kind = ident(c.next("kind")?, cx);
+            let clearing = rule == Rule::clearing_decl;
+            let method = if clearing { Some(ident(c.next("model")?, cx)) } else { None };
+            let mut settings = Vec::new();
+            if let Some(block) = c.next_if(Rule::model_settings) {
+                for setting in block.into_inner() {
+                    let mut s = Cursor::new(setting, cx);
+                    let name = ident(s.next("setting name")?, cx);
+                    let value = build_expr(s.next("setting value")?, cx)?;
+                    settings.push(Setting { name, value });
+                }
+            }
+            let model = if clearing { ModelKind::Clearing } else { ModelKind::DebtRank };
+            Item::Model(ModelDecl { model, kind, method, settings, span: item_span })
         }
         Rule::param_decl | Rule::var_decl | Rule::let_decl => {
             let name = ident(c.next("name")?, cx);

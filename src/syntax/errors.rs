@@ -388,7 +388,8 @@ pub(super) fn describe_rule(rule: Rule) -> Option<&'static str> {
         comprehension => "`for`",
         scenario_decl | param_decl | var_decl | let_decl | series_decl | kind_decl | entity_decl
         | exposure_decl | entities_decl | exposures_decl | expect_decl | assert_decl | rule_decl
-        | rule_header | item => "a declaration or rule",
+        | rule_header | item | clearing_decl | debtrank_decl => "a declaration or rule",
+        model_settings => "`{`",
         when_trigger | while_trigger | at_trigger | trigger => "`when`, `while` or `at`",
         derived_mark => "`let`",
         str_text | str_escape | str_interp => return None,
@@ -407,7 +408,9 @@ pub(super) fn describe_rule(rule: Rule) -> Option<&'static str> {
         kw_and | kw_or => "an operator",
         kw_after | kw_default | kw_emit | kw_stop | kw_local | local_decl => "an effect",
         kw_scenario | kw_param | kw_var | kw_let | kw_series | kw_kind | kw_entity | kw_exposure
-        | kw_entities | kw_exposures | kw_rule | kw_expect | kw_assert => "a declaration or rule",
+        | kw_entities | kw_exposures | kw_rule | kw_expect | kw_assert | kw_clearing | kw_debtrank => {
+            "a declaration or rule"
+        }
         _ => return None,
     })
 }

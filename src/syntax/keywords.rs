@@ -109,6 +109,9 @@ pub const WORDS: &[Word] = {
         // `if COND then A else B`: `if` starts an expression, `else` is a clause of it.
         word("if", Prefix),
         word("else", Clause),
+        // `clearing Bank eisenberg_noe { ... }`, `debtrank Bank`: the standard models.
+        word("clearing", Item),
+        word("debtrank", Item),
     ]
 };
 
@@ -187,7 +190,7 @@ const LONGEST: usize = {
 /// Words with a meaning in one position only (`exposure a -> b = 1, recovery 40%`,
 /// `after 2 steps`, `step = month`); elsewhere they are ordinary names.
 pub const CONTEXTUAL_WORDS: &[&str] =
-    &["recovery", "steps", "day", "week", "month", "quarter", "year", "start", "horizon"];
+    &["recovery", "steps", "day", "week", "month", "quarter", "year", "start", "horizon", "eisenberg_noe", "rogers_veraart"];
 
 /// Built-in functions, including the aggregates: the names of
 /// [`crate::builtins::BUILTINS`].

@@ -8,7 +8,7 @@
 //! typed item landed, and [`Edit::split`] maps spans back.
 
 use cascade::source::{SourceFile, Span};
-use cascade::syntax::{self, Item};
+use cascade::syntax::{self, Item, ModelKind};
 use cascade::{Diagnostics, Problem};
 
 /// What a declaration is known by: an item with the same key replaces it.
@@ -21,6 +21,8 @@ enum Key {
     Exposure(String, String),
     /// `entities Kind from "file"` (with the kind) or `exposures from "file"`.
     Data(Option<String>, String),
+    /// `clearing Kind ...` or `debtrank Kind`: one of each per kind.
+    Model(bool, String),
 }
 
 fn key(item: &Item) -> Option<Key> {
@@ -33,6 +35,7 @@ fn key(item: &Item) -> Option<Key> {
         Item::Exposure(x) => Key::Exposure(x.creditor.name.clone(), x.debtor.name.clone()),
         Item::Data(d) => Key::Data(d.kind.as_ref().map(|k| k.name.clone()), d.file.clone()),
         Item::Rule(r) => Key::Rule(r.name.as_ref()?.name.clone()),
+        Item::Model(m) => Key::Model(m.model == ModelKind::Clearing, m.kind.name.clone()),
         Item::Expect(_) | Item::Assert(_) => return None,
     })
 }
@@ -63,6 +66,10 @@ pub fn describe(item: &Item) -> String {
         },
         Item::Expect(_) => String::from("an expect"),
         Item::Assert(_) => String::from("an assert"),
+        Item::Model(m) => match m.model {
+            ModelKind::Clearing => format!("the clearing of `{}`", m.kind.name),
+            ModelKind::DebtRank => format!("the DebtRank of `{}`", m.kind.name),
+        },
     }
 }
 
