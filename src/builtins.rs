@@ -258,19 +258,16 @@ kind Lessor { cash = 0 }
 entity a: Lessor { cash = 2 }
 entity b: Lessor { cash = 3 }
 exposure a -> b = 10, recovery 40%
+kind Bank { external_assets = 0, external_liabilities = 0, equity = 1, shock = 0, value = 1 }
+entity k1: Bank { equity = 5 }
+entity k2: Bank { external_assets = 4, shock = 50% }
+exposure k1 -> k2 = 10
+clearing Bank eisenberg_noe { external = pari_passu }
+debtrank Bank
 ";
 
 const NUMBER: Type = Type::Number;
 
-/// The world of [`BuiltinDef::example`]s of the models: `b` owes `a` 10 and has 4.
-pub const MODEL_EXAMPLE_WORLD: &str = "\
-kind Bank { external_assets = 0, external_liabilities = 0, equity = 1, shock = 0, value = 1 }
-entity a: Bank { equity = 5 }
-entity b: Bank { external_assets = 4, shock = 50% }
-exposure a -> b = 10
-clearing Bank eisenberg_noe { external = pari_passu }
-debtrank Bank
-";
 
 /// Where aggregates and the exposure forms may appear: wherever the run's
 /// state can be read (not in params, initial values or constants).
@@ -443,42 +440,42 @@ pub const BUILTINS: &[BuiltinDef] = &[
     BuiltinDef {
         name: "clearing_payment",
         usage: "`clearing_payment(e)` is what `e` pays in the clearing of its kind, to all its creditors",
-        example: ("clearing_payment(b)", "4"),
+        example: ("clearing_payment(k2)", "4"),
         places: WHILE_RUNNING,
         form: Form::Special(Special::Model(ModelOutput::Payment)),
     },
     BuiltinDef {
         name: "clearing_defaulted",
         usage: "`clearing_defaulted(e)` is true if `e` pays less than it owes in the clearing",
-        example: ("clearing_defaulted(b)", "true"),
+        example: ("clearing_defaulted(k2)", "true"),
         places: WHILE_RUNNING,
         form: Form::Special(Special::Model(ModelOutput::Defaulted)),
     },
     BuiltinDef {
         name: "clearing_round",
         usage: "`clearing_round(e)` is the round in which `e` was found to default (no value if it pays in full)",
-        example: ("clearing_round(b)", "1"),
+        example: ("clearing_round(k2)", "1"),
         places: WHILE_RUNNING,
         form: Form::Special(Special::Model(ModelOutput::Round)),
     },
     BuiltinDef {
         name: "clearing_shortfall",
         usage: "`clearing_shortfall(e)` is what `e` lacked when it was found to default (0 if it pays in full)",
-        example: ("clearing_shortfall(b)", "6"),
+        example: ("clearing_shortfall(k2)", "6"),
         places: WHILE_RUNNING,
         form: Form::Special(Special::Model(ModelOutput::Shortfall)),
     },
     BuiltinDef {
         name: "distress",
         usage: "`distress(e)` is `e`'s final DebtRank distress, from 0 to 1",
-        example: ("distress(a)", "1"),
+        example: ("distress(k1)", "0.5"),
         places: WHILE_RUNNING,
         form: Form::Special(Special::Model(ModelOutput::Distress)),
     },
     BuiltinDef {
         name: "debt_rank",
         usage: "`debt_rank(Bank)` is the value-weighted DebtRank of the shock over the kind's entities",
-        example: ("debt_rank(Bank)", "0.5"),
+        example: ("debt_rank(Bank)", "0.25"),
         places: WHILE_RUNNING,
         form: Form::Special(Special::Model(ModelOutput::DebtRank)),
     },

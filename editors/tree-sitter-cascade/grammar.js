@@ -57,6 +57,7 @@ module.exports = grammar({
       'rule', 'when', 'while', 'then', 'for', 'in', 'where', 'priority', 'after',
       'at', 'emit', 'default', 'stop', 'expect', 'assert', 'linear', 'hold',
       'and', 'or', 'not', 'true', 'false', 'self', 'if', 'else',
+      'clearing', 'debtrank',
       // END KEYWORDS
     ],
   },
@@ -79,6 +80,8 @@ module.exports = grammar({
       $.exposure_declaration,
       $.entities_declaration,
       $.exposures_declaration,
+      $.clearing_declaration,
+      $.debtrank_declaration,
       $.expect_declaration,
       $.assert_declaration,
       $.rule_declaration,
@@ -88,6 +91,11 @@ module.exports = grammar({
 
     scenario_declaration: $ => seq('scenario', field('name', $.string), items($.setting)),
     setting: $ => seq(field('name', $.identifier), '=', field('value', $._expression)),
+
+    clearing_declaration: $ => seq(
+      'clearing', field('kind', $.identifier), field('model', $.identifier), optional(items($.setting)),
+    ),
+    debtrank_declaration: $ => seq('debtrank', field('kind', $.identifier), optional(items($.setting))),
 
     param_declaration: $ => seq(
       'param', field('name', $.identifier), '=', field('value', $._expression),

@@ -79,7 +79,7 @@ impl<'a> Checker<'a> {
                 } else {
                     FieldRef::Stored(f.index)
                 }),
-                None => missing.push(format!("`{name}`")),
+                None => missing.push(*name),
             }
         }
         let what = match decl.model {
@@ -95,7 +95,7 @@ impl<'a> Checker<'a> {
                 .label(decl.kind.span, format!("missing {}", list_words(&missing)))
                 .help(format!(
                     "{what} reads {} of every entity of the kind (stored or `let` fields, numbers)",
-                    list_words(&wanted.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>())
+                    list_words(wanted)
                 )),
             );
             return None;
@@ -183,7 +183,7 @@ impl<'a> Checker<'a> {
                 let help = if allowed.is_empty() {
                     String::from("this model has no settings")
                 } else {
-                    format!("its settings are {}", list_words(&allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>()))
+                    format!("its settings are {}", list_words(allowed))
                 };
                 self.error(
                     Problem::error(codes::check::bad_setting, format!("unknown setting `{}`", s.name.name))

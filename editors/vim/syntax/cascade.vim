@@ -30,11 +30,11 @@ syn match cascadeBuiltinName "\<\%(step\|date\|defaulted\|defaulted_at\)\>"
 " Calls: `name(`. A built-in function there is highlighted as such.
 syn match cascadeFunction "\<\h\w*\ze\s*(" contains=cascadeBuiltinFunction
 " BEGIN BUILTIN_FUNCTIONS
-syn match cascadeBuiltinFunction contained "\<\%(min\|max\|abs\|clamp\|round\|floor\|ceil\|sqrt\|exp\|ln\|log10\|sum\|count\|any\|all\|mean\|exposures_of\|exposures_to\|exposure_losses\|sign\)\>"
+syn match cascadeBuiltinFunction contained "\<\%(min\|max\|abs\|clamp\|round\|floor\|ceil\|sqrt\|exp\|ln\|log10\|sum\|count\|any\|all\|mean\|exposures_of\|exposures_to\|exposure_losses\|clearing_payment\|clearing_defaulted\|clearing_round\|clearing_shortfall\|distress\|debt_rank\|sign\)\>"
 " END BUILTIN_FUNCTIONS
 
 " BEGIN KEYWORDS
-syn keyword cascadeDeclaration scenario param var let series kind entity exposure entities exposures from
+syn keyword cascadeDeclaration scenario param var let series kind entity exposure entities exposures from clearing debtrank
 syn keyword cascadeStatement   rule when while then for in where priority after at emit default stop expect assert if else
 syn keyword cascadeSeriesMode  linear hold
 syn keyword cascadeLogical     and or not

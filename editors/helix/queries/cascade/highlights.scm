@@ -65,14 +65,15 @@
   (#any-of? @function.builtin
     "min" "max" "abs" "clamp" "round" "floor" "ceil" "sqrt" "exp" "ln" "log10" "sum" "count"
     "any" "all" "mean"
-    "exposures_of" "exposures_to" "exposure_losses" "sign"))
+    "exposures_of" "exposures_to" "exposure_losses" "sign"
+    "clearing_payment" "clearing_defaulted" "clearing_round" "clearing_shortfall" "distress" "debt_rank"))
 ; END BUILTIN_FUNCTIONS
 
 ; ------------------------------------------------------------------ keywords
 
 ; BEGIN KEYWORDS (checked by tests/editors.rs against cascade::syntax::KEYWORDS)
 [
-  "scenario" "param" "var" "let" "series" "kind" "entity" "exposure" "entities" "exposures"
+  "scenario" "param" "var" "let" "series" "kind" "entity" "exposure" "entities" "exposures" "clearing" "debtrank"
   "from"
 ] @keyword
 
