@@ -115,7 +115,10 @@ pub enum ModelOutput {
 impl ModelOutput {
     /// True for the outputs of a clearing, false for DebtRank's.
     pub fn of_clearing(self) -> bool {
-        matches!(self, ModelOutput::Payment | ModelOutput::Defaulted | ModelOutput::Round | ModelOutput::Shortfall)
+        matches!(
+            self,
+            ModelOutput::Payment | ModelOutput::Defaulted | ModelOutput::Round | ModelOutput::Shortfall
+        )
     }
 }
 
@@ -267,7 +270,6 @@ debtrank Bank
 ";
 
 const NUMBER: Type = Type::Number;
-
 
 /// Where aggregates and the exposure forms may appear: wherever the run's
 /// state can be read (not in params, initial values or constants).

@@ -513,9 +513,14 @@ impl ModelSpec {
 
 #[derive(Clone, Debug)]
 pub(crate) enum ClearingIr {
-    EisenbergNoe { senior: bool },
+    EisenbergNoe {
+        senior: bool,
+    },
     /// α and β: expressions of params, with their spans.
-    RogersVeraart { alpha: (Root, Span), beta: (Root, Span) },
+    RogersVeraart {
+        alpha: (Root, Span),
+        beta: (Root, Span),
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -183,7 +183,14 @@ fn rogers_veraart_reproduces_the_systemicrisk_example() {
     let want = reference_clearing(
         &[q(1, 2), q(5, 8), q(3, 4)],
         &[q(3, 2), q(1, 2), q(1, 2)],
-        &[(1, 0, q(1, 2)), (2, 0, q(1, 2)), (0, 1, q(1, 2)), (2, 1, q(1, 2)), (0, 2, q(1, 2)), (1, 2, q(1, 2))],
+        &[
+            (1, 0, q(1, 2)),
+            (2, 0, q(1, 2)),
+            (0, 1, q(1, 2)),
+            (2, 1, q(1, 2)),
+            (0, 2, q(1, 2)),
+            (1, 2, q(1, 2)),
+        ],
         Rule::RogersVeraart(q(1, 2), q(7, 10)),
     );
     for (got, want) in pay.iter().zip(&want.0) {
@@ -334,9 +341,8 @@ fn reference_clearing(
     // share[i]: the fraction of its bank debts that i pays.
     let mut share = vec![q(1, 1); n];
     let mut round = vec![None; n];
-    let inflow = |share: &[Q], i: usize| -> Q {
-        (0..n).fold(zero.clone(), |s, d| s + &owed_to[d][i] * &share[d])
-    };
+    let inflow =
+        |share: &[Q], i: usize| -> Q { (0..n).fold(zero.clone(), |s, d| s + &owed_to[d][i] * &share[d]) };
     let (alpha, beta) = match &rule {
         Rule::RogersVeraart(a, b) => (a.clone(), b.clone()),
         _ => (q(1, 1), q(1, 1)),
@@ -592,4 +598,23 @@ proptest! {
             prop_assert!(close(&number(&got[i + 1]), &h[i]), "b{i}");
         }
     }
+}
+
+/// `explain` shows the round in which a bank defaulted in the clearing and its shortfall.
+#[test]
+fn explain_shows_the_default_round_and_the_shortfall() {
+    let script =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/eisenberg_noe.cascade"))
+            .unwrap();
+    let program = Engine::new().compile(&script, "eisenberg_noe.cascade").unwrap();
+    let mut run = program.run().unwrap();
+    run.run_to_end().unwrap();
+    let text = run.explain("b").unwrap();
+    assert!(
+        text.contains("b defaulted in round 2 of the clearing of Bank (Eisenberg–Noe): it owed 6 and held 5.5, short by 0.5; it pays 5.5"),
+        "{text}"
+    );
+    let text = run.explain("a").unwrap();
+    assert!(text.contains("a defaulted in round 1 of the clearing of Bank"), "{text}");
+    assert!(text.contains("short by 10"), "{text}");
 }

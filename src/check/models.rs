@@ -50,7 +50,8 @@ impl<'a> Checker<'a> {
             }
         };
         let earlier = self.models.iter().find(|m| {
-            m.kind == kind && matches!(m.spec, ModelSpec::Clearing { .. }) == (decl.model == ModelKind::Clearing)
+            m.kind == kind
+                && matches!(m.spec, ModelSpec::Clearing { .. }) == (decl.model == ModelKind::Clearing)
         });
         if let Some(first) = earlier {
             let first = first.span;
@@ -90,7 +91,11 @@ impl<'a> Checker<'a> {
             self.error(
                 Problem::error(
                     codes::check::missing_fields,
-                    format!("kind `{}` lacks the fields {what} reads: {}", decl.kind.name, list_words(&missing)),
+                    format!(
+                        "kind `{}` lacks the fields {what} reads: {}",
+                        decl.kind.name,
+                        list_words(&missing)
+                    ),
                 )
                 .label(decl.kind.span, format!("missing {}", list_words(&missing)))
                 .help(format!(
@@ -127,7 +132,11 @@ impl<'a> Checker<'a> {
                     Some(ExprKind::Name(n)) if n == "senior" => true,
                     found => {
                         let span = setting.map_or(method.span, |s| s.value.span);
-                        let label = if found.is_some() { "expected `pari_passu` or `senior`" } else { "say how external liabilities rank" };
+                        let label = if found.is_some() {
+                            "expected `pari_passu` or `senior`"
+                        } else {
+                            "say how external liabilities rank"
+                        };
                         self.error(
                             Problem::error(
                                 codes::check::bad_setting,
@@ -232,9 +241,12 @@ impl<'a> Checker<'a> {
             };
             let Some(kind) = kind else {
                 self.error(
-                    Problem::error(codes::check::type_mismatch, format!("the argument of `{name}` must be a kind"))
-                        .label(args[0].span, "not a kind")
-                        .help(usage),
+                    Problem::error(
+                        codes::check::type_mismatch,
+                        format!("the argument of `{name}` must be a kind"),
+                    )
+                    .label(args[0].span, "not a kind")
+                    .help(usage),
                 );
                 return error_node(span);
             };
@@ -247,17 +259,21 @@ impl<'a> Checker<'a> {
             }
             let Type::Entity(Some(kind)) = ty else {
                 self.error(
-                    Problem::error(codes::check::type_mismatch, format!("`{name}` needs an entity of a known kind"))
-                        .label(args[0].span, "its kind is not known here")
-                        .help(usage),
+                    Problem::error(
+                        codes::check::type_mismatch,
+                        format!("`{name}` needs an entity of a known kind"),
+                    )
+                    .label(args[0].span, "its kind is not known here")
+                    .help(usage),
                 );
                 return error_node(span);
             };
             (kind, Some(Box::new(n)))
         };
-        let found = self.models.iter().position(|m| {
-            m.kind == kind && matches!(m.spec, ModelSpec::Clearing { .. }) == clearing
-        });
+        let found = self
+            .models
+            .iter()
+            .position(|m| m.kind == kind && matches!(m.spec, ModelSpec::Clearing { .. }) == clearing);
         let Some(model) = found else {
             let kind_name = &self.kinds[kind as usize].ast.name.name;
             let declare = if clearing {

@@ -328,6 +328,17 @@ pub(super) fn collect_reads(
                 push(log, ReadKey::Losses(e), value);
             }
         }
+        NodeKind::Model { model, object, .. } => {
+            let entity = match object {
+                Some(object) => ev.entity(object, frame).ok(),
+                None => Some(u32::MAX),
+            };
+            if let Some(e) = entity
+                && let Ok(value) = ev.eval(node, frame)
+            {
+                push(log, ReadKey::Model(*model, e), value);
+            }
+        }
         NodeKind::Aggregate(aggregate) => {
             let key = match &aggregate.source {
                 AggregateSource::ExposuresOf(object) => {

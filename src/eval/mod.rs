@@ -45,6 +45,7 @@ use crate::value::{Value, human};
 
 use effects::collect_reads;
 pub(crate) use expr::{Evaluator, Fault, display_value};
+pub(crate) use models::ModelFacts;
 pub(crate) use start::series_value;
 pub(crate) use state::{Layout, State};
 use trace::*;

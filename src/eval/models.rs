@@ -59,7 +59,9 @@ impl Evaluator<'_> {
             for (column, field) in inputs.iter_mut().zip(fields) {
                 let value = match self.field(e, *field, span)? {
                     Value::Number(n) => n,
-                    _ => return Err(self.bad_input(def, e, "has no number in a field the model reads".into())),
+                    _ => {
+                        return Err(self.bad_input(def, e, "has no number in a field the model reads".into()));
+                    }
                 };
                 column.push(value);
             }
@@ -93,9 +95,10 @@ impl Evaluator<'_> {
                 }
                 let method = match method {
                     ClearingIr::EisenbergNoe { senior } => Method::EisenbergNoe { senior: *senior },
-                    ClearingIr::RogersVeraart { alpha, beta } => {
-                        Method::RogersVeraart { alpha: self.rate(alpha, "alpha")?, beta: self.rate(beta, "beta")? }
-                    }
+                    ClearingIr::RogersVeraart { alpha, beta } => Method::RogersVeraart {
+                        alpha: self.rate(alpha, "alpha")?,
+                        beta: self.rate(beta, "beta")?,
+                    },
                 };
                 let links = (claims.len() as u64).saturating_add(members.len() as u64);
                 let limit = links.saturating_mul(UPDATES_PER_LINK).max(UPDATES_PER_LINK);
@@ -108,9 +111,16 @@ impl Evaluator<'_> {
                     Err(ClearingError::Overflow) => return Err(overflow(def.span, "computing the clearing")),
                     Err(ClearingError::NotSettled(_)) if budget < limit => return Err(out_of_fuel(span)),
                     Err(ClearingError::NotSettled(banks)) => {
-                        let names: Vec<String> =
-                            banks.iter().take(10).map(|&i| format!("`{}`", ir.entities[members[i as usize] as usize].name)).collect();
-                        let more = if banks.len() > 10 { format!(" and {} more", banks.len() - 10) } else { String::new() };
+                        let names: Vec<String> = banks
+                            .iter()
+                            .take(10)
+                            .map(|&i| format!("`{}`", ir.entities[members[i as usize] as usize].name))
+                            .collect();
+                        let more = if banks.len() > 10 {
+                            format!(" and {} more", banks.len() - 10)
+                        } else {
+                            String::new()
+                        };
                         return Err(Fault::new(
                             codes::run::not_settled,
                             format!(
@@ -208,11 +218,8 @@ impl Evaluator<'_> {
 
     fn bad_input(&self, def: &ModelDef, entity: u32, what: String) -> Fault {
         let e = &self.ir.entities[entity as usize];
-        let (span, label) = if e.span == Span::default() {
-            (def.span, "in this model")
-        } else {
-            (e.span, "this entity")
-        };
+        let (span, label) =
+            if e.span == Span::default() { (def.span, "in this model") } else { (e.span, "this entity") };
         Fault::new(codes::run::bad_model_input, format!("`{}` {what}", e.name), span, label)
             .help(match def.spec {
                 ModelSpec::Clearing { .. } => "a clearing needs external assets and liabilities of 0 or more, and exposures of 0 or more",
@@ -223,4 +230,35 @@ impl Evaluator<'_> {
 
 fn internal(span: Span) -> Fault {
     Fault::new(codes::run::internal, "internal error: a model's result is missing", span, "here")
+}
+
+/// What an explanation says of one entity in a model (or of the whole kind).
+#[derive(Clone, Debug)]
+pub(crate) enum ModelFacts {
+    Clearing { round: Option<u32>, owed: Decimal, shortfall: Decimal, payment: Decimal },
+    Distress(Decimal),
+    DebtRank(Decimal),
+}
+
+impl Evaluator<'_> {
+    /// The facts of model `m` about `entity` (`None`: the kind's DebtRank), on this state.
+    pub(crate) fn model_facts(&mut self, m: u32, entity: Option<u32>) -> Option<ModelFacts> {
+        let cell = self.ir.models.get(m as usize)?.cell;
+        self.derived(cell, Span::default()).ok()?;
+        let result = self.st.models.get(m as usize)?.as_ref()?;
+        let at = match entity {
+            Some(e) => *result.position.get(e as usize).filter(|i| **i != u32::MAX)? as usize,
+            None => 0,
+        };
+        Some(match (&result.outcome, entity) {
+            (Outcome::Clearing(c), _) => ModelFacts::Clearing {
+                round: c.round[at],
+                owed: c.owed[at],
+                shortfall: c.shortfall[at],
+                payment: c.payment[at],
+            },
+            (Outcome::DebtRank(r), Some(_)) => ModelFacts::Distress(r.distress[at]),
+            (Outcome::DebtRank(r), None) => ModelFacts::DebtRank(r.debtrank),
+        })
+    }
 }

@@ -19,6 +19,8 @@ pub(crate) enum ReadKey {
     ExposuresOf(u32),
     /// An aggregate over `exposures_to(e)`.
     ExposuresTo(u32),
+    /// A result of model `.0` for entity `.1` (`u32::MAX`: of the whole kind).
+    Model(u32, u32),
 }
 
 impl ReadKey {

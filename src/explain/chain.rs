@@ -295,6 +295,7 @@ impl<'a> Explainer<'a> {
             ReadKey::Losses(e) => Some(self.losses(e, super::losses::Side::Losses, before, depth)),
             ReadKey::ExposuresOf(e) => Some(self.losses(e, super::losses::Side::Of, before, depth)),
             ReadKey::ExposuresTo(e) => Some(self.losses(e, super::losses::Side::To, before, depth)),
+            ReadKey::Model(m, e) => self.model(m, e, before),
             ReadKey::Param(_) | ReadKey::Series(_) | ReadKey::Clock => None,
         }
     }
@@ -435,7 +436,7 @@ fn rewind_value(rewind: &mut Rewind, key: ReadKey) -> Option<Value> {
         ReadKey::Param(p) => ev.st.params.get(p as usize).cloned(),
         ReadKey::Clock => Some(Value::Number(ev.st.step.into())),
         ReadKey::Losses(e) => ev.exposure_losses(e, span).ok(),
-        ReadKey::ExposuresOf(_) | ReadKey::ExposuresTo(_) => None,
+        ReadKey::ExposuresOf(_) | ReadKey::ExposuresTo(_) | ReadKey::Model(..) => None,
     }
 }
 
@@ -490,6 +491,10 @@ fn node_leaves(ir: &Ir, node: &Node, entity: Option<u32>, keys: &mut Vec<ReadKey
             NodeKind::Series(s) => Some(ReadKey::Series(*s)),
             NodeKind::Field { object, field } => resolve(object).map(|e| ReadKey::of(ir.cell(e, *field))),
             NodeKind::ExposureLosses(object) => resolve(object).map(ReadKey::Losses),
+            NodeKind::Model { model, object, .. } => match object {
+                Some(object) => resolve(object).map(|e| ReadKey::Model(*model, e)),
+                None => Some(ReadKey::Model(*model, u32::MAX)),
+            },
             NodeKind::Aggregate(aggregate) => match &aggregate.source {
                 crate::ir::AggregateSource::ExposuresOf(object) => resolve(object).map(ReadKey::ExposuresOf),
                 crate::ir::AggregateSource::ExposuresTo(object) => resolve(object).map(ReadKey::ExposuresTo),

@@ -27,6 +27,7 @@
 mod chain;
 mod history;
 mod losses;
+mod models;
 mod rewind;
 mod why_not;
 
@@ -63,7 +64,9 @@ pub struct Cause {
     /// `derived`, `losses` (the make-up of exposure losses), `loss` (one
     /// counterparty's default in it), `rest` (the smaller items, summed),
     /// `build_up` (a value written many times), `start` (where a build-up
-    /// began), `contribution` (one rule's share of a build-up) or `note`.
+    /// began), `contribution` (one rule's share of a build-up), `model` (a
+    /// result of a contagion model: a clearing's default round and shortfall)
+    /// or `note`.
     pub kind: &'static str,
     /// What this node says, with numbers rounded for reading.
     pub text: String,

@@ -66,6 +66,24 @@ impl<'a> Rewind<'a> {
         }
     }
 
+    /// Walks forward to just before change number `before` (the clock at its step).
+    pub fn advance_before(&mut self, before: usize) {
+        while self.next < before {
+            let Some(change) = self.log.changes.get(self.next) else { break };
+            if change.step != self.st.step {
+                self.set_clock(change.step);
+            }
+            self.next += 1;
+            self.st.write_slot(change.slot, change.to.clone());
+            if change.to == Value::Bool(true)
+                && let Ok(i) = self.flags.binary_search_by_key(&change.slot, |(slot, _)| *slot)
+            {
+                let entity = self.flags[i].1;
+                self.st.add_default_losses(self.ir, entity);
+            }
+        }
+    }
+
     /// An evaluator over the state as it is now.
     pub fn evaluator(&mut self) -> Evaluator<'_> {
         self.st.fuel = self.fuel;

@@ -52,7 +52,8 @@ pub fn debtrank(
     let n = equity.len();
     // The claims on each debtor, by creditor, with the claims of one creditor on
     // one debtor added up (the cap of 1 is on the pair).
-    let mut pairs: Vec<(u32, u32, Decimal)> = claims.iter().map(|c| (c.debtor, c.creditor, c.amount)).collect();
+    let mut pairs: Vec<(u32, u32, Decimal)> =
+        claims.iter().map(|c| (c.debtor, c.creditor, c.amount)).collect();
     pairs.sort_by_key(|&(d, c, _)| (d, c));
     let mut merged: Vec<(u32, u32, Decimal)> = Vec::with_capacity(pairs.len());
     for (d, c, a) in pairs {
@@ -115,15 +116,17 @@ pub fn debtrank(
         active = next;
     }
 
-    let total: Decimal = value
-        .iter()
-        .try_fold(Decimal::ZERO, |s, v| s.checked_add(*v))
-        .ok_or(DebtRankError::Overflow)?;
+    let total: Decimal =
+        value.iter().try_fold(Decimal::ZERO, |s, v| s.checked_add(*v)).ok_or(DebtRankError::Overflow)?;
     let mut added = Decimal::ZERO;
     for i in 0..n {
         let weighted = (h[i] - shock[i]).checked_mul(value[i]).ok_or(DebtRankError::Overflow)?;
         added = added.checked_add(weighted).ok_or(DebtRankError::Overflow)?;
     }
-    let debtrank = if total.is_zero() { Decimal::ZERO } else { added.checked_div(total).ok_or(DebtRankError::Overflow)? };
+    let debtrank = if total.is_zero() {
+        Decimal::ZERO
+    } else {
+        added.checked_div(total).ok_or(DebtRankError::Overflow)?
+    };
     Ok(DebtRank { distress: h, debtrank, work })
 }

@@ -153,6 +153,17 @@ pub(crate) fn read_name(ir: &Ir, key: ReadKey) -> String {
         ReadKey::Param(p) => ir.params[p as usize].name.clone(),
         ReadKey::Clock => String::from("step"),
         ReadKey::Losses(e) => format!("exposure_losses({})", ir.entities[e as usize].name),
+        ReadKey::Model(m, e) => {
+            let model = &ir.models[m as usize];
+            let what = match model.spec {
+                ModelSpec::Clearing { .. } => "clearing",
+                ModelSpec::DebtRank { .. } => "debtrank",
+            };
+            match ir.entities.get(e as usize) {
+                Some(entity) => format!("{what}({})", entity.name),
+                None => format!("{what}({})", ir.kinds[model.kind as usize].name),
+            }
+        }
         ReadKey::ExposuresOf(e) => format!("exposures_of({})", ir.entities[e as usize].name),
         ReadKey::ExposuresTo(e) => format!("exposures_to({})", ir.entities[e as usize].name),
     }

@@ -189,8 +189,19 @@ const LONGEST: usize = {
 
 /// Words with a meaning in one position only (`exposure a -> b = 1, recovery 40%`,
 /// `after 2 steps`, `step = month`); elsewhere they are ordinary names.
-pub const CONTEXTUAL_WORDS: &[&str] =
-    &["recovery", "steps", "day", "week", "month", "quarter", "year", "start", "horizon", "eisenberg_noe", "rogers_veraart"];
+pub const CONTEXTUAL_WORDS: &[&str] = &[
+    "recovery",
+    "steps",
+    "day",
+    "week",
+    "month",
+    "quarter",
+    "year",
+    "start",
+    "horizon",
+    "eisenberg_noe",
+    "rogers_veraart",
+];
 
 /// Built-in functions, including the aggregates: the names of
 /// [`crate::builtins::BUILTINS`].

@@ -1,0 +1,46 @@
+//! A model's result in an explanation: the round in which a bank was found to
+//! default in its clearing and what it lacked, or its DebtRank distress, on
+//! the state rebuilt from the log just before the read.
+
+use crate::eval::ModelFacts;
+use crate::ir::ModelSpec;
+use crate::value::human;
+
+use super::Cause;
+use super::chain::{Explainer, leaf};
+use super::rewind::Rewind;
+
+impl Explainer<'_> {
+    /// Model `m`'s result for entity `e` (`u32::MAX`: the kind's DebtRank) before change `before`.
+    pub(super) fn model(&mut self, m: u32, e: u32, before: usize) -> Option<Cause> {
+        let ir = self.ir;
+        let def = ir.models.get(m as usize)?;
+        let kind = &ir.kinds[def.kind as usize].name;
+        let mut rewind = Rewind::new(self.run);
+        rewind.advance_before(before);
+        let entity = ir.entities.get(e as usize);
+        let facts = rewind.evaluator().model_facts(m, entity.map(|_| e))?;
+        let name = entity.map_or("", |x| x.name.as_str());
+        let method = match &def.spec {
+            ModelSpec::Clearing { method: crate::ir::ClearingIr::EisenbergNoe { .. }, .. } => "Eisenberg–Noe",
+            ModelSpec::Clearing { .. } => "Rogers–Veraart",
+            ModelSpec::DebtRank { .. } => "DebtRank",
+        };
+        let text = match facts {
+            ModelFacts::Clearing { round: Some(round), owed, shortfall, payment } => format!(
+                "{name} defaulted in round {round} of the clearing of {kind} ({method}): it owed {} and held {}, short by {}; it pays {}",
+                human(owed),
+                human(owed - shortfall),
+                human(shortfall),
+                human(payment)
+            ),
+            ModelFacts::Clearing { round: None, owed, .. } => {
+                format!("{name} pays all it owes ({}) in the clearing of {kind} ({method})", human(owed))
+            }
+            ModelFacts::Distress(h) => format!("{name} has a DebtRank distress of {} in {kind}", human(h)),
+            ModelFacts::DebtRank(r) => format!("the DebtRank of the shock to {kind} is {}", human(r)),
+        };
+        let id = self.id();
+        Some(leaf(id, "model", text))
+    }
+}
