@@ -2,6 +2,9 @@
 //! worked examples, bad inputs, and property tests against an independent,
 //! straightforward implementation in exact rationals.
 
+// The reference implementations index matrices as the papers write them.
+#![allow(clippy::needless_range_loop)]
+
 use cascade::{Engine, Value};
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -378,7 +381,7 @@ fn reference_clearing(
                         Some(col) => a[row][col] = &a[row][col] - &beta * term,
                         None => {
                             let paid = if zeroed[d] { zero.clone() } else { share[d].clone() };
-                            rhs = rhs + &beta * term * paid;
+                            rhs += &beta * term * paid;
                         }
                     }
                 }
@@ -474,7 +477,7 @@ fn reference_debtrank(equity: &[Q], value: &[Q], shock: &[Q], claims: &[(usize, 
             let mut s = h[i].clone();
             for j in 0..n {
                 if state[j] == 1 {
-                    s = s + w(i, j) * &h[j];
+                    s += w(i, j) * &h[j];
                 }
             }
             *slot = s.min(one.clone());

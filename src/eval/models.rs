@@ -60,7 +60,11 @@ impl Evaluator<'_> {
                 let value = match self.field(e, *field, span)? {
                     Value::Number(n) => n,
                     _ => {
-                        return Err(self.bad_input(def, e, "has no number in a field the model reads".into()));
+                        return Err(self.bad_input(
+                            def,
+                            e,
+                            "has no number in a field the model reads".into(),
+                        ));
                     }
                 };
                 column.push(value);
