@@ -250,7 +250,9 @@ mod tests {
                 "for",
                 "at",
                 "expect",
-                "assert"
+                "assert",
+                "clearing",
+                "debtrank"
             ]
         );
     }
