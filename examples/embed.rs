@@ -81,14 +81,14 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut failures = 0;
     while run
         .step_observed(&mut |event| {
-            if event.kind == "default" {
+            if event.kind == cascade::EventKind::Default {
                 failures += 1;
             }
         })?
         .is_some()
     {}
     println!("{failures} banks failed");
-    for event in run.events().iter().filter(|e| e.kind == "emit") {
+    for event in run.events().iter().filter(|e| e.kind == cascade::EventKind::Emit) {
         println!("  step {}: {}", event.step, event.text);
     }
 

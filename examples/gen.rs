@@ -312,7 +312,7 @@ fn interpret(o: &Options, script: &str) -> Result<(), String> {
         firings += summary.firings;
     }
     let time = start.elapsed();
-    let defaults = run.events().iter().filter(|e| e.kind == "default").count();
+    let defaults = run.events().iter().filter(|e| e.kind == cascade::EventKind::Default).count();
     let mut line = format!("interpreter: {defaults} of {} entities defaulted, {firings} firings", o.size);
     if o.scenario == Scenario::FireSale {
         let price = run.value("price").map_err(render)?;
@@ -325,10 +325,10 @@ fn interpret(o: &Options, script: &str) -> Result<(), String> {
     );
     for target in &o.explain {
         let events = run.events();
-        let defaulted = |name: &str| events.iter().any(|e| e.kind == "default" && e.text == name);
+        let defaulted = |name: &str| events.iter().any(|e| e.kind == cascade::EventKind::Default && e.text == name);
         let prefix = if o.scenario == Scenario::Interbank { "b" } else { "l" };
         let name = match target.as_str() {
-            "last-default" => events.iter().rev().find(|e| e.kind == "default").map(|e| e.text.clone()),
+            "last-default" => events.iter().rev().find(|e| e.kind == cascade::EventKind::Default).map(|e| e.text.clone()),
             "survivor" => (0..o.size).map(|i| format!("{prefix}{i}")).find(|n| !defaulted(n)),
             other => Some(other.to_string()),
         }

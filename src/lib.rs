@@ -53,13 +53,13 @@ pub mod value;
 pub use data::{DataFile, DataLoader, DataSource};
 pub use diagnostic::{Diagnostics, Problem, RenderStyle};
 pub use engine::{
-    Checkpoint, Declaration, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart, StepSummary, World,
+    Checkpoint, Declaration, DeclarationKind, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart, StepSummary, World,
     check_source,
 };
 pub use explain::{Approach, Candidate, Cause, Explanation, Loss, MAX_EXPLAIN_DEPTH, Read};
 pub use host::{HostFn, HostReturn, HostValue};
 pub use loops::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK_LOOPS, Polarity};
-pub use report::{Column, Event, Expectation, Trace};
+pub use report::{Column, Event, EventKind, Expectation, ExpectationKind, Trace};
 pub use rust_decimal::Decimal;
 pub use sweep::{
     BLOCK, DefaultCurve, DefaultRow, EXACT_VALUES, FAN_PERCENTILES, FanStep, MAX_ENTITY_COLUMNS, MAX_POINTS,

@@ -47,7 +47,7 @@ fn value(run: &mut Run, name: &str) -> String {
 }
 
 fn emitted(run: &Run) -> Vec<(u64, String)> {
-    run.events().into_iter().filter(|e| e.kind == "emit").map(|e| (e.step, e.text)).collect()
+    run.events().into_iter().filter(|e| e.kind == cascade::EventKind::Emit).map(|e| (e.step, e.text)).collect()
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn defaulting_twice_keeps_the_first_step() {
     let mut run =
         run("scenario \"s\" { horizon = 5 }\nkind K { x = 0 }\nentity e: K\nwhile step >= 2 then default(e)");
     assert_eq!(value(&mut run, "e.defaulted_at"), "2");
-    assert_eq!(run.events().iter().filter(|e| e.kind == "default").count(), 1);
+    assert_eq!(run.events().iter().filter(|e| e.kind == cascade::EventKind::Default).count(), 1);
 }
 
 #[test]

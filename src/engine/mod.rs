@@ -24,7 +24,7 @@ mod run;
 mod world;
 
 pub use error::Error;
-pub use program::{Checkpoint, Declaration, ParamInfo, Program, RuleInfo};
+pub use program::{Checkpoint, Declaration, DeclarationKind, ParamInfo, Program, RuleInfo};
 pub(crate) use run::parse_literal;
 pub use run::{Run, RunStart, StepSummary};
 pub use world::World;

@@ -184,13 +184,57 @@ impl fmt::Debug for Checkpoint {
     }
 }
 
+/// What a [`Declaration`] declares: serialised as `param`, `var`, `let`,
+/// `series`, `kind` or `entity`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclarationKind {
+    /// `param NAME = ...`
+    Param,
+    /// `var NAME = ...`
+    Var,
+    /// `let NAME = ...`
+    Let,
+    /// `series NAME = ...`
+    Series,
+    /// `kind NAME { ... }`
+    Kind,
+    /// `entity NAME: Kind { ... }` (in the script, a data file or the host's `World`).
+    Entity,
+}
+
+impl DeclarationKind {
+    /// The keyword that declares it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclarationKind::Param => "param",
+            DeclarationKind::Var => "var",
+            DeclarationKind::Let => "let",
+            DeclarationKind::Series => "series",
+            DeclarationKind::Kind => "kind",
+            DeclarationKind::Entity => "entity",
+        }
+    }
+
+    /// A value read by name in outputs: a var, a let or a series.
+    pub fn is_value(self) -> bool {
+        matches!(self, DeclarationKind::Var | DeclarationKind::Let | DeclarationKind::Series)
+    }
+}
+
+impl std::fmt::Display for DeclarationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A declared name, for completion and `:show`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Declaration {
     /// The name.
     pub name: String,
-    /// `param`, `var`, `let`, `series`, `kind` or `entity`.
-    pub what: &'static str,
+    /// A param, var, let, series, kind or entity.
+    pub what: DeclarationKind,
     /// For an entity, its kind; for a kind, its fields.
     pub detail: String,
 }
@@ -228,28 +272,28 @@ impl Program {
     pub fn declarations(&self) -> Vec<Declaration> {
         let ir = &self.inner.ir;
         let mut out = Vec::new();
-        let simple = |list: &[crate::ir::Global], what: &'static str, out: &mut Vec<Declaration>| {
+        let simple = |list: &[crate::ir::Global], what: DeclarationKind, out: &mut Vec<Declaration>| {
             out.extend(list.iter().map(|g| Declaration {
                 name: g.name.clone(),
                 what,
                 detail: String::new(),
             }));
         };
-        simple(&ir.params, "param", &mut out);
-        simple(&ir.vars, "var", &mut out);
-        simple(&ir.lets, "let", &mut out);
+        simple(&ir.params, DeclarationKind::Param, &mut out);
+        simple(&ir.vars, DeclarationKind::Var, &mut out);
+        simple(&ir.lets, DeclarationKind::Let, &mut out);
         out.extend(ir.series.iter().map(|s| Declaration {
             name: s.name.clone(),
-            what: "series",
+            what: DeclarationKind::Series,
             detail: String::new(),
         }));
         for kind in &ir.kinds {
             let fields: Vec<&str> = kind.fields.iter().map(|f| f.name.as_str()).collect();
-            out.push(Declaration { name: kind.name.clone(), what: "kind", detail: fields.join(", ") });
+            out.push(Declaration { name: kind.name.clone(), what: DeclarationKind::Kind, detail: fields.join(", ") });
         }
         for entity in &ir.entities {
             let kind = ir.kinds[entity.kind as usize].name.clone();
-            out.push(Declaration { name: entity.name.clone(), what: "entity", detail: kind });
+            out.push(Declaration { name: entity.name.clone(), what: DeclarationKind::Entity, detail: kind });
         }
         out
     }

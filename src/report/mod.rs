@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem};
 use crate::engine::{Error, Run};
-use crate::eval::trace::{EventKind, ReadKey};
+use crate::eval::trace::{EventKind as LogEvent, ReadKey};
 use crate::eval::{Evaluator, Fault, display_value};
 use crate::ir::{Cell, FieldRef, Ir, ModelSpec};
 use crate::value::{Value, exact};
@@ -188,11 +188,37 @@ pub(crate) fn csv_value(ir: &Ir, value: &Value) -> String {
     }
 }
 
+/// Which statement an [`Expectation`] is: serialised as `expect` or `assert`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectationKind {
+    /// `expect COND` (checked at the end of the run).
+    Expect,
+    /// `assert COND` (checked at every step).
+    Assert,
+}
+
+impl ExpectationKind {
+    /// The keyword: `expect` or `assert`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectationKind::Expect => "expect",
+            ExpectationKind::Assert => "assert",
+        }
+    }
+}
+
+impl std::fmt::Display for ExpectationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Whether an `expect` or `assert` held.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expectation {
     /// `expect` or `assert`.
-    pub kind: &'static str,
+    pub kind: ExpectationKind,
     /// Its source text.
     pub text: String,
     /// Its line.
@@ -205,13 +231,42 @@ pub struct Expectation {
     pub detail: String,
 }
 
+/// What kind of [`Event`] happened: serialised as `default`, `emit` or `stop`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// An entity defaulted.
+    Default,
+    /// A rule's `emit "text"`.
+    Emit,
+    /// A rule's `stop "reason"`.
+    Stop,
+}
+
+impl EventKind {
+    /// The name used in outputs: `default`, `emit` or `stop`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Default => "default",
+            EventKind::Emit => "emit",
+            EventKind::Stop => "stop",
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Something that happened during a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     /// The step.
     pub step: u64,
-    /// `default`, `emit` or `stop`.
-    pub kind: &'static str,
+    /// A default, an `emit` or a `stop`.
+    pub kind: EventKind,
     /// The defaulted entity, the emitted text or the stop reason.
     pub text: String,
     /// The rule that caused it (`margin_call`, or `rule at line 31`).
@@ -232,7 +287,7 @@ impl Run {
                     ir.expects[o.index as usize].span
                 };
                 Expectation {
-                    kind: if o.assert { "assert" } else { "expect" },
+                    kind: if o.assert { ExpectationKind::Assert } else { ExpectationKind::Expect },
                     text: span.text(ir.source.text()).to_string(),
                     line: ir.source.line_of(span.start),
                     passed: o.passed,
@@ -284,9 +339,9 @@ impl Run {
             .iter()
             .map(|e| {
                 let (kind, text) = match &e.kind {
-                    EventKind::Default(entity) => ("default", ir.entities[*entity as usize].name.clone()),
-                    EventKind::Emit(text) => ("emit", text.clone()),
-                    EventKind::Stop(reason) => ("stop", reason.clone()),
+                    LogEvent::Default(entity) => (EventKind::Default, ir.entities[*entity as usize].name.clone()),
+                    LogEvent::Emit(text) => (EventKind::Emit, text.clone()),
+                    LogEvent::Stop(reason) => (EventKind::Stop, reason.clone()),
                 };
                 Event { step: e.step, kind, text, rule: self.firing_label(e.cause) }
             })

@@ -107,7 +107,7 @@ impl Trace<'_> {
                     "target": slot_name(ir, record.slot),
                     "from": json_value(ir, &record.from),
                     "to": json_value(ir, &record.to),
-                    "cause": record.cause,
+                    "cause": cause_json(record.cause),
                 });
                 if record.delayed {
                     change["delayed"] = Json::Bool(true);
@@ -119,9 +119,9 @@ impl Trace<'_> {
             .map(|e| {
                 let record = &m.log.events[e];
                 match &record.kind {
-                    EventKind::Default(entity) => json!({ "kind": "default", "entity": ir.entities[*entity as usize].name, "cause": record.cause }),
-                    EventKind::Emit(text) => json!({ "kind": "emit", "text": text, "cause": record.cause }),
-                    EventKind::Stop(reason) => json!({ "kind": "stop", "reason": reason, "cause": record.cause }),
+                    EventKind::Default(entity) => json!({ "kind": "default", "entity": ir.entities[*entity as usize].name, "cause": cause_json(record.cause) }),
+                    EventKind::Emit(text) => json!({ "kind": "emit", "text": text, "cause": cause_json(record.cause) }),
+                    EventKind::Stop(reason) => json!({ "kind": "stop", "reason": reason, "cause": cause_json(record.cause) }),
                 }
             })
             .collect();
@@ -160,4 +160,10 @@ impl Serialize for Trace<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.to_json().serialize(serializer)
     }
+}
+
+/// A change's or an event's cause in the trace: the firing's `id`, or `null`
+/// for a value set by hand (the REPL's `:set`, `Run::set`).
+fn cause_json(cause: u32) -> Json {
+    if cause == crate::eval::BY_HAND { Json::Null } else { Json::from(cause) }
 }

@@ -144,8 +144,8 @@ fn markers(recording: &Recording) -> Vec<Marker> {
     let mut groups: Vec<(u64, bool, Vec<String>)> = Vec::new();
     for default in [true, false] {
         for event in &recording.events {
-            let is_default = event.kind == "default";
-            if is_default != default || !matches!(event.kind, "default" | "emit") {
+            let is_default = event.kind == cascade::EventKind::Default;
+            if is_default != default || !matches!(event.kind, cascade::EventKind::Default | cascade::EventKind::Emit) {
                 continue;
             }
             let names = event_label(event);

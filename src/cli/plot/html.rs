@@ -256,9 +256,9 @@ fn timeline_section(out: &mut String, run: &Run, recording: &Recording) {
             String::new()
         };
         let (class, text) = match event.kind {
-            "default" => (" class=\"default\"", format!("{} DEFAULTS", esc(&event.text))),
-            "stop" => ("", format!("stop: {}", esc(&event.text))),
-            _ => ("", esc(&event.text)),
+            cascade::EventKind::Default => (" class=\"default\"", format!("{} DEFAULTS", esc(&event.text))),
+            cascade::EventKind::Stop => ("", format!("stop: {}", esc(&event.text))),
+            cascade::EventKind::Emit => ("", esc(&event.text)),
         };
         let _ = writeln!(
             out,
@@ -272,7 +272,7 @@ fn timeline_section(out: &mut String, run: &Run, recording: &Recording) {
 
 fn defaults_section(out: &mut String, run: &Run) {
     let defaulted: Vec<String> =
-        run.events().into_iter().filter(|e| e.kind == "default").map(|e| e.text).collect();
+        run.events().into_iter().filter(|e| e.kind == cascade::EventKind::Default).map(|e| e.text).collect();
     let _ = writeln!(out, "<h2>Why each default happened</h2>");
     if defaulted.is_empty() {
         let _ = writeln!(out, "<p>No entity defaulted.</p>");

@@ -89,11 +89,11 @@ pub fn drawable_names(program: &Program) -> Vec<String> {
     let mut names = Vec::new();
     let declarations = program.declarations();
     for d in &declarations {
-        if matches!(d.what, "var" | "let" | "series") {
+        if d.what.is_value() {
             names.push(d.name.clone());
         }
     }
-    for d in declarations.iter().filter(|d| d.what == "entity") {
+    for d in declarations.iter().filter(|d| d.what == cascade::DeclarationKind::Entity) {
         for field in program.fields(&d.name).unwrap_or_default() {
             if field != "defaulted" {
                 names.push(format!("{}.{field}", d.name));
@@ -140,11 +140,11 @@ pub fn default_names(program: &Program) -> Vec<String> {
     let declarations = program.declarations();
     let mut names: Vec<String> = declarations
         .iter()
-        .filter(|d| matches!(d.what, "var" | "let" | "series"))
+        .filter(|d| d.what.is_value())
         .map(|d| d.name.clone())
         .collect();
     let entities: Vec<&str> =
-        declarations.iter().filter(|d| d.what == "entity").map(|d| d.name.as_str()).collect();
+        declarations.iter().filter(|d| d.what == cascade::DeclarationKind::Entity).map(|d| d.name.as_str()).collect();
     if entities.len() <= FEW_ENTITIES {
         for entity in entities {
             for field in program.fields(entity).unwrap_or_default() {
@@ -181,7 +181,7 @@ pub fn glob(pattern: &str, name: &str) -> bool {
 /// entity, or the entities bound by the rule that emitted (`margin_call [l =
 /// coreweave]` → `coreweave`), or else the rule's name.
 pub fn event_label(event: &Event) -> String {
-    if event.kind == "default" {
+    if event.kind == cascade::EventKind::Default {
         return event.text.clone();
     }
     if let (Some(open), true) = (event.rule.find('['), event.rule.ends_with(']')) {

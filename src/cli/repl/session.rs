@@ -109,11 +109,11 @@ impl Session {
         let mut names = Names::default();
         for d in self.program.declarations() {
             match d.what {
-                "kind" => {
+                cascade::DeclarationKind::Kind => {
                     let fields = self.program.fields(&d.name).unwrap_or_default();
                     names.kinds.insert(d.name.clone(), fields);
                 }
-                "entity" => {
+                cascade::DeclarationKind::Entity => {
                     names.entity_kind.insert(d.name.clone(), d.detail);
                 }
                 _ => {}

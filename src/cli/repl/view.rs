@@ -133,9 +133,9 @@ impl Session {
         if let Some(d) = declarations.iter().find(|d| d.name == name) {
             let what = d.what;
             match what {
-                "entity" => self.show_entity(name, &d.detail.clone(), out),
-                "kind" => self.show_kind(name, out),
-                _ => self.show_global(what, name, out),
+                cascade::DeclarationKind::Entity => self.show_entity(name, &d.detail.clone(), out),
+                cascade::DeclarationKind::Kind => self.show_kind(name, out),
+                _ => self.show_global(what.as_str(), name, out),
             }
         } else if let Some(rule) = self.program.rules().into_iter().find(|r| r.label == name) {
             let mut head = format!("rule {} (line {}", rule.label, rule.line);
@@ -228,7 +228,7 @@ impl Session {
             .program
             .declarations()
             .into_iter()
-            .filter(|d| d.what == "entity" && d.detail == name)
+            .filter(|d| d.what == cascade::DeclarationKind::Entity && d.detail == name)
             .map(|d| d.name)
             .collect();
         if entities.is_empty() {

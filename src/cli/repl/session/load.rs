@@ -64,7 +64,7 @@ impl Session {
         let declarations = self.program.declarations();
         let mut parts = Vec::new();
         for what in ["param", "var", "let", "series", "kind", "entity"] {
-            let n = declarations.iter().filter(|d| d.what == what).count();
+            let n = declarations.iter().filter(|d| d.what.as_str() == what).count();
             let word = match (what, n) {
                 (_, 0) => continue,
                 ("series", _) | (_, 1) => what.to_string(),
