@@ -325,10 +325,13 @@ fn interpret(o: &Options, script: &str) -> Result<(), String> {
     );
     for target in &o.explain {
         let events = run.events();
-        let defaulted = |name: &str| events.iter().any(|e| e.kind == cascade::EventKind::Default && e.text == name);
+        let defaulted =
+            |name: &str| events.iter().any(|e| e.kind == cascade::EventKind::Default && e.text == name);
         let prefix = if o.scenario == Scenario::Interbank { "b" } else { "l" };
         let name = match target.as_str() {
-            "last-default" => events.iter().rev().find(|e| e.kind == cascade::EventKind::Default).map(|e| e.text.clone()),
+            "last-default" => {
+                events.iter().rev().find(|e| e.kind == cascade::EventKind::Default).map(|e| e.text.clone())
+            }
             "survivor" => (0..o.size).map(|i| format!("{prefix}{i}")).find(|n| !defaulted(n)),
             other => Some(other.to_string()),
         }

@@ -53,8 +53,8 @@ pub mod value;
 pub use data::{DataFile, DataLoader, DataSource};
 pub use diagnostic::{Diagnostics, Problem, RenderStyle};
 pub use engine::{
-    Checkpoint, Declaration, DeclarationKind, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart, StepSummary, World,
-    check_source,
+    Checkpoint, Declaration, DeclarationKind, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart,
+    StepSummary, World, check_source,
 };
 pub use explain::{Approach, Candidate, Cause, Explanation, Loss, MAX_EXPLAIN_DEPTH, Read};
 pub use host::{HostFn, HostReturn, HostValue};

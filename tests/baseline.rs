@@ -36,7 +36,11 @@ fn step_text(step: Option<u64>) -> String {
 
 /// The defaults the interpreter recorded, as `(step, entity name)` in order.
 fn defaults(run: &Run) -> Vec<(u64, String)> {
-    run.events().into_iter().filter(|e| e.kind == cascade::EventKind::Default).map(|e| (e.step, e.text)).collect()
+    run.events()
+        .into_iter()
+        .filter(|e| e.kind == cascade::EventKind::Default)
+        .map(|e| (e.step, e.text))
+        .collect()
 }
 
 fn check_interbank(banks: usize, degree: usize, shocks: usize, seed: u64) {

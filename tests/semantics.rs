@@ -47,7 +47,11 @@ fn value(run: &mut Run, name: &str) -> String {
 }
 
 fn emitted(run: &Run) -> Vec<(u64, String)> {
-    run.events().into_iter().filter(|e| e.kind == cascade::EventKind::Emit).map(|e| (e.step, e.text)).collect()
+    run.events()
+        .into_iter()
+        .filter(|e| e.kind == cascade::EventKind::Emit)
+        .map(|e| (e.step, e.text))
+        .collect()
 }
 
 #[test]
@@ -540,4 +544,20 @@ fn why_not_reports_the_closest_approach() {
     assert!(text.starts_with("e did not default"), "{text}");
     assert!(text.contains("bust [k = e]"), "{text}");
     assert!(text.contains("`k.cash < 0`: closest at step 3: k.cash 1, needed < 0"), "{text}");
+}
+
+#[test]
+fn a_draw_inside_an_if_makes_the_start_random() {
+    // The start of path 0 says nothing about other paths when an initial value
+    // draws, also inside an `if`: no "never fires" warning from one path's start.
+    let drawn = "var price = if true then uniform(1, 3) else 2\nvar alarm = false\nwhen price < 1.5 then alarm = true\n";
+    let never_fires = |p: &cascade::Program| {
+        p.warnings().problems().iter().filter(|w| w.code == "cascade::check::never_fires").count()
+    };
+    let program = Engine::new().compile(drawn, "drawn.cascade").unwrap();
+    assert_eq!(never_fires(&program), 0, "{:?}", program.warnings().problems());
+    // The same script without the draw does warn: the test can fail.
+    let fixed = "var price = if true then 2 else 2\nvar alarm = false\nwhen price < 1.5 then alarm = true\n";
+    let program = Engine::new().compile(fixed, "fixed.cascade").unwrap();
+    assert_eq!(never_fires(&program), 1, "{:?}", program.warnings().problems());
 }

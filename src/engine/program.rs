@@ -289,7 +289,11 @@ impl Program {
         }));
         for kind in &ir.kinds {
             let fields: Vec<&str> = kind.fields.iter().map(|f| f.name.as_str()).collect();
-            out.push(Declaration { name: kind.name.clone(), what: DeclarationKind::Kind, detail: fields.join(", ") });
+            out.push(Declaration {
+                name: kind.name.clone(),
+                what: DeclarationKind::Kind,
+                detail: fields.join(", "),
+            });
         }
         for entity in &ir.entities {
             let kind = ir.kinds[entity.kind as usize].name.clone();

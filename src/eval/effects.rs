@@ -365,7 +365,15 @@ pub(super) fn collect_reads(
                 collect_reads(ev, arg, frame, log);
             }
         }
-        _ => {}
+        // Written out so that a new node is a compile error here. Not followed:
+        // leaves that are no cell, a local's exposure field, and the branches of
+        // an `if` or pieces of a template (what they read is not recorded as a
+        // firing's input).
+        NodeKind::Const(_)
+        | NodeKind::Local(_)
+        | NodeKind::ExposureField { .. }
+        | NodeKind::If(_)
+        | NodeKind::Template(_) => {}
     }
 }
 

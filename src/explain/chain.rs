@@ -513,7 +513,18 @@ fn node_leaves(ir: &Ir, node: &Node, entity: Option<u32>, keys: &mut Vec<ReadKey
                 stack.extend(args.iter().rev());
                 None
             }
-            _ => None,
+            // Written out so that a new node is a compile error here. Not
+            // followed: leaves that are no cell, a draw (its value is the
+            // stream's), a local's exposure field, the branches of an `if` and
+            // the pieces of a template (explained by the nodes they choose).
+            NodeKind::Const(_)
+            | NodeKind::Step
+            | NodeKind::Date
+            | NodeKind::Local(_)
+            | NodeKind::Draw(..)
+            | NodeKind::ExposureField { .. }
+            | NodeKind::If(_)
+            | NodeKind::Template(_) => None,
         };
         if let Some(key) = key
             && !keys.contains(&key)

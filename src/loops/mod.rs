@@ -82,7 +82,7 @@ use std::str::FromStr;
 use petgraph::graph::NodeIndex;
 
 use crate::engine::Program;
-use crate::ir::{EdgeKind, EffectIr, EffectKindIr, FieldRef, GraphNode, Id, Ir, Node, Piece, TriggerIr};
+use crate::ir::{EdgeKind, EffectPart, FieldRef, GraphNode, Id, Ir, Node, TriggerIr};
 
 use signs::{Sign, Signs};
 
@@ -517,24 +517,12 @@ fn rule_body_reads(ir: &Ir, rule: Id) -> HashSet<GraphNode> {
     if let TriggerIr::When(cond) | TriggerIr::While(cond) = &def.trigger {
         visit(cond);
     }
-    fn visit_effect(effect: &EffectIr, visit: &mut dyn FnMut(&Node)) {
-        match &effect.kind {
-            EffectKindIr::Assign { target, value, .. } => {
-                if let crate::ir::TargetIr::Field { object, .. } = target {
-                    visit(object);
-                }
-                visit(value);
-            }
-            EffectKindIr::Default(entity) | EffectKindIr::Let { value: entity, .. } => visit(entity),
-            EffectKindIr::After { delay, effect: inner } => {
-                visit(delay);
-                visit_effect(inner, visit);
-            }
-            EffectKindIr::Emit(_) | EffectKindIr::Stop(_) => {}
-        }
-    }
     for e in &def.effects {
-        visit_effect(e, &mut visit);
+        e.for_each_node(&mut |node, part| {
+            if part == EffectPart::Body {
+                visit(node);
+            }
+        });
     }
     reads
 }
@@ -544,21 +532,12 @@ fn rule_message_reads(ir: &Ir, rule: Id) -> HashSet<GraphNode> {
     let mut reads = HashSet::new();
     let Some(def) = ir.rules.get(rule as usize) else { return reads };
     let env = signs::rule_env(def);
-    fn message_reads(ir: &Ir, effect: &EffectIr, env: &[Option<Id>], reads: &mut HashSet<GraphNode>) {
-        match &effect.kind {
-            EffectKindIr::Emit(pieces) | EffectKindIr::Stop(pieces) => {
-                for piece in pieces {
-                    if let Piece::Expr(node) = piece {
-                        signs::collect_reads(ir, node, env, reads);
-                    }
-                }
-            }
-            EffectKindIr::After { effect: inner, .. } => message_reads(ir, inner, env, reads),
-            EffectKindIr::Assign { .. } | EffectKindIr::Default(_) | EffectKindIr::Let { .. } => {}
-        }
-    }
     for e in &def.effects {
-        message_reads(ir, e, &env, &mut reads);
+        e.for_each_node(&mut |node, part| {
+            if part == EffectPart::Message {
+                signs::collect_reads(ir, node, &env, &mut reads);
+            }
+        });
     }
     reads
 }

@@ -339,7 +339,9 @@ impl Run {
             .iter()
             .map(|e| {
                 let (kind, text) = match &e.kind {
-                    LogEvent::Default(entity) => (EventKind::Default, ir.entities[*entity as usize].name.clone()),
+                    LogEvent::Default(entity) => {
+                        (EventKind::Default, ir.entities[*entity as usize].name.clone())
+                    }
                     LogEvent::Emit(text) => (EventKind::Emit, text.clone()),
                     LogEvent::Stop(reason) => (EventKind::Stop, reason.clone()),
                 };

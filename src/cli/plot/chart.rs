@@ -145,7 +145,9 @@ fn markers(recording: &Recording) -> Vec<Marker> {
     for default in [true, false] {
         for event in &recording.events {
             let is_default = event.kind == cascade::EventKind::Default;
-            if is_default != default || !matches!(event.kind, cascade::EventKind::Default | cascade::EventKind::Emit) {
+            if is_default != default
+                || !matches!(event.kind, cascade::EventKind::Default | cascade::EventKind::Emit)
+            {
                 continue;
             }
             let names = event_label(event);

@@ -138,13 +138,13 @@ pub fn expand(program: &Program, patterns: &[String]) -> Result<Vec<String>, Str
 /// scenario has at most a few entities.
 pub fn default_names(program: &Program) -> Vec<String> {
     let declarations = program.declarations();
-    let mut names: Vec<String> = declarations
+    let mut names: Vec<String> =
+        declarations.iter().filter(|d| d.what.is_value()).map(|d| d.name.clone()).collect();
+    let entities: Vec<&str> = declarations
         .iter()
-        .filter(|d| d.what.is_value())
-        .map(|d| d.name.clone())
+        .filter(|d| d.what == cascade::DeclarationKind::Entity)
+        .map(|d| d.name.as_str())
         .collect();
-    let entities: Vec<&str> =
-        declarations.iter().filter(|d| d.what == cascade::DeclarationKind::Entity).map(|d| d.name.as_str()).collect();
     if entities.len() <= FEW_ENTITIES {
         for entity in entities {
             for field in program.fields(entity).unwrap_or_default() {
