@@ -164,7 +164,7 @@ fn monte_carlo(program: &Program, options: &ReportOptions, runs: u64) -> Result<
     sweep_options.step_records = program
         .declarations()
         .into_iter()
-        .filter(|d| d.what == "var")
+        .filter(|d| d.what == cascade::DeclarationKind::Var)
         .map(|d| d.name)
         .take(REPORT_FANS)
         .collect();

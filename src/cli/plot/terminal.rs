@@ -21,8 +21,12 @@ const DOTS: [[u32; 4]; 2] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]]
 pub fn text(recording: &Recording) -> String {
     let mut out = String::new();
     let last = recording.steps.last().copied().unwrap_or(0);
-    let defaults: Vec<(u64, String)> =
-        recording.events.iter().filter(|e| e.kind == "default").map(|e| (e.step, e.text.clone())).collect();
+    let defaults: Vec<(u64, String)> = recording
+        .events
+        .iter()
+        .filter(|e| e.kind == cascade::EventKind::Default)
+        .map(|e| (e.step, e.text.clone()))
+        .collect();
     for line in recording.lines.iter().take(MAX_PANELS) {
         out.push_str(&panel(line, &recording.steps, last, &defaults));
     }
