@@ -163,6 +163,9 @@ codes! {
     sweep {
         bad_option: Error, "a sweep option that cannot be used (`--vary`, `--shard`, `--record`, `--runs`, `--sample`)";
     }
+    stress {
+        wrong_type: Error, "a `--metric` that is not a number, or an `--until` that is not a bool (sensitivity, threshold)";
+    }
     merge {
         mismatch: Error, "outputs that are not the complete shards of one sweep";
     }

@@ -46,6 +46,7 @@ pub mod models;
 mod random;
 mod report;
 pub mod source;
+mod stress;
 mod sweep;
 pub mod syntax;
 pub mod value;
@@ -61,6 +62,10 @@ pub use host::{HostFn, HostReturn, HostValue};
 pub use loops::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK_LOOPS, Polarity};
 pub use report::{Column, Event, EventKind, Expectation, ExpectationKind, Trace};
 pub use rust_decimal::Decimal;
+pub use stress::{
+    Boundary, Effect, Explained, MAX_GRID, Method, ReverseStress, Sensitivity, SensitivityOptions, Threshold,
+    ThresholdOptions, TornadoRow, Verdict,
+};
 pub use sweep::{
     BLOCK, DefaultCurve, DefaultRow, EXACT_VALUES, FAN_PERCENTILES, FanStep, MAX_ENTITY_COLUMNS, MAX_POINTS,
     MergeError, Merged, OutputFormat, PathEnd, PathResult, RowWriter, Sample, Shard, ShardOutput, Summary,
@@ -77,3 +82,8 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../docs/sweep.md")]
 #[cfg(doctest)]
 pub struct SweepDoctests;
+
+/// The Rust example of `docs/sensitivity.md`, compiled and run as a doctest.
+#[doc = include_str!("../docs/sensitivity.md")]
+#[cfg(doctest)]
+pub struct SensitivityDoctests;

@@ -75,6 +75,22 @@ pub(crate) fn expression_scope(mut file: File) -> File {
 /// [`crate::Run::evaluate`]). `scope` is the program's file as
 /// [`expression_scope`] keeps it. Ids in the result match the program's.
 pub(crate) fn check_expression(scope: &File, ir: &Ir, expr: &syntax::Expr) -> Result<Root, Vec<Problem>> {
+    check_query(scope, ir, expr, &[]).map(|(root, _, _)| root)
+}
+
+/// A checked query: its root, its type, and the local of each measure asked for.
+pub(crate) type Query = (Root, Type, Vec<Option<u16>>);
+
+/// Like [`check_expression`], with the expression's type, and with extra
+/// names in scope (`first_default`, `defaults`: a run's measures, which the
+/// evaluator finds in the frame). A name the script declares is the script's:
+/// its measure gets no local (`None`); the others are locals 0, 1, ...
+pub(crate) fn check_query(
+    scope: &File,
+    ir: &Ir,
+    expr: &syntax::Expr,
+    measures: &[(&str, Type)],
+) -> Result<Query, Vec<Problem>> {
     let mut checker = Checker::new(scope, &ir.source, ir.host.clone());
     checker.declare_all();
     // Entities as the program declared them (same ids, same kinds).
@@ -93,12 +109,19 @@ pub(crate) fn check_expression(scope: &File, ir: &Ir, expr: &syntax::Expr) -> Re
     // The program itself is known to be clean; only the expression can be wrong.
     checker.problems.clear();
     let mut ctx = Ctx::new(Mode::Dynamic).at(crate::builtins::Place::Query);
+    let locals = measures
+        .iter()
+        .map(|(name, ty)| (!checker.names.contains_key(*name)).then(|| ctx.push_local(name, *ty)))
+        .collect();
     let (node, ty) = checker.lower_expr(expr, &mut ctx);
     if let Some(ty @ Type::Exposure) = ty {
         checker.require_scalar(ty, expr.span, "a value");
     }
     let errors: Vec<Problem> = checker.problems.into_iter().filter(Problem::is_error).collect();
-    if errors.is_empty() && ty.is_some() { Ok(ctx.root(node)) } else { Err(errors) }
+    match ty {
+        Some(ty) if errors.is_empty() => Ok((ctx.root(node), ty, locals)),
+        _ => Err(errors),
+    }
 }
 
 /// Declared names share one namespace.

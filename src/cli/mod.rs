@@ -12,6 +12,7 @@ mod out;
 mod output;
 mod plot;
 mod repl;
+mod stress;
 mod sweep;
 
 use std::io::IsTerminal;
@@ -291,6 +292,10 @@ enum Command {
     },
     /// Run many paths: a grid or Latin hypercube of params, seeded Monte Carlo; one row per path, or a summary.
     Sweep(Box<sweep::SweepArgs>),
+    /// What moves a metric most: each param at its low and high value (a tornado), or Morris effects.
+    Sensitivity(Box<stress::SensitivityArgs>),
+    /// Where a condition changes across a param's range, or the smallest joint shock that makes it hold.
+    Threshold(Box<stress::ThresholdArgs>),
     /// Combine the outputs of `cascade sweep --shard K/N` into the output of the whole sweep.
     Merge {
         /// The shards' outputs, in any order.
@@ -378,6 +383,8 @@ pub fn main() -> ExitCode {
             return repl::run(file.as_deref(), limits.engine(), (random.seed, random.path));
         }
         Command::Sweep(args) => sweep::sweep(*args),
+        Command::Sensitivity(args) => stress::sensitivity(*args),
+        Command::Threshold(args) => stress::threshold(*args),
         Command::Merge { files, output, provenance } => {
             sweep::merge(&files, output.as_deref(), provenance.as_deref())
         }

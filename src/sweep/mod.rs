@@ -207,9 +207,24 @@ pub struct SweepEnd {
     pub stopped: bool,
 }
 
-struct Record {
-    text: String,
-    root: Root,
+/// A run measure that a query may read by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Measure {
+    /// `first_default`: the step of the first default (none if there is none).
+    FirstDefault,
+    /// `defaults`: how many entities defaulted.
+    Defaults,
+}
+
+/// A checked expression over a path's final state (see
+/// [`Program::check_query`]): its text, type, and the frame slots of the run
+/// measures it reads.
+#[derive(Clone, Debug)]
+pub(crate) struct Query {
+    pub text: String,
+    pub root: Root,
+    pub ty: crate::value::Type,
+    pub measures: Vec<(u16, Measure)>,
 }
 
 /// A checked plan of paths; see [`Program::sweep`].
@@ -225,8 +240,11 @@ pub struct Sweep {
     drawn: Vec<u32>,
     entities: Vec<u32>,
     entities_omitted: bool,
-    records: Vec<Record>,
-    step_records: Vec<Record>,
+    records: Vec<Query>,
+    step_records: Vec<Query>,
+    /// False for a base-case batch: uncertain params keep their base values
+    /// and draws come from path 0's stream (as in `cascade run`).
+    draw_paths: bool,
 }
 
 impl fmt::Debug for Sweep {
@@ -321,19 +339,19 @@ impl Sweep {
                 entities.push(e as u32);
                 continue;
             }
-            let root = program.check_record(text).map_err(|message| {
+            let query = program.check_record(text).map_err(|message| {
                 SweepError::new(&format!("--record {text}"), message)
                     .with_help("record an expression of the final state (`coreweave.cash`, `count(b for b in Bank where b.defaulted)`) or an entity's name")
             })?;
-            records.push(Record { text: text.trim().to_string(), root });
+            records.push(query);
         }
         let mut step_records = Vec::new();
         for text in &options.step_records {
-            let root = program.check_record(text).map_err(|message| {
+            let query = program.check_record(text).map_err(|message| {
                 SweepError::new(&format!("--plot-value {text}"), message)
                     .with_help("draw a value of the state at each step (`h100_price`, `coreweave.cash`)")
             })?;
-            step_records.push(Record { text: text.trim().to_string(), root });
+            step_records.push(query);
         }
         let mut entities_omitted = false;
         if entities.is_empty() {
@@ -366,7 +384,46 @@ impl Sweep {
             entities_omitted,
             records,
             step_records,
+            draw_paths: true,
         })
+    }
+
+    /// A sweep over explicit points of the params `varied` (a point's `None`
+    /// leaves that param as the script computes it), recording `records`;
+    /// what sensitivity and threshold searches run. With `draw_paths` false
+    /// (and one run), each point is the base case of `cascade run`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn of_points(
+        program: &Program,
+        varied: Vec<u32>,
+        points: Vec<Vec<Value>>,
+        fixed: Vec<(u32, Value)>,
+        records: Vec<Query>,
+        runs: u64,
+        seed: u64,
+        horizon: Option<u64>,
+        draw_paths: bool,
+    ) -> Sweep {
+        let ir = &program.inner.ir;
+        let entities_omitted = ir.entities.len() > MAX_ENTITY_COLUMNS;
+        let entities = if entities_omitted { Vec::new() } else { (0..ir.entities.len() as u32).collect() };
+        let drawn = (0..ir.params.len() as u32)
+            .filter(|p| draw_paths && ir.params[*p as usize].uncertain.is_some())
+            .filter(|p| !varied.contains(p) && !fixed.iter().any(|(f, _)| f == p))
+            .collect();
+        Sweep {
+            program: program.clone(),
+            options: SweepOptions { runs: runs.max(1), seed, horizon, ..SweepOptions::default() },
+            varied,
+            points,
+            fixed,
+            drawn,
+            entities,
+            entities_omitted,
+            records,
+            step_records: Vec::new(),
+            draw_paths,
+        }
     }
 
     /// The program swept.

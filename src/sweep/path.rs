@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{PathEnd, PathResult, Record, Sweep};
+use super::{Measure, PathEnd, PathResult, Query, Sweep};
 use crate::engine::{Error, Run};
 use crate::eval::Evaluator;
 use crate::value::Value;
@@ -32,7 +32,10 @@ impl Sweep {
             result.end = PathEnd::Cancelled;
             return result;
         }
-        let mut start = self.program.start().provenance(false).seed(self.options.seed).path(path);
+        let mut start = self.program.start().provenance(false).seed(self.options.seed);
+        if self.draw_paths {
+            start = start.path(path);
+        }
         if let Some(h) = self.options.horizon {
             start = start.horizon(h);
         }
@@ -43,7 +46,10 @@ impl Sweep {
         for (id, value) in
             self.fixed.iter().cloned().chain(self.varied.iter().copied().zip(values.iter().cloned()))
         {
-            start = start.set_id(id, value);
+            // A point's `None` leaves the param as the script computes it.
+            if value != Value::None {
+                start = start.set_id(id, value);
+            }
         }
         let mut run = match start.begin() {
             Ok(run) => run,
@@ -101,9 +107,30 @@ impl Sweep {
     }
 
     /// The value of a recorded expression in the run's current state.
-    fn evaluate(&self, run: &mut Run, record: &Record) -> Value {
+    fn evaluate(&self, run: &mut Run, record: &Query) -> Value {
         let inner = &self.program.inner;
         let mut frame = vec![Value::None; record.root.locals as usize];
+        if !record.measures.is_empty() {
+            // The run measures, from every entity's `defaulted_at` now.
+            let ir = &inner.ir;
+            let slots = &run.machine.st.slots;
+            let (mut first, mut count) = (None::<Value>, 0u64);
+            for entity in &ir.entities {
+                let stored = ir.kinds[entity.kind as usize].stored_count;
+                if let Some(step) = slots[(entity.slot_base + stored + 1) as usize].as_number() {
+                    count += 1;
+                    if first.as_ref().and_then(Value::as_number).is_none_or(|f| step < f) {
+                        first = Some(Value::Number(step));
+                    }
+                }
+            }
+            for (local, measure) in &record.measures {
+                frame[*local as usize] = match measure {
+                    Measure::FirstDefault => first.clone().unwrap_or(Value::None),
+                    Measure::Defaults => Value::Number(count.into()),
+                };
+            }
+        }
         let mut ev = Evaluator { ir: &inner.ir, st: &mut run.machine.st, derived_owner: &inner.owners };
         ev.eval(&record.root.node, &mut frame).unwrap_or(Value::None)
     }

@@ -12,6 +12,7 @@ pub mod paths;
 pub mod png;
 pub mod record;
 pub mod terminal;
+pub mod tornado;
 pub mod units;
 
 use std::path::{Path, PathBuf};
