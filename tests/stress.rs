@@ -1,6 +1,10 @@
 //! Sensitivity and threshold search through the API, with answers worked out
 //! by hand (the scripts in `tests/stress/` say what they are).
 
+mod common;
+
+use common::{cascade, stdout};
+
 use cascade::{Decimal, Engine, Error, Program, SensitivityOptions, ThresholdOptions, Verdict};
 
 fn program(name: &str) -> Program {
@@ -183,4 +187,91 @@ fn a_probability_boundary_is_near_the_known_one() {
     // Without p(...), a condition with many paths is refused.
     let plain = ThresholdOptions { until: "firm.defaulted".into(), ..options };
     assert!(message(program("hazard").threshold(&plain).unwrap_err()).contains("a probability"));
+}
+
+/// Ranges at the edge of what a decimal holds are diagnostics, never a panic
+/// or a wrapped number.
+#[test]
+fn ranges_too_wide_for_decimals_are_diagnostics() {
+    const WIDE: &str = "-79228162514264337593543950335..79228162514264337593543950335";
+    let error = program("burn").threshold(&threshold("burn", ("cost", WIDE), "firm.defaulted")).unwrap_err();
+    assert!(message(error).contains("too wide"));
+
+    let options = SensitivityOptions {
+        vary: vec![("cost".into(), WIDE.into())],
+        metric: "first_default".into(),
+        method: cascade::Method::Morris,
+        ..Default::default()
+    };
+    let error = program("ceil").sensitivity(&options).unwrap_err();
+    assert!(message(error).contains("too wide"));
+
+    // One at a time, the ends of the range run; the run's own overflow is its diagnostic.
+    let options = SensitivityOptions {
+        vary: vec![("cost".into(), WIDE.into())],
+        metric: "left".into(),
+        ..Default::default()
+    };
+    match program("ceil").sensitivity(&options) {
+        Ok(tornado) => assert_eq!(tornado.rows.len(), 1),
+        Err(error) => {
+            let text = message(error);
+            assert!(text.contains("overflow"), "{text}");
+        }
+    }
+}
+
+/// The command's tornado table is the product: its text, and the picture's
+/// bars in the same order (widest first, the unread param last).
+#[test]
+fn the_tornado_from_the_command_line_as_text_and_as_a_picture() {
+    let args = ["sensitivity", "tests/stress/ceil.cascade", "--all", "--metric", "first_default"];
+    let text = cascade(&args);
+    assert!(text.status.success());
+    insta::assert_snapshot!(stdout(&text));
+
+    let dir = std::env::temp_dir().join(format!("cascade-tornado-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("tornado.svg");
+    let png = dir.join("tornado.png");
+    for file in [&svg, &png] {
+        let output = cascade(&[&args[..], &["--plot", file.to_str().unwrap()]].concat());
+        assert!(output.status.success(), "{}", common::stderr(&output));
+    }
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    let at = |label: &str| picture.find(&format!("\n{label}\n")).unwrap_or_else(|| panic!("no {label}"));
+    assert!(at("cash") < at("cost") && at("cost") < at("unread"));
+    assert!(picture.contains("first_default: what moves it most (base 10)"));
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The README answers the flagship's two questions with these commands; its
+/// text is their output (the threshold's story is cut after its first lines).
+#[test]
+fn the_readme_answers_are_the_commands_output() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let flagship = "examples/ai_compute_credit.cascade";
+    let tornado = stdout(&cascade(&["sensitivity", flagship, "--all", "--metric", "first_default"]));
+    assert!(
+        readme.contains(&format!("```text\n{tornado}```")),
+        "README's tornado is out of date:\n{tornado}"
+    );
+    let until = ["--until", "coreweave.defaulted", "--tolerance", "0.001"];
+    let found = stdout(&cascade(
+        &[&["threshold", flagship, "--vary", "spot_price=1.00..10.00"], &until[..]].concat(),
+    ));
+    let head: String = found.lines().take(7).map(|l| format!("{l}\n")).collect();
+    assert!(
+        readme.contains(&format!("```text\n{head}  ...\n```")),
+        "README's threshold is out of date:\n{head}"
+    );
+    assert!(head.contains("between 5.6593017578125 and 5.65985107421875"), "{head}");
+
+    let shock = ["--shock", "spot_price=-1.00,renewal_share=-50%", "--until", "coreweave.defaulted_at <= 24"];
+    let stressed = stdout(&cascade(&[&["threshold", flagship], &shock[..]].concat()));
+    assert!(stressed.contains("smallest scale at which it holds: 0.855017"), "{stressed}");
+    assert!(
+        stressed.contains("spot_price: 2 -> 1.14498") && stressed.contains("renewal_share: 0.3 -> 0.17174")
+    );
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{MAX_GRID, Runner, check_condition, number, param_id, range, sweep_error, tidy};
 use crate::engine::{Error, Program};
+use crate::ir::{Cell, FieldRef};
 use crate::sweep::SweepError;
 use crate::syntax::{Expr, ExprKind};
 use crate::value::{Type, Value};
@@ -232,7 +233,13 @@ impl Program {
             }
         };
         let shock = options.vary.is_none();
-        let width = hi - lo;
+        let too_wide = || {
+            sweep_error(
+                SweepError::new(&format!("{along}={lo}..{hi}"), "the range is too wide to scan in decimals")
+                    .with_help("narrow the range"),
+            )
+        };
+        let width = hi.checked_sub(lo).ok_or_else(too_wide)?;
         let tolerance = match &options.tolerance {
             Some(text) => {
                 let t = number(text, &format!("--tolerance {text}"))?;
@@ -269,11 +276,16 @@ impl Program {
         };
         let xs: Vec<Decimal> = (0..grid)
             .map(|j| match j {
-                0 => lo,
-                j if j == grid - 1 => hi,
-                j => tidy(lo + width * Decimal::from(j) / Decimal::from(grid - 1)),
+                0 => Some(lo),
+                j if j == grid - 1 => Some(hi),
+                j => width
+                    .checked_mul(Decimal::from(j))
+                    .and_then(|w| w.checked_div(Decimal::from(grid - 1)))
+                    .and_then(|w| lo.checked_add(w))
+                    .map(tidy),
             })
-            .collect();
+            .collect::<Option<_>>()
+            .ok_or_else(too_wide)?;
         let scan = runner.evaluate(&ids, xs.iter().map(|x| point(*x)).collect(), None, Some(&condition))?;
         let mut points = grid;
         let holds: Vec<bool> = scan.iter().map(|o| o.holds == Some(true)).collect();
@@ -426,9 +438,10 @@ fn explain_at(
         let slots = &run.machine.st.slots;
         ir.entities
             .iter()
-            .filter_map(|e| {
-                let stored = ir.kinds[e.kind as usize].stored_count;
-                let at = slots[(e.slot_base + stored + 1) as usize].as_number()?;
+            .enumerate()
+            .filter_map(|(entity, e)| {
+                let Cell::Slot(slot) = ir.cell(entity as u32, FieldRef::DefaultedAt) else { return None };
+                let at = slots[slot as usize].as_number()?;
                 Some((at, e.name.clone()))
             })
             .min_by(|a, b| a.0.cmp(&b.0))

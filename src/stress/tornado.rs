@@ -261,17 +261,19 @@ fn knife_edge(base: Option<Decimal>, at: Option<Decimal>, param: Decimal, value:
         (Some(_), None) | (None, Some(_)) => true,
         (None, None) => false,
         (Some(b), Some(a)) => {
-            let moved = (a - b).abs();
-            if moved.is_zero() {
+            // A move too large for decimals is as sharp an edge as there is.
+            let Some(moved) = a.checked_sub(b).map(|d| d.abs()) else { return true };
+            if moved.is_zero() || b.is_zero() || param.is_zero() {
                 return false;
             }
-            let (Some(rel_metric), Some(rel_param)) = (
-                (b.abs() > Decimal::ZERO).then(|| moved / b.abs()),
-                (!param.is_zero()).then(|| ((value - param) / param).abs()),
-            ) else {
+            let Some(rel_metric) = moved.checked_div(b.abs()) else { return true };
+            let Some(rel_param) =
+                value.checked_sub(param).and_then(|d| d.checked_div(param)).map(|d| d.abs())
+            else {
                 return false;
             };
-            rel_param.is_zero() || rel_metric >= rel_param * Decimal::from(KNIFE_EDGE)
+            rel_param.is_zero()
+                || rel_param.checked_mul(Decimal::from(KNIFE_EDGE)).is_some_and(|edge| rel_metric >= edge)
         }
     }
 }
@@ -371,8 +373,30 @@ fn morris(
     let k = varied.len();
     let r = options.trajectories.clamp(1, 1000);
     let mut stream = crate::random::auxiliary(options.seed, 2);
-    let third =
-        |lo: Decimal, hi: Decimal, level: u64| tidy(lo + (hi - lo) * Decimal::from(level) / Decimal::from(3));
+    // The four levels of each param's grid, in checked decimals.
+    let mut grids: Vec<[Decimal; 4]> = Vec::with_capacity(k);
+    for v in varied {
+        let level = |l: u64| {
+            v.high
+                .checked_sub(v.low)
+                .and_then(|w| w.checked_mul(Decimal::from(l)))
+                .and_then(|w| w.checked_div(Decimal::from(3)))
+                .and_then(|w| v.low.checked_add(w))
+                .map(tidy)
+        };
+        match (level(0), level(1), level(2), level(3)) {
+            (Some(a), Some(b), Some(c), Some(d)) => grids.push([a, b, c, d]),
+            _ => {
+                return Err(sweep_error(
+                    SweepError::new(
+                        &format!("--vary {}={}..{}", v.name, v.low, v.high),
+                        "the range is too wide to grid in decimals",
+                    )
+                    .with_help("narrow the range"),
+                ));
+            }
+        }
+    }
     let mut points = Vec::new();
     let mut orders = Vec::new();
     for _ in 0..r {
@@ -383,7 +407,7 @@ fn morris(
             order.swap(i, j);
         }
         let point = |levels: &[u64]| -> Vec<Value> {
-            varied.iter().zip(levels).map(|(v, l)| Value::Number(third(v.low, v.high, *l))).collect()
+            grids.iter().zip(levels).map(|(g, l)| Value::Number(g[*l as usize])).collect()
         };
         points.push(point(&levels));
         for &i in &order {
@@ -414,16 +438,16 @@ fn morris(
         .zip(effects)
         .map(|(v, e)| {
             let n = Decimal::from(e.len() as u64);
-            let sum = |f: &dyn Fn(&Decimal) -> Decimal| {
-                e.iter().try_fold(Decimal::ZERO, |acc, x| acc.checked_add(f(x)))
+            let sum = |f: &dyn Fn(&Decimal) -> Option<Decimal>| {
+                e.iter().try_fold(Decimal::ZERO, |acc, x| acc.checked_add(f(x)?))
             };
-            let mean = (!e.is_empty()).then(|| sum(&|x| *x).map(|s| s / n)).flatten();
-            let mean_abs = (!e.is_empty()).then(|| sum(&|x| x.abs()).map(|s| s / n)).flatten();
+            let mean = (!e.is_empty()).then(|| sum(&|x| Some(*x)).map(|s| s / n)).flatten();
+            let mean_abs = (!e.is_empty()).then(|| sum(&|x| Some(x.abs())).map(|s| s / n)).flatten();
             let spread = mean.and_then(|m| {
                 if e.len() < 2 {
                     return None;
                 }
-                let squares = sum(&|x| (*x - m) * (*x - m))?;
+                let squares = sum(&|x| x.checked_sub(m).and_then(|d| d.checked_mul(d)))?;
                 (squares / Decimal::from(e.len() as u64 - 1)).sqrt()
             });
             Effect {
