@@ -33,6 +33,21 @@ pub struct SensitivityArgs {
     /// Paths at each point (the metric is their mean); without it, one run of the base case.
     #[arg(long, value_name = "N")]
     runs: Option<u64>,
+    #[command(flatten)]
+    batch: BatchArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
+    format: TableFormat,
+    /// Also draw the tornado to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    #[command(flatten)]
+    limits: Limits,
+}
+
+/// The flags both searches share: the seed, the threads, `--set` and the horizon.
+#[derive(clap::Args)]
+struct BatchArgs {
     /// The seed.
     #[arg(long, default_value_t = 0, value_name = "S")]
     seed: u64,
@@ -45,14 +60,6 @@ pub struct SensitivityArgs {
     /// Run this many steps instead of the scenario's horizon.
     #[arg(long, value_name = "N")]
     horizon: Option<u64>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = TableFormat::Text)]
-    format: TableFormat,
-    /// Also draw the tornado to FILE.svg or FILE.png.
-    #[arg(long, value_name = "FILE")]
-    plot: Option<PathBuf>,
-    #[command(flatten)]
-    limits: Limits,
 }
 
 /// The flags of `cascade threshold`.
@@ -81,18 +88,8 @@ pub struct ThresholdArgs {
     /// Paths at each point; the condition is then a probability.
     #[arg(long, value_name = "N")]
     runs: Option<u64>,
-    /// The seed.
-    #[arg(long, default_value_t = 0, value_name = "S")]
-    seed: u64,
-    /// Threads (default: every core). The output is the same for any number.
-    #[arg(long, value_name = "J")]
-    jobs: Option<usize>,
-    /// Fix a param for every run (repeatable).
-    #[arg(long = "set", value_name = "NAME=VALUE")]
-    sets: Vec<String>,
-    /// Run this many steps instead of the scenario's horizon.
-    #[arg(long, value_name = "N")]
-    horizon: Option<u64>,
+    #[command(flatten)]
+    batch: BatchArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ThresholdFormat::Text)]
     format: ThresholdFormat,
@@ -165,11 +162,11 @@ pub fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
         metric: args.metric.clone(),
         method: if args.method == MethodArg::Morris { Method::Morris } else { Method::Oat },
         trajectories: args.trajectories,
-        set: pairs("--set", &args.sets)?,
+        set: pairs("--set", &args.batch.sets)?,
         runs: runs(args.runs)?,
-        seed: args.seed,
-        horizon: args.horizon,
-        jobs: jobs(args.jobs),
+        seed: args.batch.seed,
+        horizon: args.batch.horizon,
+        jobs: jobs(args.batch.jobs),
     };
     let result = program.sensitivity(&options).map_err(|e| usage(&e))?;
     if let Some(path) = &args.plot {
@@ -197,11 +194,11 @@ pub fn threshold(args: ThresholdArgs) -> Result<(), Failure> {
         until: args.until.clone(),
         tolerance: args.tolerance.clone(),
         grid: args.grid,
-        set: pairs("--set", &args.sets)?,
+        set: pairs("--set", &args.batch.sets)?,
         runs: runs(args.runs)?,
-        seed: args.seed,
-        horizon: args.horizon,
-        jobs: jobs(args.jobs),
+        seed: args.batch.seed,
+        horizon: args.batch.horizon,
+        jobs: jobs(args.batch.jobs),
         explain: args.explain.clone(),
     };
     let result = program.threshold(&options).map_err(|e| usage(&e))?;
