@@ -275,3 +275,60 @@ fn the_readme_answers_are_the_commands_output() {
         stressed.contains("spot_price: 2 -> 1.14498") && stressed.contains("renewal_share: 0.3 -> 0.17174")
     );
 }
+
+/// Morris on a linear response: every elementary effect is the slope times the
+/// range (3 × 1 for a, −2 × 10 for b), so μ* is exact and σ is zero; a param read
+/// nowhere has none. With an interaction term a·b the effects spread, inside
+/// the bounds the slopes allow (a's slope 3 + b is 3..13, b's −2 + a is −2..−1).
+#[test]
+fn morris_effects_of_a_linear_response_are_its_slopes() {
+    let vary = |pairs: &[(&str, &str)]| pairs.iter().map(|(n, r)| (n.to_string(), r.to_string())).collect();
+    let mut options = SensitivityOptions {
+        vary: vary(&[("a", "0..1"), ("b", "0..10"), ("c", "0..1")]),
+        metric: "y".into(),
+        method: cascade::Method::Morris,
+        ..Default::default()
+    };
+    let found = program("linear").sensitivity(&options).unwrap();
+    let effects: Vec<_> =
+        found.effects.iter().map(|e| (e.param.as_str(), e.mean_abs, e.mean, e.spread, e.count)).collect();
+    assert_eq!(
+        effects,
+        [
+            ("b", Some(d("20")), Some(d("-20")), Some(d("0")), 10),
+            ("a", Some(d("3")), Some(d("3")), Some(d("0")), 10),
+            ("c", Some(d("0")), Some(d("0")), Some(d("0")), 10),
+        ]
+    );
+
+    options.set = vec![("interact".into(), "1".into())];
+    let found = program("linear").sensitivity(&options).unwrap();
+    let of = |name: &str| found.effects.iter().find(|e| e.param == name).unwrap();
+    let (a, b) = (of("a"), of("b"));
+    assert!(a.spread.unwrap() > Decimal::ZERO && b.spread.unwrap() > Decimal::ZERO);
+    assert!(d("3") <= a.mean.unwrap() && a.mean.unwrap() <= d("13"), "{a:?}");
+    assert!(d("-20") <= b.mean.unwrap() && b.mean.unwrap() <= d("-10"), "{b:?}");
+    assert_eq!(of("c").mean_abs, Some(d("0")));
+}
+
+/// `--format json` and `--format csv` of the command carry the same exact table.
+#[test]
+fn the_tornado_as_json_and_csv() {
+    let args = ["sensitivity", "tests/stress/ceil.cascade", "--all", "--metric", "first_default"];
+    let json = cascade(&[&args[..], &["--format", "json"]].concat());
+    assert!(json.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["base"], "10");
+    let params: Vec<&str> =
+        json["rows"].as_array().unwrap().iter().map(|r| r["param"].as_str().unwrap()).collect();
+    assert_eq!(params, ["cash", "cost", "unread"]);
+    assert_eq!(json["rows"][1]["at_low"], "12");
+    assert_eq!(json["rows"][2]["swing"], "0");
+
+    let csv = stdout(&cascade(&[&args[..], &["--format", "csv"]].concat()));
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("param,"), "{header}");
+    assert_eq!(lines.count(), 3, "{csv}");
+    assert!(csv.contains("cost,") && csv.contains(",12,"), "{csv}");
+}
