@@ -378,6 +378,16 @@ pub fn did_you_mean_within<'a>(
     best.map(|(_, c)| format!("did you mean `{c}`?"))
 }
 
+/// The help for an unknown kind when no declared kind is near its name: how
+/// to declare one when there is none, the kinds when they are few.
+pub(crate) fn kinds_help(name: &str, kinds: &[&str]) -> String {
+    match kinds.len() {
+        0 => format!("the script declares no kind: declare it with `kind {name} {{ ... }}`"),
+        1..=20 => format!("the kinds are {}", list_words(kinds)),
+        n => format!("the script declares {n} kinds, none of them like this"),
+    }
+}
+
 /// `a, b and c`, each in backticks.
 pub fn list_words<S: AsRef<str>>(words: &[S]) -> String {
     let quoted: Vec<String> = words.iter().map(|w| format!("`{}`", w.as_ref())).collect();

@@ -273,17 +273,9 @@ impl<'a> Checker<'a> {
             None if self.declared_by_unparsed_item(&name.name) => None,
             None => {
                 let kinds: Vec<&str> = self.kinds.iter().map(|k| k.ast.name.name.as_str()).collect();
-                let help =
-                    self.did_you_mean(&name.name, kinds.iter().copied()).unwrap_or_else(|| {
-                        match kinds.len() {
-                            0 => format!(
-                                "the script declares no kind: declare it with `kind {} {{ ... }}`",
-                                name.name
-                            ),
-                            1..=20 => format!("the kinds are {}", list_words(&kinds)),
-                            n => format!("the script declares {n} kinds, none of them like this"),
-                        }
-                    });
+                let help = self
+                    .did_you_mean(&name.name, kinds.iter().copied())
+                    .unwrap_or_else(|| crate::diagnostic::kinds_help(&name.name, &kinds));
                 self.error(
                     Problem::error(codes::check::unknown_kind, format!("unknown kind `{}`", name.name))
                         .label(name.span, "no kind has this name")

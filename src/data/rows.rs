@@ -188,10 +188,10 @@ impl World {
         self.kind_ids.get(&name.name).copied().ok_or_else(|| {
             Problem::error(codes::check::unknown_kind, format!("unknown kind `{}`", name.name))
                 .label(name.span, "no kind of this name")
-                .maybe_help(did_you_mean(&name.name, self.kinds.iter().map(|k| k.name.as_str())).or_else(
+                .help(did_you_mean(&name.name, self.kinds.iter().map(|k| k.name.as_str())).unwrap_or_else(
                     || {
                         let names: Vec<&str> = self.kinds.iter().map(|k| k.name.as_str()).collect();
-                        Some(format!("the kinds are {}", list_words(&names)))
+                        crate::diagnostic::kinds_help(&name.name, &names)
                     },
                 ))
         })
