@@ -89,6 +89,21 @@ fn tab_completes_commands_names_and_fields() {
     leave(s);
 }
 
+/// Fields through exposures: `x.debtor.deb<TAB>` completes to the debtor's
+/// field (`debt`) before the `for x in ...` that binds `x` is typed.
+#[test]
+fn tab_completes_fields_through_exposures() {
+    let state = state_dir("exposure-completion");
+    let mut s = start(&["examples/clearing.cascade"], &state);
+    s.exp_string("cascade[0]> ").expect("the first prompt");
+    s.send("sum(x.debtor.deb\t").expect("typed");
+    pause();
+    s.send_line(" for x in exposures_of(a))").expect("enter");
+    // a lends only to c, whose debt is 4.
+    s.exp_string("\r\n4\r\n").expect("the completed expression runs");
+    leave(s);
+}
+
 #[test]
 fn ctrl_d_right_after_a_slow_answer_leaves() {
     // A slow command after the answer stands for a loaded machine: the answer
