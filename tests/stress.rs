@@ -184,6 +184,19 @@ fn a_probability_boundary_is_near_the_known_one() {
     assert!(d("0.045") <= b.from && b.to <= d("0.09"), "{b:?}");
     let (below, above) = b.shares.unwrap();
     assert!(below < d("0.5") && above >= d("0.5"));
+    // The story past the boundary is path 0 there, as `--seed 11 --path 0` replays it.
+    let explained = found.explain.as_ref().expect("path 0 past the boundary is explained");
+    assert_eq!((explained.target.as_str(), explained.path, explained.at), ("firm", Some(0), b.to));
+    let mut replay = program("hazard")
+        .start()
+        .seed(11)
+        .path(0)
+        .set("hazard", cascade::Value::Number(b.to))
+        .unwrap()
+        .begin()
+        .unwrap();
+    replay.run_to_end().unwrap();
+    assert_eq!(explained.text, replay.explain("firm").unwrap());
     // Without p(...), a condition with many paths is refused.
     let plain = ThresholdOptions { until: "firm.defaulted".into(), ..options };
     assert!(message(program("hazard").threshold(&plain).unwrap_err()).contains("a probability"));

@@ -435,7 +435,9 @@ fn threshold_text(t: &Threshold) -> String {
     }
     text.push_str(&format!("{} in all ({} points)\n", plural(t.runs, "run"), t.points));
     if let Some(e) = &t.explain {
-        text.push_str(&format!("\nexplain {} at {} = {}:\n{}", e.target, t.along, e.at, e.text));
+        let path =
+            e.path.map(|p| format!(", path {p} (`--path {p}` with the same `--seed`)")).unwrap_or_default();
+        text.push_str(&format!("\nexplain {} at {} = {}{path}:\n{}", e.target, t.along, e.at, e.text));
         if !text.ends_with('\n') {
             text.push('\n');
         }

@@ -127,7 +127,8 @@ pub struct Threshold {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shock: Option<ReverseStress>,
     /// `explain` of the target in the run just past the first boundary, on
-    /// the side where the condition holds (`None` with `runs`, or without a boundary).
+    /// the side where the condition holds (with `runs`, its path 0; `None`
+    /// without a boundary).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<Explained>,
 }
@@ -139,6 +140,9 @@ pub struct Explained {
     pub target: String,
     /// The value moved, at that run.
     pub at: Decimal,
+    /// With `runs`: the path explained (path 0 of the point, with the seed);
+    /// `None` for the base case.
+    pub path: Option<u64>,
     /// `explain`'s text.
     pub text: String,
 }
@@ -387,7 +391,7 @@ impl Program {
             })
         });
         let explain = match boundaries.first() {
-            Some(b) if options.runs == 0 => {
+            Some(b) => {
                 let at = if b.above { b.to } else { b.from };
                 explain_at(self, &runner, &ids, point(at), at, &condition.query.text, options)?
             }
@@ -419,7 +423,11 @@ fn explain_at(
     condition: &str,
     options: &ThresholdOptions,
 ) -> Result<Option<Explained>, Error> {
+    let path = (options.runs > 0).then_some(0);
     let mut start = program.start().seed(options.seed);
+    if let Some(p) = path {
+        start = start.path(p);
+    }
     if let Some(h) = options.horizon {
         start = start.horizon(h);
     }
@@ -449,7 +457,7 @@ fn explain_at(
     });
     let Some(target) = target else { return Ok(None) };
     let text = run.explain(&target)?;
-    Ok(Some(Explained { target, at, text }))
+    Ok(Some(Explained { target, at, path, text }))
 }
 
 /// The first entity an expression names (`coreweave` in `coreweave.defaulted`).
