@@ -395,3 +395,30 @@ fn the_report_has_a_monte_carlo_section_with_runs() {
     assert!(section.contains(&format!("<td class=\"num\">{probability}</td>")), "{probability}: {section}");
     chromium_screenshot(&out, &dir);
 }
+
+/// The tornado of `cascade sensitivity --plot`: XML that renders, the bars in
+/// the table's order (widest swing first, the param read nowhere last), the same
+/// bytes twice, and a PNG with ink.
+#[test]
+fn the_tornado_renders_in_the_order_of_its_table() {
+    let dir = temp_dir("tornado");
+    let args = ["sensitivity", "tests/stress/ceil.cascade", "--all", "--metric", "first_default", "--plot"];
+    let draw = |file: &str| {
+        let out = dir.join(file);
+        let output = cascade(&[&args[..], &[out.to_str().unwrap()]].concat());
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        std::fs::read(&out).unwrap()
+    };
+    let svg = String::from_utf8(draw("a.svg")).unwrap();
+    assert_eq!(svg.as_bytes(), draw("b.svg"));
+    assert_renders(&svg);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let labels: Vec<String> = texts(&doc).into_iter().map(|(_, _, t)| t).collect();
+    assert_eq!(labels.first().map(String::as_str), Some("first_default: what moves it most (base 10)"));
+    let at =
+        |name: &str| labels.iter().position(|t| t == name).unwrap_or_else(|| panic!("no {name}: {labels:?}"));
+    assert!(at("cash") < at("cost") && at("cost") < at("unread"), "{labels:?}");
+    let share = ink(&draw("t.png"));
+    assert!(share > 0.01, "the PNG is almost blank ({share})");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
