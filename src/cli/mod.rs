@@ -248,16 +248,8 @@ enum Command {
         /// The picture to write: `FILE.svg`, `FILE.png`, or `-` for SVG on stdout.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
-        /// Override a param: `--set holding_cost=2.8` (repeatable).
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        sets: Vec<String>,
-        /// Run this many steps instead of the scenario's horizon.
-        #[arg(long, value_name = "N")]
-        horizon: Option<u64>,
         #[command(flatten)]
-        random: Random,
-        #[command(flatten)]
-        limits: Limits,
+        run: RunFlags,
     },
     /// Run a scenario and write one self-contained HTML report of it.
     Report {
@@ -270,16 +262,8 @@ enum Command {
         /// The page to write (`report.html`), or `-` for stdout.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
-        /// Override a param: `--set holding_cost=2.8` (repeatable).
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        sets: Vec<String>,
-        /// Run this many steps instead of the scenario's horizon.
-        #[arg(long, value_name = "N")]
-        horizon: Option<u64>,
         #[command(flatten)]
-        random: Random,
-        #[command(flatten)]
-        limits: Limits,
+        run: RunFlags,
     },
     /// Explore a scenario interactively: step, poke values, ask why, go back.
     Repl {
@@ -308,6 +292,21 @@ enum Command {
         #[arg(long = "provenance", value_name = "FILE")]
         provenance: Option<PathBuf>,
     },
+}
+
+/// The flags of the one run that `plot` and `report` draw.
+#[derive(clap::Args)]
+struct RunFlags {
+    /// Override a param: `--set holding_cost=2.8` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+    /// Run this many steps instead of the scenario's horizon.
+    #[arg(long, value_name = "N")]
+    horizon: Option<u64>,
+    #[command(flatten)]
+    random: Random,
+    #[command(flatten)]
+    limits: Limits,
 }
 
 /// Which random numbers a run draws.
@@ -372,10 +371,11 @@ pub fn main() -> ExitCode {
         Command::Graph { file, format, limits, verbosity } => {
             graph::graph(&file, &format, &limits.engine(), verbosity)
         }
-        Command::Plot { file, names, output, sets, horizon, random, limits } => {
-            plot::plot(&file, &names, &sets, horizon, random, &output, &limits)
+        Command::Plot { file, names, output, run } => {
+            plot::plot(&file, &names, &run.sets, run.horizon, run.random, &output, &run.limits)
         }
-        Command::Report { file, runs, output, sets, horizon, random, limits } => {
+        Command::Report { file, runs, output, run } => {
+            let RunFlags { sets, horizon, random, limits } = run;
             let options = plot::ReportOptions { sets, horizon, random, runs };
             plot::report_html(&file, &options, &output, &limits)
         }

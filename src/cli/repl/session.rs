@@ -364,24 +364,7 @@ impl Session {
             let mut params = self.params.clone();
             params.retain(|(n, _)| n != name);
             params.push((name.to_string(), value.clone()));
-            let to = self.timeline.step();
-            let mut notes = Vec::new();
-            let result = self.restart(&self.program, &params, &self.hand_set, to, &mut notes);
-            let Restarted { timeline, params, hand_set } = match result {
-                Ok(x) => x,
-                Err(e) => {
-                    self.print_interrupt_or(out, &e);
-                    return Err(Failed);
-                }
-            };
-            self.timeline = timeline;
-            self.params = params;
-            self.hand_set = hand_set;
-            for note in notes {
-                say!(out, "note: {note}");
-            }
-            let again =
-                if to > 0 { format!("; replayed to step {}", self.timeline.step()) } else { String::new() };
+            let again = self.replay(&params, out)?;
             let what = if initial_field { "initial value of" } else { "param" };
             say!(out, "{what} {name} = {} (was {}){again}", shown(self, &value), shown(self, &old));
         } else {

@@ -79,6 +79,34 @@ impl Session {
         format!("{title}{}; {} steps", parts.join(", "), self.program.horizon())
     }
 
+    /// Starts again with `params`, replayed to the current step with the
+    /// values set by hand, and keeps the new run: prints its notes and returns
+    /// "; replayed to step N" (empty at step 0). On failure it prints the error
+    /// and nothing changes.
+    pub(super) fn replay(
+        &mut self,
+        params: &[(String, Value)],
+        out: &mut dyn Write,
+    ) -> Result<String, Failed> {
+        let to = self.timeline.step();
+        let mut notes = Vec::new();
+        let result = self.restart(&self.program, params, &self.hand_set, to, &mut notes);
+        let Restarted { timeline, params, hand_set } = match result {
+            Ok(x) => x,
+            Err(e) => {
+                self.print_interrupt_or(out, &e);
+                return Err(Failed);
+            }
+        };
+        self.timeline = timeline;
+        self.params = params;
+        self.hand_set = hand_set;
+        for note in notes {
+            say!(out, "note: {note}");
+        }
+        Ok(if to > 0 { format!("; replayed to step {}", self.timeline.step()) } else { String::new() })
+    }
+
     /// A run of `program` with `params`, replayed to step `to` with `hand_set`.
     /// Returns the timeline and the params and values that still apply.
     pub(super) fn restart(

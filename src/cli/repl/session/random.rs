@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use super::{Failed, Outcome, Restarted, Session, say};
+use super::{Outcome, Session, say};
 
 impl Session {
     /// `:seed [S]`.
@@ -69,25 +69,8 @@ impl Session {
     /// nothing changes.
     fn redraw(&mut self, random: (u64, Option<u64>), out: &mut dyn Write) -> Outcome {
         let old = std::mem::replace(&mut self.random, random);
-        let to = self.timeline.step();
-        let mut notes = Vec::new();
-        let result = self.restart(&self.program, &self.params, &self.hand_set, to, &mut notes);
-        let Restarted { timeline, params, hand_set } = match result {
-            Ok(x) => x,
-            Err(e) => {
-                self.random = old;
-                self.print_interrupt_or(out, &e);
-                return Err(Failed);
-            }
-        };
-        self.timeline = timeline;
-        self.params = params;
-        self.hand_set = hand_set;
-        for note in notes {
-            say!(out, "note: {note}");
-        }
-        let again =
-            if to > 0 { format!("; replayed to step {}", self.timeline.step()) } else { String::new() };
+        let params = self.params.clone();
+        let again = self.replay(&params, out).inspect_err(|_| self.random = old)?;
         let text = self.random_text();
         say!(out, "{text}{again}");
         Ok(())
