@@ -116,6 +116,7 @@ codes! {
         internal: Error, "a state the evaluator did not expect (a bug)";
         bad_model_input: Error, "a model input it cannot take (a negative external asset, a shock outside 0 to 1)";
         not_settled: Error, "a model's values that did not settle within the iteration limit";
+        conflicting_writes: Error, "two instances of a `together` rule that write one value in ways that depend on their order";
     }
     limit {
         fuel: Error, "more evaluation work than the fuel limit";

@@ -420,6 +420,9 @@ pub(crate) struct RuleDef {
     pub filter: Option<Node>,
     pub trigger: TriggerIr,
     pub effects: Vec<EffectIr>,
+    /// `for ... together`: the instances fire at once, on the state before the
+    /// rule, at most once per step (`eval/together.rs`).
+    pub together: bool,
     /// Frame size for the binders plus every aggregate inside.
     pub locals: u16,
 }

@@ -57,7 +57,7 @@ module.exports = grammar({
       'rule', 'when', 'while', 'then', 'for', 'in', 'where', 'priority', 'after',
       'at', 'emit', 'default', 'stop', 'expect', 'assert', 'linear', 'hold',
       'and', 'or', 'not', 'true', 'false', 'self', 'if', 'else',
-      'clearing', 'debtrank',
+      'clearing', 'debtrank', 'together',
       // END KEYWORDS
     ],
   },
@@ -177,6 +177,7 @@ module.exports = grammar({
     binders: $ => seq(
       'for',
       commaSep1($.binder),
+      optional(field('together', 'together')),
       optional(seq('where', field('filter', $._expression))),
     ),
     binder: $ => seq(field('name', $.identifier), ':', field('kind', $.identifier)),

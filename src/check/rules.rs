@@ -146,6 +146,7 @@ impl<'a> Checker<'a> {
             filter,
             trigger,
             effects,
+            together: rule.together.is_some(),
             locals: ctx.root(Node { kind: NodeKind::Step, span: Span::default() }).locals,
         };
         self.rules.push((def, reads, writes));

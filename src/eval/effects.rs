@@ -37,6 +37,12 @@ impl Stepper<'_> {
                     },
                 };
                 let rhs = eval_logged(&mut ev, value, frame, provenance.then_some(&mut reads))?;
+                if let Some(deferred) = self.m.deferred.as_mut() {
+                    // A `together` rule: applied when every instance has fired.
+                    deferred.push(Deferred::Write { slot, op: *op, value: rhs, cause, span: effect.span, delayed });
+                    self.log_effect_reads(cause, reads);
+                    return Ok(());
+                }
                 let old = self.m.st.slots[slot as usize].clone();
                 let new = if *op == AssignOp::Set { rhs } else { combine(*op, &old, &rhs, effect.span)? };
                 if let Some(from) = self.m.st.write_slot(slot, new.clone()) {
@@ -56,25 +62,9 @@ impl Stepper<'_> {
                         ));
                     }
                 };
-                let flag = ir.defaulted_slot(e);
-                if self.m.st.slots[flag as usize] != Value::Bool(true) {
-                    for (slot, value) in
-                        [(flag, Value::Bool(true)), (flag + 1, Value::Number(Decimal::from(step)))]
-                    {
-                        if let Some(from) = self.m.st.write_slot(slot, value.clone()) {
-                            self.m.log.changes.push(ChangeRecord {
-                                step,
-                                slot,
-                                from,
-                                to: value,
-                                cause,
-                                delayed,
-                                set: true,
-                            });
-                        }
-                    }
-                    self.m.st.add_default_losses(ir, e);
-                    self.m.log.events.push(EventRecord { step, kind: EventKind::Default(e), cause });
+                match self.m.deferred.as_mut() {
+                    Some(deferred) => deferred.push(Deferred::Default { entity: e, cause, delayed }),
+                    None => self.default_entity(e, cause, delayed),
                 }
             }
             EffectKindIr::Let { local, value } => {
@@ -139,7 +129,14 @@ impl Stepper<'_> {
                 }
             }
         }
-        if provenance
+        self.log_effect_reads(cause, reads);
+        self.absorb_dirtied();
+        Ok(())
+    }
+
+    /// Adds what an effect read to its firing's reads (with provenance on).
+    fn log_effect_reads(&mut self, cause: u32, reads: Vec<(ReadKey, Value)>) {
+        if self.m.provenance
             && !reads.is_empty()
             && let Some(firing) = self.m.log.firings.get_mut(cause as usize)
         {
@@ -149,8 +146,24 @@ impl Stepper<'_> {
                 }
             }
         }
-        self.absorb_dirtied();
-        Ok(())
+    }
+
+    /// Defaults entity `e` (a second default is a no-op): its flags, the
+    /// losses of its creditors, the event.
+    pub(super) fn default_entity(&mut self, e: u32, cause: u32, delayed: bool) {
+        let ir = self.ir;
+        let step = self.m.st.step;
+        let flag = ir.defaulted_slot(e);
+        if self.m.st.slots[flag as usize] == Value::Bool(true) {
+            return;
+        }
+        for (slot, value) in [(flag, Value::Bool(true)), (flag + 1, Value::Number(Decimal::from(step)))] {
+            if let Some(from) = self.m.st.write_slot(slot, value.clone()) {
+                self.m.log.changes.push(ChangeRecord { step, slot, from, to: value, cause, delayed, set: true });
+            }
+        }
+        self.m.st.add_default_losses(ir, e);
+        self.m.log.events.push(EventRecord { step, kind: EventKind::Default(e), cause });
     }
 
     /// Checks every assert; records the first failure of each.

@@ -28,6 +28,7 @@ mod models;
 mod start;
 mod state;
 mod step;
+mod together;
 pub(crate) mod trace;
 
 use std::collections::BTreeMap;
@@ -48,6 +49,7 @@ pub(crate) use expr::{Evaluator, Fault, display_value};
 pub(crate) use models::ModelFacts;
 pub(crate) use start::series_value;
 pub(crate) use state::{Layout, State};
+use together::Deferred;
 use trace::*;
 
 /// Limits on what one run may consume.
@@ -134,6 +136,14 @@ pub(crate) struct Machine {
     /// The step of each `at` rule, fixed when the run starts (0 for other rules).
     #[serde(default)]
     pub at_steps: Vec<i64>,
+    /// While a `together` rule fires: the writes of its instances, applied
+    /// when all have fired (`together.rs`). Only within a step, never saved.
+    #[serde(skip)]
+    pub deferred: Option<Vec<Deferred>>,
+    /// For each rule, the last step in which it fired as a `together` group
+    /// (empty until one fires).
+    #[serde(skip)]
+    pub together_step: Vec<u64>,
 }
 
 /// A run-time error: the fault and where the machine was.

@@ -211,6 +211,8 @@ impl Machine {
             firings_this_step: 0,
             initial: Vec::new(),
             at_steps,
+            deferred: None,
+            together_step: Vec::new(),
         };
         machine.initial = machine.st.slots.clone();
         let mut stepper = Stepper { ir, derived_owner, limits, m: &mut machine, cancel: None };

@@ -149,6 +149,13 @@ impl Stepper<'_> {
         let def = &ir.rules[rule as usize];
         let step = self.m.st.step;
         let mut fired = false;
+        // A `together` rule fires at most once per step, as a group: the
+        // instances whose conditions hold are gathered first, then fired at once.
+        let together = def.together;
+        if together && self.m.together_step.get(rule as usize) == Some(&step) {
+            return Ok(false);
+        }
+        let mut group = Vec::new();
         if let TriggerIr::At(_) = def.trigger {
             if self.m.at_steps.get(rule as usize).copied() != Some(step as i64) {
                 return Ok(false);
@@ -160,13 +167,14 @@ impl Stepper<'_> {
                 }
                 let holds = self.evaluate_condition(i, None)?;
                 if holds {
-                    self.fire(i)?;
+                    self.fire_or_gather(i, together, &mut group)?;
                     fired = true;
                 }
                 if self.m.end.is_some() {
                     break;
                 }
             }
+            self.fire_together(rule, &group)?;
             return Ok(fired);
         }
         let mut list = std::mem::take(&mut self.m.pending[rule as usize]);
@@ -208,7 +216,7 @@ impl Stepper<'_> {
                 TriggerIr::When(_) => {
                     if cond && inst.armed {
                         inst.armed = false;
-                        self.fire(i)?;
+                        self.fire_or_gather(i, together, &mut group)?;
                         fired = true;
                     } else if !cond {
                         inst.armed = true;
@@ -216,7 +224,7 @@ impl Stepper<'_> {
                 }
                 _ => {
                     if cond {
-                        self.fire(i)?;
+                        self.fire_or_gather(i, together, &mut group)?;
                         fired = true;
                         self.m.carry.push(i);
                     }
@@ -228,6 +236,7 @@ impl Stepper<'_> {
             list.clear();
             self.m.pending[rule as usize] = list;
         }
+        self.fire_together(rule, &group)?;
         Ok(fired)
     }
 

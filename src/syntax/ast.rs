@@ -323,6 +323,8 @@ pub struct RuleDecl {
     pub priority: Option<(i64, Span)>,
     /// `for x: Kind, ...`
     pub binders: Vec<Binder>,
+    /// `together` after the binders: every instance acts on the state before the rule.
+    pub together: Option<Span>,
     /// `where COND` of the binders.
     pub filter: Option<Expr>,
     /// What makes it fire.

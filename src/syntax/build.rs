@@ -313,9 +313,11 @@ fn build_rule(mut c: Cursor, item_span: Span, cx: Cx) -> Built<RuleDecl> {
     }
     let mut binders = Vec::new();
     let mut filter = None;
+    let mut together = None;
     if let Some(list) = c.next_if(Rule::binders) {
         for part in significant(list) {
             match part.as_rule() {
+                Rule::kw_together => together = Some(span(&part, cx)),
                 Rule::binder => {
                     let mut b = Cursor::new(part, cx);
                     let name = ident(b.next("binder")?, cx);
@@ -345,6 +347,7 @@ fn build_rule(mut c: Cursor, item_span: Span, cx: Cx) -> Built<RuleDecl> {
         description,
         priority,
         binders,
+        together,
         filter,
         trigger,
         trigger_span,

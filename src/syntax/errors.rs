@@ -405,6 +405,7 @@ pub(super) fn describe_rule(rule: Rule) -> Option<&'static str> {
         kw_from => "`from`",
         kw_steps => "`steps`",
         kw_priority => "`priority`",
+        kw_together => "`together`",
         kw_and | kw_or => "an operator",
         kw_after | kw_default | kw_emit | kw_stop | kw_local | local_decl => "an effect",
         kw_scenario | kw_param | kw_var | kw_let | kw_series | kw_kind | kw_entity | kw_exposure

@@ -112,6 +112,8 @@ pub const WORDS: &[Word] = {
         // `clearing Bank eisenberg_noe { ... }`, `debtrank Bank`: the standard models.
         word("clearing", Item),
         word("debtrank", Item),
+        // `for f: Fund together when ...`: every instance acts on the state before the rule.
+        word("together", Clause),
     ]
 };
 
