@@ -15,7 +15,8 @@ fn render(e: &Error) -> String {
 }
 
 fn run(script: &str) -> Run {
-    let program = Engine::new().compile(script, "t.cascade").unwrap_or_else(|e| panic!("{}\n{script}", render(&e)));
+    let program =
+        Engine::new().compile(script, "t.cascade").unwrap_or_else(|e| panic!("{}\n{script}", render(&e)));
     let mut run = program.run().unwrap_or_else(|e| panic!("{}", render(&e)));
     run.run_to_end().unwrap_or_else(|e| panic!("{}", render(&e)));
     run
@@ -61,8 +62,7 @@ fn reorderings(script: &str) -> Vec<String> {
     permutations(&entity_lines)
         .into_iter()
         .map(|order| {
-            let mut out: Vec<String> =
-                lines[..first].iter().map(|l| l.to_string()).chain(order).collect();
+            let mut out: Vec<String> = lines[..first].iter().map(|l| l.to_string()).chain(order).collect();
             out.extend(lines[first..].iter().filter(|l| !l.starts_with("entity ")).map(|l| l.to_string()));
             out.join("\n")
         })
@@ -139,7 +139,11 @@ fn every_instance_reads_the_state_before_the_rule_and_the_group_fires_once_a_ste
     let mut together = run(ONE_PRICE);
     assert_eq!(
         emitted(&together),
-        [(1, "a sells at 98".to_string()), (1, "b sells at 98".to_string()), (2, "c sells at 94".to_string())]
+        [
+            (1, "a sells at 98".to_string()),
+            (1, "b sells at 98".to_string()),
+            (2, "c sells at 94".to_string())
+        ]
     );
     let read = |run: &mut Run, n: &str| run.value(n).unwrap().to_string();
     assert_eq!(read(&mut together, "a.cash"), "490");
@@ -178,7 +182,9 @@ exposure d -> c = 5
 at 1 then default(a)
 rule fail: for k: Bank together when not k.defaulted and exposure_losses(k) > k.capital then default(k)
 ";
-    let steps = |script: &str| values(script, &["a.defaulted_at", "b.defaulted_at", "c.defaulted_at", "d.defaulted_at"]);
+    let steps = |script: &str| {
+        values(script, &["a.defaulted_at", "b.defaulted_at", "c.defaulted_at", "d.defaulted_at"])
+    };
     assert_eq!(steps(script), ["1", "1", "2", "3"]);
     assert_eq!(steps(&script.replace(" together", "")), ["1", "1", "1", "1"]);
 }
@@ -204,7 +210,10 @@ rule go: for f: F together at 1 {
 }
 ";
     // total: 10 + 7 - 3; scale: 2 x 8 / 8; level: all set 7; f.x reads total before the rule.
-    assert_eq!(values(script, &["total", "scale", "level", "a.x", "b.x", "c.x"]), ["14", "2", "7", "11", "12", "14"]);
+    assert_eq!(
+        values(script, &["total", "scale", "level", "a.x", "b.x", "c.x"]),
+        ["14", "2", "7", "11", "12", "14"]
+    );
 }
 
 #[test]
@@ -258,4 +267,30 @@ fn together_needs_binders() {
         .expect_err("a syntax error");
     let text = render(&error);
     assert!(text.contains("cascade::syntax::unexpected"), "{text}");
+}
+
+#[test]
+fn explain_shows_the_prices_an_instance_of_a_together_rule_read() {
+    let together = run(ONE_PRICE);
+    let text = together.explain("b.cash").unwrap_or_else(|e| panic!("{}", render(&e)));
+    assert!(text.contains("read: price 98,"), "{text}");
+    assert!(!text.contains("price 96"), "{text}");
+    let sequence = run(&ONE_PRICE.replace(" together", ""));
+    let text = sequence.explain("b.cash").unwrap();
+    assert!(text.contains("read: price 96,"), "{text}");
+}
+
+#[test]
+fn a_run_resumed_from_a_checkpoint_fires_a_together_rule_as_before() {
+    let program = Engine::new().compile(FIRE_SALE, "t.cascade").unwrap();
+    let mut whole = program.run().unwrap();
+    whole.run_to_end().unwrap();
+    let mut first = program.run().unwrap();
+    first.step().unwrap();
+    first.step().unwrap();
+    let mut resumed = program.resume(&first.checkpoint()).unwrap();
+    resumed.run_to_end().unwrap();
+    for name in FIRE_SALE_VALUES {
+        assert_eq!(whole.value(name).unwrap(), resumed.value(name).unwrap(), "{name}");
+    }
 }

@@ -39,7 +39,14 @@ impl Stepper<'_> {
                 let rhs = eval_logged(&mut ev, value, frame, provenance.then_some(&mut reads))?;
                 if let Some(deferred) = self.m.deferred.as_mut() {
                     // A `together` rule: applied when every instance has fired.
-                    deferred.push(Deferred::Write { slot, op: *op, value: rhs, cause, span: effect.span, delayed });
+                    deferred.push(Deferred::Write {
+                        slot,
+                        op: *op,
+                        value: rhs,
+                        cause,
+                        span: effect.span,
+                        delayed,
+                    });
                     self.log_effect_reads(cause, reads);
                     return Ok(());
                 }
@@ -159,7 +166,15 @@ impl Stepper<'_> {
         }
         for (slot, value) in [(flag, Value::Bool(true)), (flag + 1, Value::Number(Decimal::from(step)))] {
             if let Some(from) = self.m.st.write_slot(slot, value.clone()) {
-                self.m.log.changes.push(ChangeRecord { step, slot, from, to: value, cause, delayed, set: true });
+                self.m.log.changes.push(ChangeRecord {
+                    step,
+                    slot,
+                    from,
+                    to: value,
+                    cause,
+                    delayed,
+                    set: true,
+                });
             }
         }
         self.m.st.add_default_losses(ir, e);

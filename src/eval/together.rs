@@ -139,7 +139,15 @@ impl Stepper<'_> {
                     };
                     if let Some(from) = self.m.st.write_slot(slot, new.clone()) {
                         let set = op == AssignOp::Set;
-                        self.m.log.changes.push(ChangeRecord { step, slot, from, to: new, cause, delayed, set });
+                        self.m.log.changes.push(ChangeRecord {
+                            step,
+                            slot,
+                            from,
+                            to: new,
+                            cause,
+                            delayed,
+                            set,
+                        });
                     }
                 }
                 Deferred::Default { entity, cause, delayed } => self.default_entity(entity, cause, delayed),
