@@ -20,6 +20,10 @@ use crate::source::{SourceFile, Span};
 use crate::syntax::{AssignOp, BinaryOp, Interpolation, UnaryOp};
 use crate::value::{Date, StepUnit, Type, Value};
 
+mod walk;
+
+pub(crate) use walk::EffectPart;
+
 /// Index of a param, var, let, series, kind, entity, exposure or rule.
 pub type Id = u32;
 
@@ -255,124 +259,6 @@ impl Ir {
             ConstNumber::Expr(_) => Decimal::ZERO,
         };
         (literal(&def.amount), def.recovery.as_ref().map_or(Decimal::ZERO, literal))
-    }
-}
-
-impl Ir {
-    /// True if a run's start draws random numbers (uncertain params, draws in
-    /// initial values): the initial state then differs between paths.
-    pub fn draws_at_start(&self) -> bool {
-        self.params.iter().any(|p| p.uncertain.is_some())
-            || self.vars.iter().any(|v| v.expr.node.contains_draw())
-            || self.kinds.iter().flat_map(|k| &k.fields).any(|f| !f.derived && f.expr.node.contains_draw())
-            || self.entities.iter().flat_map(|e| &e.inits).any(|r| r.node.contains_draw())
-    }
-}
-
-impl Node {
-    /// Calls `f` on each direct child of this node, in evaluation order: the
-    /// one walker over expression nodes. The match is exhaustive on purpose: a
-    /// new variant of `NodeKind` is a compile error here, and every analysis
-    /// built on this walker then sees its children.
-    pub fn for_each_child<'a>(&'a self, mut f: impl FnMut(&'a Node)) {
-        match &self.kind {
-            NodeKind::Const(_)
-            | NodeKind::Param(_)
-            | NodeKind::Var(_)
-            | NodeKind::Let(_)
-            | NodeKind::Series(_)
-            | NodeKind::Step
-            | NodeKind::Date
-            | NodeKind::Local(_) => {}
-            NodeKind::Field { object, .. }
-            | NodeKind::ExposureField { object, .. }
-            | NodeKind::Unary(_, object)
-            | NodeKind::ExposureLosses(object)
-            | NodeKind::Model { object: Some(object), .. } => f(object),
-            NodeKind::Model { object: None, .. } => {}
-            NodeKind::Binary(_, a, b) => {
-                f(a);
-                f(b);
-            }
-            NodeKind::Call(_, args) | NodeKind::Draw(_, args) | NodeKind::Host(_, args) => {
-                args.iter().for_each(f)
-            }
-            NodeKind::Aggregate(a) => {
-                match &a.source {
-                    AggregateSource::Kind(_) => {}
-                    AggregateSource::ExposuresOf(n) | AggregateSource::ExposuresTo(n) => f(n),
-                }
-                if let Some(filter) = &a.filter {
-                    f(filter);
-                }
-                f(&a.body);
-            }
-            NodeKind::If(branches) => branches.iter().for_each(f),
-            NodeKind::Template(pieces) => Piece::for_each_node(pieces, f),
-        }
-    }
-
-    /// True if this node or any node under it satisfies `pred`.
-    pub fn any(&self, pred: &mut impl FnMut(&Node) -> bool) -> bool {
-        if pred(self) {
-            return true;
-        }
-        let mut found = false;
-        self.for_each_child(|child| found = found || child.any(pred));
-        found
-    }
-
-    /// True if evaluating this node may draw a random number.
-    pub fn contains_draw(&self) -> bool {
-        self.any(&mut |n| matches!(n.kind, NodeKind::Draw(..)))
-    }
-}
-
-impl Piece {
-    /// Calls `f` on the expression of each interpolated piece.
-    pub fn for_each_node<'a>(pieces: &'a [Piece], mut f: impl FnMut(&'a Node)) {
-        for piece in pieces {
-            match piece {
-                Piece::Text(_) => {}
-                Piece::Expr(node) => f(node),
-            }
-        }
-    }
-}
-
-/// Where an expression of an effect stands, for walkers that treat the text
-/// of messages apart (`cascade graph` draws message reads as their own links).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum EffectPart {
-    /// A value, a target's entity, a defaulted entity, a delay.
-    Body,
-    /// A piece of an `emit` or `stop` message.
-    Message,
-}
-
-impl EffectIr {
-    /// Calls `f` on each expression of this effect (an assignment's target
-    /// object and value, a `default`'s entity, a message's pieces, an
-    /// `after`'s delay) and, for an `after`, of the effect it delays: the one
-    /// walker over effects, exhaustive like `Node::for_each_child`.
-    pub fn for_each_node<'a>(&'a self, f: &mut impl FnMut(&'a Node, EffectPart)) {
-        match &self.kind {
-            EffectKindIr::Assign { target, value, .. } => {
-                match target {
-                    TargetIr::Var(_) => {}
-                    TargetIr::Field { object, .. } => f(object, EffectPart::Body),
-                }
-                f(value, EffectPart::Body);
-            }
-            EffectKindIr::Default(node) | EffectKindIr::Let { value: node, .. } => f(node, EffectPart::Body),
-            EffectKindIr::Emit(pieces) | EffectKindIr::Stop(pieces) => {
-                Piece::for_each_node(pieces, |n| f(n, EffectPart::Message))
-            }
-            EffectKindIr::After { delay, effect } => {
-                f(delay, EffectPart::Body);
-                effect.for_each_node(f);
-            }
-        }
     }
 }
 

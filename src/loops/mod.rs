@@ -72,6 +72,7 @@
 
 mod cycles;
 mod range;
+mod reads;
 mod render;
 mod signs;
 
@@ -509,8 +510,8 @@ pub(crate) fn node_name(ir: &Ir, node: &GraphNode) -> String {
 fn rule_body_reads(ir: &Ir, rule: Id) -> HashSet<GraphNode> {
     let mut reads = HashSet::new();
     let Some(def) = ir.rules.get(rule as usize) else { return reads };
-    let env = signs::rule_env(def);
-    let mut visit = |node: &Node| signs::collect_reads(ir, node, &env, &mut reads);
+    let env = reads::rule_env(def);
+    let mut visit = |node: &Node| reads::collect_reads(ir, node, &env, &mut reads);
     if let Some(filter) = &def.filter {
         visit(filter);
     }
@@ -531,11 +532,11 @@ fn rule_body_reads(ir: &Ir, rule: Id) -> HashSet<GraphNode> {
 fn rule_message_reads(ir: &Ir, rule: Id) -> HashSet<GraphNode> {
     let mut reads = HashSet::new();
     let Some(def) = ir.rules.get(rule as usize) else { return reads };
-    let env = signs::rule_env(def);
+    let env = reads::rule_env(def);
     for e in &def.effects {
         e.for_each_node(&mut |node, part| {
             if part == EffectPart::Message {
-                signs::collect_reads(ir, node, &env, &mut reads);
+                reads::collect_reads(ir, node, &env, &mut reads);
             }
         });
     }
