@@ -22,6 +22,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use crate::value::{Type, human};
 
 mod defs;
+mod maths;
 
 pub use defs::*;
 
@@ -161,7 +162,7 @@ pub const BUILTINS: &[BuiltinDef] = &[
         places: Places::ANYWHERE,
         form: Form::Function(Function {
             range: RangeRule::Between(Decimal::ZERO, Decimal::MAX),
-            ..numbers(1, Some(1), crate::eval::maths::compute_sqrt, Direction::Increasing)
+            ..numbers(1, Some(1), maths::compute_sqrt, Direction::Increasing)
         }),
     },
     BuiltinDef {
@@ -171,7 +172,7 @@ pub const BUILTINS: &[BuiltinDef] = &[
         places: Places::ANYWHERE,
         form: Form::Function(Function {
             range: RangeRule::Between(Decimal::ZERO, Decimal::MAX),
-            ..numbers(1, Some(1), crate::eval::maths::compute_exp, Direction::Increasing)
+            ..numbers(1, Some(1), maths::compute_exp, Direction::Increasing)
         }),
     },
     BuiltinDef {
@@ -179,14 +180,14 @@ pub const BUILTINS: &[BuiltinDef] = &[
         usage: "`ln(x)` is the natural logarithm of an x above 0",
         example: ("ln(1)", "0"),
         places: Places::ANYWHERE,
-        form: Form::Function(numbers(1, Some(1), crate::eval::maths::compute_ln, Direction::Increasing)),
+        form: Form::Function(numbers(1, Some(1), maths::compute_ln, Direction::Increasing)),
     },
     BuiltinDef {
         name: "log10",
         usage: "`log10(x)` is the base-10 logarithm of an x above 0",
         example: ("log10(1000)", "3"),
         places: Places::ANYWHERE,
-        form: Form::Function(numbers(1, Some(1), crate::eval::maths::compute_log10, Direction::Increasing)),
+        form: Form::Function(numbers(1, Some(1), maths::compute_log10, Direction::Increasing)),
     },
     BuiltinDef {
         name: "exposures_of",

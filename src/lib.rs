@@ -43,6 +43,7 @@ mod host;
 mod ir;
 mod loops;
 pub mod models;
+mod names;
 mod random;
 mod report;
 pub mod source;
@@ -57,7 +58,7 @@ pub use engine::{
     Checkpoint, Declaration, DeclarationKind, Engine, Error, ParamInfo, Program, RuleInfo, Run, RunStart,
     StepSummary, World, check_source,
 };
-pub use explain::{Approach, Candidate, Cause, Explanation, Loss, MAX_EXPLAIN_DEPTH, Read};
+pub use explain::{Approach, Candidate, Cause, CauseKind, Explanation, Loss, MAX_EXPLAIN_DEPTH, Read};
 pub use host::{HostFn, HostReturn, HostValue};
 pub use loops::{FeedbackLoop, FeedbackLoops, GraphFormat, LinkSign, MAX_FEEDBACK_LOOPS, Polarity};
 pub use report::{Column, Event, EventKind, Expectation, ExpectationKind, Trace};

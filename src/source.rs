@@ -129,3 +129,16 @@ impl SourceFile {
         miette::NamedSource::new(&self.name, self.text.clone()).with_language("cascade")
     }
 }
+
+/// Whether a file of this kind can be read as a script or data file: a
+/// regular file or (on Unix) a pipe, never a directory or a device.
+#[cfg(unix)]
+pub(crate) fn is_readable_kind(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.is_file() || meta.file_type().is_fifo()
+}
+
+#[cfg(not(unix))]
+pub(crate) fn is_readable_kind(meta: &std::fs::Metadata) -> bool {
+    meta.is_file()
+}

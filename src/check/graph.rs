@@ -298,39 +298,6 @@ fn is_default(node: &GraphNode) -> bool {
     matches!(node, GraphNode::Field(_, FieldRef::Defaulted | FieldRef::DefaultedAt))
 }
 
-/// What each derived value reads directly.
-pub(crate) fn derived_reads(graph: &DependencyGraph) -> HashMap<GraphNode, Vec<GraphNode>> {
-    let g = &graph.graph;
-    let mut map: HashMap<GraphNode, Vec<GraphNode>> = HashMap::new();
-    for n in g.node_indices() {
-        let node = &g[n];
-        if matches!(node, GraphNode::Let(_) | GraphNode::Field(_, FieldRef::Derived(_))) {
-            let reads =
-                g.neighbors_directed(n, petgraph::Direction::Incoming).map(|m| g[m].clone()).collect();
-            map.insert(node.clone(), reads);
-        }
-    }
-    map
-}
-
-/// Reads through derived values, down to stored values, series, params and time.
-pub(crate) fn expand_reads(
-    reads: &[GraphNode],
-    derived: &HashMap<GraphNode, Vec<GraphNode>>,
-) -> HashSet<GraphNode> {
-    let mut seen: HashSet<GraphNode> = HashSet::new();
-    let mut stack: Vec<GraphNode> = reads.to_vec();
-    while let Some(node) = stack.pop() {
-        if !seen.insert(node.clone()) {
-            continue;
-        }
-        if let Some(inner) = derived.get(&node) {
-            stack.extend(inner.iter().cloned());
-        }
-    }
-    seen
-}
-
 /// The members of a strongly connected component in an order that follows edges.
 fn order_cycle<'g>(graph: &'g DiGraph<GraphNode, EdgeKind>, component: &[NodeIndex]) -> Vec<&'g GraphNode> {
     let members: HashSet<NodeIndex> = component.iter().copied().collect();

@@ -100,7 +100,7 @@ impl DataFile {
         let shown = path.display().to_string();
         let mut file = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
         match file.metadata() {
-            Ok(meta) if crate::engine::is_readable_kind(&meta) => {}
+            Ok(meta) if crate::source::is_readable_kind(&meta) => {}
             Ok(meta) if meta.is_dir() => return Err(format!("{shown} is a directory")),
             Ok(_) => return Err(format!("{shown} is not a regular file or a pipe")),
             Err(e) => return Err(format!("{shown}: {e}")),

@@ -44,11 +44,11 @@ pub enum Error {
     /// A bad option of a sweep (`--vary`, `--shard`, `--record`, ...).
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Sweep(Box<crate::sweep::SweepError>),
+    Sweep(Box<SweepError>),
     /// Shard outputs that do not make one sweep.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Merge(Box<crate::sweep::MergeError>),
+    Merge(Box<MergeError>),
     /// A host function registered with a name that cannot be used.
     #[error("cannot register host function `{name}`: {reason}")]
     #[diagnostic(code(cascade::api::bad_function))]
@@ -68,4 +68,50 @@ impl Error {
             _ => None,
         }
     }
+}
+
+impl From<crate::names::NameError> for Error {
+    fn from(e: crate::names::NameError) -> Error {
+        match e {
+            crate::names::NameError::Unknown { name, help } => Error::UnknownName { name, help },
+            crate::names::NameError::Bad { name, reason } => Error::BadValue { name, reason },
+        }
+    }
+}
+
+/// A bad sweep option: which flag, what is wrong, what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[error("`{flag}`: {message}")]
+#[diagnostic(code(cascade::sweep::bad_option))]
+pub struct SweepError {
+    /// The flag as given (`--vary x=5..1/3`).
+    pub flag: String,
+    /// What is wrong with it.
+    pub message: String,
+    /// What to do instead.
+    #[help]
+    pub help: Option<String>,
+}
+
+impl SweepError {
+    pub(crate) fn new(flag: &str, message: impl Into<String>) -> SweepError {
+        SweepError { flag: flag.to_string(), message: message.into(), help: None }
+    }
+
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> SweepError {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Why shards cannot be merged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(cascade::merge::mismatch))]
+pub struct MergeError {
+    /// What is wrong, naming the files.
+    pub message: String,
+    /// What to do.
+    #[help]
+    pub help: Option<String>,
 }

@@ -19,13 +19,13 @@ use crate::value::{Date, Type, Value};
 mod error;
 mod program;
 mod read;
-pub(crate) use read::is_readable_kind;
 mod run;
 mod world;
 
-pub use error::Error;
+pub use error::{Error, MergeError, SweepError};
 pub use program::{Checkpoint, Declaration, DeclarationKind, ParamInfo, Program, RuleInfo};
 pub(crate) use run::parse_literal;
+pub(crate) use run::read_target;
 pub use run::{Run, RunStart, StepSummary};
 pub use world::World;
 

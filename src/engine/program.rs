@@ -148,52 +148,6 @@ impl Program {
     }
 }
 
-impl Program {
-    /// Checks an expression to evaluate at the end of sweep paths.
-    pub(crate) fn check_record(&self, text: &str) -> Result<crate::sweep::Query, String> {
-        self.check_query(text, "<record>").map_err(|problems| {
-            let first = problems.first();
-            let mut message =
-                first.map_or_else(|| String::from("this expression has no value"), |p| p.message.clone());
-            if let Some(help) = first.and_then(|p| p.help.as_ref()) {
-                message = format!("{message} ({help})");
-            }
-            message
-        })
-    }
-
-    /// Checks an expression over a run's final state, in which the run
-    /// measures `first_default` and `defaults` may be read (unless the script
-    /// declares those names). `name` names the text in diagnostics.
-    pub(crate) fn check_query(&self, text: &str, name: &str) -> Result<crate::sweep::Query, Vec<Problem>> {
-        let inner = &self.inner;
-        let source = SourceFile::new(name, text);
-        let expr = crate::syntax::parse_expression_with(&source, inner.syntax).map_err(|p| vec![p])?;
-        self.check_parsed_query(text, &expr)
-    }
-
-    /// [`Program::check_query`] of an expression already parsed from `text`.
-    pub(crate) fn check_parsed_query(
-        &self,
-        text: &str,
-        expr: &crate::syntax::Expr,
-    ) -> Result<crate::sweep::Query, Vec<Problem>> {
-        use crate::sweep::Measure;
-        let inner = &self.inner;
-        let wanted = [("first_default", Type::Number), ("defaults", Type::Number)];
-        let (root, ty, locals) =
-            crate::check::check_query(&inner.scope, &inner.ir, expr, &wanted).map_err(|mut problems| {
-                if problems.is_empty() {
-                    problems.push(Problem::error(codes::check::invalid, "this expression has no value"));
-                }
-                problems
-            })?;
-        let kinds = [Measure::FirstDefault, Measure::Defaults];
-        let measures = locals.iter().zip(kinds).filter_map(|(l, m)| l.map(|l| (l, m))).collect();
-        Ok(crate::sweep::Query { text: text.trim().to_string(), root, ty, measures })
-    }
-}
-
 /// A saved run: see [`Run::checkpoint`] and [`Program::resume`].
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Checkpoint {

@@ -47,7 +47,7 @@ impl Engine {
             Err(e) => return io(cannot(e.to_string())),
         };
         match file.metadata() {
-            Ok(meta) if is_readable_kind(&meta) => {}
+            Ok(meta) if crate::source::is_readable_kind(&meta) => {}
             Ok(meta) if meta.is_dir() => return io(cannot(String::from("it is a directory"))),
             Ok(_) => {
                 return io(cannot(String::from("it is not a regular file or a pipe"))
@@ -88,15 +88,4 @@ fn too_long(limit: usize) -> Problem {
         format!("the script is longer than {limit} bytes, the most this engine reads"),
     )
     .help("raise the limit (`Engine::max_source_bytes`, `--max-source-bytes`) or split the script")
-}
-
-#[cfg(unix)]
-pub(crate) fn is_readable_kind(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    meta.is_file() || meta.file_type().is_fifo()
-}
-
-#[cfg(not(unix))]
-pub(crate) fn is_readable_kind(meta: &std::fs::Metadata) -> bool {
-    meta.is_file()
 }

@@ -361,9 +361,9 @@ impl Run {
     pub fn value(&mut self, name: &str) -> Result<Value, Error> {
         let inner = self.program.inner.clone();
         let ir = &inner.ir;
-        let target = crate::report::resolve_target(ir, name)?;
+        let target = crate::names::resolve_target(ir, name)?;
         let mut ev = Evaluator { ir, st: &mut self.machine.st, derived_owner: &inner.owners };
-        crate::report::read_target(&mut ev, target).map_err(|f| {
+        read_target(&mut ev, target).map_err(|f| {
             script_error(ir, RunFault { fault: f, context: vec![format!("while reading `{name}`")] })
         })
     }
@@ -403,9 +403,9 @@ impl Run {
         let inner = self.program.inner.clone();
         let ir = &inner.ir;
         let bad = |reason: &str| Error::BadValue { name: name.to_string(), reason: reason.to_string() };
-        let slot = match crate::report::resolve_target(ir, name)? {
-            crate::report::Target::Slot(slot) => slot,
-            crate::report::Target::Param(_) => {
+        let slot = match crate::names::resolve_target(ir, name)? {
+            crate::names::Target::Slot(slot) => slot,
+            crate::names::Target::Param(_) => {
                 return Err(bad("params are fixed for a run; start a new run with the param set"));
             }
             _ => {
@@ -414,8 +414,8 @@ impl Run {
                 ));
             }
         };
-        if crate::report::slot_name(ir, slot).ends_with(".defaulted")
-            || crate::report::slot_name(ir, slot).ends_with(".defaulted_at")
+        if crate::names::slot_name(ir, slot).ends_with(".defaulted")
+            || crate::names::slot_name(ir, slot).ends_with(".defaulted_at")
         {
             return Err(bad("`defaulted` is set only by `default(...)`"));
         }
@@ -449,4 +449,19 @@ impl Run {
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint { sha256: self.program.inner.ir.source.sha256(), machine: self.machine.clone() }
     }
+}
+
+/// The value of `target` in the evaluator's state.
+pub(crate) fn read_target(
+    ev: &mut Evaluator,
+    target: crate::names::Target,
+) -> Result<Value, crate::eval::Fault> {
+    Ok(match target {
+        crate::names::Target::Param(p) => ev.st.params[p as usize].clone(),
+        crate::names::Target::Slot(s) => ev.st.slots[s as usize].clone(),
+        crate::names::Target::Derived(d) => ev.derived(d, crate::source::Span::default())?,
+        crate::names::Target::Series(s) => ev.st.series[s as usize].clone(),
+        crate::names::Target::Step => Value::Number(ev.st.step.into()),
+        crate::names::Target::Date => ev.st.date.map_or(Value::None, Value::Date),
+    })
 }

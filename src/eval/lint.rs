@@ -4,10 +4,9 @@ use std::collections::HashSet;
 
 use petgraph::visit::EdgeRef;
 
-use crate::check::graph::{derived_reads, expand_reads};
 use crate::codes;
 use crate::diagnostic::Problem;
-use crate::ir::{EdgeKind, GraphNode, Ir, TriggerIr};
+use crate::ir::{EdgeKind, GraphNode, Ir, TriggerIr, derived_reads, expand_reads};
 use crate::value::Value;
 
 use super::{Evaluator, Limits, Machine, frame_for};

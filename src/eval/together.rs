@@ -176,7 +176,7 @@ impl Stepper<'_> {
                 continue;
             }
             let def = &self.ir.rules[rule as usize];
-            let name = crate::report::slot_name(self.ir, *slot);
+            let name = crate::names::slot_name(self.ir, *slot);
             let who = |cause: u32| self.bindings_text(cause);
             let message = if a == Combination::Set && b == Combination::Set {
                 format!(

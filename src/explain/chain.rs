@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 
 use super::rewind::Rewind;
-use super::{Cause, Explanation, Read, why_not};
+use super::{Cause, CauseKind, Explanation, Read, why_not};
 use crate::engine::{Error, Run};
 use crate::eval::trace::{EventKind, ReadKey};
 use crate::eval::{BY_HAND, display_value, series_value};
 use crate::ir::{AtTime, Ir, Node, NodeKind, TriggerIr};
-use crate::report::{Target, derived_name, json_value, read_name, resolve_target, slot_name};
+use crate::names::{Target, derived_name, resolve_target, slot_name, split_step};
+use crate::report::{json_value, read_name};
 use crate::value::Value;
 
 /// At most this many nodes in one explanation: past it, causes are no longer followed.
@@ -194,29 +195,7 @@ impl<'a> Explainer<'a> {
 
     /// `name`, `name@12` or `name@2026-06` → (name, last step to consider).
     fn parse_target(&self, target: &str) -> Result<(String, Option<u64>), Error> {
-        let Some((name, at)) = target.split_once('@') else { return Ok((target.trim().to_string(), None)) };
-        let bad = |reason: String| Error::BadValue { name: target.to_string(), reason };
-        let step = if let Ok(step) = at.trim().parse::<u64>() {
-            step
-        } else {
-            let date = crate::value::Date::parse(at.trim())
-                .ok_or_else(|| bad(format!("`{at}` is not a step number or a date")))?;
-            let start =
-                self.ir.scenario.start.ok_or_else(|| bad(String::from("the scenario has no start date")))?;
-            u64::try_from(self.ir.scenario.unit.step_of_date(start, date))
-                .map_err(|_| bad(format!("`{}` is before the scenario starts ({start})", at.trim())))?
-        };
-        // A later step would silently answer for the last one that ran.
-        let now = self.run.current_step();
-        if step > now {
-            let reason = if self.run.is_finished() {
-                format!("the run ended at step {now}; step {step} never ran")
-            } else {
-                format!("the run is at step {now}; step {step} has not run yet")
-            };
-            return Err(bad(reason));
-        }
-        Ok((name.trim().to_string(), Some(step)))
+        Ok(split_step(self.ir, target, self.run.current_step(), self.run.is_finished())?)
     }
 
     /// A node for a firing: its rule, bindings and the values it read, and
@@ -226,7 +205,7 @@ impl<'a> Explainer<'a> {
         let id = self.id();
         let log = &self.run.machine.log;
         let Some(record) = log.firings.get(firing as usize) else {
-            return leaf(id, "by_hand", String::from("set by hand"));
+            return leaf(id, CauseKind::ByHand, String::from("set by hand"));
         };
         let rule = &ir.rules[record.rule as usize];
         let label = self.run.firing_label(firing);
@@ -274,7 +253,7 @@ impl<'a> Explainer<'a> {
             line: Some(rule.line),
             values,
             causes,
-            ..leaf(id, "rule", text)
+            ..leaf(id, CauseKind::Rule, text)
         }
     }
 
@@ -314,7 +293,12 @@ impl<'a> Explainer<'a> {
         let value = Some(json_value(ir, &change.to));
         if let Some(&seen) = self.shown.get(&Shown::Change(index)) {
             let id = self.id();
-            return Cause { see: Some(seen), step: Some(change.step), value, ..leaf(id, "rule", text) };
+            return Cause {
+                see: Some(seen),
+                step: Some(change.step),
+                value,
+                ..leaf(id, CauseKind::Rule, text)
+            };
         }
         if change.cause == BY_HAND {
             let id = self.id();
@@ -322,7 +306,7 @@ impl<'a> Explainer<'a> {
             return Cause {
                 step: Some(change.step),
                 value,
-                ..leaf(id, "by_hand", format!("{text}, set by hand"))
+                ..leaf(id, CauseKind::ByHand, format!("{text}, set by hand"))
             };
         }
         let (cause_id, step, delayed) = (change.cause, change.step, change.delayed);
@@ -378,7 +362,7 @@ impl<'a> Explainer<'a> {
             (None, _) => format!("{name} (derived)"),
         };
         if let Some(&seen) = self.shown.get(&Shown::Derived(d, before)) {
-            return Cause { see: Some(seen), formula, ..leaf(id, "derived", text) };
+            return Cause { see: Some(seen), formula, ..leaf(id, CauseKind::Derived, text) };
         }
         self.shown.insert(Shown::Derived(d, before), id);
         let mut causes = Vec::new();
@@ -397,7 +381,7 @@ impl<'a> Explainer<'a> {
             formula,
             values,
             causes,
-            ..leaf(id, "derived", text)
+            ..leaf(id, CauseKind::Derived, text)
         }
     }
 
@@ -440,7 +424,7 @@ fn rewind_value(rewind: &mut Rewind, key: ReadKey) -> Option<Value> {
     }
 }
 
-pub(super) fn leaf(id: usize, kind: &'static str, text: String) -> Cause {
+pub(super) fn leaf(id: usize, kind: CauseKind, text: String) -> Cause {
     Cause {
         id,
         kind,

@@ -10,11 +10,12 @@
 
 use rust_decimal::Decimal;
 
-use super::Cause;
 use super::chain::{Explainer, Shown, leaf};
+use super::{Cause, CauseKind};
 use crate::eval::BY_HAND;
 use crate::eval::display_value;
-use crate::report::{json_value, slot_name};
+use crate::names::slot_name;
+use crate::report::json_value;
 use crate::value::{Value, exact, human};
 
 /// A value written at least this many times since its start is summarised.
@@ -72,7 +73,7 @@ impl Explainer<'_> {
             writes.len()
         );
         if let Some(&seen) = self.shown.get(&Shown::BuildUp(index)) {
-            return Cause { see: Some(seen), step: Some(change.step), ..leaf(id, "build_up", text) };
+            return Cause { see: Some(seen), step: Some(change.step), ..leaf(id, CauseKind::BuildUp, text) };
         }
         self.shown.insert(Shown::BuildUp(index), id);
         // Each rule's share, in the order of its first write.
@@ -98,12 +99,15 @@ impl Explainer<'_> {
         causes.push(match reset {
             Some(r) => {
                 let mut cause = self.change(history[r], depth);
-                cause.kind = "start";
+                cause.kind = CauseKind::Start;
                 cause
             }
             None => {
                 let start = self.id();
-                Cause { value: Some(json_value(ir, &start_value)), ..leaf(start, "start", since.clone()) }
+                Cause {
+                    value: Some(json_value(ir, &start_value)),
+                    ..leaf(start, CauseKind::Start, since.clone())
+                }
             }
         });
         for share in shares.iter().take(MAX_RULES) {
@@ -124,7 +128,7 @@ impl Explainer<'_> {
                 value: Some(serde_json::Value::String(exact(share.total))),
                 count: Some(share.count),
                 steps: Some((share.first, share.last)),
-                ..leaf(id, "contribution", text)
+                ..leaf(id, CauseKind::Contribution, text)
             });
         }
         if shares.len() > MAX_RULES {
@@ -136,7 +140,7 @@ impl Explainer<'_> {
             causes.push(Cause {
                 value: Some(serde_json::Value::String(exact(total))),
                 count: Some(count),
-                ..leaf(id, "rest", text)
+                ..leaf(id, CauseKind::Rest, text)
             });
         }
         // The single writes that stand out (at least twice the median change),
@@ -163,7 +167,7 @@ impl Explainer<'_> {
             value: Some(json_value(ir, &change.to)),
             count: Some(writes.len()),
             causes,
-            ..leaf(id, "build_up", text)
+            ..leaf(id, CauseKind::BuildUp, text)
         }
     }
 }

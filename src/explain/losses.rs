@@ -3,9 +3,9 @@
 
 use rust_decimal::Decimal;
 
-use super::Cause;
 use super::Loss;
 use super::chain::{Explainer, Shown, leaf};
+use super::{Cause, CauseKind};
 use crate::value::{Value, exact, human};
 
 /// At most this many items of a make-up are shown one by one; the rest are summed.
@@ -78,7 +78,7 @@ impl Explainer<'_> {
         let name = &ir.entities[e as usize].name;
         let id = self.id();
         let Some((items, total)) = self.loss_items(e, side, before) else {
-            return leaf(id, "losses", format!("the losses of {name} overflow"));
+            return leaf(id, CauseKind::Losses, format!("the losses of {name} overflow"));
         };
         let (head, who) = match side {
             Side::Losses => (format!("exposure_losses({name}) is {}", human(total)), "debtor"),
@@ -95,7 +95,11 @@ impl Explainer<'_> {
         if let Some(&seen) = self.shown.get(&key)
             && !items.is_empty()
         {
-            return Cause { see: Some(seen), value: Some(number(total)), ..leaf(id, "losses", text) };
+            return Cause {
+                see: Some(seen),
+                value: Some(number(total)),
+                ..leaf(id, CauseKind::Losses, text)
+            };
         }
         self.shown.insert(key, id);
         let mut causes = Vec::new();
@@ -116,10 +120,10 @@ impl Explainer<'_> {
                 count: Some(rest.len()),
                 steps: Some((first, last)),
                 value: Some(number(sum)),
-                ..leaf(id, "rest", text)
+                ..leaf(id, CauseKind::Rest, text)
             });
         }
-        Cause { value: Some(number(total)), causes, ..leaf(id, "losses", text) }
+        Cause { value: Some(number(total)), causes, ..leaf(id, CauseKind::Losses, text) }
     }
 
     /// One counterparty's default: the loss line, and the firing that defaulted it.
@@ -149,7 +153,7 @@ impl Explainer<'_> {
         let mut cause = match shown {
             Some(seen) => {
                 let id = self.id();
-                Cause { see: Some(seen), ..leaf(id, "loss", line.clone()) }
+                Cause { see: Some(seen), ..leaf(id, CauseKind::Loss, line.clone()) }
             }
             None if firing != crate::eval::BY_HAND => {
                 let mut cause = self.firing(firing, depth);
@@ -159,12 +163,12 @@ impl Explainer<'_> {
                     _ => String::new(),
                 };
                 cause.text = format!("{line}, {}{scheduled}", cause.text);
-                cause.kind = "loss";
+                cause.kind = CauseKind::Loss;
                 cause
             }
             None => {
                 let id = self.id();
-                leaf(id, "loss", line.clone())
+                leaf(id, CauseKind::Loss, line.clone())
             }
         };
         cause.step = Some(item.step);

@@ -55,19 +55,78 @@ pub struct Explanation {
     pub why_not: Vec<Candidate>,
 }
 
+/// What kind of node a [`Cause`] is: serialised as `rule`, `by_hand`,
+/// `derived`, `losses`, `loss`, `rest`, `build_up`, `start`, `contribution` or
+/// `model`, and equal to that string (`cause.kind == "losses"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CauseKind {
+    /// A firing, or a change it made.
+    Rule,
+    /// A value set by hand.
+    ByHand,
+    /// A derived value.
+    Derived,
+    /// The make-up of exposure losses.
+    Losses,
+    /// One counterparty's default in it.
+    Loss,
+    /// The smaller items of a make-up or build-up, summed.
+    Rest,
+    /// A value written many times.
+    BuildUp,
+    /// Where a build-up began.
+    Start,
+    /// One rule's share of a build-up.
+    Contribution,
+    /// A result of a contagion model (a clearing's default round and
+    /// shortfall, or a DebtRank distress).
+    Model,
+}
+
+impl CauseKind {
+    /// The name used in outputs: `rule`, `by_hand`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CauseKind::Rule => "rule",
+            CauseKind::ByHand => "by_hand",
+            CauseKind::Derived => "derived",
+            CauseKind::Losses => "losses",
+            CauseKind::Loss => "loss",
+            CauseKind::Rest => "rest",
+            CauseKind::BuildUp => "build_up",
+            CauseKind::Start => "start",
+            CauseKind::Contribution => "contribution",
+            CauseKind::Model => "model",
+        }
+    }
+}
+
+impl std::fmt::Display for CauseKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for CauseKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for CauseKind {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
 /// One node of the causal tree.
 #[derive(Clone, Debug, Serialize)]
 pub struct Cause {
     /// Its number, for references from later nodes.
     pub id: usize,
-    /// What kind of node: `rule` (a firing, or a change it made), `by_hand`,
-    /// `derived`, `losses` (the make-up of exposure losses), `loss` (one
-    /// counterparty's default in it), `rest` (the smaller items, summed),
-    /// `build_up` (a value written many times), `start` (where a build-up
-    /// began), `contribution` (one rule's share of a build-up), `model` (a
-    /// result of a contagion model: a clearing's default round and shortfall)
-    /// or `note`.
-    pub kind: &'static str,
+    /// What kind of node (serialised as `rule`, `by_hand`, ...).
+    pub kind: CauseKind,
     /// What this node says, with numbers rounded for reading.
     pub text: String,
     /// The step, if any.

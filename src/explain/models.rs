@@ -6,9 +6,9 @@ use crate::eval::ModelFacts;
 use crate::ir::ModelSpec;
 use crate::value::human;
 
-use super::Cause;
 use super::chain::{Explainer, leaf};
 use super::rewind::Rewind;
+use super::{Cause, CauseKind};
 
 impl Explainer<'_> {
     /// Model `m`'s result for entity `e` (`u32::MAX`: the kind's DebtRank) before change `before`.
@@ -41,6 +41,6 @@ impl Explainer<'_> {
             ModelFacts::DebtRank(r) => format!("the DebtRank of the shock to {kind} is {}", human(r)),
         };
         let id = self.id();
-        Some(leaf(id, "model", text))
+        Some(leaf(id, CauseKind::Model, text))
     }
 }

@@ -1,6 +1,10 @@
 //! The walkers over the IR: the one list of an expression node's children
 //! (`Node::for_each_child`) and of an effect's expressions
-//! (`EffectIr::for_each_node`), and the questions answered with them.
+//! (`EffectIr::for_each_node`), the questions answered with them, and the
+//! reads of derived values through the dependency graph (`derived_reads`,
+//! `expand_reads`, used by the checker and by `eval::lint`).
+
+use std::collections::{HashMap, HashSet};
 
 use super::*;
 
@@ -120,4 +124,37 @@ impl EffectIr {
             }
         }
     }
+}
+
+/// What each derived value reads directly.
+pub(crate) fn derived_reads(graph: &DependencyGraph) -> HashMap<GraphNode, Vec<GraphNode>> {
+    let g = &graph.graph;
+    let mut map: HashMap<GraphNode, Vec<GraphNode>> = HashMap::new();
+    for n in g.node_indices() {
+        let node = &g[n];
+        if matches!(node, GraphNode::Let(_) | GraphNode::Field(_, FieldRef::Derived(_))) {
+            let reads =
+                g.neighbors_directed(n, petgraph::Direction::Incoming).map(|m| g[m].clone()).collect();
+            map.insert(node.clone(), reads);
+        }
+    }
+    map
+}
+
+/// Reads through derived values, down to stored values, series, params and time.
+pub(crate) fn expand_reads(
+    reads: &[GraphNode],
+    derived: &HashMap<GraphNode, Vec<GraphNode>>,
+) -> HashSet<GraphNode> {
+    let mut seen: HashSet<GraphNode> = HashSet::new();
+    let mut stack: Vec<GraphNode> = reads.to_vec();
+    while let Some(node) = stack.pop() {
+        if !seen.insert(node.clone()) {
+            continue;
+        }
+        if let Some(inner) = derived.get(&node) {
+            stack.extend(inner.iter().cloned());
+        }
+    }
+    seen
 }

@@ -9,7 +9,9 @@ use crate::eval::{Evaluator, RunFault};
 use crate::ir::{Cell, FieldRef};
 use crate::value::Value;
 
-use super::{Target, csv_value, json_value, read_target};
+use super::{csv_value, json_value};
+use crate::engine::read_target;
+use crate::names::Target;
 
 /// One value that an output writes at every step: a global (a var, let or
 /// series: `entity` is `None`) or a field of an entity.

@@ -12,139 +12,14 @@ use serde_json::Value as Json;
 
 use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem};
-use crate::engine::{Error, Run};
+use crate::engine::Run;
+use crate::eval::display_value;
 use crate::eval::trace::{EventKind as LogEvent, ReadKey};
-use crate::eval::{Evaluator, Fault, display_value};
-use crate::ir::{Cell, FieldRef, Ir, ModelSpec};
+use crate::ir::{Ir, ModelSpec};
+use crate::names::{derived_name, slot_name};
 use crate::value::{Value, exact};
 
-/// Something that can be read by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Target {
-    Param(u32),
-    Slot(u32),
-    Derived(u32),
-    Series(u32),
-    Step,
-    Date,
-}
-
-/// Resolves `name`, `entity.field`, `step` or `date`.
-pub(crate) fn resolve_target(ir: &Ir, name: &str) -> Result<Target, Error> {
-    let unknown = |help: Option<String>| Error::UnknownName { name: name.to_string(), help };
-    // Field names have no `.`; an entity's name from data may (`Acme Inc.`).
-    if let Some((entity, field)) = name.rsplit_once('.') {
-        let Some((e, def)) = ir.entities.iter().enumerate().find(|(_, x)| x.name == entity) else {
-            return Err(unknown(crate::diagnostic::did_you_mean(
-                entity,
-                ir.entities.iter().map(|x| x.name.as_str()),
-            )));
-        };
-        let kind = &ir.kinds[def.kind as usize];
-        let field_ref = match field {
-            "defaulted" => FieldRef::Defaulted,
-            "defaulted_at" => FieldRef::DefaultedAt,
-            _ => match kind.field(field) {
-                Some((_, f)) if f.derived => FieldRef::Derived(f.index),
-                Some((_, f)) => FieldRef::Stored(f.index),
-                None => {
-                    let fields: Vec<&str> = kind.fields.iter().map(|f| f.name.as_str()).collect();
-                    return Err(unknown(Some(format!(
-                        "fields of {} ({entity}) are: {}, defaulted, defaulted_at",
-                        kind.name,
-                        fields.join(", ")
-                    ))));
-                }
-            },
-        };
-        return Ok(match ir.cell(e as u32, field_ref) {
-            Cell::Slot(slot) => Target::Slot(slot),
-            Cell::Derived(d) => Target::Derived(d),
-        });
-    }
-    if name == "step" {
-        return Ok(Target::Step);
-    }
-    if name == "date" {
-        return Ok(Target::Date);
-    }
-    let find = |list: &[crate::ir::Global]| list.iter().position(|g| g.name == name).map(|i| i as u32);
-    if let Some(p) = find(&ir.params) {
-        return Ok(Target::Param(p));
-    }
-    if let Some(v) = find(&ir.vars) {
-        return Ok(Target::Slot(v));
-    }
-    if let Some(l) = find(&ir.lets) {
-        return Ok(Target::Derived(l));
-    }
-    if let Some(s) = ir.series.iter().position(|s| s.name == name) {
-        return Ok(Target::Series(s as u32));
-    }
-    let names = ir
-        .params
-        .iter()
-        .chain(&ir.vars)
-        .chain(&ir.lets)
-        .map(|g| g.name.as_str())
-        .chain(ir.series.iter().map(|s| s.name.as_str()));
-    let mut help = crate::diagnostic::did_you_mean(name, names);
-    if help.is_none() && ir.entities.iter().any(|e| e.name == name) {
-        help = Some(format!("`{name}` is an entity: ask for one of its fields, e.g. `{name}.defaulted`"));
-    }
-    Err(unknown(help))
-}
-
-pub(crate) fn read_target(ev: &mut Evaluator, target: Target) -> Result<Value, Fault> {
-    Ok(match target {
-        Target::Param(p) => ev.st.params[p as usize].clone(),
-        Target::Slot(s) => ev.st.slots[s as usize].clone(),
-        Target::Derived(d) => ev.derived(d, crate::source::Span::default())?,
-        Target::Series(s) => ev.st.series[s as usize].clone(),
-        Target::Step => Value::Number(ev.st.step.into()),
-        Target::Date => ev.st.date.map_or(Value::None, Value::Date),
-    })
-}
-
-/// `var` or `entity.field` for a slot.
-pub(crate) fn slot_name(ir: &Ir, slot: u32) -> String {
-    if (slot as usize) < ir.vars.len() {
-        return ir.vars[slot as usize].name.clone();
-    }
-    let e = ir.entities.partition_point(|x| x.slot_base <= slot).saturating_sub(1);
-    let entity = &ir.entities[e];
-    let kind = &ir.kinds[entity.kind as usize];
-    let offset = slot - entity.slot_base;
-    let field = if offset == kind.stored_count {
-        "defaulted"
-    } else if offset == kind.stored_count + 1 {
-        "defaulted_at"
-    } else {
-        kind.fields.iter().find(|f| !f.derived && f.index == offset).map_or("?", |f| f.name.as_str())
-    };
-    format!("{}.{field}", entity.name)
-}
-
-/// `let` or `entity.field` for a derived cell.
-pub(crate) fn derived_name(ir: &Ir, d: u32) -> String {
-    if (d as usize) < ir.lets.len() {
-        return ir.lets[d as usize].name.clone();
-    }
-    if let Some(model) = ir.models.iter().find(|m| m.cell == d) {
-        let kind = &ir.kinds[model.kind as usize].name;
-        return match model.spec {
-            ModelSpec::Clearing { .. } => format!("clearing {kind}"),
-            ModelSpec::DebtRank { .. } => format!("debtrank {kind}"),
-        };
-    }
-    let e = ir.entities.partition_point(|x| x.derived_base <= d).saturating_sub(1);
-    let entity = &ir.entities[e];
-    let kind = &ir.kinds[entity.kind as usize];
-    let offset = d - entity.derived_base;
-    let field = kind.fields.iter().find(|f| f.derived && f.index == offset).map_or("?", |f| f.name.as_str());
-    format!("{}.{field}", entity.name)
-}
-
+/// The name of a value a firing read, as the trace and explanations show it.
 pub(crate) fn read_name(ir: &Ir, key: ReadKey) -> String {
     match key {
         ReadKey::Slot(s) => slot_name(ir, s),

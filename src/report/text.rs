@@ -8,7 +8,7 @@ use crate::eval::Evaluator;
 use crate::eval::display_value;
 use crate::eval::trace::EventKind;
 
-use super::slot_name;
+use crate::names::slot_name;
 
 impl Run {
     /// A readable report: the event timeline, the final values and the

@@ -8,7 +8,8 @@ use serde_json::{Map, Value as Json, json};
 use crate::engine::Run;
 use crate::eval::trace::EventKind;
 
-use super::{json_value, read_name, slot_name};
+use super::{json_value, read_name};
+use crate::names::slot_name;
 
 /// The trace of a run: provenance, initial values, every step's firings,
 /// changes and events, how it ended, and the expectations.

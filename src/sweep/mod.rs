@@ -18,6 +18,7 @@
 mod output;
 mod path;
 mod points;
+mod query;
 mod summary;
 
 use std::fmt;
@@ -32,7 +33,8 @@ use crate::eval::display_value;
 use crate::ir::Root;
 use crate::value::Value;
 
-pub use output::{MergeError, Merged, OutputFormat, RowWriter, ShardOutput, merge_outputs};
+pub use crate::engine::{MergeError, SweepError};
+pub use output::{Merged, OutputFormat, RowWriter, ShardOutput, merge_outputs};
 pub use points::MAX_POINTS;
 pub use summary::{DefaultCurve, DefaultRow, EXACT_VALUES, FAN_PERCENTILES, FanStep, Summary};
 
@@ -111,31 +113,6 @@ pub struct SweepOptions {
     /// Expressions recorded at every step of every path (for fan charts: see
     /// [`Summary::fan`]), in [`PathResult::step_values`].
     pub step_records: Vec<String>,
-}
-
-/// A bad sweep option: which flag, what is wrong, what to do.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
-#[error("`{flag}`: {message}")]
-#[diagnostic(code(cascade::sweep::bad_option))]
-pub struct SweepError {
-    /// The flag as given (`--vary x=5..1/3`).
-    pub flag: String,
-    /// What is wrong with it.
-    pub message: String,
-    /// What to do instead.
-    #[help]
-    pub help: Option<String>,
-}
-
-impl SweepError {
-    pub(crate) fn new(flag: &str, message: impl Into<String>) -> SweepError {
-        SweepError { flag: flag.to_string(), message: message.into(), help: None }
-    }
-
-    pub(crate) fn with_help(mut self, help: impl Into<String>) -> SweepError {
-        self.help = Some(help.into());
-        self
-    }
 }
 
 /// How a path ended.

@@ -25,7 +25,7 @@ use std::io::Write;
 
 use serde_json::{Map, Value as Json, json};
 
-use super::{PathResult, Summary, Sweep, SweepEnd};
+use super::{MergeError, PathResult, Summary, Sweep, SweepEnd};
 
 /// The output format of `cascade sweep`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -173,18 +173,6 @@ impl<'a, W: Write> RowWriter<'a, W> {
         self.out.flush()?;
         Ok(self.out)
     }
-}
-
-/// Why shards cannot be merged.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
-#[error("{message}")]
-#[diagnostic(code(cascade::merge::mismatch))]
-pub struct MergeError {
-    /// What is wrong, naming the files.
-    pub message: String,
-    /// What to do.
-    #[help]
-    pub help: Option<String>,
 }
 
 fn refuse(message: String, help: &str) -> MergeError {
