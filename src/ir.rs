@@ -468,8 +468,8 @@ pub(crate) struct ModelDef {
 pub(crate) enum ModelSpec {
     /// `external_assets`, `external_liabilities`.
     Clearing { method: ClearingIr, fields: [FieldRef; 2] },
-    /// `equity`, `shock`, `value`.
-    DebtRank { fields: [FieldRef; 3] },
+    /// `equity`, `shock`, `value`; Bardoscia et al.'s variant if `differential`.
+    DebtRank { fields: [FieldRef; 3], differential: bool },
 }
 
 impl ModelSpec {
@@ -477,7 +477,7 @@ impl ModelSpec {
     pub fn fields(&self) -> &[FieldRef] {
         match self {
             ModelSpec::Clearing { fields, .. } => fields,
-            ModelSpec::DebtRank { fields } => fields,
+            ModelSpec::DebtRank { fields, .. } => fields,
         }
     }
 }

@@ -257,6 +257,65 @@ clearing Bank eisenberg_noe {{ external = {external} }}
     assert_eq!(defaulted, vec![Value::Bool(true), Value::Bool(false), Value::Bool(false)]);
 }
 
+/// Senior ranking with a defaulted pair that owes only each other (the
+/// round's linear system is singular), by hand: `a` holds 1.5, owes 1 outside
+/// and 1 to `b`; `b` holds 0.2, owes 1 outside and 1 to `a`. Round 1: `b` holds
+/// 1.2 of 2 and pays its banks 0.2 + 1 − 1 = 0.2. Round 2: `a` holds 1.7 of 2.
+/// Then `a` pays its banks 0.5 + x_b and `b` pays max(0, x_a − 0.8): from above
+/// 0.7, 0, 0.5, 0 — so `a` pays 1.5 (to its outside creditors 1, to `b` 0.5) and
+/// `b` pays 0.7, all to its outside creditors.
+#[test]
+fn senior_ranking_solves_a_group_that_owes_only_itself() {
+    let script = "kind Bank { external_assets = 0, external_liabilities = 1 }
+entity a: Bank { external_assets = 1.5 }
+entity b: Bank { external_assets = 0.2 }
+exposure b -> a = 1
+exposure a -> b = 1
+clearing Bank eisenberg_noe { external = senior }
+";
+    let (pay, rounds, _) = clearing_of(script, &["a", "b"]);
+    assert_eq!(pay, vec![q(3, 2), q(7, 10)]);
+    let round = |r: i64| Value::Number(Decimal::from(r));
+    assert_eq!(rounds, vec![round(2), round(1)]);
+    let want = reference_clearing(
+        &[q(3, 2), q(1, 5)],
+        &[q(1, 1), q(1, 1)],
+        &[(1, 0, q(1, 1)), (0, 1, q(1, 1))],
+        Rule::EisenbergNoe { senior: true },
+    );
+    assert_eq!(want, (vec![q(3, 2), q(7, 10)], vec![Some(2), Some(1)]));
+}
+
+/// Differential DebtRank against the original, by hand: `a` and `b` each have
+/// equity 2 and hold 1 of the other's debt (Λ = W = 1/2 both ways); `a` loses
+/// half its equity. The original passes each distress on once: `b` gets
+/// 1/2 × 1/2 = 1/4, then `a` gets 1/2 × 1/4 back: h = (0.625, 0.25). The
+/// differential variant passes on every increase, 1/2, 1/4, 1/8, ... going
+/// round the pair: h_a = 1/2 (1 + 1/4 + 1/16 + ...) = 2/3 and h_b = 1/3.
+#[test]
+fn differential_debtrank_passes_on_every_increase() {
+    let script = |variant: &str| {
+        format!(
+            "kind Bank {{ equity = 2, shock = 0, value = 1 }}
+entity a: Bank {{ shock = 0.5 }}
+entity b: Bank {{}}
+exposure a -> b = 1
+exposure b -> a = 1
+debtrank Bank {variant}
+"
+        )
+    };
+    let exprs: Vec<String> = ["distress(a)", "distress(b)", "debt_rank(Bank)"].iter().map(|s| s.to_string()).collect();
+    let original: Vec<Q> = values(&script(""), &exprs).iter().map(number).collect();
+    assert_eq!(original, vec![q(5, 8), q(1, 4), q(3, 16)]);
+    let differential: Vec<Q> = values(&script("differential"), &exprs).iter().map(number).collect();
+    for (got, want) in differential.iter().zip([q(2, 3), q(1, 3), q(1, 4)]) {
+        assert!(close(got, &want), "{got} vs {want}");
+    }
+    let (dr, h) = reference_differential(&[q(2, 1), q(2, 1)], &[q(1, 1), q(1, 1)], &[q(1, 2), q(0, 1)], &[(0, 1, q(1, 1)), (1, 0, q(1, 1))]);
+    assert!(close(&dr, &q(1, 4)) && close(&h[0], &q(2, 3)) && close(&h[1], &q(1, 3)), "{dr} {h:?}");
+}
+
 // ---------------------------------------------------------------------------
 // Bad input
 
@@ -346,10 +405,6 @@ fn reference_clearing(
     let mut round = vec![None; n];
     let inflow =
         |share: &[Q], i: usize| -> Q { (0..n).fold(zero.clone(), |s, d| s + &owed_to[d][i] * &share[d]) };
-    let (alpha, beta) = match &rule {
-        Rule::RogersVeraart(a, b) => (a.clone(), b.clone()),
-        _ => (q(1, 1), q(1, 1)),
-    };
     let mut r = 0;
     loop {
         let fresh: Vec<usize> =
@@ -361,50 +416,7 @@ fn reference_clearing(
         for &i in &fresh {
             round[i] = Some(r);
         }
-        // Banks paying nothing to banks (senior only), found by repeating.
-        let mut zeroed = vec![false; n];
-        loop {
-            let set: Vec<usize> =
-                (0..n).filter(|&i| round[i].is_some() && !zeroed[i] && !base[i].is_zero_q()).collect();
-            // x_i = share_i for i in set:  base_i x_i − β Σ_{d∈set} L_di x_d = c_i
-            let m = set.len();
-            let mut a = vec![vec![zero.clone(); m + 1]; m];
-            for (row, &i) in set.iter().enumerate() {
-                a[row][row] = base[i].clone();
-                let mut rhs = if senior { &assets[i] - &liabilities[i] } else { &alpha * &assets[i] };
-                for d in 0..n {
-                    let term = &owed_to[d][i];
-                    if term.is_zero_q() {
-                        continue;
-                    }
-                    match set.iter().position(|&s| s == d) {
-                        Some(col) => a[row][col] = &a[row][col] - &beta * term,
-                        None => {
-                            let paid = if zeroed[d] { zero.clone() } else { share[d].clone() };
-                            rhs += &beta * term * paid;
-                        }
-                    }
-                }
-                a[row][m] = rhs;
-            }
-            let x = solve(a);
-            let mut changed = false;
-            for (k, &i) in set.iter().enumerate() {
-                if senior && x[k] < zero {
-                    zeroed[i] = true;
-                    changed = true;
-                }
-                share[i] = x[k].clone().min(q(1, 1)).max(zero.clone());
-            }
-            for i in 0..n {
-                if zeroed[i] {
-                    share[i] = zero.clone();
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
+        share = solve_round(&round, &share, &RoundSystem { assets, liabilities, owed_to: &owed_to, base: &base, rule: &rule });
     }
     let payment = (0..n)
         .map(|i| {
@@ -422,6 +434,124 @@ fn reference_clearing(
     (payment, round)
 }
 
+/// What a round of the reference solves.
+struct RoundSystem<'a> {
+    assets: &'a [Q],
+    liabilities: &'a [Q],
+    owed_to: &'a [Vec<Q>],
+    base: &'a [Q],
+    rule: &'a Rule,
+}
+
+impl RoundSystem<'_> {
+    /// Bank `i`'s share before clamping, under the shares `x`: what it would
+    /// pay its banks over what it owes them.
+    fn affine(&self, i: usize, x: &[Q]) -> Q {
+        let n = x.len();
+        let (alpha, beta, senior) = match self.rule {
+            Rule::RogersVeraart(a, b) => (a.clone(), b.clone(), false),
+            Rule::EisenbergNoe { senior } => (q(1, 1), q(1, 1), *senior),
+        };
+        let own = if senior { &self.assets[i] - &self.liabilities[i] } else { &alpha * &self.assets[i] };
+        let inflow = (0..n).fold(q(0, 1), |s, d| s + &self.owed_to[d][i] * &x[d]);
+        (own + beta * inflow) / &self.base[i]
+    }
+}
+
+/// The greatest solution of a round, from the shares `x` of the round before
+/// (above it): the defaulted banks' shares `x_i = clamp(affine_i(x), 0, 1)`,
+/// the others paying in full. Only a senior bank's share can reach 0.
+///
+/// From above, as the iteration would: the banks whose affine share is at most
+/// 0 under `x` pay nothing at the solution too; with those at 0, solve the
+/// others' linear system. If its solution is nowhere negative, it is the
+/// answer. Otherwise move from `x` towards it until the first bank's affine
+/// share reaches 0 (every point of the way is above the solution), and again.
+/// A group of defaulted banks that owe only each other makes the system
+/// singular; then one step of the iteration itself, exactly, until the group
+/// is broken (one of them reaches 0: it must, as such a group holds less than
+/// it owes outside).
+fn solve_round(round: &[Option<u32>], x: &[Q], sys: &RoundSystem) -> Vec<Q> {
+    let n = x.len();
+    let zero = q(0, 1);
+    let defaulted: Vec<usize> = (0..n).filter(|&i| round[i].is_some() && !sys.base[i].is_zero_q()).collect();
+    let mut x = x.to_vec();
+    for _ in 0..100_000 {
+        // Who pays nothing under x (and so at the solution)? Until none more.
+        let mut zeroed: Vec<usize> = Vec::new();
+        loop {
+            let more: Vec<usize> = defaulted
+                .iter()
+                .copied()
+                .filter(|&i| !zeroed.contains(&i) && sys.affine(i, &x) <= zero)
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            for &i in &more {
+                x[i] = zero.clone();
+            }
+            zeroed.extend(more);
+        }
+        let set: Vec<usize> = defaulted.iter().copied().filter(|i| !zeroed.contains(i)).collect();
+        // base_i y_i − β Σ_{d∈set} L_di y_d = affine_i(y with set at 0) × base_i
+        let m = set.len();
+        let mut at_zero = x.clone();
+        for &i in &set {
+            at_zero[i] = zero.clone();
+        }
+        let beta = match sys.rule {
+            Rule::RogersVeraart(_, b) => b.clone(),
+            _ => q(1, 1),
+        };
+        let mut a = vec![vec![zero.clone(); m + 1]; m];
+        for (row, &i) in set.iter().enumerate() {
+            a[row][row] = sys.base[i].clone();
+            for (col, &d) in set.iter().enumerate() {
+                a[row][col] = &a[row][col] - &beta * &sys.owed_to[d][i];
+            }
+            a[row][m] = sys.affine(i, &at_zero) * &sys.base[i];
+        }
+        match solve(a) {
+            Some(y) if y.iter().all(|v| *v >= zero) => {
+                for (k, &i) in set.iter().enumerate() {
+                    x[i] = y[k].clone();
+                }
+                return x;
+            }
+            Some(y) => {
+                // x_t = x + t (y − x): the affine share of i is g_i + t (y_i − g_i).
+                let mut t = q(1, 1);
+                for (k, &i) in set.iter().enumerate() {
+                    if y[k] < zero {
+                        let g = sys.affine(i, &x);
+                        let ti = &g / (&g - &y[k]);
+                        if ti < t {
+                            t = ti;
+                        }
+                    }
+                }
+                for (k, &i) in set.iter().enumerate() {
+                    x[i] = &x[i] + &t * (&y[k] - &x[i]);
+                }
+            }
+            None => {
+                let next: Vec<Q> = (0..n)
+                    .map(|i| {
+                        if defaulted.contains(&i) {
+                            sys.affine(i, &x).max(zero.clone()).min(q(1, 1))
+                        } else {
+                            x[i].clone()
+                        }
+                    })
+                    .collect();
+                x = next;
+            }
+        }
+    }
+    panic!("the reference did not settle");
+}
+
 trait IsZero {
     fn is_zero_q(&self) -> bool;
 }
@@ -431,11 +561,11 @@ impl IsZero for Q {
     }
 }
 
-/// Gaussian elimination on an augmented matrix (non-singular).
-fn solve(mut a: Vec<Vec<Q>>) -> Vec<Q> {
+/// Gaussian elimination on an augmented matrix; `None` if it is singular.
+fn solve(mut a: Vec<Vec<Q>>) -> Option<Vec<Q>> {
     let m = a.len();
     for col in 0..m {
-        let pivot = (col..m).find(|&r| !a[r][col].is_zero_q()).expect("singular system");
+        let pivot = (col..m).find(|&r| !a[r][col].is_zero_q())?;
         a.swap(col, pivot);
         for r in 0..m {
             if r != col && !a[r][col].is_zero_q() {
@@ -447,7 +577,7 @@ fn solve(mut a: Vec<Vec<Q>>) -> Vec<Q> {
             }
         }
     }
-    (0..m).map(|r| &a[r][m] / &a[r][r]).collect()
+    Some((0..m).map(|r| &a[r][m] / &a[r][r]).collect())
 }
 
 /// DebtRank exactly, as Battiston et al. (2012) define it.
@@ -489,6 +619,53 @@ fn reference_debtrank(equity: &[Q], value: &[Q], shock: &[Q], claims: &[(usize, 
                 s => s,
             };
         }
+        h = next;
+    }
+    let total = value.iter().fold(zero.clone(), |s, v| s + v);
+    let added = (0..n).fold(zero.clone(), |s, i| s + (&h[i] - &shock[i]) * &value[i]);
+    (if total.is_zero_q() { zero } else { added / total }, h)
+}
+
+/// Differential DebtRank (Bardoscia, Battiston, Caccioli and Caldarelli 2015),
+/// straightforwardly: every step, every bank passes on the increase of its
+/// distress of the step before through `Λ_ij = A_ij / E_i` (unbounded when
+/// `E_i ≤ 0`), with `h` capped at 1; increases of at most 10⁻²⁴ are not passed
+/// on, as in the engine. Rationals are rounded to 10⁻⁴⁰ after each step, to
+/// keep them small (the engine's decimals keep 28 digits).
+fn reference_differential(equity: &[Q], value: &[Q], shock: &[Q], claims: &[(usize, usize, Q)]) -> (Q, Vec<Q>) {
+    let n = equity.len();
+    let zero = q(0, 1);
+    let one = q(1, 1);
+    let mut held = vec![vec![zero.clone(); n]; n]; // held[creditor][debtor]
+    for (c, d, a) in claims {
+        held[*c][*d] = &held[*c][*d] + a;
+    }
+    let eps = Q::new(BigInt::from(1), BigInt::from(10).pow(24));
+    let grain = BigInt::from(10).pow(40);
+    let round40 = |x: Q| -> Q { Q::new((x * Q::from_integer(grain.clone())).round().to_integer(), grain.clone()) };
+    let mut h = shock.to_vec();
+    let mut increment = shock.to_vec();
+    loop {
+        let passing: Vec<usize> = (0..n).filter(|&j| increment[j] > eps).collect();
+        if passing.is_empty() {
+            break;
+        }
+        let mut next = h.clone();
+        for i in 0..n {
+            let mut add = zero.clone();
+            for &j in &passing {
+                if held[i][j].is_zero_q() {
+                    continue;
+                }
+                if equity[i] <= zero {
+                    add = one.clone();
+                    break;
+                }
+                add += &held[i][j] / &equity[i] * &increment[j];
+            }
+            next[i] = round40((&h[i] + add).min(one.clone()));
+        }
+        increment = (0..n).map(|i| &next[i] - &h[i]).collect();
         h = next;
     }
     let total = value.iter().fold(zero.clone(), |s, v| s + v);
@@ -550,15 +727,18 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn clearings_agree_with_exact_rationals(net in network(), which in 0u8..2, a in 1u32..=10, b in 1u32..=10) {
+    fn clearings_agree_with_exact_rationals(net in network(), which in 0u8..3, a in 1u32..=10, b in 1u32..=10) {
         // External liabilities of at least a cent keep every round's system
-        // non-singular (strictly diagonally dominant by columns).
+        // non-singular under pari passu ranking (strictly diagonally dominant by
+        // columns); under senior ranking a defaulted group that owes only itself
+        // is singular, and the reference deals with it.
         let mut net = net;
         for bank in &mut net.banks {
             bank.1 = bank.1.max(1);
         }
         let (decl, rule) = match which {
             0 => ("clearing Bank eisenberg_noe { external = pari_passu }\n".to_string(), Rule::EisenbergNoe { senior: false }),
+            1 => ("clearing Bank eisenberg_noe { external = senior }\n".to_string(), Rule::EisenbergNoe { senior: true }),
             _ => (
                 format!("clearing Bank rogers_veraart {{ alpha = {}, beta = {} }}\n", a as f64 / 10.0, b as f64 / 10.0),
                 Rule::RogersVeraart(q(a as i64, 10), q(b as i64, 10)),
@@ -603,6 +783,28 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn differential_debtrank_agrees_with_exact_rationals(net in network()) {
+        let script = script_of(&net, "debtrank Bank differential\n", ["equity", "value", "shock"], [100, 100, 1000]);
+        let n = net.banks.len();
+        let mut exprs = vec![String::from("debt_rank(Bank)")];
+        exprs.extend((0..n).map(|i| format!("distress(b{i})")));
+        let got = values(&script, &exprs);
+        let equity: Vec<Q> = net.banks.iter().map(|b| q_cents(b.0)).collect();
+        let value: Vec<Q> = net.banks.iter().map(|b| q_cents(b.1)).collect();
+        let shock: Vec<Q> = net.banks.iter().map(|b| q(b.2.min(999) as i64, 1000)).collect();
+        let claims: Vec<(usize, usize, Q)> = net.claims.iter().map(|(c, d, a)| (*c, *d, q_cents(*a))).collect();
+        let (dr, h) = reference_differential(&equity, &value, &shock, &claims);
+        prop_assert!(close(&number(&got[0]), &dr), "{} vs {dr}\n{script}", number(&got[0]));
+        for i in 0..n {
+            prop_assert!(close(&number(&got[i + 1]), &h[i]), "b{i}: {} vs {}", number(&got[i + 1]), h[i]);
+        }
+    }
+}
+
 /// `explain` shows the round in which a bank defaulted in the clearing and its shortfall.
 #[test]
 fn explain_shows_the_default_round_and_the_shortfall() {
@@ -620,4 +822,28 @@ fn explain_shows_the_default_round_and_the_shortfall() {
     let text = run.explain("a").unwrap();
     assert!(text.contains("a defaulted in round 1 of the clearing of Bank"), "{text}");
     assert!(text.contains("short by 10"), "{text}");
+}
+
+/// The same for Rogers–Veraart, and the distress of differential DebtRank.
+#[test]
+fn explain_shows_the_round_and_the_shortfall_of_each_model() {
+    let explain = |file: &str, extra: &str, entity: &str| {
+        let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));
+        let script = std::fs::read_to_string(path).unwrap() + extra;
+        let program = Engine::new().compile(&script, file).unwrap();
+        let mut run = program.run().unwrap();
+        run.run_to_end().unwrap();
+        run.explain(entity).unwrap()
+    };
+    let fail = "rule fail: for k: Bank when clearing_defaulted(k) then default(k)\n";
+    // b holds 0.5 + 10 x 6.6/20 = 3.8 of the 6 it owes, and pays 0.5 x 0.5 + 0.9 x 3.3.
+    let text = explain("rogers_veraart.cascade", fail, "b");
+    assert!(
+        text.contains("b defaulted in round 2 of the clearing of Bank (Rogers–Veraart): it owed 6 and held 3.8, short by 2.2; it pays 3.22"),
+        "{text}"
+    );
+    let text = explain("rogers_veraart.cascade", fail, "a");
+    assert!(text.contains("a defaulted in round 1 of the clearing of Bank (Rogers–Veraart)"), "{text}");
+    let text = explain("differential_debtrank.cascade", "rule fail: for k: Bank when distress(k) == 1 then default(k)\n", "c");
+    assert!(text.contains("c has a differential DebtRank distress of 1 in Bank"), "{text}");
 }

@@ -95,7 +95,9 @@ module.exports = grammar({
     clearing_declaration: $ => seq(
       'clearing', field('kind', $.identifier), field('model', $.identifier), optional(items($.setting)),
     ),
-    debtrank_declaration: $ => seq('debtrank', field('kind', $.identifier), optional(items($.setting))),
+    debtrank_declaration: $ => seq(
+      'debtrank', field('kind', $.identifier), optional(field('variant', $.identifier)), optional(items($.setting)),
+    ),
 
     param_declaration: $ => seq(
       'param', field('name', $.identifier), '=', field('value', $._expression),

@@ -29,7 +29,7 @@ impl<'a> Checker<'a> {
                 // Keep the ids in step with the declarations; the script does not compile.
                 self.models.push(ModelDef {
                     kind: u32::MAX,
-                    spec: ModelSpec::DebtRank { fields: [FieldRef::Defaulted; 3] },
+                    spec: ModelSpec::DebtRank { fields: [FieldRef::Defaulted; 3], differential: false },
                     span: decl.span,
                     cell: 0,
                 });
@@ -111,7 +111,19 @@ impl<'a> Checker<'a> {
         let spec = match decl.model {
             ModelKind::DebtRank => {
                 self.no_settings(decl, &[]);
-                ModelSpec::DebtRank { fields: [fields[0], fields[1], fields[2]] }
+                let differential = match &decl.method {
+                    None => false,
+                    Some(v) if v.name == "differential" => true,
+                    Some(v) => {
+                        self.error(
+                            Problem::error(codes::check::bad_setting, format!("`{}` is not a DebtRank variant", v.name))
+                                .label(v.span, "unknown variant")
+                                .help("write `debtrank Bank` (Battiston et al.: each bank passes on its distress once) or `debtrank Bank differential` (Bardoscia et al.: every increase is passed on)"),
+                        );
+                        return None;
+                    }
+                };
+                ModelSpec::DebtRank { fields: [fields[0], fields[1], fields[2]], differential }
             }
             ModelKind::Clearing => {
                 let method = self.clearing_method(decl)?;
@@ -293,7 +305,7 @@ impl<'a> Checker<'a> {
         };
         let fields: Vec<FieldRef> = match &self.models[model].spec {
             ModelSpec::Clearing { fields, .. } => fields.to_vec(),
-            ModelSpec::DebtRank { fields } => fields.to_vec(),
+            ModelSpec::DebtRank { fields, .. } => fields.to_vec(),
         };
         for f in fields {
             ctx.read(GraphNode::Field(kind, f));

@@ -14,7 +14,7 @@ use crate::builtins::ModelOutput;
 use crate::codes;
 use crate::ir::*;
 use crate::models::clearing::{self, Claim, Clearing, ClearingError, Method};
-use crate::models::debtrank::{self, DebtRank};
+use crate::models::debtrank::{self, DebtRank, DebtRankError, Variant};
 use crate::source::Span;
 use crate::value::{Value, human};
 
@@ -115,30 +115,11 @@ impl Evaluator<'_> {
                     Err(ClearingError::Overflow) => return Err(overflow(def.span, "computing the clearing")),
                     Err(ClearingError::NotSettled(_)) if budget < limit => return Err(out_of_fuel(span)),
                     Err(ClearingError::NotSettled(banks)) => {
-                        let names: Vec<String> = banks
-                            .iter()
-                            .take(10)
-                            .map(|&i| format!("`{}`", ir.entities[members[i as usize] as usize].name))
-                            .collect();
-                        let more = if banks.len() > 10 {
-                            format!(" and {} more", banks.len() - 10)
-                        } else {
-                            String::new()
-                        };
-                        return Err(Fault::new(
-                            codes::run::not_settled,
-                            format!(
-                                "the clearing did not settle in {limit} updates: still changing: {}{more}",
-                                names.join(", ")
-                            ),
-                            def.span,
-                            "this clearing",
-                        )
-                        .help("payments that keep falling by tiny amounts come from cycles of banks owing each other almost all they hold; check the exposures of the banks named"));
+                        return Err(not_settled(ir, def, members, &banks, limit, "the clearing did not settle", "payments that keep falling by tiny amounts come from cycles of banks owing each other almost all they hold; check the exposures of the banks named"));
                     }
                 }
             }
-            ModelSpec::DebtRank { .. } => {
+            ModelSpec::DebtRank { differential, .. } => {
                 let [equity, shock, value] = [&inputs[0], &inputs[1], &inputs[2]];
                 if let Some(i) = shock.iter().position(|s| *s < Decimal::ZERO || *s > Decimal::ONE) {
                     let message = format!("has a shock of {}, outside 0 to 1", human(shock[i]));
@@ -148,12 +129,20 @@ impl Evaluator<'_> {
                     let message = format!("has a negative value ({})", human(value[i]));
                     return Err(self.bad_input(def, members[i], message));
                 }
-                match debtrank::debtrank(equity, value, shock, &claims) {
+                let variant = if *differential { Variant::Differential } else { Variant::Original };
+                let links = (claims.len() as u64).saturating_add(members.len() as u64);
+                let limit = links.saturating_mul(UPDATES_PER_LINK).max(UPDATES_PER_LINK);
+                let budget = limit.min(self.st.fuel);
+                match debtrank::debtrank(equity, value, shock, &claims, variant, budget) {
                     Ok(r) => {
                         self.spend(r.work, span)?;
                         Outcome::DebtRank(r)
                     }
-                    Err(_) => return Err(overflow(def.span, "computing DebtRank")),
+                    Err(DebtRankError::Overflow) => return Err(overflow(def.span, "computing DebtRank")),
+                    Err(DebtRankError::NotSettled(_)) if budget < limit => return Err(out_of_fuel(span)),
+                    Err(DebtRankError::NotSettled(banks)) => {
+                        return Err(not_settled(ir, def, members, &banks, limit, "DebtRank did not settle", "distress that keeps rising by tiny amounts comes from cycles of banks holding nearly their equity in each other's debts; check the exposures of the banks named"));
+                    }
                 }
             }
         };
@@ -230,6 +219,28 @@ impl Evaluator<'_> {
                 ModelSpec::DebtRank { .. } => "DebtRank needs shocks from 0 to 1 (a fraction of equity lost), and values and exposures of 0 or more",
             })
     }
+}
+
+/// The run-time error of a model that did not settle within `limit` updates.
+fn not_settled(
+    ir: &Ir,
+    def: &ModelDef,
+    members: &[u32],
+    banks: &[u32],
+    limit: u64,
+    what: &str,
+    help: &'static str,
+) -> Fault {
+    let names: Vec<String> =
+        banks.iter().take(10).map(|&i| format!("`{}`", ir.entities[members[i as usize] as usize].name)).collect();
+    let more = if banks.len() > 10 { format!(" and {} more", banks.len() - 10) } else { String::new() };
+    Fault::new(
+        codes::run::not_settled,
+        format!("{what} in {limit} updates: still changing: {}{more}", names.join(", ")),
+        def.span,
+        if what.starts_with("DebtRank") { "this DebtRank" } else { "this clearing" },
+    )
+    .help(help)
 }
 
 fn internal(span: Span) -> Fault {

@@ -24,7 +24,8 @@ impl Explainer<'_> {
         let method = match &def.spec {
             ModelSpec::Clearing { method: crate::ir::ClearingIr::EisenbergNoe { .. }, .. } => "Eisenberg–Noe",
             ModelSpec::Clearing { .. } => "Rogers–Veraart",
-            ModelSpec::DebtRank { .. } => "DebtRank",
+            ModelSpec::DebtRank { differential: false, .. } => "DebtRank",
+            ModelSpec::DebtRank { differential: true, .. } => "differential DebtRank",
         };
         let text = match facts {
             ModelFacts::Clearing { round: Some(round), owed, shortfall, payment } => format!(
@@ -37,8 +38,8 @@ impl Explainer<'_> {
             ModelFacts::Clearing { round: None, owed, .. } => {
                 format!("{name} pays all it owes ({}) in the clearing of {kind} ({method})", human(owed))
             }
-            ModelFacts::Distress(h) => format!("{name} has a DebtRank distress of {} in {kind}", human(h)),
-            ModelFacts::DebtRank(r) => format!("the DebtRank of the shock to {kind} is {}", human(r)),
+            ModelFacts::Distress(h) => format!("{name} has a {method} distress of {} in {kind}", human(h)),
+            ModelFacts::DebtRank(r) => format!("the {method} of the shock to {kind} is {}", human(r)),
         };
         let id = self.id();
         Some(leaf(id, CauseKind::Model, text))

@@ -128,7 +128,7 @@ pub struct ModelDecl {
     pub model: ModelKind,
     /// The kind whose entities it is computed over.
     pub kind: Ident,
-    /// The method named after the kind (`eisenberg_noe`), for a clearing.
+    /// The method named after the kind (`eisenberg_noe`; `differential` for DebtRank).
     pub method: Option<Ident>,
     /// `name = value` settings.
     pub settings: Vec<Setting>,

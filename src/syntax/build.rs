@@ -150,7 +150,11 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
         Rule::clearing_decl | Rule::debtrank_decl => {
             let kind = ident(c.next("kind")?, cx);
             let clearing = rule == Rule::clearing_decl;
-            let method = if clearing { Some(ident(c.next("model")?, cx)) } else { None };
+            let method = if clearing {
+                Some(ident(c.next("model")?, cx))
+            } else {
+                c.next_if(Rule::ident).map(|p| ident(p, cx))
+            };
             let mut settings = Vec::new();
             if let Some(block) = c.next_if(Rule::model_settings) {
                 for setting in block.into_inner() {

@@ -203,6 +203,7 @@ pub const CONTEXTUAL_WORDS: &[&str] = &[
     "horizon",
     "eisenberg_noe",
     "rogers_veraart",
+    "differential",
 ];
 
 /// Built-in functions, including the aggregates: the names of
