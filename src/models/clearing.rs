@@ -41,13 +41,15 @@
 //! work list in cheap arithmetic; (2) the defaulted banks' shares are set to
 //! that estimate, and the residual of each bank changed or affected, share
 //! minus target, is computed exactly in decimals; (3) the linear correction
-//! `d = r + J d` is solved in `f64` and each share set to `share − d + 10⁻²⁵`
+//! `d = r + J d` is solved in `f64` and each share set to `share − d + 10⁻²⁴`
 //! (never above its share at the start of the round), which puts it just above
-//! the solution; (4) the exact work list runs from there, taking every drop of
-//! more than 10⁻²⁷ — a few updates per bank. If in (4) a bank's target is above
-//! its share (beyond rounding), the start was below the solution: the round goes
+//! the solution; (4) the exact work list runs from there as above — usually it
+//! only confirms that no target is above its share. If a target is above its
+//! share (beyond rounding), the start was below the solution: the round goes
 //! back to its first shares and runs the plain iteration. So the `f64` part
-//! never decides a result; a poor estimate only costs time.
+//! never decides a result; a poor estimate only costs time. After the last
+//! round every defaulted bank takes its target once more, however small the
+//! drop, which brings a share resting on the margin down onto its solution.
 //!
 //! **Precision**: the decimal arithmetic keeps 28 significant digits; a share
 //! is settled when one more update would move it by at most 10⁻²⁴, so each
@@ -65,12 +67,11 @@ use super::estimate::Estimate;
 
 /// Shares that would move by at most this much are settled.
 pub const SETTLED: Decimal = Decimal::from_parts(1, 0, 0, false, 24);
-/// After the fast path's start, drops over this much are still taken.
-const FINE: Decimal = Decimal::from_parts(1, 0, 0, false, 27);
 /// How far above its estimate of the solution the fast path starts.
-const MARGIN: Decimal = Decimal::from_parts(1, 0, 0, false, 25);
-/// A target above a share by at most this much is rounding, not a start below the solution.
-const NOISE: Decimal = Decimal::from_parts(1, 0, 0, false, 27);
+const MARGIN: Decimal = Decimal::from_parts(1, 0, 0, false, 24);
+/// A target above a share by at most this much is rounding (an inflow in the
+/// thousands keeps 24 decimals), not a start below the solution.
+const NOISE: Decimal = Decimal::from_parts(1, 0, 0, false, 25);
 /// Updates the `f64` estimate of a round may spend per exposure and bank.
 const ESTIMATE_UPDATES_PER_LINK: u64 = 64;
 
@@ -207,6 +208,16 @@ pub fn clear(
         }
         s.solve_round(&fresh)?;
     }
+    // One more update of every defaulted bank, taken however small: a share
+    // just above its solution (the fast path's margin) comes down onto it.
+    for i in 0..n {
+        if s.round[i].is_some() {
+            let target = s.target(i)?;
+            if target < s.share[i] {
+                s.set_share(i, target)?;
+            }
+        }
+    }
     // The payments, from the settled shares, with inflows summed afresh.
     let Solver { owed, of, share, round, work, .. } = s;
     let mut payment = owed.clone();
@@ -275,7 +286,7 @@ impl Solver<'_> {
         let moved = self.estimate.take_moved();
         let fast = self.fast_start(fresh, &moved)?;
         let pass = match fast {
-            Some(seeds) => self.pass(FINE, true, 16 * seeds as u64 + 1024)?,
+            Some(seeds) => self.pass(SETTLED, true, 16 * seeds as u64 + 1024)?,
             None => Pass::Below,
         };
         if !matches!(pass, Pass::Settled) {
@@ -339,7 +350,7 @@ impl Solver<'_> {
         self.spend(spent)?;
         for (i, d) in corrections {
             let i = i as usize;
-            if (0.0..=2e-25).contains(&d) {
+            if (0.0..=2e-24).contains(&d) {
                 continue; // already within the margin above the solution
             }
             let Some(d) = Decimal::from_f64(d) else { return Ok(None) };
