@@ -305,14 +305,20 @@ debtrank Bank {variant}
 "
         )
     };
-    let exprs: Vec<String> = ["distress(a)", "distress(b)", "debt_rank(Bank)"].iter().map(|s| s.to_string()).collect();
+    let exprs: Vec<String> =
+        ["distress(a)", "distress(b)", "debt_rank(Bank)"].iter().map(|s| s.to_string()).collect();
     let original: Vec<Q> = values(&script(""), &exprs).iter().map(number).collect();
     assert_eq!(original, vec![q(5, 8), q(1, 4), q(3, 16)]);
     let differential: Vec<Q> = values(&script("differential"), &exprs).iter().map(number).collect();
     for (got, want) in differential.iter().zip([q(2, 3), q(1, 3), q(1, 4)]) {
         assert!(close(got, &want), "{got} vs {want}");
     }
-    let (dr, h) = reference_differential(&[q(2, 1), q(2, 1)], &[q(1, 1), q(1, 1)], &[q(1, 2), q(0, 1)], &[(0, 1, q(1, 1)), (1, 0, q(1, 1))]);
+    let (dr, h) = reference_differential(
+        &[q(2, 1), q(2, 1)],
+        &[q(1, 1), q(1, 1)],
+        &[q(1, 2), q(0, 1)],
+        &[(0, 1, q(1, 1)), (1, 0, q(1, 1))],
+    );
     assert!(close(&dr, &q(1, 4)) && close(&h[0], &q(2, 3)) && close(&h[1], &q(1, 3)), "{dr} {h:?}");
 }
 
@@ -416,7 +422,11 @@ fn reference_clearing(
         for &i in &fresh {
             round[i] = Some(r);
         }
-        share = solve_round(&round, &share, &RoundSystem { assets, liabilities, owed_to: &owed_to, base: &base, rule: &rule });
+        share = solve_round(
+            &round,
+            &share,
+            &RoundSystem { assets, liabilities, owed_to: &owed_to, base: &base, rule: &rule },
+        );
     }
     let payment = (0..n)
         .map(|i| {
@@ -632,7 +642,12 @@ fn reference_debtrank(equity: &[Q], value: &[Q], shock: &[Q], claims: &[(usize, 
 /// `E_i ≤ 0`), with `h` capped at 1; increases of at most 10⁻²⁴ are not passed
 /// on, as in the engine. Rationals are rounded to 10⁻⁴⁰ after each step, to
 /// keep them small (the engine's decimals keep 28 digits).
-fn reference_differential(equity: &[Q], value: &[Q], shock: &[Q], claims: &[(usize, usize, Q)]) -> (Q, Vec<Q>) {
+fn reference_differential(
+    equity: &[Q],
+    value: &[Q],
+    shock: &[Q],
+    claims: &[(usize, usize, Q)],
+) -> (Q, Vec<Q>) {
     let n = equity.len();
     let zero = q(0, 1);
     let one = q(1, 1);
@@ -642,7 +657,8 @@ fn reference_differential(equity: &[Q], value: &[Q], shock: &[Q], claims: &[(usi
     }
     let eps = Q::new(BigInt::from(1), BigInt::from(10).pow(24));
     let grain = BigInt::from(10).pow(40);
-    let round40 = |x: Q| -> Q { Q::new((x * Q::from_integer(grain.clone())).round().to_integer(), grain.clone()) };
+    let round40 =
+        |x: Q| -> Q { Q::new((x * Q::from_integer(grain.clone())).round().to_integer(), grain.clone()) };
     let mut h = shock.to_vec();
     let mut increment = shock.to_vec();
     loop {
@@ -844,6 +860,10 @@ fn explain_shows_the_round_and_the_shortfall_of_each_model() {
     );
     let text = explain("rogers_veraart.cascade", fail, "a");
     assert!(text.contains("a defaulted in round 1 of the clearing of Bank (Rogers–Veraart)"), "{text}");
-    let text = explain("differential_debtrank.cascade", "rule fail: for k: Bank when distress(k) == 1 then default(k)\n", "c");
+    let text = explain(
+        "differential_debtrank.cascade",
+        "rule fail: for k: Bank when distress(k) == 1 then default(k)\n",
+        "c",
+    );
     assert!(text.contains("c has a differential DebtRank distress of 1 in Bank"), "{text}");
 }

@@ -115,7 +115,15 @@ impl Evaluator<'_> {
                     Err(ClearingError::Overflow) => return Err(overflow(def.span, "computing the clearing")),
                     Err(ClearingError::NotSettled(_)) if budget < limit => return Err(out_of_fuel(span)),
                     Err(ClearingError::NotSettled(banks)) => {
-                        return Err(not_settled(ir, def, members, &banks, limit, "the clearing did not settle", "payments that keep falling by tiny amounts come from cycles of banks owing each other almost all they hold; check the exposures of the banks named"));
+                        return Err(not_settled(
+                            ir,
+                            def,
+                            members,
+                            &banks,
+                            limit,
+                            "the clearing did not settle",
+                            "payments that keep falling by tiny amounts come from cycles of banks owing each other almost all they hold; check the exposures of the banks named",
+                        ));
                     }
                 }
             }
@@ -141,7 +149,15 @@ impl Evaluator<'_> {
                     Err(DebtRankError::Overflow) => return Err(overflow(def.span, "computing DebtRank")),
                     Err(DebtRankError::NotSettled(_)) if budget < limit => return Err(out_of_fuel(span)),
                     Err(DebtRankError::NotSettled(banks)) => {
-                        return Err(not_settled(ir, def, members, &banks, limit, "DebtRank did not settle", "distress that keeps rising by tiny amounts comes from cycles of banks holding nearly their equity in each other's debts; check the exposures of the banks named"));
+                        return Err(not_settled(
+                            ir,
+                            def,
+                            members,
+                            &banks,
+                            limit,
+                            "DebtRank did not settle",
+                            "distress that keeps rising by tiny amounts comes from cycles of banks holding nearly their equity in each other's debts; check the exposures of the banks named",
+                        ));
                     }
                 }
             }
@@ -231,8 +247,11 @@ fn not_settled(
     what: &str,
     help: &'static str,
 ) -> Fault {
-    let names: Vec<String> =
-        banks.iter().take(10).map(|&i| format!("`{}`", ir.entities[members[i as usize] as usize].name)).collect();
+    let names: Vec<String> = banks
+        .iter()
+        .take(10)
+        .map(|&i| format!("`{}`", ir.entities[members[i as usize] as usize].name))
+        .collect();
     let more = if banks.len() > 10 { format!(" and {} more", banks.len() - 10) } else { String::new() };
     Fault::new(
         codes::run::not_settled,

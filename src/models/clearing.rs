@@ -532,5 +532,4 @@ impl ClaimsBy {
     fn owed_to(&self, i: usize) -> &[(u32, Decimal)] {
         &self.to[self.to_start[i] as usize..self.to_start[i + 1] as usize]
     }
-
 }

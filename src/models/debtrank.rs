@@ -157,7 +157,12 @@ pub fn debtrank(
 }
 
 /// The outcome from the final distress `h` (`work`: exposures looked at).
-fn finish(h: Vec<Decimal>, value: &[Decimal], shock: &[Decimal], work: u64) -> Result<DebtRank, DebtRankError> {
+fn finish(
+    h: Vec<Decimal>,
+    value: &[Decimal],
+    shock: &[Decimal],
+    work: u64,
+) -> Result<DebtRank, DebtRankError> {
     let n = h.len();
     let total: Decimal =
         value.iter().try_fold(Decimal::ZERO, |s, v| s.checked_add(*v)).ok_or(DebtRankError::Overflow)?;

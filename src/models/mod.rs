@@ -8,5 +8,5 @@
 //! again only when an input changes), checks them, and calls these.
 
 pub mod clearing;
-mod estimate;
 pub mod debtrank;
+mod estimate;
