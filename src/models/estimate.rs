@@ -136,7 +136,7 @@ impl Estimate {
             self.queued[i] = false;
             let target = self.target(i);
             let drop = self.share[i] - target;
-            if !(drop > TOLERANCE) || spent >= cap {
+            if drop.is_nan() || drop <= TOLERANCE || spent >= cap {
                 continue;
             }
             spent += 1;
