@@ -9,4 +9,3 @@
 
 pub mod clearing;
 pub mod debtrank;
-mod estimate;
