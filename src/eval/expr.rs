@@ -102,6 +102,22 @@ impl Drop for RestoreLimit {
     }
 }
 
+/// Runs `work` with the stack limit of this thread noted (see
+/// `Evaluator::eval`), on a new stack segment if less than the red zone is
+/// left. A step wraps all its evaluations in one call, so that each condition
+/// and effect only compares the stack position with the limit instead of
+/// asking `stacker` again.
+pub(crate) fn on_checked_stack<R>(work: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
+        let limit = match stacker::remaining_stack() {
+            Some(remaining) => stack_position().saturating_sub(remaining).saturating_add(RED_ZONE),
+            None => usize::MAX,
+        };
+        let _restore = RestoreLimit(STACK_LIMIT.with(|l| l.replace(limit)));
+        work()
+    })
+}
+
 impl Evaluator<'_> {
     /// Evaluates a node. Deep expressions get more stack through `stacker`:
     /// the first node of an evaluation asks how much stack is left and notes
@@ -118,14 +134,7 @@ impl Evaluator<'_> {
 
     #[inline(never)]
     fn eval_on_checked_stack(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
-        stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || {
-            let limit = match stacker::remaining_stack() {
-                Some(remaining) => stack_position().saturating_sub(remaining).saturating_add(RED_ZONE),
-                None => usize::MAX,
-            };
-            let _restore = RestoreLimit(STACK_LIMIT.with(|l| l.replace(limit)));
-            self.eval_inner(node, frame)
-        })
+        on_checked_stack(|| self.eval_inner(node, frame))
     }
 
     fn eval_inner(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {

@@ -19,6 +19,32 @@ impl Machine {
         provenance: bool,
         (seed, path): (u64, Option<u64>),
     ) -> Result<Machine, RunFault> {
+        // The stack limit is noted once for every initial value.
+        expr::on_checked_stack(|| {
+            Machine::start_on_checked_stack(
+                ir,
+                derived_owner,
+                limits,
+                overrides,
+                field_overrides,
+                horizon,
+                provenance,
+                (seed, path),
+            )
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_on_checked_stack(
+        ir: &Ir,
+        derived_owner: &[(u32, u32)],
+        limits: &Limits,
+        overrides: &[(u32, Value)],
+        field_overrides: &[(u32, Value)],
+        horizon: Option<u64>,
+        provenance: bool,
+        (seed, path): (u64, Option<u64>),
+    ) -> Result<Machine, RunFault> {
         let layout = Layout::of(ir);
         let mut st = State::new(layout, limits.max_fuel);
         st.stream = crate::random::Stream::new(seed, path.unwrap_or(0));

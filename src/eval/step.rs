@@ -60,6 +60,11 @@ impl Stepper<'_> {
 
     /// Runs one step. Returns `false` if the run had already ended.
     pub fn step(&mut self) -> Step<bool> {
+        // The stack limit is noted once for every evaluation of the step.
+        super::expr::on_checked_stack(|| self.step_on_checked_stack())
+    }
+
+    fn step_on_checked_stack(&mut self) -> Step<bool> {
         if self.m.end.is_some() {
             return Ok(false);
         }
