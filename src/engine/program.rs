@@ -89,6 +89,7 @@ impl Program {
             provenance: None,
             seed: 0,
             path: None,
+            recycled: None,
         }
     }
 

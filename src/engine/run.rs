@@ -15,6 +15,9 @@ pub struct RunStart {
     pub(super) provenance: Option<bool>,
     pub(super) seed: u64,
     pub(super) path: Option<u64>,
+    /// The machine of an earlier run of the same program, whose memory the
+    /// new run reuses (a sweep's paths; see [`RunStart::reusing`]).
+    pub(super) recycled: Option<Box<Machine>>,
 }
 
 impl RunStart {
@@ -100,6 +103,15 @@ impl RunStart {
         self
     }
 
+    /// Reuses the memory of a finished run of the same program (its lists of
+    /// readers, instances, log and frames) instead of allocating them again:
+    /// what a sweep does from one path to the next. The new run is the same
+    /// as one started afresh.
+    pub(crate) fn reusing(mut self, machine: Machine) -> RunStart {
+        self.recycled = Some(Box::new(machine));
+        self
+    }
+
     /// Overrides the engine's provenance setting for this run.
     pub fn provenance(mut self, on: bool) -> RunStart {
         self.provenance = Some(on);
@@ -132,6 +144,7 @@ impl RunStart {
             self.horizon,
             provenance,
             (self.seed, self.path),
+            self.recycled.map(|m| *m),
         )
         .map_err(|fault| script_error(&inner.ir, fault))?;
         Ok(Run { program: self.program, machine, cancel: self.cancel })

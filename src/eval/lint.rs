@@ -47,7 +47,7 @@ pub(crate) fn rules_that_never_fire(ir: &Ir, owners: &[(u32, u32)], limits: &Lim
     if candidates.is_empty() || ir.draws_at_start() {
         return Vec::new();
     }
-    let Ok(mut machine) = Machine::start(ir, owners, limits, &[], &[], None, false, (0, None)) else {
+    let Ok(mut machine) = Machine::start(ir, owners, limits, &[], &[], None, false, (0, None), None) else {
         return Vec::new();
     };
     let mut warnings = Vec::new();

@@ -18,6 +18,7 @@ impl Machine {
         horizon: Option<u64>,
         provenance: bool,
         (seed, path): (u64, Option<u64>),
+        recycled: Option<Machine>,
     ) -> Result<Machine, RunFault> {
         // The stack limit is noted once for every initial value.
         expr::on_checked_stack(|| {
@@ -30,6 +31,7 @@ impl Machine {
                 horizon,
                 provenance,
                 (seed, path),
+                recycled,
             )
         })
     }
@@ -44,9 +46,32 @@ impl Machine {
         horizon: Option<u64>,
         provenance: bool,
         (seed, path): (u64, Option<u64>),
+        recycled: Option<Machine>,
     ) -> Result<Machine, RunFault> {
         let layout = Layout::of(ir);
-        let mut st = State::new(layout, limits.max_fuel);
+        // A finished run of the same program lends its memory; everything in
+        // it is set again below as for a new run.
+        let (mut st, recycled) = match recycled {
+            Some(old) => {
+                let Machine {
+                    mut st,
+                    instances,
+                    rule_instances,
+                    pending,
+                    queued,
+                    carry,
+                    log,
+                    outcomes,
+                    initial,
+                    ..
+                } = old;
+                st.reset(layout, limits.max_fuel);
+                let lists =
+                    Recycled { instances, rule_instances, pending, queued, carry, log, outcomes, initial };
+                (st, Some(lists))
+            }
+            None => (State::new(layout, limits.max_fuel), None),
+        };
         st.stream = crate::random::Stream::new(seed, path.unwrap_or(0));
         st.path = path;
         let horizon = horizon.unwrap_or(ir.scenario.horizon).min(limits.max_steps);
@@ -141,109 +166,188 @@ impl Machine {
                 at_start(f)
             })?;
         }
-        // Rule instances: one per tuple of entities of the binders' kinds.
-        let mut instances = Vec::new();
-        let mut rule_instances = Vec::new();
-        for (r, rule) in ir.rules.iter().enumerate() {
-            let begin = instances.len() as u32;
-            let lists: Vec<&[u32]> =
-                rule.binders.iter().map(|(_, k)| ir.kinds[*k as usize].entities.as_slice()).collect();
-            let total =
-                lists.iter().try_fold(1u64, |acc, l| acc.checked_mul(l.len() as u64)).unwrap_or(u64::MAX);
-            if total.saturating_add(instances.len() as u64) > limits.max_instances {
-                return Err(RunFault {
-                    fault: Fault::new(
-                        codes::limit::instances,
-                        {
-                            let plural = if total == 1 { "" } else { "s" };
-                            let before = instances.len() as u64;
-                            let all = if before == 0 {
-                                String::new()
-                            } else {
-                                format!(" ({} with the rules before it)", total.saturating_add(before))
-                            };
-                            format!(
-                                "{} would have {total} instance{plural}{all}, over the limit of {}",
-                                rule.title(),
-                                limits.max_instances
+        let (instances, rule_instances, pending, queued, carry, log, outcomes, initial) = match recycled {
+            Some(lists) => lists.reset(ir),
+            None => {
+                // Rule instances: one per tuple of entities of the binders' kinds.
+                let mut instances = Vec::new();
+                let mut rule_instances = Vec::new();
+                for (r, rule) in ir.rules.iter().enumerate() {
+                    let begin = instances.len() as u32;
+                    let lists: Vec<&[u32]> =
+                        rule.binders.iter().map(|(_, k)| ir.kinds[*k as usize].entities.as_slice()).collect();
+                    let total = lists
+                        .iter()
+                        .try_fold(1u64, |acc, l| acc.checked_mul(l.len() as u64))
+                        .unwrap_or(u64::MAX);
+                    if total.saturating_add(instances.len() as u64) > limits.max_instances {
+                        return Err(RunFault {
+                            fault: Fault::new(
+                                codes::limit::instances,
+                                {
+                                    let plural = if total == 1 { "" } else { "s" };
+                                    let before = instances.len() as u64;
+                                    let all = if before == 0 {
+                                        String::new()
+                                    } else {
+                                        format!(
+                                            " ({} with the rules before it)",
+                                            total.saturating_add(before)
+                                        )
+                                    };
+                                    format!(
+                                        "{} would have {total} instance{plural}{all}, over the limit of {}",
+                                        rule.title(),
+                                        limits.max_instances
+                                    )
+                                },
+                                rule.span,
+                                "one instance per combination of its binders",
                             )
-                        },
-                        rule.span,
-                        "one instance per combination of its binders",
-                    )
-                    .help("bind fewer kinds, or raise the limit (`--max-instances`)"),
-                    context: Vec::new(),
-                });
-            }
-            let mut tuple = vec![0usize; lists.len()];
-            if lists.iter().all(|l| !l.is_empty()) {
-                loop {
-                    let bindings: Box<[u32]> = tuple.iter().zip(&lists).map(|(i, l)| l[*i]).collect();
-                    instances.push(Instance {
-                        rule: r as u32,
-                        bindings,
-                        armed: true,
-                        cond: false,
-                        dirty: true,
-                        fired_step: 0,
-                    });
-                    // Odometer over the binders, last binder fastest.
-                    let mut i = lists.len();
-                    loop {
-                        if i == 0 {
-                            break;
-                        }
-                        i -= 1;
-                        tuple[i] += 1;
-                        if tuple[i] < lists[i].len() {
-                            break;
-                        }
-                        tuple[i] = 0;
-                        if i == 0 {
-                            i = usize::MAX;
-                            break;
+                            .help("bind fewer kinds, or raise the limit (`--max-instances`)"),
+                            context: Vec::new(),
+                        });
+                    }
+                    let mut tuple = vec![0usize; lists.len()];
+                    if lists.iter().all(|l| !l.is_empty()) {
+                        loop {
+                            let bindings: Box<[u32]> = tuple.iter().zip(&lists).map(|(i, l)| l[*i]).collect();
+                            instances.push(Instance {
+                                rule: r as u32,
+                                bindings,
+                                armed: true,
+                                cond: false,
+                                dirty: true,
+                                fired_step: 0,
+                            });
+                            // Odometer over the binders, last binder fastest.
+                            let mut i = lists.len();
+                            loop {
+                                if i == 0 {
+                                    break;
+                                }
+                                i -= 1;
+                                tuple[i] += 1;
+                                if tuple[i] < lists[i].len() {
+                                    break;
+                                }
+                                tuple[i] = 0;
+                                if i == 0 {
+                                    i = usize::MAX;
+                                    break;
+                                }
+                            }
+                            if i == usize::MAX || lists.is_empty() {
+                                break;
+                            }
                         }
                     }
-                    if i == usize::MAX || lists.is_empty() {
-                        break;
+                    rule_instances.push((begin, instances.len() as u32));
+                }
+                let mut pending = vec![Vec::new(); ir.rules.len()];
+                for (i, inst) in instances.iter().enumerate() {
+                    if !matches!(ir.rules[inst.rule as usize].trigger, TriggerIr::At(_)) {
+                        pending[inst.rule as usize].push(i as u32);
                     }
                 }
+                let queued = instances
+                    .iter()
+                    .map(|i| !matches!(ir.rules[i.rule as usize].trigger, TriggerIr::At(_)))
+                    .collect();
+                (
+                    instances,
+                    rule_instances,
+                    pending,
+                    queued,
+                    Vec::new(),
+                    Log::default(),
+                    Vec::new(),
+                    Vec::new(),
+                )
             }
-            rule_instances.push((begin, instances.len() as u32));
-        }
-        let mut pending = vec![Vec::new(); ir.rules.len()];
-        for (i, inst) in instances.iter().enumerate() {
-            if !matches!(ir.rules[inst.rule as usize].trigger, TriggerIr::At(_)) {
-                pending[inst.rule as usize].push(i as u32);
-            }
-        }
-        let queued = instances
-            .iter()
-            .map(|i| !matches!(ir.rules[i.rule as usize].trigger, TriggerIr::At(_)))
-            .collect();
+        };
         let mut machine = Machine {
             st,
             instances,
             rule_instances,
             pending,
             queued,
-            carry: Vec::new(),
+            carry,
             scheduled: BTreeMap::new(),
-            log: Log::default(),
-            outcomes: Vec::new(),
+            log,
+            outcomes,
             end: None,
             horizon,
             provenance,
             firings_this_step: 0,
-            initial: Vec::new(),
+            initial,
             at_steps,
             deferred: None,
             together_step: Vec::new(),
         };
-        machine.initial = machine.st.slots.clone();
+        machine.initial.clone_from(&machine.st.slots);
         let mut stepper = Stepper { ir, derived_owner, limits, m: &mut machine, cancel: None };
         stepper.check_asserts()?;
         Ok(machine)
+    }
+}
+
+/// The lists of a finished run kept for the next run of the same program.
+struct Recycled {
+    instances: Vec<Instance>,
+    rule_instances: Vec<(u32, u32)>,
+    pending: Vec<Vec<u32>>,
+    queued: Vec<bool>,
+    carry: Vec<u32>,
+    log: Log,
+    outcomes: Vec<Outcome>,
+    initial: Vec<Value>,
+}
+
+/// Instances, their ranges, pending lists, queued flags, carry, log, outcomes
+/// and initial values, as `Machine::start` builds them.
+type Lists =
+    (Vec<Instance>, Vec<(u32, u32)>, Vec<Vec<u32>>, Vec<bool>, Vec<u32>, Log, Vec<Outcome>, Vec<Value>);
+
+impl Recycled {
+    /// The lists as a new run of the same program starts with them: the same
+    /// instances (one per tuple of entities, in the same order), each armed,
+    /// dirty and never fired; every instance not timed by `at` pending; the
+    /// rest empty, keeping their memory.
+    fn reset(self, ir: &Ir) -> Lists {
+        let Recycled {
+            mut instances,
+            rule_instances,
+            mut pending,
+            mut queued,
+            mut carry,
+            mut log,
+            mut outcomes,
+            initial,
+        } = self;
+        for list in &mut pending {
+            list.clear();
+        }
+        queued.clear();
+        for (i, inst) in instances.iter_mut().enumerate() {
+            inst.armed = true;
+            inst.cond = false;
+            inst.dirty = true;
+            inst.fired_step = 0;
+            let timed = matches!(ir.rules[inst.rule as usize].trigger, TriggerIr::At(_));
+            if !timed {
+                pending[inst.rule as usize].push(i as u32);
+            }
+            queued.push(!timed);
+        }
+        carry.clear();
+        log.firings.clear();
+        log.changes.clear();
+        log.events.clear();
+        log.steps.clear();
+        log.recorded = 0;
+        outcomes.clear();
+        (instances, rule_instances, pending, queued, carry, log, outcomes, initial)
     }
 }
 

@@ -137,6 +137,37 @@ impl State {
         }
     }
 
+    /// The state of [`State::new`], keeping the memory of this one's lists
+    /// (for the next run of the same program).
+    pub fn reset(&mut self, layout: Layout, fuel: u64) {
+        fn refill<T: Clone>(list: &mut Vec<T>, len: usize, value: T) {
+            list.clear();
+            list.resize(len, value);
+        }
+        self.step = 0;
+        self.date = None;
+        self.params.clear();
+        refill(&mut self.slots, layout.slots as usize, Value::None);
+        refill(&mut self.series, layout.series as usize, Value::None);
+        self.series_points.clear();
+        self.exposures.clear();
+        self.exposure_fields.clear();
+        refill(&mut self.losses, layout.entities as usize, Some(Decimal::ZERO));
+        refill(&mut self.derived, layout.derived as usize, None);
+        self.models.clear();
+        refill(&mut self.computing, layout.derived as usize, false);
+        self.readers.resize_with(layout.cells(), Vec::new);
+        for readers in &mut self.readers {
+            readers.clear();
+        }
+        self.stack.clear();
+        self.dirtied.clear();
+        self.work.clear();
+        self.layout = layout;
+        self.fuel = fuel;
+        self.path = None;
+    }
+
     /// Records that the consumer now computing reads `cell`.
     #[inline]
     pub fn read(&mut self, cell: Cell) {

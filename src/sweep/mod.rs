@@ -486,13 +486,15 @@ impl Sweep {
         let range = self.paths();
         let mut done = 0;
         let mut at = range.start;
+        let mut spare = None;
         while at < range.end {
             let block = at..(at + BLOCK).min(range.end);
-            let run_block = || -> Vec<PathResult> {
-                let one = |g: u64| self.run_path(g, cancel.as_ref());
+            // Each thread's paths reuse the memory of its path before.
+            let mut run_block = || -> Vec<PathResult> {
+                let one = |spare: &mut Option<_>, g: u64| self.run_path_reusing(g, cancel.as_ref(), spare);
                 match &pool {
-                    Some(_) => block.clone().into_par_iter().map(one).collect(),
-                    None => block.clone().map(one).collect(),
+                    Some(_) => block.clone().into_par_iter().map_init(|| None, one).collect(),
+                    None => block.clone().map(|g| one(&mut spare, g)).collect(),
                 }
             };
             let results = match &pool {

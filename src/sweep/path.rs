@@ -6,12 +6,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Measure, PathEnd, PathResult, Query, Sweep};
 use crate::engine::{Error, Run};
-use crate::eval::Evaluator;
+use crate::eval::{Evaluator, Machine};
 use crate::value::Value;
 
 impl Sweep {
     /// Runs one path of the whole sweep by its index.
     pub fn run_path(&self, index: u64, cancel: Option<&Arc<AtomicBool>>) -> PathResult {
+        self.run_path_reusing(index, cancel, &mut None)
+    }
+
+    /// [`Sweep::run_path`], reusing the memory of the run in `spare` (left
+    /// there by the path before on this thread) and leaving its own there.
+    pub(crate) fn run_path_reusing(
+        &self,
+        index: u64,
+        cancel: Option<&Arc<AtomicBool>>,
+        spare: &mut Option<Machine>,
+    ) -> PathResult {
         let runs = self.options.runs;
         let (point, path) = (index / runs, index % runs);
         let ir = &self.program.inner.ir;
@@ -33,6 +44,9 @@ impl Sweep {
             return result;
         }
         let mut start = self.program.start().provenance(false).seed(self.options.seed);
+        if let Some(machine) = spare.take() {
+            start = start.reusing(machine);
+        }
         if self.draw_paths {
             start = start.path(path);
         }
@@ -103,6 +117,7 @@ impl Sweep {
             }
         }
         result.expectations_held = run.machine.outcomes.iter().filter(|o| o.passed).count();
+        *spare = Some(run.machine);
         result
     }
 
