@@ -394,8 +394,8 @@ fn ctrl_c_writes_what_finished_and_says_so() {
     assert!(message.contains("interrupted: wrote the"), "{message}");
     let text = std::fs::read_to_string(&out_path).unwrap();
     let sidecar = std::fs::read_to_string(format!("{}.provenance.json", out_path.display())).unwrap();
-    let provenance: serde_json::Value = serde_json::from_str(&sidecar).unwrap();
-    let interrupted = &provenance["interrupted"];
+    let document: serde_json::Value = serde_json::from_str(&sidecar).unwrap();
+    let interrupted = &document["provenance"]["interrupted"];
     assert_eq!(interrupted["paths"], 100_000_000, "{sidecar}");
     let done = interrupted["done"].as_u64().unwrap() as usize;
     assert_eq!(text.lines().count(), done + 1, "header, rows");
@@ -428,7 +428,10 @@ fn a_csv_output_is_a_table_with_its_provenance_beside_it() {
         assert!(rows.iter().all(|r| r.len() == width));
         assert_eq!(rows.len(), if extra.is_empty() { 40 } else { 3 }, "{name}");
         let sidecar = std::fs::read_to_string(format!("{}.provenance.json", path.display())).unwrap();
-        let provenance: serde_json::Value = serde_json::from_str(&sidecar).unwrap();
+        let document: serde_json::Value = serde_json::from_str(&sidecar).unwrap();
+        // The shape of `cascade run`'s: the provenance under `provenance`.
+        assert_eq!(document.as_object().unwrap().keys().collect::<Vec<_>>(), ["provenance"], "{sidecar}");
+        let provenance = &document["provenance"];
         assert_eq!(provenance["seed"], 5);
         assert_eq!(provenance["runs"], 40);
         assert_eq!(provenance["summary"], !extra.is_empty());
@@ -441,9 +444,9 @@ fn a_csv_output_is_a_table_with_its_provenance_beside_it() {
     let out = cascade(&["sweep", &file, "--runs", "3", "--provenance", elsewhere.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).starts_with("point,path,spot,"));
-    let provenance: serde_json::Value =
+    let document: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&elsewhere).unwrap()).unwrap();
-    assert_eq!(provenance["paths"], 3);
+    assert_eq!(document["provenance"]["paths"], 3);
 }
 
 #[test]
@@ -471,11 +474,20 @@ fn merging_a_csv_shard_needs_its_provenance() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let whole = cascade(&["sweep", &file, "--runs", "6"]);
     assert_eq!(std::fs::read_to_string(&merged).unwrap(), stdout(&whole));
-    let provenance: serde_json::Value = serde_json::from_str(
+    let document: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{}.provenance.json", merged.display())).unwrap(),
     )
     .unwrap();
-    assert!(provenance.get("shard").is_none() && provenance["paths"] == 6, "{provenance}");
+    let provenance = &document["provenance"];
+    assert!(provenance.get("shard").is_none() && provenance["paths"] == 6, "{document}");
+    // A sidecar written before sweeps' took the shape of runs' (the provenance
+    // itself, not under `provenance`) still merges.
+    let sidecar = format!("{}.provenance.json", shards[1]);
+    let old: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&sidecar).unwrap()).unwrap();
+    std::fs::write(&sidecar, serde_json::to_string_pretty(&old["provenance"]).unwrap()).unwrap();
+    let out = cascade(&["merge", &shards[0], &shards[1], "-o", merged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&merged).unwrap(), stdout(&whole));
     std::fs::remove_file(format!("{}.provenance.json", shards[1])).unwrap();
     let e = usage_error(&["merge", &shards[0], &shards[1]]);
     assert!(e.contains("has no provenance") && e.contains("lonely2.csv.provenance.json"), "{e}");
@@ -592,4 +604,37 @@ fn the_pictures_are_drawn_from_known_distributions() {
             assert!((got - z[k] * sd).abs() <= 4.0 * se, "step {step}, {}%: {got}", share[k] * 100.0);
         }
     }
+}
+
+/// `cascade run -o FILE.csv` and `cascade sweep -o FILE.csv` write their
+/// provenance documents in one shape: `{ "provenance": { ... } }` (a run adds
+/// how it ended and its expectations), the same provenance keys for the same
+/// script and data, the data files with their paths and SHA-256.
+#[test]
+fn a_run_and_a_sweep_write_provenance_documents_of_one_shape() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/counterparties/counterparties.cascade");
+    let dir = temp_dir();
+    let (run, sweep) = (dir.join("shape-run.csv"), dir.join("shape-sweep.csv"));
+    let out = cascade(&["run", script, "--format", "csv", "-o", run.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = cascade(&["sweep", script, "--runs", "2", "-o", sweep.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let read = |path: &std::path::Path| -> serde_json::Value {
+        let text = std::fs::read_to_string(format!("{}.provenance.json", path.display())).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let (run, sweep) = (read(&run), read(&sweep));
+    let keys = |v: &serde_json::Value| {
+        let mut keys = v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        keys.sort();
+        keys
+    };
+    assert_eq!(keys(&run), ["end", "expectations", "provenance"], "{run}");
+    assert_eq!(keys(&sweep), ["provenance"], "{sweep}");
+    for key in ["engine", "file", "sha256", "data", "horizon"] {
+        assert_eq!(run["provenance"][key], sweep["provenance"][key], "{key}: {run} {sweep}");
+    }
+    let data = sweep["provenance"]["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2, "{sweep}");
+    assert!(data.iter().all(|f| f["sha256"].as_str().unwrap().len() == 64 && f["path"].is_string()));
 }

@@ -63,24 +63,19 @@ impl<'a> Checker<'a> {
             }
         }
         // Entities after kinds, so an entity may come before its kind.
-        let data = self.file.data.entity_items.clone();
-        self.data_entities.reserve_exact(data.len());
-        for (i, item) in self.file.items.iter().enumerate() {
+        for item in &self.file.items {
             if let Item::Entity(e) = item {
                 let id = self.entities.len() as Id;
-                let declared = self.declare_name(&e.name, Decl::Entity(id));
-                if declared {
+                if self.declare_name(&e.name, Decl::Entity(id)) {
                     let kind = self.resolve_kind(&e.kind);
                     if let Some(k) = kind {
                         self.kinds[k as usize].entities.push(id);
                     }
-                    self.entities.push(EntitySlot { name: &e.name.name, ast: Some(e), kind });
-                }
-                if data.contains(&i) {
-                    self.data_entities.push(declared.then_some(id));
+                    self.entities.push(EntitySlot { name: &e.name.name, ast: Some(e), kind, data: None });
                 }
             }
         }
+        self.declare_data_entities();
     }
 
     /// Adds a name to the global namespace; reports a duplicate or a reserved word.

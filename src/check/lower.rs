@@ -235,7 +235,12 @@ impl<'a> Checker<'a> {
 
     pub(super) fn lower_entities(&mut self) {
         for e in 0..self.entities.len() {
-            let EntitySlot { ast, kind, .. } = self.entities[e];
+            let EntitySlot { ast, kind, data, .. } = self.entities[e];
+            if let (Some(d), Some(kind)) = (data, kind) {
+                let inits = self.lower_data_entity(d, kind);
+                self.entity_inits.push(inits);
+                continue;
+            }
             let (Some(ast), Some(kind)) = (ast, kind) else {
                 self.entity_inits.push(Vec::new());
                 continue;
@@ -303,6 +308,7 @@ impl<'a> Checker<'a> {
             }
             self.entity_inits.push(inits);
         }
+        self.report_data_mismatches();
     }
 
     pub(super) fn lower_exposures(&mut self) {
@@ -310,16 +316,10 @@ impl<'a> Checker<'a> {
         let mut creditor_kinds: Vec<Id> = Vec::new();
         // A large world has a million: no doubling on top of the syntax tree.
         let count = self.file.items.iter().filter(|item| matches!(item, Item::Exposure(_))).count();
-        self.exposures.reserve_exact(count + self.file.data.exposures.len());
-        // Data exposures come after the script's and before a host's `World`
-        // (whose items follow the data's entities).
-        let data_end = self.file.data.entity_items.end;
-        let mut data_done = false;
-        for (i, item) in self.file.items.iter().enumerate() {
+        self.exposures.reserve_exact(count);
+        // Data exposures (of files, then of a host's `World`) come after the script's.
+        for item in &self.file.items {
             let Item::Exposure(x) = item else { continue };
-            if i >= data_end && !std::mem::replace(&mut data_done, true) {
-                self.lower_data_exposures(&mut creditor_kinds, &mut debtor_kinds);
-            }
             let creditor = self.resolve_entity(&x.creditor);
             let debtor = self.resolve_entity(&x.debtor);
             let mut ctx = Ctx::new(Mode::Constant);
@@ -376,102 +376,9 @@ impl<'a> Checker<'a> {
                 self.exposures.push(ExposureDef { creditor: c, debtor: d, amount, recovery, recovery_span });
             }
         }
-        if !data_done {
-            self.lower_data_exposures(&mut creditor_kinds, &mut debtor_kinds);
-        }
+        self.lower_data_exposures(&mut creditor_kinds, &mut debtor_kinds);
         self.debtor_kind = (debtor_kinds.len() == 1).then(|| debtor_kinds[0]);
         self.creditor_kind = (creditor_kinds.len() == 1).then(|| creditor_kinds[0]);
-    }
-
-    /// The exposures of data files: resolved already (`src/data` checked their
-    /// names, amounts, recoveries and extra fields at the cell), so this is
-    /// a copy into the IR with no name looked up and no expression lowered.
-    fn lower_data_exposures(&mut self, creditor_kinds: &mut Vec<Id>, debtor_kinds: &mut Vec<Id>) {
-        let data = &self.file.data;
-        // The extra columns: each an existing column of the script's exposures or a new one.
-        let mut columns = Vec::with_capacity(data.columns.len());
-        for column in &data.columns {
-            match self.exposure_fields.iter().position(|c| c.name == column.name) {
-                Some(c) if self.exposure_fields[c].ty != column.ty => {
-                    let declared = &self.exposure_fields[c];
-                    let problem = Problem::error(
-                        codes::check::type_mismatch,
-                        format!(
-                            "`{}` is {} in the data files but {} here",
-                            column.name,
-                            column.ty.describe(),
-                            declared.ty.describe()
-                        ),
-                    )
-                    .label(declared.span, format!("this is {}", declared.ty.describe()))
-                    .help("every exposure's field has one type: change the script or the data's column");
-                    self.error(problem);
-                    columns.push(None);
-                }
-                Some(c) => columns.push(Some(c)),
-                None => {
-                    self.exposure_fields.push(ExposureColumn {
-                        name: column.name.clone(),
-                        span: Span::default(),
-                        ty: column.ty,
-                        values: Vec::new(),
-                        computed: false,
-                    });
-                    columns.push(Some(self.exposure_fields.len() - 1));
-                }
-            }
-        }
-        let script: Vec<Option<Id>> = data
-            .script_entities
-            .iter()
-            .map(|name| match self.names.get(name.as_str()) {
-                Some(&(Decl::Entity(e), _)) => Some(e),
-                _ => None,
-            })
-            .collect();
-        let resolve = |end: u32| -> Option<Id> {
-            if end & syntax::SCRIPT_ENTITY != 0 {
-                *script.get((end & !syntax::SCRIPT_ENTITY) as usize)?
-            } else {
-                *self.data_entities.get(end as usize)?
-            }
-        };
-        let mut kinds_of = |c: Id, d: Id, entities: &[EntitySlot]| {
-            for (kinds, e) in [(&mut *creditor_kinds, c), (&mut *debtor_kinds, d)] {
-                if let Some(k) = entities[e as usize].kind
-                    && !kinds.contains(&k)
-                {
-                    kinds.push(k);
-                }
-            }
-        };
-        let mut kept = Vec::with_capacity(data.exposures.len());
-        for (row, x) in data.exposures.iter().enumerate() {
-            let (Some(c), Some(d)) = (resolve(x.creditor), resolve(x.debtor)) else { continue };
-            if c == d {
-                continue; // a data file's self-exposure is reported at its cell
-            }
-            kinds_of(c, d, &self.entities);
-            kept.push((row, self.exposures.len()));
-            self.exposures.push(ExposureDef {
-                creditor: c,
-                debtor: d,
-                amount: ConstNumber::Literal(x.amount),
-                recovery: x.recovery.map(ConstNumber::Literal),
-                recovery_span: Span::default(),
-            });
-        }
-        for (column, target) in data.columns.iter().zip(columns) {
-            let Some(target) = target else { continue };
-            let values = &mut self.exposure_fields[target].values;
-            for &(row, index) in &kept {
-                let value = &column.values[row];
-                if *value != Value::None {
-                    values.resize(index, ConstValue::Literal(Value::None));
-                    values.push(ConstValue::Literal(value.clone()));
-                }
-            }
-        }
     }
 
     /// An uncertain param's distribution: it may draw (as an initial value

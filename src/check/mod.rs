@@ -15,6 +15,7 @@
 
 mod assemble;
 mod calls;
+mod data;
 mod declare;
 mod expr;
 pub(crate) mod graph;
@@ -39,12 +40,16 @@ pub const DEFAULT_HORIZON: u64 = 100;
 
 /// Checks a parsed file. Returns the program when there are no errors, and every
 /// problem found (errors and warnings) either way.
+/// `data_exposures` are the exposures of the data (`File::data`), taken out
+/// of it so that they are numbered in place.
 pub(crate) fn check(
     file: &File,
+    data_exposures: Vec<ExposureDef>,
     source: &SourceFile,
     host: Arc<[HostFunction]>,
 ) -> (Option<Ir>, Vec<Problem>) {
     let mut checker = Checker::new(file, source, host);
+    checker.data_exposures = data_exposures;
     checker.declare_all();
     checker.lower_all();
     checker.finish()
@@ -68,6 +73,8 @@ pub(crate) fn expression_scope(mut file: File) -> File {
         )
     });
     file.items.shrink_to_fit();
+    // The data's entities are the program's now; its exposures too.
+    file.data = Default::default();
     file
 }
 
@@ -99,7 +106,12 @@ pub(crate) fn check_query(
         if let Some(kind) = checker.kinds.get_mut(entity.kind as usize) {
             kind.entities.push(id as Id);
         }
-        checker.entities.push(EntitySlot { name: &entity.name, ast: None, kind: Some(entity.kind) });
+        checker.entities.push(EntitySlot {
+            name: &entity.name,
+            ast: None,
+            kind: Some(entity.kind),
+            data: None,
+        });
     }
     checker.lower_params_and_vars();
     checker.creditor_kind = ir.creditor_kind;
@@ -196,9 +208,12 @@ struct KindSlot<'a> {
 
 struct EntitySlot<'a> {
     name: &'a str,
-    /// The declaration (`None` when checking an expression against a program).
+    /// The declaration (`None` for data, and when checking an expression
+    /// against a program).
     ast: Option<&'a syntax::Entity>,
     kind: Option<Id>,
+    /// The entity's number in `File::data` when it comes from data.
+    data: Option<u32>,
 }
 
 pub(crate) struct Checker<'a> {
@@ -219,6 +234,10 @@ pub(crate) struct Checker<'a> {
     entities: Vec<EntitySlot<'a>>,
     /// The id of each data entity (`File::data`), `None` where it was refused.
     data_entities: Vec<Option<Id>>,
+    /// Data cells whose type is not their field's formula's.
+    data_mismatches: Vec<data::Mismatch>,
+    /// The data's exposures (see [`check`]), until they are lowered.
+    data_exposures: Vec<ExposureDef>,
     entity_inits: Vec<Vec<Root>>,
     exposures: Vec<ExposureDef>,
     exposure_fields: Vec<ExposureColumn>,
@@ -286,6 +305,8 @@ impl<'a> Checker<'a> {
             kinds: Vec::new(),
             entities: Vec::new(),
             data_entities: Vec::new(),
+            data_mismatches: Vec::new(),
+            data_exposures: Vec::new(),
             entity_inits: Vec::new(),
             exposures: Vec::new(),
             exposure_fields: Vec::new(),

@@ -2,21 +2,25 @@
 //! and further columns that are the exposures' extra fields (`x.maturity`).
 //!
 //! Names are looked up once, as a row is read (a name no file has declared
-//! yet waits for [`World::finish`]); a row becomes a [`DataExposure`] of two
-//! entity numbers and two decimals, with no `String` and no syntax tree. Spans
-//! of cells are found again only for a problem.
+//! yet waits for [`World::finish`]); a row becomes the IR's `ExposureDef` of
+//! two entity numbers and two decimals, with no `String` and no syntax tree
+//! (the checker renumbers it in place). Spans of cells are found again only
+//! for a problem.
 
 use rust_decimal::Decimal;
 
 use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem, did_you_mean};
+use crate::ir::{ConstNumber, ExposureDef};
 use crate::source::Span;
-use crate::syntax::{self, DataColumn, DataExposure, File, SCRIPT_ENTITY};
+use crate::syntax::{self, DataColumn, File, SCRIPT_ENTITY};
 use crate::value::{Type, Value};
 
 use super::DataFile;
 use super::cells;
-use super::rows::{MAX_PROBLEMS_PER_FILE, Problems, World, bad_cell, missing_column, over_limit, same_width};
+use super::rows::{
+    MAX_PROBLEMS_PER_FILE, Problems, Text, World, bad_cell, line_of, missing_column, over_limit, same_width,
+};
 use super::table::{Table, cell_span};
 
 /// The built-in fields of an exposure: the other columns are extra fields.
@@ -52,10 +56,9 @@ pub(super) struct Extra {
 impl World {
     /// Reads a file of exposures. Returns the number of rows; names that no
     /// file has declared yet are resolved in [`World::finish`].
-    pub fn exposures(&mut self, data: &DataFile) -> Result<usize, Diagnostics> {
-        let table = Table::open(&data.path, &data.bytes).map_err(|d| *d)?;
+    pub fn exposures(&mut self, data: DataFile) -> Result<usize, Diagnostics> {
+        let table = Table::open(&data.path, data.bytes).map_err(|d| *d)?;
         let file = self.files.len();
-        self.files.push(table.source.clone());
         let mut problems = Problems::new();
         let find = |name: &str| table.header.iter().position(|h| h == name);
         let (creditor, debtor, amount, recovery) =
@@ -104,14 +107,14 @@ impl World {
             extras.push((i, extra));
         }
         let (Some(creditor), Some(debtor), Some(amount)) = (creditor, debtor, amount) else {
-            return Err(problems.into_diagnostics(&table.source));
+            return Err(problems.into_diagnostics(&table.source()));
         };
         // A bad header cell is reported with the rows' problems, all at once.
         let mut rows = 0;
         let first_row = self.exposures.len();
         let max = self.limits.max_exposures;
         let already = self.script_exposures + first_row;
-        let mut read: Vec<DataExposure> = Vec::new();
+        let mut read: Vec<ExposureDef> = Vec::new();
         let mut unresolved: Vec<Unresolved> = Vec::new();
         // The values of this file's extra columns, row by row.
         let mut values: Vec<Vec<Value>> = extras.iter().map(|_| Vec::new()).collect();
@@ -212,10 +215,11 @@ impl World {
             };
             let creditor = end(c, creditor, false);
             let debtor = end(d, debtor, true);
-            read.push(DataExposure { creditor, debtor, amount: value, recovery: recovery_value });
+            read.push(exposure(creditor, debtor, value, recovery_value));
         });
+        self.files.push(Text { name: table.name, text: table.text, name_column: 0 });
         if !problems.is_empty() {
-            return Err(problems.into_diagnostics(&table.source));
+            return Err(problems.into_diagnostics(&self.files[file].source()));
         }
         // Every data exposure has every extra field: earlier rows lack this file's
         // new columns, this file's rows lack the columns it does not have.
@@ -234,13 +238,17 @@ impl World {
         for column in &mut self.extras {
             column.values.resize(total, Value::None);
         }
-        self.exposures.append(&mut read);
+        if self.exposures.is_empty() {
+            self.exposures = read; // not copied
+        } else {
+            self.exposures.append(&mut read);
+        }
         self.unresolved.append(&mut unresolved);
         Ok(rows)
     }
 
     /// The number of a named entity that some file or the script declares.
-    fn endpoint(&mut self, name: &str) -> Option<u32> {
+    pub(super) fn endpoint(&mut self, name: &str) -> Option<u32> {
         if let Some(origin) = self.data_names.get(name) {
             return Some(origin.index);
         }
@@ -269,10 +277,8 @@ impl World {
         file: usize,
     ) -> Problem {
         let what = cells::expected(wanted);
-        let problem = Problem::error(codes::data::bad_value, format!("`{text}` is not {what}")).label(
-            cell_span(table.source.text().as_bytes(), record, i),
-            format!("`{name}` should be {what}"),
-        );
+        let problem = Problem::error(codes::data::bad_value, format!("`{text}` is not {what}"))
+            .label(cell_span(table.text.as_bytes(), record, i), format!("`{name}` should be {what}"));
         match typed_at {
             Some((f, span)) if f == file => {
                 problem.label(span, format!("`{name}` is {} from here", wanted.describe()))
@@ -280,8 +286,8 @@ impl World {
             Some((f, span)) => problem.help(format!(
                 "`{name}` is {} in `{}` (line {}): every exposure's field has one type",
                 wanted.describe(),
-                self.files[f].name(),
-                self.files[f].line_of(span.start)
+                self.files[f].name,
+                line_of(&self.files[f].text, span.start as usize)
             )),
             None => problem.help(format!(
                 "the script's exposures give `{name}` as {}: every exposure's field has one type",
@@ -318,7 +324,7 @@ impl World {
             } else {
                 format!("unknown entity `{}`", u.name)
             };
-            let span = cell_span(self.files[u.file].text().as_bytes(), u.record, u.column);
+            let span = cell_span(self.files[u.file].text.as_bytes(), u.record, u.column);
             problems[u.file].push(
                 Problem::error(codes::data::unknown_entity, message)
                     .label(span, format!("the {what}: no entity of this name"))
@@ -329,16 +335,15 @@ impl World {
             .into_iter()
             .zip(&self.files)
             .filter(|(p, _)| !p.is_empty())
-            .map(|(p, source)| p.into_diagnostics(source))
+            .map(|(p, text)| p.into_diagnostics(&text.source()))
             .collect();
         if !failed.is_empty() {
             return Err(failed);
         }
-        let start = file.items.len();
-        file.items.reserve(self.entities.len());
-        file.items.extend(self.entities);
+        self.entities.shrink();
+        self.exposures.shrink_to_fit();
         file.data = syntax::DataItems {
-            entity_items: start..file.items.len(),
+            entities: self.entities,
             exposures: self.exposures,
             script_entities: self.script_entity_names,
             // A column whose cells are all empty has no type, and adds no field.
@@ -349,6 +354,23 @@ impl World {
                 .collect(),
         };
         Ok(())
+    }
+}
+
+/// An exposure as the IR holds it, its creditor and debtor numbered as data
+/// entities (or `SCRIPT_ENTITY | i`) until the checker numbers them.
+pub(super) fn exposure(
+    creditor: u32,
+    debtor: u32,
+    amount: Decimal,
+    recovery: Option<Decimal>,
+) -> ExposureDef {
+    ExposureDef {
+        creditor,
+        debtor,
+        amount: ConstNumber::Literal(amount),
+        recovery: recovery.map(ConstNumber::Literal),
+        recovery_span: Span::default(),
     }
 }
 

@@ -9,7 +9,10 @@
 //! problem loads nothing, and neither does the program.
 
 mod cells;
+mod entities;
 mod exposures;
+mod host;
+mod items;
 mod rows;
 mod table;
 
@@ -23,7 +26,12 @@ use crate::diagnostic::{Diagnostics, Problem};
 use crate::source::SourceFile;
 use crate::syntax::{File, Item};
 
+pub use items::DataEntities;
 pub(crate) use rows::Limits;
+
+/// What diagnostics and messages call the entities and exposures a host
+/// supplies in a [`World`](crate::World).
+pub(crate) const HOST: &str = "the host's World";
 
 /// Supplies the data files a script names in `entities Kind from "NAME"` and
 /// `exposures from "NAME"`. The engine never opens files itself: a host that
@@ -138,14 +146,52 @@ pub(crate) enum LoadError {
     Data(Vec<Diagnostics>),
 }
 
-/// Loads every data file the script names and appends its entities and
-/// exposures to `file`. Returns what was loaded, for the provenance.
-pub(crate) fn load_all(
-    file: &mut File,
+/// The data of a script being compiled: its files read ([`load_files`]),
+/// then the host's `World` ([`Loaded::host`]); [`Loaded::finish`] resolves
+/// the names that waited and hands everything to the script.
+#[derive(Default)]
+pub(crate) struct Loaded {
+    world: Option<rows::World>,
+    /// What was loaded, for the provenance.
+    pub sources: Vec<DataSource>,
+}
+
+impl Loaded {
+    /// The data entities and exposures read so far.
+    pub fn counts(&self) -> (usize, usize) {
+        self.world.as_ref().map_or((0, 0), |w| (w.entities.len(), w.exposures.len()))
+    }
+
+    /// Adds the entities and exposures of the host's `World`, checked as
+    /// data files' rows are; a problem names the host's entity or exposure.
+    pub fn host(
+        &mut self,
+        file: &File,
+        script: &SourceFile,
+        limits: Limits,
+        host: &crate::World,
+    ) -> Result<(), LoadError> {
+        let world = self.world.get_or_insert_with(|| rows::World::new(file, script, limits));
+        world.host(host).map_err(|diagnostics| LoadError::Data(vec![diagnostics]))
+    }
+
+    /// Resolves the exposures' names that waited (a file may name entities
+    /// of any file, or of the host) and adds everything to `file.data`.
+    pub fn finish(self, file: &mut File) -> Result<Vec<DataSource>, LoadError> {
+        if let Some(world) = self.world {
+            world.finish(file).map_err(LoadError::Data)?;
+        }
+        Ok(self.sources)
+    }
+}
+
+/// Loads every data file the script names.
+pub(crate) fn load_files(
+    file: &File,
     script: &SourceFile,
     loader: Option<&Arc<dyn DataLoader>>,
     limits: Limits,
-) -> Result<Vec<DataSource>, LoadError> {
+) -> Result<Loaded, LoadError> {
     let decls: Vec<crate::syntax::DataDecl> = file
         .items
         .iter()
@@ -155,7 +201,7 @@ pub(crate) fn load_all(
         })
         .collect();
     if decls.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Loaded { world: None, sources: Vec::new() });
     }
     let Some(loader) = loader else {
         let problems = decls
@@ -201,12 +247,13 @@ pub(crate) fn load_all(
             continue;
         }
         let sha256 = Sha256::digest(&data.bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let path = data.path.clone();
         let result = match kind {
-            Some(kind) => world.entities(kind, &data),
-            None => world.exposures(&data),
+            Some(kind) => world.entities(kind, data),
+            None => world.exposures(data),
         };
         match result {
-            Ok(rows) => sources.push(DataSource { name: decl.file.clone(), path: data.path, sha256, rows }),
+            Ok(rows) => sources.push(DataSource { name: decl.file.clone(), path, sha256, rows }),
             Err(diagnostics) => data_problems.push(diagnostics),
         }
     }
@@ -216,11 +263,7 @@ pub(crate) fn load_all(
     if !data_problems.is_empty() {
         return Err(LoadError::Data(data_problems));
     }
-    // Exposures name entities of any file, so they are resolved once all are read.
-    if let Err(diagnostics) = world.finish(file) {
-        return Err(LoadError::Data(diagnostics));
-    }
-    Ok(sources)
+    Ok(Loaded { world: Some(world), sources })
 }
 
 /// The problem of a data file longer than the engine reads.

@@ -5,15 +5,16 @@ use std::collections::HashMap;
 use foldhash::fast::FixedState;
 
 use crate::codes;
-use crate::diagnostic::{Diagnostics, Problem, did_you_mean, list_words};
+use crate::diagnostic::{Diagnostics, Problem, did_you_mean};
+use crate::ir::ExposureDef;
 use crate::source::{SourceFile, Span};
-use crate::syntax::{self, DataExposure, Entity, FieldInit, File, Ident, Item};
+use crate::syntax::{self, File, Ident, Item};
 use crate::value::Type;
 
-use super::DataFile;
+use super::DataEntities;
 use super::cells;
 use super::exposures::{Extra, Unresolved};
-use super::table::{Row, Table};
+use super::table::{Row, Table, cell_span};
 
 /// Names are looked up a million times in a large world: a fast hash with a
 /// fixed seed (the order of a "did you mean" over the keys stays the same).
@@ -32,46 +33,74 @@ pub(crate) struct Limits {
 }
 
 /// A kind's stored field, as a column of a data file can fill it.
-struct Column {
-    name: String,
-    derived: bool,
-    ty: Option<Type>,
+pub(super) struct Column {
+    pub name: String,
+    pub derived: bool,
+    pub ty: Option<Type>,
 }
 
-struct KindInfo {
-    name: String,
-    fields: Vec<Column>,
+pub(super) struct KindInfo {
+    pub name: String,
+    pub fields: Vec<Column>,
 }
 
-/// Where a data entity was declared, and its number among the data entities.
+/// The file number of the host's `World` in an [`Origin`].
+pub(super) const HOST_FILE: u32 = u32::MAX;
+
+/// Where a data entity was declared (a file and the start of its record, or
+/// the host's `World` and the entity's number there), and its number among
+/// the data entities.
 #[derive(Clone, Copy)]
 pub(super) struct Origin {
-    file: usize,
-    span: Span,
+    pub file: u32,
+    pub record: u32,
     pub index: u32,
+}
+
+/// A data file's text, kept (one copy: the loader's bytes) until every name
+/// is resolved, for the spans of diagnostics.
+pub(super) struct Text {
+    pub name: String,
+    pub text: String,
+    /// The column of the entities' names (files of entities).
+    pub name_column: usize,
+}
+
+impl Text {
+    pub fn source(&self) -> SourceFile {
+        SourceFile::new(self.name.as_str(), self.text.as_str())
+    }
+}
+
+/// The line (from 1) of a byte offset, counted as [`SourceFile::line_of`]
+/// counts it (a lone `\r` ends a line too).
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
+    let bytes = &text.as_bytes()[..offset.min(text.len())];
+    let lone_cr = |i: usize| bytes[i] == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n');
+    1 + (0..bytes.len()).filter(|&i| bytes[i] == b'\n' || lone_cr(i)).count()
 }
 
 /// The data read so far, and what the script declares.
 pub(crate) struct World {
     pub(super) limits: Limits,
-    script: SourceFile,
-    kinds: Vec<KindInfo>,
+    pub(super) script: SourceFile,
+    pub(super) kinds: Vec<KindInfo>,
     kind_ids: HashMap<String, usize>,
     /// Names the script declares, with where and as what.
     pub(super) script_names: Names<(Span, &'static str)>,
-    script_entities: usize,
+    pub(super) script_entities: usize,
     pub(super) script_exposures: usize,
     /// The types of the script's exposures' extra fields given as literals.
     pub(super) script_fields: HashMap<String, Type>,
-    /// Entities from data files, by name.
+    /// Entities from data files and the host, by name.
     pub(super) data_names: Names<Origin>,
     /// Script entities that exposures name, by name and as numbered.
     pub(super) script_refs: Names<u32>,
     pub(super) script_entity_names: Vec<String>,
     /// Every file read so far.
-    pub(super) files: Vec<SourceFile>,
-    pub(super) entities: Vec<Item>,
-    pub(super) exposures: Vec<DataExposure>,
+    pub(super) files: Vec<Text>,
+    pub(super) entities: DataEntities,
+    pub(super) exposures: Vec<ExposureDef>,
     pub(super) unresolved: Vec<Unresolved>,
     pub(super) extras: Vec<Extra>,
 }
@@ -138,7 +167,7 @@ impl World {
             script_refs: Names::default(),
             script_entity_names: Vec::new(),
             files: Vec::new(),
-            entities: Vec::new(),
+            entities: DataEntities::default(),
             exposures: Vec::new(),
             unresolved: Vec::new(),
             extras: Vec::new(),
@@ -183,6 +212,11 @@ impl World {
         world
     }
 
+    /// The kind called `name`.
+    pub fn kind_named(&self, name: &str) -> Option<usize> {
+        self.kind_ids.get(name).copied()
+    }
+
     /// The kind named in `entities Kind from ...`.
     pub fn kind(&self, name: &Ident) -> Result<usize, Problem> {
         self.kind_ids.get(&name.name).copied().ok_or_else(|| {
@@ -197,150 +231,44 @@ impl World {
         })
     }
 
-    fn line_of(&self, origin: Origin) -> usize {
-        self.files[origin.file].line_of(origin.span.start)
+    /// Where `origin`'s name is: its cell, in the file being read (`current`)
+    /// or one read before.
+    pub(super) fn name_span(&self, origin: Origin, current: &Table, current_column: usize) -> Span {
+        match self.files.get(origin.file as usize) {
+            Some(text) => cell_span(text.text.as_bytes(), origin.record as usize, text.name_column),
+            None => cell_span(current.text.as_bytes(), origin.record as usize, current_column),
+        }
     }
 
-    /// Reads a file of entities of kind `kind`: a `name` column and one column
-    /// per stored field set. Returns the number of rows.
-    pub fn entities(&mut self, kind: usize, data: &DataFile) -> Result<usize, Diagnostics> {
-        let table = Table::open(&data.path, &data.bytes).map_err(|d| *d)?;
-        let file = self.files.len();
-        self.files.push(table.source.clone());
-        let mut problems = Problems::new();
-        let info = &self.kinds[kind];
-        // Which field each column sets (None for `name`).
-        let mut name_column = None;
-        let mut columns: Vec<Option<usize>> = Vec::new();
-        for (i, header) in table.header.iter().enumerate() {
-            if let Some(first) = table.header.iter().take(i).position(|h| h == header) {
-                problems.push(
-                    Problem::error(
-                        codes::data::duplicate_column,
-                        format!("the column `{header}` appears twice"),
-                    )
-                    .label(table.header_cell(i), "again here")
-                    .label(table.header_cell(first), "first here"),
-                );
-                columns.push(None);
-                continue;
+    /// Where `origin` is, for a message about another file or the host:
+    /// "`banks.csv` declares it first, at line 3".
+    pub(super) fn first_declared(&self, origin: Origin) -> String {
+        match self.files.get(origin.file as usize) {
+            Some(text) => {
+                format!(
+                    "`{}` declares it first, at line {}",
+                    text.name,
+                    line_of(&text.text, origin.record as usize)
+                )
             }
-            if header == "name" {
-                name_column = Some(i);
-                columns.push(None);
-                continue;
-            }
-            match info.fields.iter().position(|f| f.name == *header) {
-                Some(f) if info.fields[f].derived => {
-                    problems.push(
-                        Problem::error(
-                            codes::data::derived_column,
-                            format!("`{header}` is a derived field of `{}`", info.name),
-                        )
-                        .label(table.header_cell(i), "cannot be given in a data file")
-                        .help("a derived field follows its formula: give the stored fields it reads"),
-                    );
-                    columns.push(None);
-                }
-                Some(f) => columns.push(Some(f)),
-                None => {
-                    let stored: Vec<&str> =
-                        info.fields.iter().filter(|f| !f.derived).map(|f| f.name.as_str()).collect();
-                    let columns_are = format!(
-                        "the columns of a file of {} are `name` and its stored fields: {}",
-                        info.name,
-                        list_words(&stored)
-                    );
-                    let help = match did_you_mean(header, stored.iter().copied()) {
-                        Some(hint) => format!("{hint} ({columns_are})"),
-                        None => columns_are,
-                    };
-                    problems.push(
-                        Problem::error(
-                            codes::data::unknown_column,
-                            format!("`{}` has no stored field `{header}`", info.name),
-                        )
-                        .label(table.header_cell(i), "unknown column")
-                        .help(help),
-                    );
-                    columns.push(None);
-                }
-            }
+            None => format!("{} declares it first, as entity {}", super::HOST, origin.record),
         }
-        let Some(name_column) = name_column else {
-            problems.push(missing_column(&table, "name", "the name of each entity"));
-            return Err(problems.into_diagnostics(&table.source));
-        };
-        let kind_name = info.name.clone();
-        let mut rows = 0;
-        let mut entities = Vec::new();
-        let mut names: Vec<(String, Origin)> = Vec::new();
-        let max = self.limits.max_entities;
-        let already_data = self.entities.len();
-        let already = self.script_entities + already_data;
-        table.rows(|row| {
-            let row = match row {
-                Ok(row) => row,
-                Err(problem) => return problems.push(problem),
-            };
-            {
-                rows += 1;
-                if !same_width(&table, row, &mut problems) {
-                    return;
-                }
-                if already + rows > max {
-                    if already + rows == max + 1 {
-                        problems.push(over_limit(&table, row, "entities", max));
-                    }
-                    return;
-                }
-                let name_span = table.cell_span(row, name_column);
-                let name = row.cell(name_column);
-                if let Some(problem) = bad_name(name, name_span) {
-                    problems.push(problem);
-                    return;
-                }
-                let mut fields = Vec::new();
-                for (i, column) in columns.iter().enumerate() {
-                    let (Some(f), text) = (*column, row.cell(i)) else { continue };
-                    if text.is_empty() {
-                        continue; // the kind's default
-                    }
-                    let field = &self.kinds[kind].fields[f];
-                    match cells::literal(text, field.ty) {
-                        Some(value) => fields.push(FieldInit { name: plain(&field.name), value }),
-                        None => problems.push(bad_cell(&table, row, i, &field.name, field.ty)),
-                    }
-                }
-                let index = (already_data + entities.len()) as u32;
-                names.push((name.to_string(), Origin { file, span: name_span, index }));
-                entities.push(Item::Entity(Entity {
-                    name: plain(name),
-                    kind: plain(&kind_name),
-                    fields,
-                    span: Span::default(),
-                }));
-            }
-        });
-        for (name, origin) in names {
-            if let Some(problem) = self.duplicate(&name, origin) {
-                problems.push(problem);
-            } else {
-                self.data_names.insert(name, origin);
-            }
-        }
-        if !problems.is_empty() {
-            return Err(problems.into_diagnostics(&table.source));
-        }
-        self.entities.extend(entities);
-        Ok(rows)
     }
 
-    /// A problem if `name` is declared already, by the script or another row.
-    fn duplicate(&self, name: &str, origin: Origin) -> Option<Problem> {
+    /// A problem if `name` is declared already, by the script or another row
+    /// of a file (`file`, which is being read: `table`, its names in
+    /// `name_column`).
+    pub(super) fn duplicate(
+        &self,
+        name: &str,
+        origin: Origin,
+        table: &Table,
+        name_column: usize,
+    ) -> Option<Problem> {
         let problem = Problem::error(codes::check::duplicate, format!("`{name}` is declared twice"));
+        let here = cell_span(table.text.as_bytes(), origin.record as usize, name_column);
         if let Some(&(span, what)) = self.script_names.get(name) {
-            return Some(problem.label(origin.span, "declared again here").help(format!(
+            return Some(problem.label(here, "declared again here").help(format!(
                 "`{}` declares `{name}` first, as {} {what} at line {}; names are unique across the \
                  script and its data files",
                 self.script.name(),
@@ -352,32 +280,27 @@ impl World {
         if previous.file == origin.file {
             return Some(
                 problem
-                    .label(origin.span, "declared again here")
-                    .label(previous.span, "first declared here")
+                    .label(here, "declared again here")
+                    .label(self.name_span(previous, table, name_column), "first declared here")
                     .help("names are unique across the script and its data files: rename one of them"),
             );
         }
-        Some(problem.label(origin.span, "declared again here").help(format!(
-            "`{}` declares it first, at line {}; names are unique across the script and its data files",
-            self.files[previous.file].name(),
-            self.line_of(previous)
+        Some(problem.label(here, "declared again here").help(format!(
+            "{}; names are unique across the script and its data files",
+            self.first_declared(previous)
         )))
     }
 }
 
-fn plain(name: &str) -> Ident {
-    Ident { name: name.to_string(), span: Span::default() }
-}
-
 /// A problem unless the row has as many cells as the header.
 pub(super) fn same_width(table: &Table, row: &Row, problems: &mut Problems) -> bool {
-    let (found, wanted) = (row.record.len(), table.header.len());
+    let (found, wanted) = (row.len(), table.header.len());
     if found == wanted {
         return true;
     }
     let cells = if found == 1 { "cell" } else { "cells" };
     // A quote that is never closed takes the rest of the file into one cell.
-    let help = if row.record.iter().any(|cell| cell.contains(&b'\n')) {
+    let help = if row.has_line_break() {
         "a quoted cell here runs over several lines: is its closing `\"` missing?"
     } else {
         "a cell that holds a comma must be quoted: `\"Bank, Ltd\"`"
@@ -416,22 +339,22 @@ pub(super) fn bad_cell(table: &Table, row: &Row, i: usize, column: &str, ty: Opt
         .label(table.cell_span(row, i), format!("`{column}` should be {wanted}"))
 }
 
-/// A problem if a name from data cannot be an entity's name.
-fn bad_name(name: &str, span: Span) -> Option<Problem> {
-    let problem = |why: &str| {
-        Some(
-            Problem::error(codes::data::bad_name, format!("`{name}` cannot name an entity"))
-                .label(span, why.to_string()),
-        )
-    };
+/// A problem if a name from data cannot be an entity's name (at `span()`).
+pub(super) fn bad_name(name: &str, span: impl Fn() -> Span) -> Option<Problem> {
+    let why = name_problem(name)?;
+    Some(Problem::error(codes::data::bad_name, format!("`{name}` cannot name an entity")).label(span(), why))
+}
+
+/// Why `name` cannot name an entity, if it cannot.
+pub(super) fn name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
-        return problem("the name is empty");
+        return Some("the name is empty");
     }
     if name.contains(['`', '\n', '\r']) {
-        return problem("a name cannot hold a backtick or a line break");
+        return Some("a name cannot hold a backtick or a line break");
     }
     if syntax::BUILTIN_NAMES.contains(&name) || syntax::BUILTIN_FUNCTIONS.contains(&name) {
-        return problem("this is a built-in name");
+        return Some("this is a built-in name");
     }
     None
 }

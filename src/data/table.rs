@@ -2,7 +2,9 @@
 //!
 //! The `csv` crate does the reading (quotes, `""` escapes, CRLF); the spans of
 //! cells are found again from each record's starting offset only when a problem
-//! needs one, so a clean file costs what the `csv` crate costs.
+//! needs one, so a clean file costs what the `csv` crate costs. The text is the
+//! loader's bytes, moved, not copied: a [`SourceFile`] is made of it only for
+//! a diagnostic.
 
 use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem};
@@ -10,8 +12,10 @@ use crate::source::{SourceFile, Span};
 
 /// A data file's text and its header, ready to be read row by row.
 pub(crate) struct Table {
+    /// What diagnostics call the file.
+    pub name: String,
     /// The text (without a byte-order mark), for spans and diagnostics.
-    pub source: SourceFile,
+    pub text: String,
     /// The header's cells.
     pub header: Vec<String>,
     /// Where the header's line starts and ends.
@@ -20,15 +24,54 @@ pub(crate) struct Table {
 
 /// One row: its cells (trimmed of spaces) and where the record starts.
 pub(crate) struct Row<'a> {
-    pub record: &'a csv::ByteRecord,
+    cells: Cells<'a>,
     /// Byte offset of the record's first cell.
     pub start: usize,
+    /// Its line (from 1).
+    pub line: u64,
+}
+
+/// The cells of a row: as the `csv` crate read them, or (in a file without
+/// quotes) the spans of the text between commas.
+enum Cells<'a> {
+    Csv(&'a csv::StringRecord),
+    Plain(&'a str, &'a [(u32, u32)]),
 }
 
 impl Row<'_> {
     /// The text of cell `i` ("" when the row is shorter), trimmed of spaces.
     pub fn cell(&self, i: usize) -> &str {
-        self.record.get(i).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("").trim()
+        self.raw(i).trim()
+    }
+
+    fn raw(&self, i: usize) -> &str {
+        match self.cells {
+            Cells::Csv(record) => record.get(i).unwrap_or(""),
+            Cells::Plain(text, cells) => {
+                cells.get(i).and_then(|&(a, b)| text.get(a as usize..b as usize)).unwrap_or("")
+            }
+        }
+    }
+
+    /// How many cells it has.
+    pub fn len(&self) -> usize {
+        match self.cells {
+            Cells::Csv(record) => record.len(),
+            Cells::Plain(_, cells) => cells.len(),
+        }
+    }
+
+    /// True if a (quoted) cell runs over several lines.
+    pub fn has_line_break(&self) -> bool {
+        match self.cells {
+            Cells::Csv(record) => record.iter().any(|cell| cell.contains('\n')),
+            Cells::Plain(..) => false,
+        }
+    }
+
+    /// A record of one blank cell: an empty line between rows.
+    fn is_blank(&self) -> bool {
+        self.len() == 1 && self.raw(0).bytes().all(|b| b.is_ascii_whitespace())
     }
 }
 
@@ -37,79 +80,140 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl Table {
     /// Reads `bytes` as UTF-8 text (dropping a byte-order mark) and its header line.
-    pub fn open(name: &str, bytes: &[u8]) -> Result<Table, Box<Diagnostics>> {
-        let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-        let text = match std::str::from_utf8(bytes) {
+    pub fn open(name: &str, mut bytes: Vec<u8>) -> Result<Table, Box<Diagnostics>> {
+        if bytes.starts_with(BOM) {
+            bytes.drain(..BOM.len());
+        }
+        let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
-                let valid = e.valid_up_to();
-                let source = SourceFile::new(name, String::from_utf8_lossy(bytes).into_owned());
+                let valid = e.utf8_error().valid_up_to();
+                let source = SourceFile::new(name, String::from_utf8_lossy(e.as_bytes()).into_owned());
                 let problem = Problem::error(codes::data::not_utf8, "the data file is not UTF-8 text")
                     .label(Span::new(valid, valid + 1), "this byte is not UTF-8")
                     .help("save the file as UTF-8 (in Excel: \"CSV UTF-8\")");
                 return Err(Box::new(Diagnostics::new(&source, vec![problem])));
             }
         };
-        let source = SourceFile::new(name, text);
+        let problem = |text: &str, problem: Problem| {
+            Box::new(Diagnostics::new(&SourceFile::new(name, text), vec![problem]))
+        };
         if text.trim().is_empty() {
-            let problem = Problem::error(codes::data::empty, "the data file is empty")
+            let empty = Problem::error(codes::data::empty, "the data file is empty")
                 .help("a data file starts with a header line that names its columns, e.g. `name,capital`");
-            return Err(Box::new(Diagnostics::new(&source, vec![problem])));
+            return Err(problem(&text, empty));
         }
         let mut reader = reader(text.as_bytes());
         let mut record = csv::ByteRecord::new();
         // The header is the first record; a file with text has one.
-        let header_problem = |source: &SourceFile, message: String| {
-            let problem = Problem::error(codes::data::bad_csv, message);
-            Box::new(Diagnostics::new(source, vec![problem]))
-        };
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
-            Ok(false) => return Err(header_problem(&source, String::from("the data file has no header"))),
-            Err(e) => return Err(header_problem(&source, format!("the header cannot be read: {e}"))),
+            Ok(false) => {
+                let none = Problem::error(codes::data::bad_csv, "the data file has no header");
+                return Err(problem(&text, none));
+            }
+            Err(e) => {
+                let bad = Problem::error(codes::data::bad_csv, format!("the header cannot be read: {e}"));
+                return Err(problem(&text, bad));
+            }
         }
         let start = record.position().map_or(0, |p| p.byte() as usize);
         let header = record.iter().map(|b| String::from_utf8_lossy(b).trim().to_string()).collect::<Vec<_>>();
         let end = line_end(text.as_bytes(), start);
-        Ok(Table { header_span: Span::new(start, end), header, source })
+        Ok(Table { name: name.to_string(), header_span: Span::new(start, end), header, text })
+    }
+
+    /// The file as a source for diagnostics (a copy of its text).
+    pub fn source(&self) -> SourceFile {
+        SourceFile::new(self.name.as_str(), self.text.as_str())
     }
 
     /// The span of header cell `i`.
     pub fn header_cell(&self, i: usize) -> Span {
-        cell_span(self.source.text().as_bytes(), self.header_span.start as usize, i)
+        cell_span(self.text.as_bytes(), self.header_span.start as usize, i)
     }
 
     /// The span of cell `i` of a row (the end of the line if the row is shorter).
     pub fn cell_span(&self, row: &Row, i: usize) -> Span {
-        cell_span(self.source.text().as_bytes(), row.start, i)
+        cell_span(self.text.as_bytes(), row.start, i)
     }
 
     /// The span of a row's whole line.
     pub fn row_span(&self, row: &Row) -> Span {
-        Span::new(row.start, line_end(self.source.text().as_bytes(), row.start))
+        Span::new(row.start, line_end(self.text.as_bytes(), row.start))
     }
 
     /// Calls `each` with every row after the header, in order. A row that the
     /// CSV reader cannot read (an unclosed quote) is given as a problem, and
     /// ends the reading.
-    pub fn rows(&self, mut each: impl FnMut(Result<&Row, Problem>)) {
-        let text = self.source.text().as_bytes();
+    pub fn rows(&self, each: impl FnMut(Result<&Row, Problem>)) {
+        if is_plain(self.text.as_bytes()) { self.plain_rows(each) } else { self.csv_rows(each) }
+    }
+
+    /// The rows of a file without quotes: each line split at its commas, in
+    /// one pass over the bytes (what the `csv` crate reads from such a file,
+    /// at a fraction of its cost).
+    fn plain_rows(&self, mut each: impl FnMut(Result<&Row, Problem>)) {
+        let text = self.text.as_str();
+        let bytes = text.as_bytes();
+        let mut cells: Vec<(u32, u32)> = Vec::new();
+        let (mut start, mut line, mut first) = (0usize, 1u64, true);
+        while start < bytes.len() {
+            cells.clear();
+            let mut cell = start;
+            let mut end = bytes.len();
+            for (i, &b) in bytes[start..].iter().enumerate() {
+                match b {
+                    b',' => {
+                        cells.push((cell as u32, (start + i) as u32));
+                        cell = start + i + 1;
+                    }
+                    b'\n' => {
+                        end = start + i;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let content_end = if end > cell && bytes[end - 1] == b'\r' { end - 1 } else { end };
+            if content_end > start || !cells.is_empty() {
+                cells.push((cell as u32, content_end as u32));
+                let row = Row { cells: Cells::Plain(text, &cells), start, line };
+                // The first record is the header (the `csv` crate skips empty lines too).
+                if !std::mem::take(&mut first) && !row.is_blank() {
+                    each(Ok(&row));
+                }
+            }
+            start = end + 1;
+            line += 1;
+        }
+    }
+
+    fn csv_rows(&self, mut each: impl FnMut(Result<&Row, Problem>)) {
+        let text = self.text.as_bytes();
         let mut reader = reader(text);
-        let mut record = csv::ByteRecord::new();
+        let mut record = csv::StringRecord::new();
         let mut first = true;
         loop {
-            match reader.read_byte_record(&mut record) {
+            match reader.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
                     if std::mem::take(&mut first) {
                         continue; // the header
                     }
-                    // An empty line between rows reads as a record of one empty cell.
-                    if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
-                        continue;
+                    let (mut start, mut line) =
+                        record.position().map_or((0, 0), |p| (p.byte() as usize, p.line()));
+                    // The reader's position is where the previous record ended:
+                    // the record itself starts after the empty lines it skipped.
+                    while let Some(&b @ (b'\n' | b'\r')) = text.get(start) {
+                        line += u64::from(b == b'\n');
+                        start += 1;
                     }
-                    let start = record.position().map_or(0, |p| p.byte() as usize);
-                    each(Ok(&Row { record: &record, start }));
+                    let row = Row { cells: Cells::Csv(&record), start, line };
+                    // An empty line between rows reads as a record of one empty cell.
+                    if !row.is_blank() {
+                        each(Ok(&row));
+                    }
                 }
                 Err(e) => {
                     let at = e.position().map_or(0, |p| p.byte() as usize);
@@ -121,6 +225,12 @@ impl Table {
             }
         }
     }
+}
+
+/// True if the text has no quote and no line ending but `\n` and `\r\n`:
+/// its records are its lines and its cells what lies between commas.
+fn is_plain(text: &[u8]) -> bool {
+    !text.iter().enumerate().any(|(i, &b)| b == b'"' || (b == b'\r' && text.get(i + 1) != Some(&b'\n')))
 }
 
 fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
@@ -186,5 +296,39 @@ mod tests {
         assert_eq!(cell_span(text, 0, 2), Span::new(8, 9));
         assert_eq!(cell_span(text, 0, 3), Span::new(9, 9));
         assert_eq!(line_end(text, 0), 9);
+    }
+
+    /// What `plain_rows` reads from a file without quotes is what the `csv`
+    /// crate reads: the same rows, cells, offsets and lines.
+    #[test]
+    fn plain_rows_are_the_csv_crates_rows() {
+        let texts = [
+            "name,capital\nb0,1k\nb1,2k\n",
+            "\n\nname,capital\r\n\r\nb0, 1k \r\n   \nb1,,x,\n\nb2",
+            "a\nb\n,\n,,\n",
+            "name\nonly\n\n\n",
+            "x,y\n1,2\r\n3,4",
+        ];
+        for text in texts {
+            assert!(is_plain(text.as_bytes()), "{text:?}");
+            let table = Table::open("t.csv", text.as_bytes().to_vec()).unwrap_or_else(|_| panic!("{text:?}"));
+            let read = |plain: bool| {
+                let mut rows = Vec::new();
+                let mut each = |row: Result<&Row, Problem>| {
+                    let row = row.unwrap_or_else(|_| panic!("{text:?}"));
+                    let cells: Vec<String> = (0..row.len()).map(|i| row.raw(i).to_string()).collect();
+                    rows.push((row.start, row.line, cells));
+                };
+                if plain {
+                    table.plain_rows(&mut each)
+                } else {
+                    table.csv_rows(&mut each)
+                }
+                rows
+            };
+            assert_eq!(read(true), read(false), "{text:?}");
+        }
+        assert!(!is_plain(b"a,\"b\"\n"));
+        assert!(!is_plain(b"a\rb\n"));
     }
 }

@@ -272,31 +272,43 @@ fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -
         ))));
     }
     let (mut file, mut problems) = crate::syntax::parse_file_with(source, engine.syntax);
-    let mut data = Vec::new();
+    use crate::data::LoadError;
+    let limits = crate::data::Limits {
+        max_entities: engine.max_entities,
+        max_exposures: engine.max_exposures,
+        max_bytes: engine.max_data_bytes,
+    };
+    let script_problems = |mut problems: Vec<Problem>, found: Vec<Problem>| {
+        problems.extend(found);
+        Err(Error::Script(Box::new(Diagnostics::new(source, problems))))
+    };
+    let mut loaded = crate::data::Loaded::default();
     if !problems.iter().any(Problem::is_error) {
-        let limits = crate::data::Limits {
-            max_entities: engine.max_entities,
-            max_exposures: engine.max_exposures,
-            max_bytes: engine.max_data_bytes,
+        loaded = match crate::data::load_files(&file, source, engine.loader.as_ref(), limits) {
+            Ok(loaded) => loaded,
+            Err(LoadError::Script(found)) => return script_problems(problems, found),
+            Err(LoadError::Data(files)) => return Err(Error::Data(files)),
         };
-        match crate::data::load_all(&mut file, source, engine.loader.as_ref(), limits) {
-            Ok(sources) => data = sources,
-            Err(crate::data::LoadError::Script(found)) => {
-                problems.extend(found);
-                return Err(Error::Script(Box::new(Diagnostics::new(source, problems))));
-            }
-            Err(crate::data::LoadError::Data(files)) => return Err(Error::Data(files)),
-        }
     }
-    if let Some(problem) = engine.over_size_limits(&file, world) {
-        problems.push(problem);
-        return Err(Error::Script(Box::new(Diagnostics::new(source, problems))));
+    if let Some(problem) = engine.over_size_limits(&file, loaded.counts(), world) {
+        return script_problems(problems, vec![problem]);
     }
     if let Some(world) = world {
-        world.append_to(&mut file)?;
+        match loaded.host(&file, source, limits, world) {
+            Ok(()) => {}
+            Err(LoadError::Script(found)) => return script_problems(problems, found),
+            Err(LoadError::Data(files)) => return Err(Error::Data(files)),
+        }
     }
+    let data = match loaded.finish(&mut file) {
+        Ok(sources) => sources,
+        Err(LoadError::Script(found)) => return script_problems(problems, found),
+        Err(LoadError::Data(files)) => return Err(Error::Data(files)),
+    };
     let (limits, provenance) = (engine.limits.clone(), engine.provenance);
-    let (ir, check_problems) = crate::check::check(&file, source, Arc::from(engine.host.as_slice()));
+    let data_exposures = std::mem::take(&mut file.data.exposures);
+    let (ir, check_problems) =
+        crate::check::check(&file, data_exposures, source, Arc::from(engine.host.as_slice()));
     problems.extend(check_problems);
     let has_errors = problems.iter().any(Problem::is_error);
     match ir {
@@ -316,26 +328,30 @@ fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -
 }
 
 impl Engine {
-    /// A problem if the script and the host's data declare more entities or
-    /// exposures than this engine allows: at the first declaration over the
-    /// limit, or without a label when the host's data goes over it.
-    fn over_size_limits(&self, file: &crate::syntax::File, world: Option<&World>) -> Option<Problem> {
+    /// A problem if the script, its data files (`data`: entities and
+    /// exposures) and the host's data declare more entities or exposures than
+    /// this engine allows: at the first declaration over the limit, or
+    /// without a label when the data goes over it.
+    fn over_size_limits(
+        &self,
+        file: &crate::syntax::File,
+        data: (usize, usize),
+        world: Option<&World>,
+    ) -> Option<Problem> {
         use crate::syntax::Item;
         let entities = file.items.iter().filter(|item| matches!(item, Item::Entity(_)));
         let exposures = file.items.iter().filter(|item| matches!(item, Item::Exposure(_)));
         let (host_entities, host_exposures) = world.map_or((0, 0), |w| (w.entities.len(), w.exposures.len()));
-        let host_exposures = host_exposures + file.data.exposures.len();
-        over_limit("entities", codes::limit::entities, self.max_entities, entities, host_entities).or_else(
-            || {
+        over_limit("entities", codes::limit::entities, self.max_entities, entities, data.0 + host_entities)
+            .or_else(|| {
                 over_limit(
                     "exposures",
                     codes::limit::exposures,
                     self.max_exposures,
                     exposures,
-                    host_exposures,
+                    data.1 + host_exposures,
                 )
-            },
-        )
+            })
     }
 }
 

@@ -1,4 +1,7 @@
 //! Host data: entities and exposures a host supplies from its own records.
+//! They are read as the rows of data files are (`src/data/host.rs`): checked
+//! against the script's kinds, with no syntax-tree item per row, and every
+//! problem names the host's entity or exposure, never a span of the script.
 
 use super::*;
 
@@ -9,8 +12,8 @@ type HostEntity = (String, String, Vec<(String, Value)>);
 /// [`Engine::compile_with_data`].
 #[derive(Clone, Debug, Default)]
 pub struct World {
-    pub(super) entities: Vec<HostEntity>,
-    pub(super) exposures: Vec<(String, String, Decimal, Decimal)>,
+    pub(crate) entities: Vec<HostEntity>,
+    pub(crate) exposures: Vec<(String, String, Decimal, Decimal)>,
 }
 
 impl World {
@@ -20,14 +23,20 @@ impl World {
     }
 
     /// Adds an entity of a kind the script declares, with initial values of
-    /// some of its stored fields (numbers, bools, dates or strings).
+    /// some of its stored fields (numbers, bools, dates or strings). Its name
+    /// need not be an identifier (a script writes such a name between
+    /// backticks). Problems are reported when the script is compiled, naming
+    /// the entity by its number: the first added is entity 1.
     pub fn entity(&mut self, name: &str, kind: &str, fields: &[(&str, Value)]) -> &mut World {
         let fields = fields.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
         self.entities.push((name.to_string(), kind.to_string(), fields));
         self
     }
 
-    /// Adds an exposure: `creditor` loses `amount × (1 − recovery)` if `debtor` defaults.
+    /// Adds an exposure: `creditor` loses `amount × (1 − recovery)` if `debtor`
+    /// defaults. Creditor and debtor are entities of the script, of its data
+    /// files or of this world; problems name the exposure by its number (the
+    /// first added is exposure 1).
     pub fn exposure(
         &mut self,
         creditor: &str,
@@ -37,61 +46,5 @@ impl World {
     ) -> &mut World {
         self.exposures.push((creditor.to_string(), debtor.to_string(), amount, recovery));
         self
-    }
-
-    /// Appends the host's entities and exposures to a parsed script as AST items.
-    pub(super) fn append_to(&self, file: &mut crate::syntax::File) -> Result<(), Error> {
-        use crate::source::Span;
-        use crate::syntax::{Entity, Expr, ExprKind, FieldInit, Ident, Item, Template, TemplatePart};
-        let bad = |name: &str, reason: String| Error::BadValue { name: name.to_string(), reason };
-        let ident = |name: &str| Ident { name: name.to_string(), span: Span::default() };
-        let literal = |value: &Value| -> Option<Expr> {
-            let kind = match value {
-                Value::Number(n) => ExprKind::Number(*n),
-                Value::Bool(b) => ExprKind::Bool(*b),
-                Value::Date(d) => ExprKind::Date(*d),
-                Value::Str(s) => ExprKind::Str(Template {
-                    parts: vec![TemplatePart::Text(s.to_string())],
-                    span: Span::default(),
-                }),
-                _ => return None,
-            };
-            Some(Expr { kind, span: Span::default() })
-        };
-        let is_name = |s: &str| {
-            s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !crate::syntax::KEYWORDS.contains(&s)
-        };
-        for (name, kind, fields) in &self.entities {
-            if !is_name(name) {
-                return Err(bad(name, String::from("not a valid entity name")));
-            }
-            let mut inits = Vec::new();
-            for (field, value) in fields {
-                let value = literal(value).ok_or_else(|| {
-                    bad(name, format!("field `{field}`: only numbers, bools, dates and strings"))
-                })?;
-                inits.push(FieldInit { name: ident(field), value });
-            }
-            file.items.push(Item::Entity(Entity {
-                name: ident(name),
-                kind: ident(kind),
-                fields: inits,
-                span: Span::default(),
-            }));
-        }
-        for (creditor, debtor, amount, recovery) in &self.exposures {
-            let number = |n: &Decimal| Expr { kind: ExprKind::Number(*n), span: Span::default() };
-            file.items.push(Item::Exposure(crate::syntax::Exposure {
-                creditor: ident(creditor),
-                debtor: ident(debtor),
-                amount: number(amount),
-                recovery: Some(number(recovery)),
-                fields: None,
-                span: Span::default(),
-            }));
-        }
-        Ok(())
     }
 }

@@ -58,6 +58,9 @@ impl Sweep {
         p.insert("engine".into(), json!(concat!("cascade ", env!("CARGO_PKG_VERSION"))));
         p.insert("file".into(), json!(ir.source.name()));
         p.insert("sha256".into(), json!(ir.source.sha256()));
+        if !self.program.inner.data.is_empty() {
+            p.insert("data".into(), json!(self.program.inner.data));
+        }
         p.insert("seed".into(), json!(o.seed));
         p.insert("runs".into(), json!(o.runs));
         p.insert("sample".into(), json!(if o.sample == super::Sample::Lhs { "lhs" } else { "grid" }));
@@ -75,17 +78,16 @@ impl Sweep {
         Json::Object(p)
     }
 
-    /// The provenance as a file (`FILE.provenance.json`, pretty JSON): with
-    /// `"interrupted": {"done": D, "paths": P}` when `end` says the sweep
-    /// stopped early.
+    /// The provenance as a file (`FILE.provenance.json`, pretty JSON), in the
+    /// shape of `cascade run`'s: `{ "provenance": { ... } }`, with
+    /// `"interrupted": {"done": D, "paths": P}` in the provenance when `end`
+    /// says the sweep stopped early.
     pub fn provenance_text(&self, format: OutputFormat, summary: bool, end: Option<SweepEnd>) -> String {
         let mut provenance = self.provenance(format, summary);
         if let Some(end) = end.filter(|e| e.stopped) {
             provenance["interrupted"] = self.interrupted(end);
         }
-        let mut text = serde_json::to_string_pretty(&provenance).unwrap_or_default();
-        text.push('\n');
-        text
+        sidecar_text(provenance)
     }
 
     fn interrupted(&self, end: SweepEnd) -> Json {
@@ -106,6 +108,25 @@ impl Sweep {
             );
         }
         render(summary, format, provenance)
+    }
+}
+
+/// A provenance document as it is written beside a CSV output:
+/// `{ "provenance": ... }`, pretty, with a final newline.
+fn sidecar_text(provenance: Json) -> String {
+    let mut text = serde_json::to_string_pretty(&json!({ "provenance": provenance })).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The provenance in a provenance document: its `provenance` object (a
+/// document written before sweeps' took the shape of runs' is the provenance
+/// itself).
+fn sidecar_provenance(document: &str) -> Option<Map<String, Json>> {
+    let json = serde_json::from_str::<Json>(document).ok()?;
+    match json.get("provenance") {
+        Some(inner) => inner.as_object().cloned(),
+        None => json.as_object().cloned(),
     }
 }
 
@@ -193,8 +214,8 @@ pub struct ShardOutput {
     pub name: String,
     /// What `cascade sweep --shard K/N` wrote.
     pub text: String,
-    /// For a CSV output, its provenance (`FILE.provenance.json`); JSON
-    /// outputs carry theirs.
+    /// For a CSV output, its provenance document (`FILE.provenance.json`:
+    /// `{ "provenance": ... }`); JSON outputs carry theirs.
     pub provenance: Option<String>,
 }
 
@@ -203,8 +224,8 @@ pub struct ShardOutput {
 pub struct Merged {
     /// What the unsharded sweep writes.
     pub text: String,
-    /// Its provenance, as [`Sweep::provenance_text`] gives it (for a CSV
-    /// output's `FILE.provenance.json`).
+    /// Its provenance document, as [`Sweep::provenance_text`] gives it (for
+    /// a CSV output's `FILE.provenance.json`): `{ "provenance": ... }`.
     pub provenance: String,
     /// True when the output is CSV (its provenance goes beside it).
     pub csv: bool,
@@ -236,8 +257,7 @@ pub fn merge_outputs(parts: &[ShardOutput]) -> Result<Merged, MergeError> {
                          `FILE.provenance.json` beside each",
                     ));
                 };
-                let object = serde_json::from_str::<Json>(sidecar).ok().and_then(|j| j.as_object().cloned());
-                (object, text.as_str())
+                (sidecar_provenance(sidecar), text.as_str())
             }
         };
         let Some(provenance) = parsed.filter(|p| p.contains_key("sha256")) else {
@@ -261,9 +281,21 @@ pub fn merge_outputs(parts: &[ShardOutput]) -> Result<Merged, MergeError> {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     };
+    // The data files are compared by name and hash, as the script is: the
+    // same bytes at another path (another machine) are the same data.
+    let without_paths = |mut p: Map<String, Json>| -> Map<String, Json> {
+        if let Some(Json::Array(files)) = p.get_mut("data") {
+            for file in files.iter_mut().filter_map(Json::as_object_mut) {
+                file.remove("path");
+            }
+        }
+        p
+    };
     let base = strip(&first.provenance);
+    let base_compared = without_paths(base.clone());
     for part in &read[1..] {
-        let other = strip(&part.provenance);
+        let other = without_paths(strip(&part.provenance));
+        let base = &base_compared;
         // The script first (by its hash: a copy at another path on another
         // machine is the same script), then every option.
         let mut keys: Vec<&String> = base.keys().chain(other.keys()).filter(|k| *k != "file").collect();
@@ -340,8 +372,7 @@ pub fn merge_outputs(parts: &[ShardOutput]) -> Result<Merged, MergeError> {
         _ => OutputFormat::Csv,
     };
     let provenance = Json::Object(base.clone());
-    let mut provenance_text = serde_json::to_string_pretty(&provenance).unwrap_or_default();
-    provenance_text.push('\n');
+    let provenance_text = sidecar_text(provenance.clone());
     let done = |text: String, csv: bool| Merged { text, provenance: provenance_text.clone(), csv };
     if summary {
         let mut merged: Option<Summary> = None;

@@ -19,22 +19,23 @@ pub struct File {
     /// Names declared by the items that had syntax errors (`param x = = 1`
     /// declares `x`), so that the checker does not also call them unknown.
     pub unparsed_names: Vec<String>,
-    /// What data files added (`entities Kind from`, `exposures from`): their
-    /// entities are items, their exposures are already resolved.
+    /// What data files (`entities Kind from`, `exposures from`) and the
+    /// host's `World` added, already resolved.
     pub data: DataItems,
 }
 
-/// What `src/data` added to a file: its entities are the items
-/// `entity_items` (plain `Item::Entity`s, in file order: data entity `k` is
-/// item `entity_items.start + k`), its exposures are rows whose names were
-/// looked up once, when the file was read, so that the checker sees neither a
-/// name nor an expression per exposure.
+/// What `src/data` added to a file (from data files and the host's `World`):
+/// entities and exposures whose cells were read and names looked up once,
+/// when the data was read, so that the checker sees neither a syntax-tree
+/// item, a name to look up nor an expression per row.
 #[derive(Clone, Debug, Default)]
 pub struct DataItems {
-    /// Which items are the data's entities.
-    pub entity_items: std::ops::Range<usize>,
-    /// Every exposure of every file, in file and row order.
-    pub exposures: Vec<DataExposure>,
+    /// The entities, numbered after the script's.
+    pub entities: crate::data::DataEntities,
+    /// Every exposure of every file and of the host, in order, as the IR holds
+    /// them; creditor and debtor are numbers of data entities (or
+    /// `SCRIPT_ENTITY | i`) until the checker numbers them in place.
+    pub(crate) exposures: Vec<crate::ir::ExposureDef>,
     /// The script's entities that exposures name: an endpoint
     /// `SCRIPT_ENTITY | i` is `script_entities[i]`.
     pub script_entities: Vec<String>,
@@ -44,19 +45,6 @@ pub struct DataItems {
 
 /// An endpoint at or above this is a script entity (see [`DataItems`]).
 pub const SCRIPT_ENTITY: u32 = 1 << 31;
-
-/// One exposure read from a data file.
-#[derive(Clone, Copy, Debug)]
-pub struct DataExposure {
-    /// Who is owed: a data entity's number, or `SCRIPT_ENTITY | i`.
-    pub creditor: u32,
-    /// Who owes, numbered the same way.
-    pub debtor: u32,
-    /// How much.
-    pub amount: Decimal,
-    /// The share recovered (none when the cell was empty or missing).
-    pub recovery: Option<Decimal>,
-}
 
 /// An extra field of the exposures of data files: every value is a literal of
 /// the column's type, or `None` where a cell was empty (or its file had no
