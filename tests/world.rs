@@ -124,7 +124,7 @@ entities Bank from \"banks.csv\"
     let engine = Engine::new().loader(|name: &str, _: &str| {
         Ok(DataFile::new(name, "name,capital,limit\na,1,2\nb,1,yes\nc,1,no\n"))
     });
-    let error = engine.compile(script, "limits.cascade").err().expect("a type mismatch");
+    let error = engine.compile(script, "limits.cascade").expect_err("a type mismatch");
     let mut world = World::new();
     world.entity("d", "Bank", &[("limit", Value::Bool(true))]);
     let host = Engine::new().compile_with_data(
@@ -132,6 +132,6 @@ entities Bank from \"banks.csv\"
         "host.cascade",
         &world,
     );
-    let host = host.err().expect("a type mismatch");
+    let host = host.expect_err("a type mismatch");
     insta::assert_snapshot!(format!("{}\n{}", render(&error), render(&host)));
 }

@@ -84,7 +84,7 @@ fn plain_number(text: &str) -> Option<Decimal> {
     // A share is divided by 100 by the general path, whose quotient's scale
     // depends on the digits: only whole percentages not a multiple of 100
     // (`35%`, the usual recovery) are read here, as `0.35`.
-    if percent && (scale > 0 || mantissa % 100 == 0) {
+    if percent && (scale > 0 || mantissa.is_multiple_of(100)) {
         return None;
     }
     let value = i128::from(mantissa) * 10i128.pow(power);

@@ -1,7 +1,5 @@
 //! The untyped syntax tree. Every node carries the byte [`Span`] it came from.
 
-use rust_decimal::Decimal;
-
 use crate::source::Span;
 use crate::value::Date;
 
