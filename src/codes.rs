@@ -115,7 +115,8 @@ codes! {
         cycle: Error, "a derived value that needs itself while it is computed";
         internal: Error, "a state the evaluator did not expect (a bug)";
         bad_model_input: Error, "a model input it cannot take (a negative external asset, a shock outside 0 to 1)";
-        not_settled: Error, "a model's values that did not settle within the iteration limit";
+        not_settled: Error, "a model's or `solve` system's values that did not settle within the iteration limit";
+        bad_solve: Error, "a `solve` tolerance below 0, or a `limit` that is not a whole number from 1";
         conflicting_writes: Error, "two instances of a `together` rule that write one value in ways that depend on their order";
     }
     limit {

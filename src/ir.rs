@@ -59,6 +59,8 @@ pub(crate) struct Ir {
     pub host: Arc<[HostFunction]>,
     /// The standard models (`clearing`, `debtrank`), each cached in a derived cell.
     pub models: Vec<ModelDef>,
+    /// Each kind's system of `solve` fields, cached in a derived cell after the models'.
+    pub solves: Vec<SolveDef>,
     /// Number of slots (stored values).
     pub slot_count: u32,
     /// Number of derived cells.
@@ -121,6 +123,8 @@ pub(crate) struct KindDef {
     pub stored_count: u32,
     pub derived_count: u32,
     pub entities: Vec<Id>,
+    /// Its system of `solve` fields (an index into `Ir::solves`).
+    pub solve: Option<Id>,
 }
 
 impl KindDef {
@@ -140,6 +144,8 @@ pub(crate) struct FieldDef {
     pub index: u32,
     /// Default initial value (stored) or formula (derived); local 0 is `self`.
     pub expr: Root,
+    /// A `solve` field: its place among its kind's system's fields.
+    pub solved: Option<u32>,
 }
 
 /// Which field of an entity.
@@ -451,6 +457,31 @@ pub(crate) enum NodeKind {
         output: crate::builtins::ModelOutput,
         object: Option<Box<Node>>,
     },
+}
+
+/// The `solve` fields of a kind: one system of equations, solved together for
+/// every entity of the kind and cached in derived cell `cell` (after the
+/// models'). Each entity's solved field reads that cell.
+#[derive(Clone, Debug)]
+pub(crate) struct SolveDef {
+    pub kind: Id,
+    pub fields: Vec<SolvedField>,
+    /// The first `solve` field's declaration.
+    pub span: Span,
+    pub cell: u32,
+}
+
+/// One field of a system: the equation is the field's formula (`FieldDef::expr`).
+#[derive(Clone, Debug)]
+pub(crate) struct SolvedField {
+    /// Index among the kind's derived fields.
+    pub field: u32,
+    pub name: String,
+    /// The value each entity starts from (local 0 is `self`).
+    pub start: Root,
+    /// `within TOL` and `limit N`: numbers of params.
+    pub within: Option<(Root, Span)>,
+    pub limit: Option<(Root, Span)>,
 }
 
 /// A standard model declared for a kind. Its results are computed together,

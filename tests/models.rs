@@ -866,4 +866,40 @@ fn explain_shows_the_round_and_the_shortfall_of_each_model() {
         "c",
     );
     assert!(text.contains("c has a differential DebtRank distress of 1 in Bank"), "{text}");
+/// The Eisenberg–Noe equation written as a `solve` field of the kind.
+const SOLVE_FIELDS: &str = "let owed = external_liabilities + sum(x.amount for x in exposures_to(self)),
+  solve pay from owed limit 100000 = min(owed, external_assets + sum(x.amount / x.debtor.owed * x.debtor.pay for x in exposures_of(self)))";
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// From what is owed in full, the simultaneous update falls to the greatest
+    /// clearing vector: the same as the exact reference to 1e-20, and as the
+    /// built-in clearing.
+    #[test]
+    fn a_solve_equation_gives_the_eisenberg_noe_clearing_vector(net in network()) {
+        let mut net = net;
+        for bank in &mut net.banks {
+            bank.1 = bank.1.max(1);
+        }
+        let decl = "clearing Bank eisenberg_noe { external = pari_passu }\n";
+        let script = script_of(&net, decl, ["external_assets", "external_liabilities", "spare"], [100, 100, 100])
+            .replacen("spare = 0 }", &format!("spare = 0,\n  {SOLVE_FIELDS} }}"), 1);
+        let n = net.banks.len();
+        let mut exprs = Vec::new();
+        for i in 0..n {
+            exprs.push(format!("b{i}.pay"));
+            exprs.push(format!("clearing_payment(b{i})"));
+        }
+        let got = values(&script, &exprs);
+        let assets: Vec<Q> = net.banks.iter().map(|b| q_cents(b.0)).collect();
+        let liabilities: Vec<Q> = net.banks.iter().map(|b| q_cents(b.1)).collect();
+        let claims: Vec<(usize, usize, Q)> = net.claims.iter().map(|(c, d, a)| (*c, *d, q_cents(*a))).collect();
+        let (pay, _) = reference_clearing(&assets, &liabilities, &claims, Rule::EisenbergNoe { senior: false });
+        for i in 0..n {
+            let solved = number(&got[2 * i]);
+            prop_assert!(close(&solved, &pay[i]), "b{i}: {solved} vs {}\n{script}", pay[i]);
+            prop_assert!(close(&solved, &number(&got[2 * i + 1])), "b{i}: solve vs clearing_payment");
+        }
+    }
 }

@@ -57,7 +57,7 @@ module.exports = grammar({
       'rule', 'when', 'while', 'then', 'for', 'in', 'where', 'priority', 'after',
       'at', 'emit', 'default', 'stop', 'expect', 'assert', 'linear', 'hold',
       'and', 'or', 'not', 'true', 'false', 'self', 'if', 'else',
-      'clearing', 'debtrank', 'together',
+      'clearing', 'debtrank', 'together', 'solve',
       // END KEYWORDS
     ],
   },
@@ -118,11 +118,23 @@ module.exports = grammar({
     _time_point: $ => choice($.date, $.integer),
 
     kind_declaration: $ => seq('kind', field('name', $.identifier), items($.field_declaration)),
-    field_declaration: $ => seq(
-      optional(field('derived', 'let')),
-      field('name', $.identifier),
-      '=',
-      field('value', $._expression),
+    field_declaration: $ => choice(
+      seq(
+        optional(field('derived', 'let')),
+        field('name', $.identifier),
+        '=',
+        field('value', $._expression),
+      ),
+      seq(
+        field('solve', 'solve'),
+        field('name', $.identifier),
+        'from',
+        field('start', $._expression),
+        optional(seq('within', field('within', $._expression))),
+        optional(seq('limit', field('limit', $._expression))),
+        '=',
+        field('value', $._expression),
+      ),
     ),
 
     entity_declaration: $ => seq(

@@ -39,7 +39,7 @@ impl<'a> Checker<'a> {
         let params = globals(&mut self.params);
         let vars = globals(&mut self.vars);
         let lets = globals(&mut self.lets);
-        let kinds: Vec<KindDef> = self
+        let mut kinds: Vec<KindDef> = self
             .kinds
             .iter_mut()
             .map(|k| KindDef {
@@ -48,6 +48,7 @@ impl<'a> Checker<'a> {
                 stored_count: k.stored_count,
                 derived_count: k.derived_count,
                 entities: k.entities.clone(),
+                solve: None,
                 fields: k
                     .fields
                     .iter_mut()
@@ -61,6 +62,7 @@ impl<'a> Checker<'a> {
                         derived: f.ast.derived,
                         index: f.index,
                         expr: f.root.take().unwrap_or_else(|| Root::constant(Value::None)),
+                        solved: None,
                     })
                     .collect(),
             })
@@ -103,6 +105,18 @@ impl<'a> Checker<'a> {
             model.cell = derived;
             derived += 1;
         }
+        let mut solves = std::mem::take(&mut self.solves);
+        for (s, solve) in solves.iter_mut().enumerate() {
+            solve.cell = derived;
+            derived += 1;
+            let kind = &mut kinds[solve.kind as usize];
+            kind.solve = Some(s as Id);
+            for (i, solved) in solve.fields.iter().enumerate() {
+                if let Some(f) = kind.fields.iter_mut().find(|f| f.derived && f.index == solved.field) {
+                    f.solved = Some(i as u32);
+                }
+            }
+        }
         Ir {
             source: self.source.clone(),
             scenario: self.scenario.clone(),
@@ -131,6 +145,7 @@ impl<'a> Checker<'a> {
             graph,
             host: self.host.clone(),
             models,
+            solves,
             slot_count: slot,
             derived_count: derived,
         }

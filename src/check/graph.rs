@@ -81,8 +81,24 @@ impl<'a> Checker<'a> {
         derived: &[(GraphNode, Vec<GraphNode>)],
     ) {
         let is_derived: HashSet<&GraphNode> = derived.iter().map(|(n, _)| n).collect();
-        let only_derived =
-            graph.filter_map(|_, n| is_derived.contains(n).then(|| n.clone()), |_, e| Some(*e));
+        // The reads between the `solve` fields of one kind are the system's
+        // equations, solved together: not a cycle.
+        let solved = |node: &GraphNode| match node {
+            GraphNode::Field(k, FieldRef::Derived(i)) => self.kinds[*k as usize]
+                .fields
+                .iter()
+                .any(|f| f.ast.derived && f.index == *i && f.ast.solve.is_some()),
+            _ => false,
+        };
+        let only_derived = graph.filter_map(
+            |_, n| is_derived.contains(n).then(|| n.clone()),
+            |e, kind| {
+                let (from, to) = graph.edge_endpoints(e)?;
+                let same_kind = matches!((&graph[from], &graph[to]),
+                    (GraphNode::Field(a, _), GraphNode::Field(b, _)) if a == b);
+                (!(same_kind && solved(&graph[from]) && solved(&graph[to]))).then_some(*kind)
+            },
+        );
         for component in kosaraju_scc(&only_derived) {
             let self_loop = component.len() == 1 && only_derived.contains_edge(component[0], component[0]);
             if component.len() < 2 && !self_loop {
@@ -245,7 +261,7 @@ impl<'a> Checker<'a> {
         self.problems.extend(warnings);
     }
 
-    fn node_name(&self, node: &GraphNode) -> String {
+    pub(super) fn node_name(&self, node: &GraphNode) -> String {
         match node {
             GraphNode::Param(i) => self.params[*i as usize].ast.name.name.clone(),
             GraphNode::Var(i) => self.vars[*i as usize].ast.name.name.clone(),

@@ -27,6 +27,7 @@ impl<'a> Checker<'a> {
                 self.lower_field(k as Id, f);
             }
         }
+        self.lower_solves();
         self.lower_entities();
         for item in &self.file.items {
             match item {
@@ -127,8 +128,11 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn field_type(&mut self, kind: Id, field: usize) -> Option<Type> {
-        match self.kinds[kind as usize].fields[field].state {
+        let slot = &self.kinds[kind as usize].fields[field];
+        match slot.state {
             Lowered::Done(ty) => Some(ty),
+            // A solved field reads itself (on other entities): it is a number.
+            Lowered::InProgress if slot.ast.solve.is_some() => Some(Type::Number),
             _ => self.lower_field(kind, field),
         }
     }

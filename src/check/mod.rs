@@ -22,6 +22,7 @@ pub(crate) mod graph;
 mod lower;
 mod models;
 mod rules;
+mod solve;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -250,6 +251,8 @@ pub(crate) struct Checker<'a> {
     asserts: Vec<AssertDef>,
     /// The standard models, in source order.
     models: Vec<ModelDef>,
+    /// Each kind's system of `solve` fields.
+    solves: Vec<SolveDef>,
     /// Names read anywhere (for unused warnings).
     used: Vec<GraphNode>,
     /// Nesting of derived values being lowered on first use.
@@ -316,6 +319,7 @@ impl<'a> Checker<'a> {
             expects: Vec::new(),
             asserts: Vec::new(),
             models: Vec::new(),
+            solves: Vec::new(),
             used: Vec::new(),
             lowering_depth: 0,
         }

@@ -13,6 +13,9 @@ pub(crate) struct Limits {
     /// At most this many rule firings in one step.
     #[arg(long, value_name = "N")]
     pub(crate) max_firings_per_step: Option<u64>,
+    /// At most this many sweeps of a `solve` system that states no `limit`.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_solve_iterations: Option<u64>,
     /// At most this many evaluation operations per run.
     #[arg(long, value_name = "N")]
     pub(crate) max_fuel: Option<u64>,
@@ -87,6 +90,9 @@ impl Limits {
         let mut engine = Engine::new();
         if let Some(n) = self.max_steps {
             engine = engine.max_steps(n);
+        }
+        if let Some(n) = self.max_solve_iterations {
+            engine = engine.max_solve_iterations(n);
         }
         if let Some(n) = self.max_firings_per_step {
             engine = engine.max_firings_per_step(n);

@@ -85,6 +85,7 @@ impl Engine {
                 max_fuel: 400_000_000,
                 max_instances: 10_000_000,
                 max_trace: 10_000_000,
+                max_solve_iterations: crate::eval::DEFAULT_SOLVE_ITERATIONS,
             },
             syntax: SyntaxLimits::default(),
             max_entities: 1_000_000,
@@ -107,6 +108,14 @@ impl Engine {
     /// At most this many rule firings in one step.
     pub fn max_firings_per_step(mut self, firings: u64) -> Engine {
         self.limits.max_firings_per_step = firings;
+        self
+    }
+
+    /// At most this many simultaneous updates (sweeps) of a `solve` system
+    /// whose fields state no `limit` (default 10,000). A system still changing
+    /// after them stops the run with `cascade::run::not_settled`.
+    pub fn max_solve_iterations(mut self, sweeps: u64) -> Engine {
+        self.limits.max_solve_iterations = sweeps;
         self
     }
 

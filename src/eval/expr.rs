@@ -244,6 +244,12 @@ impl Evaluator<'_> {
 
     /// The value of derived cell `d` (a let, or an entity's derived field).
     pub fn derived(&mut self, d: u32, span: Span) -> Eval<Value> {
+        // A system iterating reads its own values from the previous iterate.
+        if self.st.iterating > 0
+            && let Some(v) = self.iterate_value(d)
+        {
+            return Ok(v);
+        }
         self.st.read(self.st.layout.derived_cell(d));
         if let Some(v) = &self.st.derived[d as usize] {
             return Ok(v.clone());
@@ -267,6 +273,16 @@ impl Evaluator<'_> {
             self.st.derived[d as usize] = Some(value.clone());
             return Ok(value);
         }
+        if let Some(s) = self.solve_of_cell(d) {
+            self.st.computing[d as usize] = true;
+            self.st.stack.push(d);
+            let result = self.compute_solve(s, span);
+            self.st.stack.pop();
+            self.st.computing[d as usize] = false;
+            let value = result?;
+            self.st.derived[d as usize] = Some(value.clone());
+            return Ok(value);
+        }
         let lets = self.ir.lets.len() as u32;
         let (root, owner) = if d < lets {
             (&self.ir.lets[d as usize].expr, None)
@@ -275,6 +291,16 @@ impl Evaluator<'_> {
             let kind = &self.ir.kinds[self.ir.entities[entity as usize].kind as usize];
             let def =
                 kind.fields.iter().find(|f| f.derived && f.index == field).ok_or_else(|| internal(span))?;
+            if let (Some(i), Some(s)) = (def.solved, kind.solve) {
+                self.st.computing[d as usize] = true;
+                self.st.stack.push(d);
+                let result = self.solved_value(s, i, entity, span);
+                self.st.stack.pop();
+                self.st.computing[d as usize] = false;
+                let value = result?;
+                self.st.derived[d as usize] = Some(value.clone());
+                return Ok(value);
+            }
             (&def.expr, Some(entity))
         };
         let mut frame = self.st.take_frame(root.locals as usize);

@@ -25,6 +25,7 @@ mod expr;
 pub(crate) mod lint;
 pub(crate) mod maths;
 mod models;
+mod solve;
 mod start;
 mod state;
 mod step;
@@ -47,6 +48,8 @@ use crate::value::{Value, human};
 use effects::collect_reads;
 pub(crate) use expr::{Evaluator, Fault, display_value};
 pub(crate) use models::ModelFacts;
+pub(crate) use solve::DEFAULT_SOLVE_ITERATIONS;
+pub(crate) use solve::SolvedFacts;
 pub(crate) use start::series_value;
 pub(crate) use state::{Layout, State};
 use together::Deferred;
@@ -61,6 +64,8 @@ pub(crate) struct Limits {
     pub max_instances: u64,
     /// At most this many records in the run's log (see `Log::recorded`).
     pub max_trace: u64,
+    /// Sweeps of a `solve` system whose fields state no `limit`.
+    pub max_solve_iterations: u64,
 }
 
 /// Within a step, the cancel flag is looked at once per this many firings.

@@ -72,6 +72,7 @@ impl Machine {
             }
             None => (State::new(layout, limits.max_fuel), None),
         };
+        st.max_solve_iterations = limits.max_solve_iterations;
         st.stream = crate::random::Stream::new(seed, path.unwrap_or(0));
         st.path = path;
         let horizon = horizon.unwrap_or(ir.scenario.horizon).min(limits.max_steps);

@@ -47,6 +47,15 @@ pub(crate) struct State {
     /// The results of each model, valid while its derived cell holds a value.
     #[serde(skip)]
     pub models: Vec<Option<super::models::ModelResult>>,
+    /// The values of each `solve` system, valid while its derived cell holds a value.
+    #[serde(skip)]
+    pub solves: Vec<Option<super::solve::SolveResult>>,
+    /// How many systems are iterating now (see `Evaluator::iterate_value`).
+    #[serde(skip)]
+    pub iterating: u32,
+    /// Sweeps of a system whose fields state no `limit`.
+    #[serde(default = "default_solve_iterations")]
+    pub max_solve_iterations: u64,
     #[serde(skip)]
     pub computing: Vec<bool>,
     #[serde(skip)]
@@ -124,6 +133,9 @@ impl State {
             losses: vec![Some(Decimal::ZERO); layout.entities as usize],
             derived: vec![None; layout.derived as usize],
             models: Vec::new(),
+            solves: Vec::new(),
+            iterating: 0,
+            max_solve_iterations: default_solve_iterations(),
             computing: vec![false; layout.derived as usize],
             readers: vec![Vec::new(); layout.cells()],
             stack: Vec::new(),
@@ -155,6 +167,8 @@ impl State {
         refill(&mut self.losses, layout.entities as usize, Some(Decimal::ZERO));
         refill(&mut self.derived, layout.derived as usize, None);
         self.models.clear();
+        self.solves.clear();
+        self.iterating = 0;
         refill(&mut self.computing, layout.derived as usize, false);
         self.readers.resize_with(layout.cells(), Vec::new);
         for readers in &mut self.readers {
@@ -288,6 +302,10 @@ impl State {
         frame.clear();
         self.frames.push(frame);
     }
+}
+
+fn default_solve_iterations() -> u64 {
+    super::solve::DEFAULT_SOLVE_ITERATIONS
 }
 
 /// `total` plus the loss on one exposure, `amount × (1 − recovery)`, when the

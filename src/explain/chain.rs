@@ -356,11 +356,14 @@ impl<'a> Explainer<'a> {
             }
             known.push(value);
         }
-        let text = match (&formula, value) {
+        let mut text = match (&formula, value) {
             (Some(f), Some(v)) => format!("{name} = {f} is {}", display_value(ir, v)),
             (Some(f), None) => format!("{name} = {f}"),
             (None, _) => format!("{name} (derived)"),
         };
+        if let Some(note) = self.solved_note(d, before, rewind.as_deref_mut()) {
+            text = format!("{text}, {note}");
+        }
         if let Some(&seen) = self.shown.get(&Shown::Derived(d, before)) {
             return Cause { see: Some(seen), formula, ..leaf(id, CauseKind::Derived, text) };
         }

@@ -2,7 +2,7 @@
 //! default in its clearing and what it lacked, or its DebtRank distress, on
 //! the state rebuilt from the log just before the read.
 
-use crate::eval::ModelFacts;
+use crate::eval::{ModelFacts, SolvedFacts};
 use crate::ir::ModelSpec;
 use crate::value::human;
 
@@ -43,5 +43,34 @@ impl Explainer<'_> {
         };
         let id = self.id();
         Some(leaf(id, CauseKind::Model, text))
+    }
+}
+
+impl Explainer<'_> {
+    /// If derived cell `d` is a `solve` field: how its system was solved, on the
+    /// state before change `before` (or on `rewind`'s).
+    pub(super) fn solved_note(
+        &mut self,
+        d: u32,
+        before: usize,
+        rewind: Option<&mut Rewind>,
+    ) -> Option<String> {
+        let owners = &self.run.program.inner.owners;
+        let (entity, _) = *owners.get((d as usize).checked_sub(self.ir.lets.len())?)?;
+        let kind = self.ir.entities.get(entity as usize)?.kind;
+        self.ir.kinds[kind as usize].solve?;
+        let facts = match rewind {
+            Some(rewind) => rewind.evaluator().solved_facts(d),
+            None => {
+                let mut rewind = Rewind::new(self.run);
+                rewind.advance_before(before);
+                rewind.evaluator().solved_facts(d)
+            }
+        };
+        let SolvedFacts { kind, start, sweeps } = facts?;
+        let plural = if sweeps == 1 { "" } else { "s" };
+        Some(format!(
+            "solved with the `solve` fields of {kind} from `{start}`, by simultaneous update: settled after {sweeps} sweep{plural}"
+        ))
     }
 }

@@ -258,8 +258,22 @@ pub struct FieldDecl {
     pub name: Ident,
     /// Default initial value (stored) or formula (derived).
     pub value: Expr,
+    /// `solve name from START [within TOL] [limit N] = EXPR`: a derived field
+    /// solved together with the kind's other `solve` fields.
+    pub solve: Option<SolveSpec>,
     /// The whole field declaration.
     pub span: Span,
+}
+
+/// What `solve p from START [within TOL] [limit N]` states besides the equation.
+#[derive(Clone, Debug)]
+pub struct SolveSpec {
+    /// The value every entity starts from.
+    pub start: Expr,
+    /// Stop when no value moves by more than this (exactly equal when absent).
+    pub within: Option<Expr>,
+    /// The most simultaneous updates (the engine's default when absent).
+    pub limit: Option<Expr>,
 }
 
 /// `entity name: Kind { field = EXPR, ... }`

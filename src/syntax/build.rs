@@ -85,6 +85,8 @@ fn is_keyword_token(rule: Rule) -> bool {
             | kw_local
             | kw_clearing
             | kw_debtrank
+            | kw_within
+            | kw_limit
             | arrow
     )
 }
@@ -202,10 +204,25 @@ pub(super) fn build_item(pair: Pair<Rule>, cx: Cx) -> Built<Item> {
             for field in c.rest() {
                 let field_span = span(&field, cx);
                 let mut f = Cursor::new(field, cx);
-                let derived = f.next_if(Rule::derived_mark).is_some();
+                let solving = f.next_if(Rule::solve_mark).is_some();
+                let derived = solving || f.next_if(Rule::derived_mark).is_some();
                 let name = ident(f.next("field name")?, cx);
+                let solve = if solving {
+                    let start = build_expr(f.next("start value")?, cx)?;
+                    let clause = |rule: Rule, f: &mut Cursor| -> Built<Option<Expr>> {
+                        match f.next_if(rule) {
+                            Some(p) => Ok(Some(build_expr(Cursor::new(p, cx).next("clause value")?, cx)?)),
+                            None => Ok(None),
+                        }
+                    };
+                    let within = clause(Rule::solve_within, &mut f)?;
+                    let limit = clause(Rule::solve_limit, &mut f)?;
+                    Some(SolveSpec { start, within, limit })
+                } else {
+                    None
+                };
                 let value = build_expr(f.next("field value")?, cx)?;
-                fields.push(FieldDecl { derived, name, value, span: field_span });
+                fields.push(FieldDecl { derived, name, value, solve, span: field_span });
             }
             Item::Kind(Kind { name, fields, span: item_span })
         }

@@ -114,6 +114,8 @@ pub const WORDS: &[Word] = {
         word("debtrank", Item),
         // `for f: Fund together when ...`: every instance acts on the state before the rule.
         word("together", Clause),
+        // `solve p from pbar = ...` in a kind: fields solved together as simultaneous equations.
+        word("solve", Clause),
     ]
 };
 

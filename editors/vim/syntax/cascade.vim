@@ -35,7 +35,7 @@ syn match cascadeBuiltinFunction contained "\<\%(min\|max\|abs\|clamp\|round\|fl
 
 " BEGIN KEYWORDS
 syn keyword cascadeDeclaration scenario param var let series kind entity exposure entities exposures from clearing debtrank
-syn keyword cascadeStatement   rule when while then for in where priority after at emit default stop expect assert if else together
+syn keyword cascadeStatement   rule when while then for in where priority after at emit default stop expect assert if else together solve
 syn keyword cascadeSeriesMode  linear hold
 syn keyword cascadeLogical     and or not
 syn keyword cascadeBoolean     true false

@@ -78,7 +78,7 @@
 
 [
   "rule" "when" "while" "then" "for" "in" "where" "priority" "after" "at"
-  "emit" "default" "stop" "expect" "assert" "linear" "hold" "if" "else" "together"
+  "emit" "default" "stop" "expect" "assert" "linear" "hold" "if" "else" "together" "solve" "within" "limit"
 ] @keyword
 
 [
