@@ -866,6 +866,8 @@ fn explain_shows_the_round_and_the_shortfall_of_each_model() {
         "c",
     );
     assert!(text.contains("c has a differential DebtRank distress of 1 in Bank"), "{text}");
+}
+
 /// The Eisenberg–Noe equation written as a `solve` field of the kind.
 const SOLVE_FIELDS: &str = "let owed = external_liabilities + sum(x.amount for x in exposures_to(self)),
   solve pay from owed limit 100000 = min(owed, external_assets + sum(x.amount / x.debtor.owed * x.debtor.pay for x in exposures_of(self)))";
