@@ -392,7 +392,7 @@ pub(super) fn describe_rule(rule: Rule) -> Option<&'static str> {
         model_settings => "`{`",
         when_trigger | while_trigger | at_trigger | trigger => "`when`, `while` or `at`",
         derived_mark => "`let`",
-        solve_mark | kw_solve => "`solve`",
+        solve_mark | kw_solve => "a field or `}`",
         solve_within | kw_within => "`within`",
         solve_limit | kw_limit => "`limit`",
         str_text | str_escape | str_interp => return None,

@@ -79,7 +79,7 @@
 
 [
   "rule" "when" "while" "then" "for" "in" "where" "priority" "after" "at"
-  "emit" "default" "stop" "expect" "assert" "linear" "hold" "if" "else" "together" "solve" "within" "limit"
+  "emit" "default" "stop" "expect" "assert" "linear" "hold" "if" "else" "together" "solve"
 ] @keyword
 
 [
@@ -95,7 +95,7 @@
 
 ; Contextual words: keywords only where the grammar expects them.
 [
-  "recovery" "steps" "step"
+  "recovery" "steps" "step" "within" "limit"
 ] @keyword
 
 ; ------------------------------------------------------------------ literals

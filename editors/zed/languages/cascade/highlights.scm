@@ -78,7 +78,7 @@
 
 [
   "rule" "when" "while" "then" "for" "in" "where" "priority" "after" "at"
-  "emit" "default" "stop" "expect" "assert" "linear" "hold" "if" "else" "together" "solve" "within" "limit"
+  "emit" "default" "stop" "expect" "assert" "linear" "hold" "if" "else" "together" "solve"
 ] @keyword
 
 [
@@ -94,7 +94,7 @@
 
 ; Contextual words: keywords only where the grammar expects them.
 [
-  "recovery" "steps" "step"
+  "recovery" "steps" "step" "within" "limit"
 ] @keyword
 
 ; ------------------------------------------------------------------ literals
