@@ -361,7 +361,7 @@ impl<'a> Explainer<'a> {
             (Some(f), None) => format!("{name} = {f}"),
             (None, _) => format!("{name} (derived)"),
         };
-        if let Some(note) = self.solved_note(d, before, rewind.as_deref_mut()) {
+        if let Some(note) = self.solved_note(d, before, rewind) {
             text = format!("{text}, {note}");
         }
         if let Some(&seen) = self.shown.get(&Shown::Derived(d, before)) {
