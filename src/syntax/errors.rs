@@ -280,9 +280,9 @@ pub(super) fn detailed_expectation(rule: Rule, input: &str) -> Option<(usize, Ve
 
 /// Plain words for a literal token of the grammar, or `None` to leave it out.
 pub(super) fn describe_token(token: &str) -> Option<String> {
-    // `let` starts a declaration and a local of an effect block alike: the
-    // other words say which is meant.
-    if token == "let" {
+    // `let` starts a declaration and a local of an effect block alike, and
+    // `let` and `solve` a field: the other words say which is meant.
+    if token == "let" || token == "solve" {
         return None;
     }
     if let Some(class) = class_of(token) {
