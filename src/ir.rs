@@ -22,7 +22,7 @@ use crate::value::{Date, StepUnit, Type, Value};
 
 mod walk;
 
-pub(crate) use walk::{EffectPart, derived_reads, expand_reads};
+pub(crate) use walk::{EffectPart, Scope, derived_reads, expand_reads};
 
 /// Index of a param, var, let, series, kind, entity, exposure or rule.
 pub type Id = u32;

@@ -383,16 +383,11 @@ pub(super) fn collect_reads(
                 push(log, key, value);
             }
         }
-        NodeKind::Unary(_, inner) => collect_reads(ev, inner, frame, log),
-        NodeKind::Binary(_, l, r) => {
-            collect_reads(ev, l, frame, log);
-            collect_reads(ev, r, frame, log);
-        }
-        NodeKind::Call(_, args) | NodeKind::Draw(_, args) | NodeKind::Host(_, args) => {
-            for arg in args {
-                collect_reads(ev, arg, frame, log);
-            }
-        }
+        NodeKind::Unary(..)
+        | NodeKind::Binary(..)
+        | NodeKind::Call(..)
+        | NodeKind::Draw(..)
+        | NodeKind::Host(..) => node.for_each_child(|child| collect_reads(ev, child, frame, log)),
         // Written out so that a new node is a compile error here. Not followed:
         // leaves that are no cell, a local's exposure field, and the branches of
         // an `if` or pieces of a template (what they read is not recorded as a
@@ -421,12 +416,27 @@ pub(super) fn describe_into(
 ) {
     match &node.kind {
         NodeKind::Const(_) => {}
-        NodeKind::Unary(_, inner) => describe_into(ir, ev, inner, frame, parts),
-        NodeKind::Binary(_, l, r) => {
-            describe_into(ir, ev, l, frame, parts);
-            describe_into(ir, ev, r, frame, parts);
+        NodeKind::Unary(..) | NodeKind::Binary(..) => {
+            node.for_each_child(|child| describe_into(ir, ev, child, frame, parts))
         }
-        _ => {
+        // Each of these is described whole, as `its text = its value`.
+        NodeKind::Param(_)
+        | NodeKind::Var(_)
+        | NodeKind::Let(_)
+        | NodeKind::Series(_)
+        | NodeKind::Step
+        | NodeKind::Date
+        | NodeKind::Local(_)
+        | NodeKind::Field { .. }
+        | NodeKind::ExposureField { .. }
+        | NodeKind::ExposureLosses(_)
+        | NodeKind::Model { .. }
+        | NodeKind::If(_)
+        | NodeKind::Call(..)
+        | NodeKind::Draw(..)
+        | NodeKind::Host(..)
+        | NodeKind::Aggregate(_)
+        | NodeKind::Template(_) => {
             let text = node.span.text(ir.source.text()).to_string();
             let value = match ev.eval(node, frame) {
                 Ok(v) => display_value(ir, &v),

@@ -487,17 +487,11 @@ fn node_leaves(ir: &Ir, node: &Node, entity: Option<u32>, keys: &mut Vec<ReadKey
                 crate::ir::AggregateSource::ExposuresTo(object) => resolve(object).map(ReadKey::ExposuresTo),
                 crate::ir::AggregateSource::Kind(_) => None,
             },
-            NodeKind::Unary(_, inner) => {
-                stack.push(inner);
-                None
-            }
-            NodeKind::Binary(_, l, r) => {
-                stack.push(r);
-                stack.push(l);
-                None
-            }
-            NodeKind::Call(_, args) | NodeKind::Host(_, args) => {
-                stack.extend(args.iter().rev());
+            NodeKind::Unary(..) | NodeKind::Binary(..) | NodeKind::Call(..) | NodeKind::Host(..) => {
+                // Children pushed in reverse, so that they pop in evaluation order.
+                let at = stack.len();
+                node.for_each_child(|child| stack.push(child));
+                stack[at..].reverse();
                 None
             }
             // Written out so that a new node is a compile error here. Not

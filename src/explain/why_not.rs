@@ -86,7 +86,10 @@ fn defaults_entity(effects: &[EffectIr], binders: &[(String, u32)], e: u32, kind
                 stack.push(effect);
                 continue;
             }
-            _ => continue,
+            EffectKindIr::Assign { .. }
+            | EffectKindIr::Let { .. }
+            | EffectKindIr::Emit(_)
+            | EffectKindIr::Stop(_) => continue,
         };
         match target.kind {
             NodeKind::Const(Value::Entity(x)) if x == e => found.push(Vec::new()),

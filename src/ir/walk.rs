@@ -25,6 +25,13 @@ impl Node {
     /// new variant of `NodeKind` is a compile error here, and every analysis
     /// built on this walker then sees its children.
     pub fn for_each_child<'a>(&'a self, mut f: impl FnMut(&'a Node)) {
+        self.for_each_child_scoped(|child, _| f(child))
+    }
+
+    /// [`Node::for_each_child`], also saying for each child whether it is
+    /// evaluated with an aggregate's variable bound (the filter and the body
+    /// of `sum(... for x in ...)`), for analyses that track what locals mean.
+    pub fn for_each_child_scoped<'a>(&'a self, mut f: impl FnMut(&'a Node, Scope<'a>)) {
         match &self.kind {
             NodeKind::Const(_)
             | NodeKind::Param(_)
@@ -38,27 +45,27 @@ impl Node {
             | NodeKind::ExposureField { object, .. }
             | NodeKind::Unary(_, object)
             | NodeKind::ExposureLosses(object)
-            | NodeKind::Model { object: Some(object), .. } => f(object),
+            | NodeKind::Model { object: Some(object), .. } => f(object, Scope::Same),
             NodeKind::Model { object: None, .. } => {}
             NodeKind::Binary(_, a, b) => {
-                f(a);
-                f(b);
+                f(a, Scope::Same);
+                f(b, Scope::Same);
             }
             NodeKind::Call(_, args) | NodeKind::Draw(_, args) | NodeKind::Host(_, args) => {
-                args.iter().for_each(f)
+                args.iter().for_each(|arg| f(arg, Scope::Same))
             }
             NodeKind::Aggregate(a) => {
                 match &a.source {
                     AggregateSource::Kind(_) => {}
-                    AggregateSource::ExposuresOf(n) | AggregateSource::ExposuresTo(n) => f(n),
+                    AggregateSource::ExposuresOf(n) | AggregateSource::ExposuresTo(n) => f(n, Scope::Same),
                 }
                 if let Some(filter) = &a.filter {
-                    f(filter);
+                    f(filter, Scope::Binds(a));
                 }
-                f(&a.body);
+                f(&a.body, Scope::Binds(a));
             }
-            NodeKind::If(branches) => branches.iter().for_each(f),
-            NodeKind::Template(pieces) => Piece::for_each_node(pieces, f),
+            NodeKind::If(branches) => branches.iter().for_each(|branch| f(branch, Scope::Same)),
+            NodeKind::Template(pieces) => Piece::for_each_node(pieces, |n| f(n, Scope::Same)),
         }
     }
 
@@ -76,6 +83,15 @@ impl Node {
     pub fn contains_draw(&self) -> bool {
         self.any(&mut |n| matches!(n.kind, NodeKind::Draw(..)))
     }
+}
+
+/// Where a child stands, as [`Node::for_each_child_scoped`] tells it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Scope<'a> {
+    /// Evaluated with the same locals as its parent.
+    Same,
+    /// Evaluated with this aggregate's variable bound (its filter and body).
+    Binds(&'a AggregateIr),
 }
 
 impl Piece {

@@ -60,32 +60,32 @@ pub(super) fn reads(ir: &Ir, node: &Node, env: &[Option<Id>], x: &GraphNode) -> 
 }
 
 /// Adds every declaration that `node` reads, as the checker records them.
+/// The leaves and the nodes that read something themselves are matched here;
+/// every node's children are then visited through `Node::for_each_child_scoped`.
 pub(super) fn collect_reads(
     ir: &Ir,
     node: &Node,
     env: &[Option<Id>],
     out: &mut std::collections::HashSet<GraphNode>,
 ) {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || match &node.kind {
-        NodeKind::Param(p) => {
-            out.insert(GraphNode::Param(*p));
-        }
-        NodeKind::Var(v) => {
-            out.insert(GraphNode::Var(*v));
-        }
-        NodeKind::Let(l) => {
-            out.insert(GraphNode::Let(*l));
-        }
-        NodeKind::Series(s) => {
-            out.insert(GraphNode::Series(*s));
-        }
-        NodeKind::Step | NodeKind::Date => {
-            out.insert(GraphNode::Time);
-        }
-        NodeKind::Const(_) | NodeKind::Local(_) => {}
-        NodeKind::Field { object, field } => {
-            collect_reads(ir, object, env, out);
-            match kind_of(ir, object, env) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+        match &node.kind {
+            NodeKind::Param(p) => {
+                out.insert(GraphNode::Param(*p));
+            }
+            NodeKind::Var(v) => {
+                out.insert(GraphNode::Var(*v));
+            }
+            NodeKind::Let(l) => {
+                out.insert(GraphNode::Let(*l));
+            }
+            NodeKind::Series(s) => {
+                out.insert(GraphNode::Series(*s));
+            }
+            NodeKind::Step | NodeKind::Date => {
+                out.insert(GraphNode::Time);
+            }
+            NodeKind::Field { object, field } => match kind_of(ir, object, env) {
                 Some(k) => {
                     out.insert(GraphNode::Field(k, *field));
                 }
@@ -94,57 +94,36 @@ pub(super) fn collect_reads(
                         out.insert(GraphNode::Field(k as Id, *field));
                     }
                 }
-            }
-        }
-        NodeKind::ExposureField { object, .. } => collect_reads(ir, object, env, out),
-        NodeKind::Unary(_, a) => collect_reads(ir, a, env, out),
-        NodeKind::If(branches) => {
-            for branch in branches.iter() {
-                collect_reads(ir, branch, env, out);
-            }
-        }
-        NodeKind::Binary(_, a, b) => {
-            collect_reads(ir, a, env, out);
-            collect_reads(ir, b, env, out);
-        }
-        NodeKind::Call(_, args) | NodeKind::Draw(_, args) | NodeKind::Host(_, args) => {
-            for arg in args {
-                collect_reads(ir, arg, env, out);
-            }
-        }
-        NodeKind::Aggregate(aggregate) => {
-            if let AggregateSource::ExposuresOf(n) | AggregateSource::ExposuresTo(n) = &aggregate.source {
-                collect_reads(ir, n, env, out);
-            }
-            let inner = aggregate_env(aggregate, env);
-            if let Some(filter) = &aggregate.filter {
-                collect_reads(ir, filter, &inner, out);
-            }
-            collect_reads(ir, &aggregate.body, &inner, out);
-        }
-        NodeKind::ExposureLosses(object) => {
-            collect_reads(ir, object, env, out);
-            for k in 0..ir.kinds.len() {
-                out.insert(GraphNode::Field(k as Id, FieldRef::Defaulted));
-            }
-        }
-        NodeKind::Model { model, object, .. } => {
-            if let Some(object) = object {
-                collect_reads(ir, object, env, out);
-            }
-            if let Some(def) = ir.models.get(*model as usize) {
-                for field in def.spec.fields() {
-                    out.insert(GraphNode::Field(def.kind, *field));
+            },
+            NodeKind::ExposureLosses(_) => {
+                for k in 0..ir.kinds.len() {
+                    out.insert(GraphNode::Field(k as Id, FieldRef::Defaulted));
                 }
             }
-        }
-        NodeKind::Template(pieces) => {
-            for piece in pieces {
-                if let Piece::Expr(n) = piece {
-                    collect_reads(ir, n, env, out);
+            NodeKind::Model { model, .. } => {
+                if let Some(def) = ir.models.get(*model as usize) {
+                    for field in def.spec.fields() {
+                        out.insert(GraphNode::Field(def.kind, *field));
+                    }
                 }
             }
+            // Read nothing themselves; their children are visited below.
+            NodeKind::Const(_)
+            | NodeKind::Local(_)
+            | NodeKind::ExposureField { .. }
+            | NodeKind::Unary(..)
+            | NodeKind::Binary(..)
+            | NodeKind::If(_)
+            | NodeKind::Call(..)
+            | NodeKind::Draw(..)
+            | NodeKind::Host(..)
+            | NodeKind::Aggregate(_)
+            | NodeKind::Template(_) => {}
         }
+        node.for_each_child_scoped(|child, scope| match scope {
+            Scope::Same => collect_reads(ir, child, env, out),
+            Scope::Binds(aggregate) => collect_reads(ir, child, &aggregate_env(aggregate, env), out),
+        });
     })
 }
 
