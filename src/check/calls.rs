@@ -381,7 +381,8 @@ mod tests {
         let call = syntax::parse_expression(&SourceFile::new("e.cascade", "draw(1)")).unwrap();
         let ExprKind::Call(func, args) = &call.kind else { panic!("a call") };
         let Form::Function(function) = &ONLY_IN_EFFECTS.form else { unreachable!() };
-        let mut checker = Checker::new(&file, &source, Arc::from(Vec::new()));
+        let data = crate::data::DataItems::default();
+        let mut checker = Checker::new(&file, &data, &source, Arc::from(Vec::new()));
         for (place, misplaced) in [(Place::Formula, true), (Place::Condition, true), (Place::Effect, false)] {
             checker.problems.clear();
             let mut ctx = Ctx::new(Mode::Dynamic).at(place);

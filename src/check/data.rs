@@ -1,5 +1,5 @@
 //! The entities and exposures of data files and of a host's `World`
-//! (`File::data`): `src/data` checked their names, kinds, fields and cells
+//! (`data::DataItems`, handed over beside the `File`): `src/data` checked their names, kinds, fields and cells
 //! when it read them, so they go into the tables without a name looked up
 //! twice or an expression lowered. What only the checker knows is checked
 //! here: the type of a field whose default is a formula.
@@ -21,8 +21,7 @@ pub(super) struct Mismatch {
 impl<'a> Checker<'a> {
     /// Declares every data entity, numbered after the script's.
     pub(super) fn declare_data_entities(&mut self) {
-        let file: &'a File = self.file;
-        let data = &file.data.entities;
+        let data = &self.data.entities;
         if data.is_empty() {
             return;
         }
@@ -61,8 +60,7 @@ impl<'a> Checker<'a> {
     /// The initial values of data entity `d` of kind `kind`: its cells where
     /// it has them, else the kind's defaults.
     pub(super) fn lower_data_entity(&mut self, d: u32, kind: Id) -> Vec<Root> {
-        let file: &'a File = self.file;
-        let data = &file.data.entities;
+        let data = &self.data.entities;
         let Some(entity) = data.get(d as usize) else { return Vec::new() };
         let mut inits: Vec<Root> = self.kinds[kind as usize]
             .fields
@@ -94,7 +92,7 @@ impl<'a> Checker<'a> {
     /// Counts a data cell whose type is not its field's (reported by
     /// [`Checker::report_data_mismatches`]).
     fn mismatch(&mut self, kind: Id, field: usize, d: u32, found: Type) {
-        let source = self.file.data.entities.get(d as usize).map_or(0, |e| e.source);
+        let source = self.data.entities.get(d as usize).map_or(0, |e| e.source);
         let same = |m: &&mut Mismatch| m.kind == kind && m.field == field && m.source == source;
         match self.data_mismatches.iter_mut().find(same) {
             Some(m) => m.more += 1,
@@ -105,7 +103,7 @@ impl<'a> Checker<'a> {
     /// One problem per field and data source whose values are of another type
     /// than the field's formula gives: at the formula, naming the first row.
     pub(super) fn report_data_mismatches(&mut self) {
-        let data = &self.file.data.entities;
+        let data = &self.data.entities;
         for m in std::mem::take(&mut self.data_mismatches) {
             let Some(entity) = data.get(m.first as usize) else { continue };
             let k = &self.kinds[m.kind as usize];
@@ -141,8 +139,7 @@ impl<'a> Checker<'a> {
     /// so they are only numbered as the checker numbers entities, in place,
     /// with no name looked up and no expression lowered.
     pub(super) fn lower_data_exposures(&mut self, creditor_kinds: &mut Vec<Id>, debtor_kinds: &mut Vec<Id>) {
-        let file: &'a File = self.file;
-        let data = &file.data;
+        let data: &'a DataItems = self.data;
         // The extra columns: each an existing column of the script's exposures or a new one.
         let mut columns = Vec::with_capacity(data.columns.len());
         for column in &data.columns {
@@ -185,8 +182,8 @@ impl<'a> Checker<'a> {
             })
             .collect();
         let resolve = |end: u32| -> Option<Id> {
-            if end & syntax::SCRIPT_ENTITY != 0 {
-                *script.get((end & !syntax::SCRIPT_ENTITY) as usize)?
+            if end & SCRIPT_ENTITY != 0 {
+                *script.get((end & !SCRIPT_ENTITY) as usize)?
             } else {
                 *self.data_entities.get(end as usize)?
             }

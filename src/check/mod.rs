@@ -28,6 +28,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::codes;
+use crate::data::{DataItems, SCRIPT_ENTITY};
 use crate::diagnostic::{Problem, did_you_mean_within, list_words};
 use crate::ir::*;
 use crate::source::{SourceFile, Span};
@@ -41,15 +42,17 @@ pub const DEFAULT_HORIZON: u64 = 100;
 
 /// Checks a parsed file. Returns the program when there are no errors, and every
 /// problem found (errors and warnings) either way.
-/// `data_exposures` are the exposures of the data (`File::data`), taken out
-/// of it so that they are numbered in place.
+/// `data` is what data files and the host's `World` added, already read and
+/// resolved (`src/data`); its exposures are taken out of it so that they are
+/// numbered in place.
 pub(crate) fn check(
     file: &File,
-    data_exposures: Vec<ExposureDef>,
+    mut data: DataItems,
     source: &SourceFile,
     host: Arc<[HostFunction]>,
 ) -> (Option<Ir>, Vec<Problem>) {
-    let mut checker = Checker::new(file, source, host);
+    let data_exposures = std::mem::take(&mut data.exposures);
+    let mut checker = Checker::new(file, &data, source, host);
     checker.data_exposures = data_exposures;
     checker.declare_all();
     checker.lower_all();
@@ -74,8 +77,6 @@ pub(crate) fn expression_scope(mut file: File) -> File {
         )
     });
     file.items.shrink_to_fit();
-    // The data's entities are the program's now; its exposures too.
-    file.data = Default::default();
     file
 }
 
@@ -99,7 +100,9 @@ pub(crate) fn check_query(
     expr: &syntax::Expr,
     measures: &[(&str, Type)],
 ) -> Result<Query, Vec<Problem>> {
-    let mut checker = Checker::new(scope, &ir.source, ir.host.clone());
+    // The data's entities are the program's now (declared below); its exposures too.
+    let data = DataItems::default();
+    let mut checker = Checker::new(scope, &data, &ir.source, ir.host.clone());
     checker.declare_all();
     // Entities as the program declared them (same ids, same kinds).
     for (id, entity) in ir.entities.iter().enumerate() {
@@ -213,12 +216,14 @@ struct EntitySlot<'a> {
     /// against a program).
     ast: Option<&'a syntax::Entity>,
     kind: Option<Id>,
-    /// The entity's number in `File::data` when it comes from data.
+    /// The entity's number in `DataItems::entities` when it comes from data.
     data: Option<u32>,
 }
 
 pub(crate) struct Checker<'a> {
     file: &'a File,
+    /// What data files and the host's `World` added (see [`check`]).
+    data: &'a DataItems,
     source: &'a SourceFile,
     host: Arc<[HostFunction]>,
     problems: Vec<Problem>,
@@ -233,7 +238,7 @@ pub(crate) struct Checker<'a> {
     series: Vec<(&'a syntax::Series, Option<SeriesDef>)>,
     kinds: Vec<KindSlot<'a>>,
     entities: Vec<EntitySlot<'a>>,
-    /// The id of each data entity (`File::data`), `None` where it was refused.
+    /// The id of each data entity (`DataItems::entities`), `None` where it was refused.
     data_entities: Vec<Option<Id>>,
     /// Data cells whose type is not their field's formula's.
     data_mismatches: Vec<data::Mismatch>,
@@ -286,9 +291,15 @@ impl Checker<'_> {
 const MAX_FORWARD_DEPTH: usize = 200;
 
 impl<'a> Checker<'a> {
-    fn new(file: &'a File, source: &'a SourceFile, host: Arc<[HostFunction]>) -> Checker<'a> {
+    fn new(
+        file: &'a File,
+        data: &'a DataItems,
+        source: &'a SourceFile,
+        host: Arc<[HostFunction]>,
+    ) -> Checker<'a> {
         Checker {
             file,
+            data,
             source,
             host,
             problems: Vec::new(),

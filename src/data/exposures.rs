@@ -9,11 +9,12 @@
 
 use rust_decimal::Decimal;
 
+use super::items::{DataColumn, DataItems, SCRIPT_ENTITY};
 use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem, did_you_mean};
 use crate::ir::{ConstNumber, ExposureDef};
 use crate::source::Span;
-use crate::syntax::{self, DataColumn, File, SCRIPT_ENTITY};
+use crate::syntax;
 use crate::value::{Type, Value};
 
 use super::DataFile;
@@ -296,8 +297,8 @@ impl World {
         }
     }
 
-    /// Resolves the names that waited and adds everything to the script.
-    pub fn finish(mut self, file: &mut File) -> Result<(), Vec<Diagnostics>> {
+    /// Resolves the names that waited, and hands everything over for the checker.
+    pub fn finish(mut self) -> Result<DataItems, Vec<Diagnostics>> {
         let mut problems: Vec<Problems> = self.files.iter().map(|_| Problems::new()).collect();
         let unresolved = std::mem::take(&mut self.unresolved);
         for u in unresolved {
@@ -342,7 +343,7 @@ impl World {
         }
         self.entities.shrink();
         self.exposures.shrink_to_fit();
-        file.data = syntax::DataItems {
+        Ok(DataItems {
             entities: self.entities,
             exposures: self.exposures,
             script_entities: self.script_entity_names,
@@ -352,8 +353,7 @@ impl World {
                 .into_iter()
                 .filter_map(|e| Some(DataColumn { name: e.name, ty: e.ty?, values: e.values }))
                 .collect(),
-        };
-        Ok(())
+        })
     }
 }
 

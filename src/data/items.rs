@@ -5,6 +5,42 @@
 
 use crate::value::Value;
 
+/// What `src/data` hands the checker beside the script's syntax tree (from
+/// data files and the host's `World`):
+/// entities and exposures whose cells were read and names looked up once,
+/// when the data was read, so that the checker sees neither a syntax-tree
+/// item, a name to look up nor an expression per row.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DataItems {
+    /// The entities, numbered after the script's.
+    pub entities: DataEntities,
+    /// Every exposure of every file and of the host, in order, as the IR holds
+    /// them; creditor and debtor are numbers of data entities (or
+    /// `SCRIPT_ENTITY | i`) until the checker numbers them in place.
+    pub(crate) exposures: Vec<crate::ir::ExposureDef>,
+    /// The script's entities that exposures name: an endpoint
+    /// `SCRIPT_ENTITY | i` is `script_entities[i]`.
+    pub script_entities: Vec<String>,
+    /// The exposures' extra fields (further columns of the files).
+    pub columns: Vec<DataColumn>,
+}
+
+/// An endpoint at or above this is a script entity (see [`DataItems`]).
+pub(crate) const SCRIPT_ENTITY: u32 = 1 << 31;
+
+/// An extra field of the exposures of data files: every value is a literal of
+/// the column's type, or `None` where a cell was empty (or its file had no
+/// such column).
+#[derive(Clone, Debug)]
+pub(crate) struct DataColumn {
+    /// The column's header: the field's name.
+    pub name: String,
+    /// The type of its values.
+    pub ty: crate::value::Type,
+    /// One per data exposure.
+    pub values: Vec<crate::value::Value>,
+}
+
 /// The entities of every data file and of the host's `World`, in the order
 /// they were read (the checker numbers them after the script's entities).
 #[derive(Clone, Debug, Default)]

@@ -27,6 +27,7 @@ use crate::source::SourceFile;
 use crate::syntax::{File, Item};
 
 pub use items::DataEntities;
+pub(crate) use items::{DataItems, SCRIPT_ENTITY};
 pub(crate) use rows::Limits;
 
 /// What diagnostics and messages call the entities and exposures a host
@@ -176,12 +177,14 @@ impl Loaded {
     }
 
     /// Resolves the exposures' names that waited (a file may name entities
-    /// of any file, or of the host) and adds everything to `file.data`.
-    pub fn finish(self, file: &mut File) -> Result<Vec<DataSource>, LoadError> {
-        if let Some(world) = self.world {
-            world.finish(file).map_err(LoadError::Data)?;
-        }
-        Ok(self.sources)
+    /// of any file, or of the host) and hands over what the checker reads
+    /// beside the script's syntax tree, with the sources for the provenance.
+    pub fn finish(self) -> Result<(DataItems, Vec<DataSource>), LoadError> {
+        let items = match self.world {
+            Some(world) => world.finish().map_err(LoadError::Data)?,
+            None => DataItems::default(),
+        };
+        Ok((items, self.sources))
     }
 }
 

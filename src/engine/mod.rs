@@ -280,7 +280,7 @@ fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -
             vec![problem],
         ))));
     }
-    let (mut file, mut problems) = crate::syntax::parse_file_with(source, engine.syntax);
+    let (file, mut problems) = crate::syntax::parse_file_with(source, engine.syntax);
     use crate::data::LoadError;
     let limits = crate::data::Limits {
         max_entities: engine.max_entities,
@@ -309,15 +309,14 @@ fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -
             Err(LoadError::Data(files)) => return Err(Error::Data(files)),
         }
     }
-    let data = match loaded.finish(&mut file) {
-        Ok(sources) => sources,
+    let (data_items, data) = match loaded.finish() {
+        Ok(finished) => finished,
         Err(LoadError::Script(found)) => return script_problems(problems, found),
         Err(LoadError::Data(files)) => return Err(Error::Data(files)),
     };
     let (limits, provenance) = (engine.limits.clone(), engine.provenance);
-    let data_exposures = std::mem::take(&mut file.data.exposures);
     let (ir, check_problems) =
-        crate::check::check(&file, data_exposures, source, Arc::from(engine.host.as_slice()));
+        crate::check::check(&file, data_items, source, Arc::from(engine.host.as_slice()));
     problems.extend(check_problems);
     let has_errors = problems.iter().any(Problem::is_error);
     match ir {
