@@ -12,9 +12,7 @@ use crate::value::Value;
 use super::DataFile;
 use super::cells;
 use super::items::intern;
-use super::rows::{
-    Origin, Problems, Text, World, bad_cell, bad_name, missing_column, over_limit, same_width,
-};
+use super::rows::{Origin, Problems, Text, World, admit, bad_cell, bad_name, missing_column};
 use super::table::Table;
 
 impl World {
@@ -99,14 +97,7 @@ impl World {
                 Ok(row) => row,
                 Err(problem) => return problems.push(problem),
             };
-            rows += 1;
-            if !same_width(&table, row, &mut problems) {
-                return;
-            }
-            if already + rows > max {
-                if already + rows == max + 1 {
-                    problems.push(over_limit(&table, row, "entities", max));
-                }
+            if !admit(&table, row, &mut problems, &mut rows, (already, max), "entities") {
                 return;
             }
             let name = row.cell(name_column);

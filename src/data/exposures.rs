@@ -19,9 +19,7 @@ use crate::value::{Type, Value};
 
 use super::DataFile;
 use super::cells;
-use super::rows::{
-    MAX_PROBLEMS_PER_FILE, Problems, Text, World, bad_cell, line_of, missing_column, over_limit, same_width,
-};
+use super::rows::{MAX_PROBLEMS_PER_FILE, Problems, Text, World, admit, bad_cell, line_of, missing_column};
 use super::table::{Table, cell_span};
 
 /// The built-in fields of an exposure: the other columns are extra fields.
@@ -127,14 +125,7 @@ impl World {
                 Ok(row) => row,
                 Err(problem) => return problems.push(problem),
             };
-            rows += 1;
-            if !same_width(&table, row, &mut problems) {
-                return;
-            }
-            if already + rows > max {
-                if already + rows == max + 1 {
-                    problems.push(over_limit(&table, row, "exposures", max));
-                }
+            if !admit(&table, row, &mut problems, &mut rows, (already, max), "exposures") {
                 return;
             }
             let Some(value) = cells::number(row.cell(amount)) else {

@@ -323,6 +323,30 @@ pub(super) fn missing_column(table: &Table, column: &str, what: &str) -> Problem
         .help(format!("add a column `{column}` with {what}"))
 }
 
+/// Counts a row, and checks its width and the engine's limit on `what`
+/// (`already` of them before it, at most `max`): true when the row is to be
+/// read. The limit is reported once, at the first row past it.
+pub(super) fn admit(
+    table: &Table,
+    row: &Row,
+    problems: &mut Problems,
+    rows: &mut usize,
+    (already, max): (usize, usize),
+    what: &str,
+) -> bool {
+    *rows += 1;
+    if !same_width(table, row, problems) {
+        return false;
+    }
+    if already + *rows > max {
+        if already + *rows == max + 1 {
+            problems.push(over_limit(table, row, what, max));
+        }
+        return false;
+    }
+    true
+}
+
 pub(super) fn over_limit(table: &Table, row: &Row, what: &str, max: usize) -> Problem {
     Problem::error(
         if what == "entities" { codes::limit::entities } else { codes::limit::exposures },

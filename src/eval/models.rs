@@ -104,9 +104,7 @@ impl Evaluator<'_> {
                         beta: self.rate(beta, "beta")?,
                     },
                 };
-                let links = (claims.len() as u64).saturating_add(members.len() as u64);
-                let limit = links.saturating_mul(UPDATES_PER_LINK).max(UPDATES_PER_LINK);
-                let budget = limit.min(self.st.fuel);
+                let (limit, budget) = update_budget(claims.len(), members.len(), self.st.fuel);
                 match clearing::clear(&inputs[0], &inputs[1], &claims, method, budget) {
                     Ok(c) => {
                         self.spend(c.work, span)?;
@@ -138,9 +136,7 @@ impl Evaluator<'_> {
                     return Err(self.bad_input(def, members[i], message));
                 }
                 let variant = if *differential { Variant::Differential } else { Variant::Original };
-                let links = (claims.len() as u64).saturating_add(members.len() as u64);
-                let limit = links.saturating_mul(UPDATES_PER_LINK).max(UPDATES_PER_LINK);
-                let budget = limit.min(self.st.fuel);
+                let (limit, budget) = update_budget(claims.len(), members.len(), self.st.fuel);
                 match debtrank::debtrank(equity, value, shock, &claims, variant, budget) {
                     Ok(r) => {
                         self.spend(r.work, span)?;
@@ -295,4 +291,12 @@ impl Evaluator<'_> {
             (Outcome::DebtRank(r), None) => ModelFacts::DebtRank(r.debtrank),
         })
     }
+}
+
+/// A model's update limit (`UPDATES_PER_LINK` for each exposure and bank) and
+/// the budget it runs on: the limit, or less when the run's fuel is lower.
+fn update_budget(claims: usize, members: usize, fuel: u64) -> (u64, u64) {
+    let links = (claims as u64).saturating_add(members as u64);
+    let limit = links.saturating_mul(UPDATES_PER_LINK).max(UPDATES_PER_LINK);
+    (limit, limit.min(fuel))
 }
