@@ -159,7 +159,18 @@ impl<'a> Checker<'a> {
         let (value_node, ty) = self.lower_expr(value, ctx);
         let word = name.name.as_str();
         let clash: Option<(String, Option<Span>)> = if let Some(&(decl, at)) = self.names.get(word) {
-            Some((format!("the {} `{word}`", decl.what()), Some(at)))
+            // A data entity has no place in the script: the message says
+            // which file and line it came from instead of a label.
+            match decl {
+                Decl::Entity(id) => match self.entities.get(id as usize).and_then(|e| e.data) {
+                    Some(d) => {
+                        let origin = self.data.entities.get(d as usize).map(|e| self.data.entities.origin(&e));
+                        Some((format!("the entity `{word}` from {}", origin.unwrap_or_default()), None))
+                    }
+                    None => Some((format!("the {} `{word}`", decl.what()), Some(at))),
+                },
+                _ => Some((format!("the {} `{word}`", decl.what()), Some(at))),
+            }
         } else if ctx.has_local(word) {
             Some((format!("`{word}`, a binder or an earlier local of this rule"), None))
         } else if syntax::BUILTIN_NAMES.contains(&word) || syntax::BUILTIN_FUNCTIONS.contains(&word) {
