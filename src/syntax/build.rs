@@ -18,8 +18,6 @@ pub(super) use expr::{build_expr, parse_number};
 
 type Built<T> = Result<T, Problem>;
 
-/// The span of a pair, without the whitespace and comments that pest may have
-/// taken at its end.
 /// What every builder needs to know besides the pairs.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Cx {
@@ -29,6 +27,8 @@ pub(super) struct Cx {
     pub max_depth: usize,
 }
 
+/// The span of a pair, without the whitespace and comments that pest may have
+/// taken at its end.
 fn span(pair: &Pair<Rule>, cx: Cx) -> Span {
     let start = pair.as_span().start();
     Span::new(cx.base + start, cx.base + start + super::trim_trivia_end(pair.as_str()))
