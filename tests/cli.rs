@@ -7,7 +7,7 @@ mod common;
 use common::{cascade, stderr, stdout};
 
 fn temp_script(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("cascade-cli-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -191,7 +191,7 @@ fn run_time_errors_exit_1_with_a_diagnostic() {
 
 #[test]
 fn invalid_utf8_is_a_diagnostic() {
-    let dir = std::env::temp_dir().join(format!("cascade-cli-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("latin1.cascade");
     std::fs::write(&path, b"var caf\xe9 = 1\n").unwrap();

@@ -24,7 +24,7 @@ fn root() -> PathBuf {
 /// A fresh scratch directory for this process (the CLI runs in it, so any
 /// file a command writes lands there, not in the repository).
 fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cascade-fuzz-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz");
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     dir
 }

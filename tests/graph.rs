@@ -487,7 +487,7 @@ fn cascade(args: &[&str]) -> Output {
 }
 
 fn temp_script(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cascade-graph-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("graph");
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     let path = dir.join(name);
     std::fs::write(&path, text).expect("a temporary script");

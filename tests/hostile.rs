@@ -329,7 +329,7 @@ fn shapes() -> Vec<Shape> {
 
 #[test]
 fn the_hostile_suite_ends_with_a_diagnostic_under_the_default_limits() {
-    let dir = std::env::temp_dir().join(format!("cascade-hostile-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile");
     std::fs::create_dir_all(&dir).unwrap();
     for (i, shape) in shapes().into_iter().enumerate() {
         let path = dir.join(format!("shape{i}.cascade"));

@@ -11,7 +11,7 @@ mod common;
 use common::{cascade, stderr};
 
 fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cascade-plot-{}-{test}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("plot-{test}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -23,7 +23,7 @@ fn run_repl(args: &[&str], input: &str) -> (String, i32) {
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("cascade-repl-tests"))
+        .env("XDG_STATE_HOME", std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("repl-tests"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

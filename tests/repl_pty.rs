@@ -28,7 +28,7 @@ fn root() -> PathBuf {
 
 /// A fresh state directory (for the history file) per test.
 fn state_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cascade-repl-pty-{}-{test}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("repl-pty-{test}"));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }

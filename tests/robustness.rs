@@ -329,12 +329,12 @@ fn expect_error(text: &str, code: &str) -> Diagnostics {
     diagnostics
 }
 
-/// A file in the system's temporary directory, removed when dropped.
+/// A file in the tests' scratch directory (`CARGO_TARGET_TMPDIR`), removed when dropped.
 struct TempFile(PathBuf);
 
 impl TempFile {
     fn new(name: &str, bytes: &[u8]) -> TempFile {
-        let path = std::env::temp_dir().join(format!("cascade-robustness-{}-{name}", std::process::id()));
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("robustness-{name}"));
         fs::write(&path, bytes).expect("write a temporary file");
         TempFile(path)
     }

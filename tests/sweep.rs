@@ -14,7 +14,7 @@ mod common;
 use common::{cascade, stderr, stdout};
 
 fn temp_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("cascade-sweep-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sweep");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
