@@ -418,6 +418,13 @@ fn the_tornado_renders_in_the_order_of_its_table() {
     let at =
         |name: &str| labels.iter().position(|t| t == name).unwrap_or_else(|| panic!("no {name}: {labels:?}"));
     assert!(at("cash") < at("cost") && at("cost") < at("unread"), "{labels:?}");
+    // The axis ticks are round: evenly spaced by 1, 2 or 5 times a power of ten.
+    let ticks: Vec<f64> = labels.iter().filter_map(|t| t.parse().ok()).collect();
+    assert!(ticks.len() >= 3, "{labels:?}");
+    let step = ticks[1] - ticks[0];
+    let mantissa = step / 10f64.powf(step.log10().floor());
+    assert!([1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-9), "step {step}: {ticks:?}");
+    assert!(ticks.iter().all(|t| (t / step - (t / step).round()).abs() < 1e-9), "{ticks:?}");
     let share = ink(&draw("t.png"));
     assert!(share > 0.01, "the PNG is almost blank ({share})");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -76,7 +76,7 @@ fn draw(result: &Sensitivity, text: &mut String) -> Result<(), Box<dyn std::erro
     let title = format!(
         "{}: what moves it most (base {})",
         result.metric,
-        result.base.map_or("none".into(), |b| b.to_string())
+        base.map_or("none".into(), super::units::readable)
     );
     root.draw(&Text::new(title, (20, 18), font(18.0)))?;
     let legend = TextStyle::from(font(13.0));
@@ -96,6 +96,8 @@ fn draw(result: &Sensitivity, text: &mut String) -> Result<(), Box<dyn std::erro
         let from = base.map_or(x(lo), x);
         for (value, colour, shown) in [(row.at_low, PALETTE[0], "low"), (row.at_high, PALETTE[1], "high")] {
             match float(value) {
+                // No bar where the metric did not move.
+                Some(v) if Some(v) == base => {}
                 Some(v) => {
                     let (a, b) = (from.min(x(v)), from.max(x(v)).max(from.min(x(v)) + 2));
                     root.draw(&Rectangle::new(
@@ -121,12 +123,11 @@ fn draw(result: &Sensitivity, text: &mut String) -> Result<(), Box<dyn std::erro
             BLACK.stroke_width(1),
         ))?;
     }
-    // The axis: five ticks.
+    // The axis: round ticks.
     let axis_y = (height - BOTTOM) as i32 + 8;
     root.draw(&PathElement::new(vec![(x0 as i32, axis_y), (x1 as i32, axis_y)], RGBColor(0x99, 0x99, 0x99)))?;
     let tick = TextStyle::from(font(12.0)).pos(Pos::new(HPos::Center, VPos::Top));
-    for k in 0..=4 {
-        let v = lo + (hi - lo) * k as f64 / 4.0;
+    for v in super::units::ticks(lo, hi, 5) {
         let tx = x(v);
         root.draw(&PathElement::new(vec![(tx, axis_y), (tx, axis_y + 4)], RGBColor(0x99, 0x99, 0x99)))?;
         root.draw(&Text::new(super::units::readable(v), (tx, axis_y + 8), tick.clone()))?;

@@ -24,6 +24,28 @@ pub fn readable(value: f64) -> String {
     format!("{text}{suffix}")
 }
 
+/// Round tick values for an axis from `lo` to `hi`: multiples of 1, 2 or 5
+/// times a power of ten, about `count` of them, all inside the range.
+pub fn ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo || count == 0 {
+        return Vec::new();
+    }
+    let power = 10f64.powf(((hi - lo) / count as f64).log10().floor());
+    let span = |step: f64| ((lo / step).ceil() as i64, (hi / step).floor() as i64);
+    // The step whose number of ticks is nearest `count` (the larger on a tie).
+    let step = [10.0, 5.0, 2.0, 1.0]
+        .into_iter()
+        .map(|m| m * power)
+        .min_by_key(|&step| {
+            let (first, last) = span(step);
+            (last - first + 1 - count as i64).unsigned_abs()
+        })
+        .unwrap_or(power);
+    let (first, last) = span(step);
+    // About `count` steps fit in the range, so this is short.
+    (first..=last).map(|k| if k == 0 { 0.0 } else { k as f64 * step }).collect()
+}
+
 /// The largest magnitude among `values` (0 when there is none).
 pub fn magnitude(values: impl IntoIterator<Item = f64>) -> f64 {
     values.into_iter().fold(0.0, |m, v| m.max(v.abs()))
@@ -31,7 +53,7 @@ pub fn magnitude(values: impl IntoIterator<Item = f64>) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::readable;
+    use super::{readable, ticks};
 
     #[test]
     fn readable_numbers() {
@@ -46,5 +68,14 @@ mod tests {
         assert_eq!(readable(2.0), "2");
         assert_eq!(readable(0.00012), "0.0001");
         assert_eq!(readable(f64::NAN), "0");
+    }
+
+    #[test]
+    fn round_ticks() {
+        assert_eq!(ticks(-0.3, 28.3, 5), vec![0.0, 5.0, 10.0, 15.0, 20.0, 25.0]);
+        assert_eq!(ticks(0.0, 1.0, 4), vec![0.0, 0.5, 1.0]);
+        assert_eq!(ticks(-4.9e9, -0.09e9, 4), vec![-4e9, -3e9, -2e9, -1e9]);
+        assert_eq!(ticks(1.0, 1.0, 4), Vec::<f64>::new());
+        assert_eq!(ticks(f64::NAN, 1.0, 4), Vec::<f64>::new());
     }
 }
