@@ -112,10 +112,43 @@ fn draw_all(chart: &SweepChart, out: &mut String) -> Drawn {
     Ok(())
 }
 
+type Panel<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The frame both charts share: a bold title, steps 0 to `last` across, the
+/// y range with its grid lines and labels (the x labels are [`x_axis`]'s).
+fn panel<'a, 'b>(
+    plot: &'a Area<'b>,
+    title: &str,
+    last: u64,
+    (lo, hi): (f64, f64),
+    y_label: &dyn Fn(&f64) -> String,
+) -> Result<Panel<'a, 'b>, Box<dyn std::error::Error>> {
+    plot.draw(&Text::new(title, (MARGIN_LEFT as i32 + Y_AXIS as i32, 2), font(13.0).style(FontStyle::Bold)))?;
+    let mut cc = ChartBuilder::on(plot)
+        .margin_left(MARGIN_LEFT)
+        .margin_right(18)
+        .margin_top(24)
+        .margin_bottom(4)
+        .x_label_area_size(26)
+        .y_label_area_size(Y_AXIS)
+        .build_cartesian_2d(0f64..last as f64, lo..hi)?;
+    cc.configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_labels(6)
+        .y_label_formatter(y_label)
+        .y_label_style(font(12.0))
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .axis_style(AXIS)
+        .draw()?;
+    Ok(cc)
+}
+
 /// The x axis shared by both charts: ticks at whole steps (or dates).
 fn x_axis(
     plot: &Area,
-    chart: &ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    chart: &Panel<'_, '_>,
     summary: &Summary,
     last: u64,
     (lo, hi): (f64, f64),
@@ -150,29 +183,9 @@ pub fn defaults_chart(area: &Area, chart: &SweepChart) -> Drawn {
     // Room above the highest curve, in steps of 10 percentage points.
     let hi = ((top * 1.08 * 10.0).ceil() / 10.0).clamp(0.1, 1.0);
     let (plot, legend) = area.split_horizontally(WIDTH - LEGEND_WIDTH);
-    plot.draw(&Text::new(
-        "Probability of default by step (cumulative)",
-        (MARGIN_LEFT as i32 + Y_AXIS as i32, 2),
-        font(13.0).style(FontStyle::Bold),
-    ))?;
-    let mut cc = ChartBuilder::on(&plot)
-        .margin_left(MARGIN_LEFT)
-        .margin_right(18)
-        .margin_top(24)
-        .margin_bottom(4)
-        .x_label_area_size(26)
-        .y_label_area_size(Y_AXIS)
-        .build_cartesian_2d(0f64..last as f64, 0f64..hi)?;
-    cc.configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .y_labels(6)
-        .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
-        .y_label_style(font(12.0))
-        .light_line_style(WHITE)
-        .bold_line_style(GRID)
-        .axis_style(AXIS)
-        .draw()?;
+    let percent_label = |y: &f64| format!("{:.0}%", y * 100.0);
+    let title = "Probability of default by step (cumulative)";
+    let mut cc = panel(&plot, title, last, (0.0, hi), &percent_label)?;
     x_axis(&plot, &cc, summary, last, (0.0, hi))?;
     for (n, (_, by_step)) in curves.iter().enumerate() {
         let colour = PALETTE[n % PALETTE.len()];
@@ -255,29 +268,7 @@ pub fn fan_chart(area: &Area, summary: &Summary, name: &str, fan: &[FanStep]) ->
     let (lo, hi) = (if lo == 0.0 { 0.0 } else { lo - room }, hi + room);
     let last = fan.last().map_or(1, |s| s.step).max(1);
     let (plot, legend) = area.split_horizontally(WIDTH - LEGEND_WIDTH);
-    plot.draw(&Text::new(
-        format!("{name} over the paths"),
-        (MARGIN_LEFT as i32 + Y_AXIS as i32, 2),
-        font(13.0).style(FontStyle::Bold),
-    ))?;
-    let mut cc = ChartBuilder::on(&plot)
-        .margin_left(MARGIN_LEFT)
-        .margin_right(18)
-        .margin_top(24)
-        .margin_bottom(4)
-        .x_label_area_size(26)
-        .y_label_area_size(Y_AXIS)
-        .build_cartesian_2d(0f64..last as f64, lo..hi)?;
-    cc.configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .y_labels(6)
-        .y_label_formatter(&|y| readable(*y))
-        .y_label_style(font(12.0))
-        .light_line_style(WHITE)
-        .bold_line_style(GRID)
-        .axis_style(AXIS)
-        .draw()?;
+    let mut cc = panel(&plot, &format!("{name} over the paths"), last, (lo, hi), &|y: &f64| readable(*y))?;
     x_axis(&plot, &cc, summary, last, (lo, hi))?;
     for ((low, high), opacity) in [((0, 4), 0.18), ((1, 3), 0.35)] {
         let band = band(&rows, low, high);
