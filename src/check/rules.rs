@@ -164,7 +164,8 @@ impl<'a> Checker<'a> {
             match decl {
                 Decl::Entity(id) => match self.entities.get(id as usize).and_then(|e| e.data) {
                     Some(d) => {
-                        let origin = self.data.entities.get(d as usize).map(|e| self.data.entities.origin(&e));
+                        let origin =
+                            self.data.entities.get(d as usize).map(|e| self.data.entities.origin(&e));
                         Some((format!("the entity `{word}` from {}", origin.unwrap_or_default()), None))
                     }
                     None => Some((format!("the {} `{word}`", decl.what()), Some(at))),

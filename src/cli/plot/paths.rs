@@ -146,13 +146,7 @@ fn panel<'a, 'b>(
 }
 
 /// The x axis shared by both charts: ticks at whole steps (or dates).
-fn x_axis(
-    plot: &Area,
-    chart: &Panel<'_, '_>,
-    summary: &Summary,
-    last: u64,
-    (lo, hi): (f64, f64),
-) -> Drawn {
+fn x_axis(plot: &Area, chart: &Panel<'_, '_>, summary: &Summary, last: u64, (lo, hi): (f64, f64)) -> Drawn {
     let dated = summary.date_of_step(1).is_some();
     let (base_x, base_y) = plot.get_base_pixel();
     for tick in ticks(last, dated) {
