@@ -30,6 +30,9 @@ use rand::rngs::ChaCha8Rng;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
+mod decimal;
+pub(crate) use decimal::to_decimal;
+
 /// Significant digits of a draw computed in floating point.
 pub const SIGNIFICANT_DIGITS: usize = 12;
 
@@ -329,54 +332,6 @@ fn finite(name: &str, x: f64, argument: usize) -> Result<Drawn, BadDraw> {
         .ok_or_else(|| bad(argument, format!("{name}: the draw {x:e} is out of the range of exact numbers")))
 }
 
-/// An `f64` rounded to [`SIGNIFICANT_DIGITS`] significant digits (half to even,
-/// on its exact binary value), as an exact decimal; `None` if it is not finite
-/// or too large. Values below 10⁻²⁸ round to zero.
-pub(crate) fn to_decimal(x: f64) -> Option<Decimal> {
-    if !x.is_finite() {
-        return None;
-    }
-    if x == 0.0 {
-        return Some(Decimal::ZERO);
-    }
-    // Rust's float formatting is exact and platform independent. It is
-    // written into a buffer on the stack: a sweep makes millions of draws.
-    let mut buffer = [0u8; 64];
-    let mut cursor = std::io::Cursor::new(&mut buffer[..]);
-    std::io::Write::write_fmt(&mut cursor, format_args!("{:.*e}", SIGNIFICANT_DIGITS - 1, x)).ok()?;
-    let written = cursor.position() as usize;
-    let text = std::str::from_utf8(&buffer[..written]).ok()?;
-    let (mantissa, exponent) = text.split_once('e')?;
-    let exponent: i32 = exponent.parse().ok()?;
-    let negative = mantissa.starts_with('-');
-    let mut m: i128 = 0;
-    for digit in mantissa.bytes().filter(u8::is_ascii_digit) {
-        m = m.checked_mul(10)?.checked_add(i128::from(digit - b'0'))?;
-    }
-    if negative {
-        m = -m;
-    }
-    // value = m × 10^(exponent − 11)
-    let power = exponent - (SIGNIFICANT_DIGITS as i32 - 1);
-    let value = if power >= 0 {
-        let mut v = Decimal::from_i128_with_scale(m, 0);
-        for _ in 0..power {
-            v = v.checked_mul(Decimal::TEN)?;
-        }
-        v
-    } else {
-        let mut scale = (-power) as u32;
-        while scale > 28 {
-            // Beyond 28 places: divide by ten, half to even.
-            let (q, r) = (m / 10, m % 10);
-            m = if r.abs() > 5 || (r.abs() == 5 && q % 2 != 0) { q + r.signum() } else { q };
-            scale -= 1;
-        }
-        Decimal::try_from_i128_with_scale(m, scale).ok()?
-    };
-    Some(value.normalize())
-}
-
 /// A Poisson count: multiplication for small means, PTRS (Hörmann 1993) above.
 fn poisson(l: f64, stream: &mut Stream) -> Option<u64> {
     if l == 0.0 {
@@ -452,18 +407,6 @@ mod tests {
         let text = serde_json::to_string(&a).unwrap();
         let mut b: Stream = serde_json::from_str(&text).unwrap();
         assert_eq!(a.next_u64(), b.next_u64());
-    }
-
-    #[test]
-    fn floats_become_decimals_of_twelve_significant_digits() {
-        assert_eq!(to_decimal(0.1).unwrap().to_string(), "0.1");
-        assert_eq!(to_decimal(2.0 / 3.0).unwrap().to_string(), "0.666666666667");
-        assert_eq!(to_decimal(-1234567.891234567).unwrap().to_string(), "-1234567.89123");
-        assert_eq!(to_decimal(1.5e20).unwrap().to_string(), "150000000000000000000");
-        assert_eq!(to_decimal(1.234567890123456e-20).unwrap().to_string(), "0.0000000000000000000123456789");
-        assert_eq!(to_decimal(1e-40).unwrap(), Decimal::ZERO);
-        assert_eq!(to_decimal(f64::NAN), None);
-        assert_eq!(to_decimal(1e30), None);
     }
 
     #[test]
