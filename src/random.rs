@@ -41,14 +41,20 @@ pub(crate) struct Stream {
     seed: u64,
     path: u64,
     rng: ChaCha8Rng,
+    /// The last `f64` conversion of each argument position, by the argument's
+    /// bytes: a rule's draw mostly has the same arguments at every step.
+    floats: [([u8; 16], f64); 3],
 }
+
+/// No argument converted yet (the bytes of 0, whose `f64` is 0).
+const NO_FLOATS: [([u8; 16], f64); 3] = [([0; 16], 0.0); 3];
 
 impl Clone for Stream {
     fn clone(&self) -> Stream {
         let mut rng = keyed(self.seed, 0, 0);
         rng.set_stream(self.rng.get_stream());
         rng.set_word_pos(self.rng.get_word_pos());
-        Stream { seed: self.seed, path: self.path, rng }
+        Stream { seed: self.seed, path: self.path, rng, floats: self.floats }
     }
 }
 
@@ -61,7 +67,7 @@ impl std::fmt::Debug for Stream {
 impl Stream {
     /// The stream of path `path` of seed `seed`.
     pub fn new(seed: u64, path: u64) -> Stream {
-        Stream { seed, path, rng: keyed(seed, 0, path) }
+        Stream { seed, path, rng: keyed(seed, 0, path), floats: NO_FLOATS }
     }
 
     pub fn seed(&self) -> u64 {
@@ -70,6 +76,18 @@ impl Stream {
 
     fn next_u64(&mut self) -> u64 {
         self.rng.next_u64()
+    }
+
+    /// `d` as an `f64` (as [`float`] converts it), the argument at `position`
+    /// of a draw, converted again only when it changed.
+    fn float(&mut self, position: usize, d: Decimal) -> f64 {
+        let bytes = d.serialize();
+        match self.floats.get_mut(position) {
+            Some((key, _)) if *key == bytes => {}
+            Some(memo) => *memo = (bytes, float(d)),
+            None => return float(d),
+        }
+        self.floats[position].1
     }
 
     /// A uniform `f64` in the open interval (0, 1).
@@ -99,7 +117,7 @@ impl Stream {
 
 /// A generator for other uses of a seed than paths (the Latin hypercube).
 pub(crate) fn auxiliary(seed: u64, purpose: u8) -> Stream {
-    Stream { seed, path: 0, rng: keyed(seed, purpose, 0) }
+    Stream { seed, path: 0, rng: keyed(seed, purpose, 0), floats: NO_FLOATS }
 }
 
 impl Stream {
@@ -254,7 +272,7 @@ impl Distribution {
                 Ok(Drawn::Number(value))
             }
             Distribution::Lognormal => {
-                let (mu, sigma) = (float(arg(0)), float(arg(1)));
+                let (mu, sigma) = (stream.float(0, arg(0)), stream.float(1, arg(1)));
                 if sigma < 0.0 {
                     return Err(bad(1, format!("lognormal: sigma {} is negative", arg(1))));
                 }
@@ -270,7 +288,7 @@ impl Distribution {
                 if lo == hi {
                     return Ok(Drawn::Number(lo));
                 }
-                let (a, c, b) = (float(lo), float(mode), float(hi));
+                let (a, c, b) = (stream.float(0, lo), stream.float(1, mode), stream.float(2, hi));
                 let cut = (c - a) / (b - a);
                 let x = if u < cut {
                     a + libm::sqrt(u * (b - a) * (c - a))
@@ -293,7 +311,7 @@ impl Distribution {
                 if l < Decimal::ZERO || l > Decimal::from(1_000_000_000_000u64) {
                     return Err(bad(0, format!("poisson: the mean {l} is not between 0 and 10¹²")));
                 }
-                let k = poisson(float(l), stream)
+                let k = poisson(stream.float(0, l), stream)
                     .ok_or_else(|| bad(0, format!("poisson({l}): no draw after 10,000 tries")))?;
                 Ok(Drawn::Number(Decimal::from(k)))
             }
@@ -302,7 +320,7 @@ impl Distribution {
                 if rate <= Decimal::ZERO {
                     return Err(bad(0, format!("exponential: the rate {rate} is not positive")));
                 }
-                finite(name, -libm::log(stream.open01()) / float(rate), 0)
+                finite(name, -libm::log(stream.open01()) / stream.float(0, rate), 0)
             }
             Distribution::Integer => {
                 let (lo, hi) = (arg(0), arg(1));
