@@ -82,7 +82,14 @@ impl Stepper<'_> {
                 }
             }
             EffectKindIr::Emit(pieces) => {
-                let text = self.ev().render(pieces, frame)?;
+                // A quiet run evaluates the pieces (the same faults, the same
+                // fuel) but writes no text.
+                let text = if self.m.quiet {
+                    self.ev().render_quietly(pieces, frame)?;
+                    String::new()
+                } else {
+                    self.ev().render(pieces, frame)?
+                };
                 self.m.log.events.push(EventRecord { step, kind: EventKind::Emit(text), cause });
             }
             EffectKindIr::Stop(pieces) => {
@@ -226,7 +233,12 @@ impl Stepper<'_> {
             let mut frame = vec![Value::None; expect.cond.locals as usize];
             let holds = self.ev().eval(&expect.cond.node, &mut frame).map_err(|f| self.fault(f, None))?;
             let passed = holds == Value::Bool(true);
-            let detail = describe_reads(ir, &mut self.ev(), &expect.cond.node, &mut frame);
+            let detail = if self.m.quiet {
+                describe_into(ir, &mut self.ev(), &expect.cond.node, &mut frame, &mut None);
+                String::new()
+            } else {
+                describe_reads(ir, &mut self.ev(), &expect.cond.node, &mut frame)
+            };
             self.m.outcomes.push(Outcome {
                 assert: false,
                 index: index as u32,
@@ -402,17 +414,19 @@ pub(super) fn collect_reads(
 
 /// `name = value` for the leaves an expression reads (for failed expectations).
 pub(super) fn describe_reads(ir: &Ir, ev: &mut Evaluator, node: &Node, frame: &mut [Value]) -> String {
-    let mut parts: Vec<String> = Vec::new();
+    let mut parts = Some(Vec::new());
     describe_into(ir, ev, node, frame, &mut parts);
-    parts.join(", ")
+    parts.unwrap_or_default().join(", ")
 }
 
+/// Evaluates the leaves `node` reads, and with `parts` writes `name = value`
+/// for each (without, only evaluates them: a quiet run's expectation).
 pub(super) fn describe_into(
     ir: &Ir,
     ev: &mut Evaluator,
     node: &Node,
     frame: &mut [Value],
-    parts: &mut Vec<String>,
+    parts: &mut Option<Vec<String>>,
 ) {
     match &node.kind {
         NodeKind::Const(_) => {}
@@ -437,8 +451,10 @@ pub(super) fn describe_into(
         | NodeKind::Host(..)
         | NodeKind::Aggregate(_)
         | NodeKind::Template(_) => {
-            let text = node.span.text(ir.source.text()).to_string();
-            let value = match ev.eval(node, frame) {
+            let value = ev.eval(node, frame);
+            let Some(parts) = parts else { return };
+            let text = node.span.text(ir.source.text());
+            let value = match value {
                 Ok(v) => display_value(ir, &v),
                 Err(f) => format!("<{}>", f.message),
             };

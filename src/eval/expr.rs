@@ -457,6 +457,17 @@ impl Evaluator<'_> {
         Ok(out)
     }
 
+    /// Evaluates the pieces of an interpolated string as [`Evaluator::render`]
+    /// does (the same faults, the same fuel) without writing the text.
+    pub fn render_quietly(&mut self, pieces: &[Piece], frame: &mut [Value]) -> Eval<()> {
+        for piece in pieces {
+            if let Piece::Expr(node) = piece {
+                self.eval(node, frame)?;
+            }
+        }
+        Ok(())
+    }
+
     /// A value as an analyst reads it.
     pub fn display(&self, value: &Value) -> String {
         display_value(self.ir, value)

@@ -149,6 +149,11 @@ pub(crate) struct Machine {
     /// (empty until one fires).
     #[serde(skip)]
     pub together_step: Vec<u64>,
+    /// A quiet run (a sweep's path, read only at its end) writes neither the
+    /// texts of `emit`s nor the details of expectations; it still evaluates
+    /// their expressions, so it faults and spends fuel as any run does.
+    #[serde(skip)]
+    pub quiet: bool,
 }
 
 /// A run-time error: the fault and where the machine was.

@@ -285,6 +285,7 @@ impl Machine {
             at_steps,
             deferred: None,
             together_step: Vec::new(),
+            quiet: false,
         };
         machine.initial.clone_from(&machine.st.slots);
         let mut stepper = Stepper { ir, derived_owner, limits, m: &mut machine, cancel: None };
