@@ -225,6 +225,62 @@ fn a_row_is_reproduced_by_running_its_path() {
     );
 }
 
+/// Emits whose interpolations fault on some draws, and expectations that read
+/// a drawn value: a sweep writes neither text, yet each path ends as its run
+/// does (the same fault, at the same step) and spends the same fuel.
+const QUIET: &str = "
+scenario \"quiet\" { horizon = 4 }
+var k = 1
+var total = 0
+kind Firm { cash = 0 }
+entity firm: Firm {}
+rule draw \"a draw a step\":
+  while true {
+    k = integer(0, 5)
+    total += k
+    emit \"one in {1 / k}, {total} so far, {sum(f.cash + k for f in Firm)}\"
+  }
+expect total > 6
+expect k >= 1 at 2
+";
+
+#[test]
+fn a_quiet_path_faults_and_spends_fuel_as_its_run_does() {
+    for fuel in [None, Some(40), Some(90), Some(150), Some(260)] {
+        let engine = match fuel {
+            Some(f) => Engine::new().max_fuel(f),
+            None => Engine::new(),
+        };
+        let program = engine.compile(QUIET, "quiet.cascade").unwrap();
+        let results = paths(&program, &options(40), 2);
+        let (mut failed, mut finished) = (0, 0);
+        for (i, row) in results.iter().enumerate() {
+            let mut run = program.start().seed(11).path(i as u64).begin().unwrap();
+            let ended = run.run_to_end();
+            let code =
+                ended.as_ref().err().and_then(|e| e.diagnostics()).map(|d| d.problems()[0].code.to_string());
+            match (&row.end, code) {
+                (cascade::PathEnd::Failed { code, .. }, Some(expected)) => {
+                    assert_eq!(code, &expected, "path {i}, fuel {fuel:?}");
+                    failed += 1;
+                }
+                (cascade::PathEnd::Horizon, None) => {
+                    let held = run.expectations().iter().filter(|e| e.passed).count();
+                    assert_eq!(row.expectations_held, held, "path {i}, fuel {fuel:?}");
+                    assert!(run.expectations().iter().any(|e| !e.detail.is_empty()), "a run writes details");
+                    finished += 1;
+                }
+                (end, code) => panic!("path {i}, fuel {fuel:?}: the sweep has {end:?}, the run {code:?}"),
+            }
+            assert_eq!(row.end_step, run.current_step(), "path {i}, fuel {fuel:?}");
+        }
+        // Without a fuel limit some paths draw a 0 and fault, others finish.
+        if fuel.is_none() {
+            assert!(failed > 0 && finished > 0, "{failed} failed, {finished} finished");
+        }
+    }
+}
+
 #[test]
 fn the_base_run_uses_the_base_values() {
     let program = compile(MARKET);
