@@ -780,6 +780,26 @@ proptest! {
         }
     }
 
+    /// The clearing is the same, to the last digit, whatever the order in
+    /// which the banks are declared (the exposures keep theirs).
+    #[test]
+    fn clearings_do_not_depend_on_the_order_of_the_banks(net in network(), which in 0u8..3) {
+        let decl = match which {
+            0 => "clearing Bank eisenberg_noe { external = pari_passu }\n",
+            1 => "clearing Bank eisenberg_noe { external = senior }\n",
+            _ => "clearing Bank rogers_veraart { alpha = 0.5, beta = 0.9 }\n",
+        };
+        let script = script_of(&net, decl, ["external_assets", "external_liabilities", "spare"], [100, 100, 100]);
+        let (mut entities, rest): (Vec<&str>, Vec<&str>) = script.lines().partition(|l| l.starts_with("entity "));
+        entities.reverse();
+        let reversed = format!("{}\n{}\n{}\n", rest[0], entities.join("\n"), rest[1..].join("\n"));
+        let exprs: Vec<String> = (0..net.banks.len())
+            .flat_map(|i| [format!("clearing_payment(b{i})"), format!("clearing_shortfall(b{i})")])
+            .collect();
+        let text = |vs: Vec<Value>| vs.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>();
+        prop_assert_eq!(text(values(&script, &exprs)), text(values(&reversed, &exprs)), "{}", reversed);
+    }
+
     #[test]
     fn debtrank_agrees_with_exact_rationals(net in network()) {
         let script = script_of(&net, "debtrank Bank\n", ["equity", "value", "shock"], [100, 100, 1000]);

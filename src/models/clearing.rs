@@ -24,24 +24,31 @@
 //! paying in full; repeat until a round finds no new default. The set of
 //! defaulted banks only grows, so there are at most `n` rounds.
 //!
-//! **The solve in a round** is a monotone iteration on a work list: a defaulted
-//! bank whose inflow changed recomputes its share `p_i / p̄_i`; the share only
-//! ever goes down (the iteration starts above the solution and each step is
-//! monotone), and when it goes down by more than [`SETTLED`] its creditors'
-//! inflows are updated (incrementally, per exposure) and they are looked at
-//! again. A round costs the exposures of the banks whose payment changed, not
-//! banks². Each accepted change lowers a share by more than `SETTLED`, so the
-//! iteration stops; a budget of updates bounds it in time, and a breach is an
-//! error that names the banks still changing.
+//! **The solve in a round** (`round.rs`) looks only at the defaulted banks the
+//! round's new defaults reach through their debts (the others' inputs did not
+//! change). It is iterative refinement in mixed precision: an exact pass in
+//! decimals gives each bank's target share from what its debtors pay, an `f64`
+//! solve turns the residual into a correction, and two or three passes reach
+//! the decimals' last digits; the shares are then raised a hair in a direction
+//! that keeps them above the solution and accepted only if an exact pass finds
+//! every share settled. Otherwise the round falls back to the plain monotone
+//! iteration in exact decimals: shares only ever go down, by more than
+//! [`SETTLED`] each time, so it stops; a budget of updates bounds it in time,
+//! and a breach is an error that names the banks still changing. A round costs
+//! the exposures of the banks it looks at, not banks².
 //!
 //! **Precision**: the decimal arithmetic keeps 28 significant digits; a share
-//! is settled when one more update would move it by at most 10⁻²⁴, so each
-//! payment is within about `10⁻²⁴ × p̄ / (1 − ρ)` of the exact one, where ρ < 1
-//! is the largest share of a defaulted bank's assets that come from other
-//! defaulted banks. The final payments are computed afresh from the settled
-//! shares, summing each bank's inflows in exposure order.
+//! is settled when recomputing it would not raise it and would lower it by at
+//! most 10⁻²⁴, so each payment is within about `10⁻²⁴ × p̄ / (1 − ρ)` of the
+//! exact one, where ρ < 1 is the largest share of a defaulted bank's assets
+//! that come from other defaulted banks. Every inflow, in the rounds and in
+//! the final payments, is summed afresh over the bank's claims in their own
+//! order, so the result does not depend on the order of the banks.
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::round;
 
 /// Shares that would move by at most this much are settled.
 pub const SETTLED: Decimal = Decimal::from_parts(1, 0, 0, false, 24);
@@ -122,19 +129,14 @@ pub fn clear(
         .collect::<Result<_, _>>()?;
     let senior = matches!(method, Method::EisenbergNoe { senior: true });
     // The base of a bank's share: what its bank creditors are owed pro rata.
-    let base: Vec<Decimal> = if senior { interbank.clone() } else { owed.clone() };
+    let base = if senior { interbank } else { owed.clone() };
+    let banks = Banks { method, assets, liabilities, base, owed, of };
 
     let mut share = vec![Decimal::ONE; n];
-    let mut inflow = vec![Decimal::ZERO; n];
-    for (i, total) in inflow.iter_mut().enumerate() {
-        // Everyone pays in full at first: the inflow is what is owed to `i`.
-        for &(_, amount) in of.owed_to(i) {
-            *total = total.checked_add(amount).ok_or(ClearingError::Overflow)?;
-        }
-    }
     let mut round = vec![None; n];
     let mut shortfall = vec![Decimal::ZERO; n];
-    let mut work = 0u64;
+    let mut budget = Budget { left: budget, spent: 0 };
+    let mut defaulted: Vec<u32> = Vec::new();
     let mut candidates: Vec<u32> = (0..n as u32).collect();
     let mut seen = vec![false; n];
     let mut r = 0u32;
@@ -147,10 +149,10 @@ pub fn clear(
             if round[i].is_some() {
                 continue;
             }
-            let held = assets[i].checked_add(inflow[i]).ok_or(ClearingError::Overflow)?;
-            if held < owed[i] {
+            let held = assets[i].checked_add(banks.inflow(i, &share)?).ok_or(ClearingError::Overflow)?;
+            if held < banks.owed[i] {
                 fresh.push(i as u32);
-                shortfall[i] = owed[i] - held;
+                shortfall[i] = banks.owed[i] - held;
             }
         }
         candidates.clear();
@@ -159,41 +161,25 @@ pub fn clear(
         }
         r += 1;
         for &i in &fresh {
-            let i = i as usize;
-            round[i] = Some(r);
+            round[i as usize] = Some(r);
         }
-        // Solve the defaulted banks' payments: a work list of banks to look at.
-        let mut queued = vec![false; n];
-        let mut list: std::collections::VecDeque<u32> = fresh.iter().copied().collect();
-        for &i in &fresh {
-            queued[i as usize] = true;
+        defaulted.extend_from_slice(&fresh);
+        defaulted.sort_unstable();
+        // The banks whose payments this round can change: the fresh defaults
+        // and the defaulted banks they owe, directly or through others.
+        let affected = banks.reached_from(&fresh, &round);
+        let before: Vec<Decimal> = affected.iter().map(|&i| share[i as usize]).collect();
+        if !round::solve(&banks, &affected, &mut share, &mut budget)? {
+            round::settle(&banks, &affected, &round, &mut share, &mut budget)?;
         }
-        while let Some(i) = list.pop_front() {
-            let i = i as usize;
-            queued[i] = false;
-            let target = defaulted_share(method, assets[i], liabilities[i], inflow[i], base[i], owed[i])?;
-            if target >= share[i] || share[i] - target <= SETTLED {
+        // Their creditors that still pay in full may default now.
+        for (&i, old) in affected.iter().zip(&before) {
+            if share[i as usize] == *old {
                 continue;
             }
-            work += 1;
-            if work > budget {
-                let mut changing: Vec<u32> = list.iter().copied().chain([i as u32]).collect();
-                changing.sort_unstable();
-                changing.dedup();
-                return Err(ClearingError::NotSettled(changing));
-            }
-            let drop = share[i] - target;
-            share[i] = target;
-            for &(creditor, amount) in of.owed_by(i) {
+            for &(creditor, _) in banks.of.owed_by(i as usize) {
                 let c = creditor as usize;
-                let less = amount.checked_mul(drop).ok_or(ClearingError::Overflow)?;
-                inflow[c] = inflow[c].checked_sub(less).ok_or(ClearingError::Overflow)?;
-                if round[c].is_some() {
-                    if !queued[c] {
-                        queued[c] = true;
-                        list.push_back(creditor);
-                    }
-                } else if !seen[c] {
+                if round[c].is_none() && !seen[c] {
                     seen[c] = true;
                     candidates.push(creditor);
                 }
@@ -201,41 +187,110 @@ pub fn clear(
         }
     }
     // The payments, from the settled shares, with inflows summed afresh.
-    let mut payment = owed.clone();
-    for i in 0..n {
-        if round[i].is_none() {
-            continue;
-        }
+    let mut payment = banks.owed.clone();
+    for &i in &defaulted {
+        let i = i as usize;
+        let total = banks.inflow(i, &share)?;
+        payment[i] = defaulted_payment(method, assets[i], liabilities[i], total, banks.owed[i])?;
+    }
+    Ok(Clearing { payment, round, shortfall, owed: banks.owed, work: budget.spent })
+}
+
+/// The updates a clearing may still spend.
+pub(super) struct Budget {
+    left: u64,
+    pub(super) spent: u64,
+}
+
+impl Budget {
+    /// Spends `work` updates; `false` when the budget is exhausted.
+    pub(super) fn spend(&mut self, work: u64) -> bool {
+        self.spent = self.spent.saturating_add(work);
+        self.spent <= self.left
+    }
+}
+
+/// The banks of a clearing and what each owes and holds.
+pub(super) struct Banks<'a> {
+    pub(super) method: Method,
+    pub(super) assets: &'a [Decimal],
+    pub(super) liabilities: &'a [Decimal],
+    /// What a bank's share is a share of: its interbank debts (senior) or all its debts.
+    pub(super) base: Vec<Decimal>,
+    pub(super) owed: Vec<Decimal>,
+    pub(super) of: ClaimsBy,
+}
+
+impl Banks<'_> {
+    /// What bank `i` receives when each debtor pays `share` of its debts,
+    /// summed in the order of `i`'s claims.
+    pub(super) fn inflow(&self, i: usize, share: &[Decimal]) -> Result<Decimal, ClearingError> {
         let mut total = Decimal::ZERO;
-        for &(debtor, amount) in of.owed_to(i) {
+        for &(debtor, amount) in self.of.owed_to(i) {
             let paid = amount.checked_mul(share[debtor as usize]).ok_or(ClearingError::Overflow)?;
             total = total.checked_add(paid).ok_or(ClearingError::Overflow)?;
         }
-        payment[i] = defaulted_payment(method, assets[i], liabilities[i], total, owed[i])?;
+        Ok(total)
     }
-    Ok(Clearing { payment, round, shortfall, owed, work })
-}
 
-/// The share of its bank debts that a defaulted bank pays, given its inflow.
-fn defaulted_share(
-    method: Method,
-    assets: Decimal,
-    liabilities: Decimal,
-    inflow: Decimal,
-    base: Decimal,
-    owed: Decimal,
-) -> Result<Decimal, ClearingError> {
-    if base.is_zero() {
-        return Ok(Decimal::ONE);
-    }
-    let paid = match method {
-        Method::EisenbergNoe { senior: true } => {
-            let held = assets.checked_add(inflow).ok_or(ClearingError::Overflow)?;
-            (held - liabilities).clamp(Decimal::ZERO, base)
+    /// The share of its bank debts that defaulted bank `i` would pay with
+    /// `inflow` coming in, before it is held to 0 to 1 (but within −1 to 1;
+    /// `None`: it owes no bank).
+    pub(super) fn raw_share(&self, i: usize, inflow: Decimal) -> Result<Option<Decimal>, ClearingError> {
+        let base = self.base[i];
+        if base.is_zero() {
+            return Ok(None);
         }
-        _ => defaulted_payment(method, assets, liabilities, inflow, owed)?,
-    };
-    Ok((paid.checked_div(base).ok_or(ClearingError::Overflow)?).clamp(Decimal::ZERO, Decimal::ONE))
+        let overflow = ClearingError::Overflow;
+        let paid = match self.method {
+            Method::EisenbergNoe { senior } => {
+                let held = self.assets[i].checked_add(inflow).ok_or(overflow.clone())?;
+                if senior { held.checked_sub(self.liabilities[i]).ok_or(overflow.clone())? } else { held }
+            }
+            Method::RogersVeraart { alpha, beta } => {
+                let a = alpha.checked_mul(self.assets[i]).ok_or(overflow.clone())?;
+                let b = beta.checked_mul(inflow).ok_or(overflow.clone())?;
+                a.checked_add(b).ok_or(overflow.clone())?
+            }
+        };
+        // Held to [−1, 1] before the division, which then cannot overflow; the
+        // share is held to [0, 1] after, so the target is the same.
+        let paid = paid.clamp(-base, base);
+        Ok(Some(paid.checked_div(base).ok_or(overflow)?))
+    }
+
+    /// How much the raw share of bank `i` moves per unit of inflow.
+    pub(super) fn slope(&self, i: usize) -> f64 {
+        let base = self.base[i].to_f64().unwrap_or(f64::INFINITY);
+        let rate = match self.method {
+            Method::EisenbergNoe { .. } => 1.0,
+            Method::RogersVeraart { beta, .. } => beta.to_f64().unwrap_or(1.0),
+        };
+        if base > 0.0 { rate / base } else { 0.0 }
+    }
+
+    /// The defaulted banks that owe something to a bank of `from` or to one of
+    /// those, and so on, with `from` itself; in index order.
+    fn reached_from(&self, from: &[u32], round: &[Option<u32>]) -> Vec<u32> {
+        let mut reached = vec![false; round.len()];
+        let mut stack: Vec<u32> = from.to_vec();
+        for &i in from {
+            reached[i as usize] = true;
+        }
+        let mut all = Vec::new();
+        while let Some(i) = stack.pop() {
+            all.push(i);
+            for &(creditor, _) in self.of.owed_by(i as usize) {
+                let c = creditor as usize;
+                if round[c].is_some() && !reached[c] {
+                    reached[c] = true;
+                    stack.push(creditor);
+                }
+            }
+        }
+        all.sort_unstable();
+        all
+    }
 }
 
 /// What a defaulted bank pays in all, given its inflow.
@@ -258,7 +313,7 @@ fn defaulted_payment(
 }
 
 /// The claims indexed both ways: what each bank is owed and what it owes.
-struct ClaimsBy {
+pub(super) struct ClaimsBy {
     to_start: Vec<u32>,
     to: Vec<(u32, Decimal)>,
     by_start: Vec<u32>,
@@ -290,12 +345,12 @@ impl ClaimsBy {
     }
 
     /// (debtor, amount) of every claim of `i`.
-    fn owed_to(&self, i: usize) -> &[(u32, Decimal)] {
+    pub(super) fn owed_to(&self, i: usize) -> &[(u32, Decimal)] {
         &self.to[self.to_start[i] as usize..self.to_start[i + 1] as usize]
     }
 
     /// (creditor, amount) of every debt of `i`.
-    fn owed_by(&self, i: usize) -> &[(u32, Decimal)] {
+    pub(super) fn owed_by(&self, i: usize) -> &[(u32, Decimal)] {
         &self.by[self.by_start[i] as usize..self.by_start[i + 1] as usize]
     }
 }

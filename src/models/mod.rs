@@ -1,6 +1,7 @@
 //! The standard contagion models, computed over a kind's entities and the
 //! exposures between them: clearing vectors (`clearing.rs`: Eisenberg–Noe,
-//! Rogers–Veraart) and DebtRank (`debtrank.rs`).
+//! Rogers–Veraart, with the solve of one round in `round.rs`) and DebtRank
+//! (`debtrank.rs`).
 //!
 //! These are plain functions of decimals and index lists, with no knowledge of
 //! scripts: the evaluator (`eval/models.rs`) reads a model's inputs through the
@@ -9,3 +10,4 @@
 
 pub mod clearing;
 pub mod debtrank;
+mod round;
