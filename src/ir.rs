@@ -39,6 +39,9 @@ pub(crate) struct Ir {
     pub kinds: Vec<KindDef>,
     pub entities: Vec<EntityDef>,
     pub exposures: Vec<ExposureDef>,
+    /// One per exposure of the script (which come first in `exposures`); the
+    /// exposures of data files and of the host have literals and no span.
+    pub exposure_terms: Vec<ExposureTerms>,
     /// The extra fields of exposures (`{ maturity = 2027-06 }`), one column
     /// each with a value per exposure.
     pub exposure_fields: Vec<ExposureColumn>,
@@ -102,6 +105,36 @@ pub(crate) struct Global {
 pub(crate) struct Root {
     pub node: Node,
     pub locals: u16,
+}
+
+/// The initial value of an entity's stored field: a literal (the usual case,
+/// and every cell of a data file) kept as its value and span, in a tenth of
+/// the memory of a [`Root`], or an expression. Evaluating either costs the
+/// same fuel: one for a literal.
+#[derive(Clone, Debug)]
+pub(crate) enum Init {
+    Const(Value, Span),
+    Expr(Box<Root>),
+}
+
+impl Init {
+    /// A lowered initial value, kept as a value when it is a literal.
+    pub fn of(root: Root) -> Init {
+        match root.node.kind {
+            NodeKind::Const(value) => Init::Const(value, root.node.span),
+            kind => {
+                Init::Expr(Box::new(Root { node: Node { kind, span: root.node.span }, locals: root.locals }))
+            }
+        }
+    }
+
+    /// True if evaluating it draws random numbers.
+    pub fn contains_draw(&self) -> bool {
+        match self {
+            Init::Const(..) => false,
+            Init::Expr(root) => root.node.contains_draw(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -195,7 +228,7 @@ pub(crate) struct EntityDef {
     pub span: Span,
     pub kind: Id,
     /// Initial value of each stored field; local 0 is the entity itself.
-    pub inits: Vec<Root>,
+    pub inits: Vec<Init>,
     pub slot_base: u32,
     pub derived_base: u32,
     /// Exposures in which this entity is the creditor.
@@ -204,13 +237,25 @@ pub(crate) struct EntityDef {
     pub as_debtor: Vec<Id>,
 }
 
+/// One exposure, in 44 bytes: a large world has a million. What only the
+/// script's exposures can have (an expression over params, a span) is in
+/// [`Ir::exposure_terms`].
 #[derive(Clone, Debug)]
 pub(crate) struct ExposureDef {
     pub creditor: Id,
     pub debtor: Id,
-    pub amount: ConstNumber,
-    /// The recovery rate (0 when the script gives none).
-    pub recovery: Option<ConstNumber>,
+    /// The amount when it is a literal (zero when it is an expression).
+    pub amount: Decimal,
+    /// The recovery rate when one is given (zero when it is an expression).
+    pub recovery: Option<Decimal>,
+}
+
+/// What a script's exposure may have beyond an [`ExposureDef`]: amounts and
+/// recovery rates computed from params, and where a bad rate is reported.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ExposureTerms {
+    pub amount: Option<Box<Root>>,
+    pub recovery: Option<Box<Root>>,
     /// Where a bad recovery rate is reported: the rate, or the whole exposure.
     pub recovery_span: Span,
 }
@@ -260,11 +305,12 @@ impl Ir {
     #[inline]
     pub fn literal_exposure(&self, x: Id) -> (Decimal, Decimal) {
         let def = &self.exposures[x as usize];
-        let literal = |n: &ConstNumber| match n {
-            ConstNumber::Literal(n) => *n,
-            ConstNumber::Expr(_) => Decimal::ZERO,
-        };
-        (literal(&def.amount), def.recovery.as_ref().map_or(Decimal::ZERO, literal))
+        (def.amount, def.recovery.unwrap_or(Decimal::ZERO))
+    }
+
+    /// Where a bad recovery rate of exposure `x` is reported.
+    pub fn recovery_span(&self, x: Id) -> Span {
+        self.exposure_terms.get(x as usize).map_or(Span::default(), |t| t.recovery_span)
     }
 }
 
@@ -278,6 +324,14 @@ pub(crate) enum ConstNumber {
 }
 
 impl ConstNumber {
+    /// The literal (zero for an expression) and the expression.
+    pub fn split(self) -> (Decimal, Option<Box<Root>>) {
+        match self {
+            ConstNumber::Literal(n) => (n, None),
+            ConstNumber::Expr(root) => (Decimal::ZERO, Some(root)),
+        }
+    }
+
     /// A lowered expression, folded when it is a literal.
     pub fn fold(root: Root) -> ConstNumber {
         match root.node.kind {

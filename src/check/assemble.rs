@@ -69,7 +69,7 @@ impl<'a> Checker<'a> {
             .collect();
         let mut slot = vars.len() as u32;
         let mut derived = lets.len() as u32;
-        let mut entities = Vec::new();
+        let mut entities = Vec::with_capacity(self.entities.len());
         for (e, slot_info) in self.entities.iter().enumerate() {
             let kind = slot_info.kind.unwrap_or(0);
             let k = &kinds[kind as usize];
@@ -99,7 +99,7 @@ impl<'a> Checker<'a> {
             entities[exposure.creditor as usize].as_creditor.push(x as Id);
             entities[exposure.debtor as usize].as_debtor.push(x as Id);
         }
-        let literal_exposures = literal_exposures(&self.exposures);
+        let literal_exposures = literal_exposures(&self.exposures, &self.exposure_terms);
         let mut models = std::mem::take(&mut self.models);
         for model in &mut models {
             model.cell = derived;
@@ -135,6 +135,7 @@ impl<'a> Checker<'a> {
                 columns
             },
             exposures: std::mem::take(&mut self.exposures),
+            exposure_terms: std::mem::take(&mut self.exposure_terms),
             literal_exposures,
             creditor_kind: self.creditor_kind,
             debtor_kind: self.debtor_kind,
@@ -153,23 +154,22 @@ impl<'a> Checker<'a> {
 }
 
 /// What a run needs to know of exposures that are all literals (see [`Ir`]).
-pub(super) fn literal_exposures(exposures: &[ExposureDef]) -> Option<LiteralExposures> {
+pub(super) fn literal_exposures(
+    exposures: &[ExposureDef],
+    terms: &[ExposureTerms],
+) -> Option<LiteralExposures> {
+    if terms.iter().any(|t| t.amount.is_some() || t.recovery.is_some()) {
+        return None;
+    }
     let mut fuel = 0u64;
     let mut bad_recovery = None;
     for (x, exposure) in exposures.iter().enumerate() {
-        let ConstNumber::Literal(_) = exposure.amount else { return None };
         fuel += 1;
-        match &exposure.recovery {
-            None => {}
-            Some(ConstNumber::Literal(r)) => {
-                fuel += 1;
-                if bad_recovery.is_none()
-                    && (*r < rust_decimal::Decimal::ZERO || *r > rust_decimal::Decimal::ONE)
-                {
-                    bad_recovery = Some(x as Id);
-                }
+        if let Some(r) = exposure.recovery {
+            fuel += 1;
+            if bad_recovery.is_none() && (r < rust_decimal::Decimal::ZERO || r > rust_decimal::Decimal::ONE) {
+                bad_recovery = Some(x as Id);
             }
-            Some(ConstNumber::Expr(_)) => return None,
         }
     }
     Some(LiteralExposures { fuel, bad_recovery })

@@ -59,14 +59,14 @@ impl<'a> Checker<'a> {
 
     /// The initial values of data entity `d` of kind `kind`: its cells where
     /// it has them, else the kind's defaults.
-    pub(super) fn lower_data_entity(&mut self, d: u32, kind: Id) -> Vec<Root> {
+    pub(super) fn lower_data_entity(&mut self, d: u32, kind: Id) -> Vec<Init> {
         let data = &self.data.entities;
         let Some(entity) = data.get(d as usize) else { return Vec::new() };
-        let mut inits: Vec<Root> = self.kinds[kind as usize]
+        let mut inits: Vec<Init> = self.kinds[kind as usize]
             .fields
             .iter()
             .filter(|f| !f.ast.derived)
-            .map(|f| f.root.clone().unwrap_or_else(|| Root::constant(Value::None)))
+            .map(|f| f.root.clone().map_or(Init::Const(Value::None, Span::default()), Init::of))
             .collect();
         for (field, value) in entity.values {
             let Some(name) = data.fields.get(*field as usize) else { continue };
@@ -83,7 +83,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if let Some(init) = inits.get_mut(index) {
-                *init = Root::constant(value.clone());
+                *init = Init::Const(value.clone(), Span::default());
             }
         }
         inits

@@ -308,7 +308,7 @@ impl<'a> Checker<'a> {
                     }
                     None => field.root.clone().unwrap_or_else(|| Root::constant(Value::None)),
                 };
-                inits.push(root);
+                inits.push(Init::of(root));
             }
             self.entity_inits.push(inits);
         }
@@ -321,6 +321,7 @@ impl<'a> Checker<'a> {
         // A large world has a million: no doubling on top of the syntax tree.
         let count = self.file.items.iter().filter(|item| matches!(item, Item::Exposure(_))).count();
         self.exposures.reserve_exact(count);
+        self.exposure_terms.reserve_exact(count);
         // Data exposures (of files, then of a host's `World`) come after the script's.
         for item in &self.file.items {
             let Item::Exposure(x) = item else { continue };
@@ -377,7 +378,14 @@ impl<'a> Checker<'a> {
                         kinds.push(k);
                     }
                 }
-                self.exposures.push(ExposureDef { creditor: c, debtor: d, amount, recovery, recovery_span });
+                let (amount, amount_expr) = amount.split();
+                let (recovery, recovery_expr) = match recovery.map(ConstNumber::split) {
+                    Some((rate, expr)) => (Some(rate), expr),
+                    None => (None, None),
+                };
+                self.exposures.push(ExposureDef { creditor: c, debtor: d, amount, recovery });
+                let terms = ExposureTerms { amount: amount_expr, recovery: recovery_expr, recovery_span };
+                self.exposure_terms.push(terms);
             }
         }
         self.lower_data_exposures(&mut creditor_kinds, &mut debtor_kinds);

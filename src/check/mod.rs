@@ -229,8 +229,10 @@ pub(crate) struct Checker<'a> {
     problems: Vec<Problem>,
     /// Every declared name. The keys are copies, allocated one after another while
     /// declaring, not borrowed from the syntax tree: a million lookups in a large
-    /// file then find them in a few megabytes instead of all over the tree.
-    names: HashMap<Box<str>, (Decl, Span)>,
+    /// file then find them in a few megabytes instead of all over the tree. The
+    /// hash is fast and has a fixed seed (a "did you mean" over the keys sees
+    /// them in the same order in every run).
+    names: HashMap<Box<str>, (Decl, Span), foldhash::fast::FixedState>,
     scenario: ScenarioInfo,
     params: Vec<GlobalSlot<'a>>,
     vars: Vec<GlobalSlot<'a>>,
@@ -244,8 +246,10 @@ pub(crate) struct Checker<'a> {
     data_mismatches: Vec<data::Mismatch>,
     /// The data's exposures (see [`check`]), until they are lowered.
     data_exposures: Vec<ExposureDef>,
-    entity_inits: Vec<Vec<Root>>,
+    entity_inits: Vec<Vec<Init>>,
     exposures: Vec<ExposureDef>,
+    /// One per exposure of the script (see [`Ir::exposure_terms`]).
+    exposure_terms: Vec<ExposureTerms>,
     exposure_fields: Vec<ExposureColumn>,
     /// The kind of every exposure's debtor and creditor, when all share one.
     debtor_kind: Option<Id>,
@@ -305,7 +309,7 @@ impl<'a> Checker<'a> {
             problems: Vec::new(),
             suggestions: std::cell::Cell::new(SUGGESTION_BUDGET),
             unparsed: file.unparsed_names.iter().map(String::as_str).collect(),
-            names: HashMap::new(),
+            names: HashMap::default(),
             scenario: ScenarioInfo {
                 title: None,
                 start: None,
@@ -323,6 +327,7 @@ impl<'a> Checker<'a> {
             data_exposures: Vec::new(),
             entity_inits: Vec::new(),
             exposures: Vec::new(),
+            exposure_terms: Vec::new(),
             exposure_fields: Vec::new(),
             debtor_kind: None,
             creditor_kind: None,

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use super::items::{DataColumn, DataItems, SCRIPT_ENTITY};
 use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem, did_you_mean};
-use crate::ir::{ConstNumber, ExposureDef};
+use crate::ir::ExposureDef;
 use crate::source::Span;
 use crate::syntax;
 use crate::value::{Type, Value};
@@ -120,6 +120,7 @@ impl World {
         // The types the extra columns take in this file (from earlier files or the script first).
         let mut types: Vec<Option<(Type, Option<Where>)>> =
             extras.iter().map(|&(_, e)| self.extras[e].ty.map(|t| (t, self.extras[e].typed_at))).collect();
+        let (mut previous_creditor, mut last_creditor) = (String::new(), None);
         table.rows(|row| {
             let row = match row {
                 Ok(row) => row,
@@ -205,7 +206,18 @@ impl World {
                     u32::MAX
                 }
             };
-            let creditor = end(c, creditor, false);
+            // Files list a creditor's exposures together: the creditor of
+            // the row before is not looked up again.
+            let creditor = match last_creditor {
+                Some(e) if c == previous_creditor => e,
+                _ => {
+                    let e = end(c, creditor, false);
+                    last_creditor = (e != u32::MAX).then_some(e);
+                    previous_creditor.clear();
+                    previous_creditor.push_str(c);
+                    e
+                }
+            };
             let debtor = end(d, debtor, true);
             read.push(exposure(creditor, debtor, value, recovery_value));
         });
@@ -356,13 +368,7 @@ pub(super) fn exposure(
     amount: Decimal,
     recovery: Option<Decimal>,
 ) -> ExposureDef {
-    ExposureDef {
-        creditor,
-        debtor,
-        amount: ConstNumber::Literal(amount),
-        recovery: recovery.map(ConstNumber::Literal),
-        recovery_span: Span::default(),
-    }
+    ExposureDef { creditor, debtor, amount, recovery }
 }
 
 /// A column's name can be read as `x.NAME`.

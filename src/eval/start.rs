@@ -106,7 +106,7 @@ impl Machine {
                     let slot = entity.slot_base + i as u32;
                     let value = match field_overrides.iter().find(|(s, _)| *s == slot) {
                         Some((_, v)) => v.clone(),
-                        None => eval_root(&mut ev, init, Some(e as u32)).map_err(at_start)?,
+                        None => eval_init(&mut ev, init, Some(e as u32)).map_err(at_start)?,
                     };
                     ev.st.slots[slot as usize] = value;
                 }
@@ -129,19 +129,25 @@ impl Machine {
                 ev.st.fuel -= literal.fuel;
                 if let Some(x) = literal.bad_recovery {
                     let (_, recovery) = ir.literal_exposure(x);
-                    return Err(at_start(bad_recovery(recovery, ir.exposures[x as usize].recovery_span)));
+                    return Err(at_start(bad_recovery(recovery, ir.recovery_span(x))));
                 }
             } else {
                 ev.st.exposures.reserve_exact(ir.exposures.len());
             }
-            for x in ir.exposures.iter().filter(|_| literal.is_none()) {
-                let amount = const_number(&mut ev, &x.amount, x.recovery_span).map_err(at_start)?;
-                let recovery = match &x.recovery {
-                    Some(r) => const_number(&mut ev, r, x.recovery_span).map_err(at_start)?,
+            for (i, x) in ir.exposures.iter().enumerate().filter(|_| literal.is_none()) {
+                let terms = ir.exposure_terms.get(i);
+                let span = ir.recovery_span(i as Id);
+                let amount_expr = terms.and_then(|t| t.amount.as_deref());
+                let amount = const_number(&mut ev, x.amount, amount_expr, span).map_err(at_start)?;
+                let recovery = match x.recovery {
+                    Some(r) => {
+                        let expr = terms.and_then(|t| t.recovery.as_deref());
+                        const_number(&mut ev, r, expr, span).map_err(at_start)?
+                    }
                     None => Decimal::ZERO,
                 };
                 if recovery < Decimal::ZERO || recovery > Decimal::ONE {
-                    return Err(at_start(bad_recovery(recovery, x.recovery_span)));
+                    return Err(at_start(bad_recovery(recovery, span)));
                 }
                 ev.st.exposures.push((amount, recovery));
             }
@@ -432,6 +438,20 @@ pub(super) fn eval_root(ev: &mut Evaluator, root: &Root, entity: Option<u32>) ->
     value
 }
 
+/// An entity's initial value: a literal costs the fuel of the one node it was.
+fn eval_init(ev: &mut Evaluator, init: &Init, entity: Option<u32>) -> Result<Value, Fault> {
+    match init {
+        Init::Const(value, span) => {
+            if ev.st.fuel == 0 {
+                return Err(expr::out_of_fuel(*span));
+            }
+            ev.st.fuel -= 1;
+            Ok(value.clone())
+        }
+        Init::Expr(root) => eval_root(ev, root, entity),
+    }
+}
+
 pub(super) fn bad_recovery(recovery: Decimal, span: Span) -> Fault {
     Fault::new(
         codes::run::bad_recovery,
@@ -441,18 +461,23 @@ pub(super) fn bad_recovery(recovery: Decimal, span: Span) -> Fault {
     )
 }
 
-/// An exposure's amount or recovery rate. A literal costs the fuel of the
-/// one node it was.
-pub(super) fn const_number(ev: &mut Evaluator, number: &ConstNumber, span: Span) -> Result<Decimal, Fault> {
-    match number {
-        ConstNumber::Literal(n) => {
+/// An exposure's amount or recovery rate: the expression when it has one,
+/// else the literal, which costs the fuel of the one node it was.
+pub(super) fn const_number(
+    ev: &mut Evaluator,
+    literal: Decimal,
+    formula: Option<&Root>,
+    span: Span,
+) -> Result<Decimal, Fault> {
+    match formula {
+        None => {
             if ev.st.fuel == 0 {
                 return Err(expr::out_of_fuel(span));
             }
             ev.st.fuel -= 1;
-            Ok(*n)
+            Ok(literal)
         }
-        ConstNumber::Expr(root) => Ok(eval_root(ev, root, None)?.as_number().unwrap_or_default()),
+        Some(root) => Ok(eval_root(ev, root, None)?.as_number().unwrap_or_default()),
     }
 }
 

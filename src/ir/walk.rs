@@ -15,7 +15,7 @@ impl Ir {
         self.params.iter().any(|p| p.uncertain.is_some())
             || self.vars.iter().any(|v| v.expr.node.contains_draw())
             || self.kinds.iter().flat_map(|k| &k.fields).any(|f| !f.derived && f.expr.node.contains_draw())
-            || self.entities.iter().flat_map(|e| &e.inits).any(|r| r.node.contains_draw())
+            || self.entities.iter().flat_map(|e| &e.inits).any(Init::contains_draw)
     }
 }
 
