@@ -92,6 +92,8 @@ impl World {
         let max = self.limits.max_entities;
         let already = self.script_entities + self.entities.len();
         let mut values: Vec<(u32, Value)> = Vec::new();
+        // About one entity a line: the table of names grows once.
+        self.data_names.reserve(table.text.bytes().filter(|&b| b == b'\n').count());
         table.rows(|row| {
             let row = match row {
                 Ok(row) => row,
@@ -123,7 +125,7 @@ impl World {
                 problems.push(problem);
                 return;
             }
-            self.data_names.insert(name.to_string(), origin);
+            self.data_names.insert(name, origin);
             let line = u32::try_from(row.line).unwrap_or(u32::MAX);
             self.entities.push(name, kind_id, source, line, &values);
         });

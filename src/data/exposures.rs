@@ -317,7 +317,7 @@ impl World {
                 continue;
             }
             let what = if u.debtor { "debtor" } else { "creditor" };
-            let candidates = self.data_names.keys().map(String::as_str).chain(
+            let candidates = self.entities.iter().map(|e| e.name).chain(
                 self.script_names.iter().filter(|(_, (_, w))| *w == "entity").map(|(n, _)| n.as_str()),
             );
             let help = did_you_mean(&u.name, candidates).unwrap_or_else(|| {

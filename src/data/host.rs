@@ -65,7 +65,7 @@ impl World {
             if !good {
                 continue;
             }
-            self.data_names.insert(name.clone(), origin);
+            self.data_names.insert(name, origin);
             let kind_id = intern(&mut self.entities.kinds, &self.kinds[k].name);
             self.entities.push(name, kind_id, source, number as u32, &values);
         }
@@ -158,7 +158,7 @@ impl World {
                 self.script.line_of(span.start)
             )));
         }
-        let previous = *self.data_names.get(name)?;
+        let previous = self.data_names.get(name)?;
         Some(problem(self.first_declared(previous)))
     }
 
@@ -186,7 +186,7 @@ impl World {
         }
         let mut end = |name: &str, what: &str| {
             self.endpoint(name).ok_or_else(|| {
-                let candidates = self.data_names.keys().map(String::as_str).chain(
+                let candidates = self.entities.iter().map(|e| e.name).chain(
                     self.script_names.iter().filter(|(_, (_, w))| *w == "entity").map(|(n, _)| n.as_str()),
                 );
                 let help = did_you_mean(name, candidates).unwrap_or_else(|| {

@@ -13,6 +13,7 @@ mod entities;
 mod exposures;
 mod host;
 mod items;
+mod names;
 mod rows;
 mod table;
 

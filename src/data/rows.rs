@@ -93,7 +93,7 @@ pub(crate) struct World {
     /// The types of the script's exposures' extra fields given as literals.
     pub(super) script_fields: HashMap<String, Type>,
     /// Entities from data files and the host, by name.
-    pub(super) data_names: Names<Origin>,
+    pub(super) data_names: super::names::DataNames,
     /// Script entities that exposures name, by name and as numbered.
     pub(super) script_refs: Names<u32>,
     pub(super) script_entity_names: Vec<String>,
@@ -163,7 +163,7 @@ impl World {
             script_entities: 0,
             script_exposures: 0,
             script_fields: HashMap::new(),
-            data_names: Names::default(),
+            data_names: Default::default(),
             script_refs: Names::default(),
             script_entity_names: Vec::new(),
             files: Vec::new(),
@@ -276,7 +276,7 @@ impl World {
                 self.script.line_of(span.start)
             )));
         }
-        let previous = *self.data_names.get(name)?;
+        let previous = self.data_names.get(name)?;
         if previous.file == origin.file {
             return Some(
                 problem
