@@ -68,7 +68,7 @@ pub(super) fn solve(
     let start: Vec<Decimal> = affected.iter().map(|&i| share[i as usize]).collect();
     let m = affected.len();
     let mut raw = vec![Decimal::ZERO; m];
-    let mut nudge: Option<Vec<f64>> = None;
+    let mut nudge: Option<(Vec<bool>, Vec<f64>)> = None;
     let mut nudged = false;
     for _ in 0..PASSES {
         let pass = exact(banks, affected, share, &mut raw, budget)?;
@@ -89,10 +89,14 @@ pub(super) fn solve(
             return give_up(affected, share, &start);
         };
         let close = worst <= CLOSE;
-        if close && nudge.is_none() {
-            nudge = system.nudge(budget, affected)?;
-            if nudge.is_none() {
-                return give_up(affected, share, &start);
+        if close {
+            // The banks held at 0 are not raised, so the direction leaves them out.
+            let held: Vec<bool> = (0..m).map(|k| d[k] <= lo[k]).collect();
+            if nudge.as_ref().is_none_or(|(mask, _)| *mask != held) {
+                match system.nudge(&held, budget, affected)? {
+                    Some(v) => nudge = Some((held, v)),
+                    None => return give_up(affected, share, &start),
+                }
             }
         }
         for (k, &i) in affected.iter().enumerate() {
@@ -102,7 +106,7 @@ pub(super) fn solve(
             }
             let mut step = d[k];
             if close {
-                step += NUDGE * nudge.as_ref().map_or(0.0, |v| v[k]);
+                step += NUDGE * nudge.as_ref().map_or(0.0, |(_, v)| v[k]);
             }
             let s = share[i];
             let next = if d[k] <= lo[k] {
@@ -330,15 +334,25 @@ impl System {
         Ok(Some(d))
     }
 
-    /// A direction `v > 0` with `(I − J) v ≈ 1` (`None`: the sweeps do not
-    /// converge, the round's system is singular or nearly so).
-    fn nudge(&self, budget: &mut Budget, affected: &[u32]) -> Result<Option<Vec<f64>>, ClearingError> {
+    /// A direction `v ≥ 0`, zero on the banks `held` at 0 and with
+    /// `(I − J) v ≈ 1` on the others (`None`: the sweeps do not converge, the
+    /// round's system is singular or nearly so).
+    fn nudge(
+        &self,
+        held: &[bool],
+        budget: &mut Budget,
+        affected: &[u32],
+    ) -> Result<Option<Vec<f64>>, ClearingError> {
         let m = self.fixed.len();
-        let mut v = vec![1.0; m];
+        let mut v: Vec<f64> = held.iter().map(|&h| if h { 0.0 } else { 1.0 }).collect();
         let mut next = vec![0.0; m];
         for sweeps in 1..=SWEEPS {
             let mut change = 0.0f64;
             for k in 0..m {
+                if held[k] {
+                    next[k] = 0.0;
+                    continue;
+                }
                 let x = 1.0 + self.apply(k, &v);
                 change = change.max((x - v[k]).abs() / x);
                 next[k] = x;
