@@ -403,9 +403,14 @@ impl Run {
         let mut frame = vec![Value::None; root.locals as usize];
         let mut ev = Evaluator { ir: &inner.ir, st: &mut self.machine.st, derived_owner: &inner.owners };
         ev.eval(&root.node, &mut frame).map_err(|fault| {
-            let problem =
-                RunFault { fault, context: vec![format!("at step {}", self.machine.st.step)] }.into_problem();
-            Error::Script(Box::new(Diagnostics::new(&source, vec![problem])))
+            // A fault in a derived value of the script is shown in the script.
+            let (shown, context) = if fault.in_script {
+                (&inner.ir.source, vec![format!("at step {}, evaluating `{text}`", self.machine.st.step)])
+            } else {
+                (&source, vec![format!("at step {}", self.machine.st.step)])
+            };
+            let problem = RunFault { fault, context }.into_problem();
+            Error::Script(Box::new(Diagnostics::new(shown, vec![problem])))
         })
     }
 

@@ -29,6 +29,10 @@ pub(crate) struct FaultData {
     pub span: Span,
     pub label: String,
     pub help: Option<String>,
+    /// True when the fault arose computing one of the script's derived
+    /// values, so its span is in the script even when the evaluation began in
+    /// an expression typed later (`Run::evaluate`).
+    pub in_script: bool,
 }
 
 impl std::ops::Deref for Fault {
@@ -51,11 +55,24 @@ impl Fault {
         span: Span,
         label: impl Into<String>,
     ) -> Fault {
-        Fault(Box::new(FaultData { code, message: message.into(), span, label: label.into(), help: None }))
+        Fault(Box::new(FaultData {
+            code,
+            message: message.into(),
+            span,
+            label: label.into(),
+            help: None,
+            in_script: false,
+        }))
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Fault {
         self.0.help = Some(help.into());
+        self
+    }
+
+    /// Marks the fault as one whose span is in the script.
+    pub fn in_script(mut self) -> Fault {
+        self.0.in_script = true;
         self
     }
 
@@ -269,7 +286,7 @@ impl Evaluator<'_> {
             let result = self.compute_model(m, span);
             self.st.stack.pop();
             self.st.computing[d as usize] = false;
-            let value = result?;
+            let value = result.map_err(Fault::in_script)?;
             self.st.derived[d as usize] = Some(value.clone());
             return Ok(value);
         }
@@ -279,7 +296,7 @@ impl Evaluator<'_> {
             let result = self.compute_solve(s, span);
             self.st.stack.pop();
             self.st.computing[d as usize] = false;
-            let value = result?;
+            let value = result.map_err(Fault::in_script)?;
             self.st.derived[d as usize] = Some(value.clone());
             return Ok(value);
         }
@@ -297,7 +314,7 @@ impl Evaluator<'_> {
                 let result = self.solved_value(s, i, entity, span);
                 self.st.stack.pop();
                 self.st.computing[d as usize] = false;
-                let value = result?;
+                let value = result.map_err(Fault::in_script)?;
                 self.st.derived[d as usize] = Some(value.clone());
                 return Ok(value);
             }
@@ -315,7 +332,7 @@ impl Evaluator<'_> {
         self.st.stack.pop();
         self.st.give_frame(frame);
         self.st.computing[d as usize] = false;
-        let value = result?;
+        let value = result.map_err(Fault::in_script)?;
         self.st.derived[d as usize] = Some(value.clone());
         Ok(value)
     }
