@@ -288,6 +288,14 @@ impl<'a> Checker<'a> {
             .position(|m| m.kind == kind && matches!(m.spec, ModelSpec::Clearing { .. }) == clearing);
         let Some(model) = found else {
             let kind_name = &self.kinds[kind as usize].ast.name.name;
+            // A declaration for the kind that was refused has its own error.
+            let refused = self.file.items.iter().any(|item| {
+                matches!(item, syntax::Item::Model(d)
+                    if d.kind.name == *kind_name && (d.model == ModelKind::Clearing) == clearing)
+            });
+            if refused {
+                return error_node(span);
+            }
             let declare = if clearing {
                 format!("clearing {kind_name} eisenberg_noe {{ external = pari_passu }}")
             } else {
