@@ -348,6 +348,75 @@ let p = clearing_payment(a)
     assert!(e.contains("bad_model_input") && e.contains("`alpha` is 1.2"), "{e}");
 }
 
+/// The same failures as `cascade` prints them: the code, the message, the
+/// declaration labelled and what to do. A model's input is checked when the
+/// run computes the model, so these are run-time diagnostics.
+#[test]
+fn bad_model_inputs_print_as_diagnostics() {
+    let printed = |script: &str| {
+        let error = match Engine::new().compile(script, "t.cascade") {
+            Err(e) => e,
+            Ok(program) => {
+                let mut run = program.run().unwrap();
+                run.step().and_then(|_| run.evaluate("p")).expect_err("the model should fail")
+            }
+        };
+        let rendered = error.diagnostics().map(|d| d.render(cascade::RenderStyle::Plain));
+        format!("{}\n----- SCRIPT\n{script}", rendered.unwrap_or_else(|| error.to_string()))
+    };
+    insta::assert_snapshot!(
+        "model_negative_external_assets",
+        printed(
+            "kind Bank { external_assets = 0, external_liabilities = 0 }
+entity a: Bank { external_assets = -5 }
+entity b: Bank { external_assets = 1 }
+exposure a -> b = 1
+clearing Bank eisenberg_noe { external = senior }
+let p = clearing_payment(a)
+"
+        )
+    );
+    insta::assert_snapshot!(
+        "model_missing_fields",
+        printed("kind Bank { equity = 1 }\nentity a: Bank {}\ndebtrank Bank\nlet p = distress(a)\n")
+    );
+    insta::assert_snapshot!(
+        "model_shock_outside_0_1",
+        printed(
+            "kind Bank { equity = 1, shock = 0, value = 1 }\nentity a: Bank { shock = 1.5 }\ndebtrank Bank\nlet p = distress(a)\n"
+        )
+    );
+}
+
+/// Differential DebtRank on two banks that hold 99.9% of their equity in each
+/// other's debt, after a shock of 0.01%: each step passes on 0.999 of the last
+/// increase, so the distress settles near 10% only after some 55,000 steps of
+/// ever smaller increases, past the budget of 10,000 looks per bank and
+/// exposure. The run fails, naming the banks.
+#[test]
+fn a_differential_debtrank_that_does_not_settle_names_the_banks() {
+    let script = "kind Bank { equity = 100, shock = 0, value = 1 }
+entity a: Bank { shock = 0.01% }
+entity b: Bank {}
+exposure a -> b = 99.9
+exposure b -> a = 99.9
+debtrank Bank differential
+let p = distress(a)
+";
+    let program = Engine::new().compile(script, "t.cascade").unwrap();
+    let mut run = program.run().unwrap();
+    let error = run.step().and_then(|_| run.evaluate("p")).expect_err("it should not settle");
+    let printed = error.diagnostics().map(|d| d.render(cascade::RenderStyle::Plain)).unwrap_or_default();
+    assert!(
+        printed.contains("cascade::run::not_settled") && printed.contains("still changing: `a`"),
+        "{printed}"
+    );
+    // The error arose in the script's model, not in the expression `p`: it is
+    // shown at the declaration.
+    assert!(printed.contains("debtrank Bank differential") && printed.contains("this DebtRank"), "{printed}");
+    insta::assert_snapshot!("differential_debtrank_not_settled", printed);
+}
+
 /// A clearing is computed again only when an input changes, and then agrees
 /// with a clearing of the new inputs.
 #[test]

@@ -95,6 +95,7 @@ fn oscillating_values_are_named_when_they_do_not_settle() {
     assert!(e.contains("cascade::run::not_settled"), "{e}");
     assert!(e.contains("did not settle in 50 sweeps"), "{e}");
     assert!(e.contains("`a.x` (1 then 0), `b.x` (1 then 0)"), "{e}");
+    insta::assert_snapshot!("solve_not_settled", e);
 }
 
 #[test]
