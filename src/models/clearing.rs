@@ -191,7 +191,7 @@ pub fn clear(
     for &i in &defaulted {
         let i = i as usize;
         let total = banks.inflow(i, &share)?;
-        payment[i] = defaulted_payment(method, assets[i], liabilities[i], total, banks.owed[i])?;
+        payment[i] = defaulted_payment(method, assets[i], total, banks.owed[i])?;
     }
     Ok(Clearing { payment, round, shortfall, owed: banks.owed, work: budget.spent })
 }
@@ -297,7 +297,6 @@ impl Banks<'_> {
 fn defaulted_payment(
     method: Method,
     assets: Decimal,
-    _liabilities: Decimal,
     inflow: Decimal,
     owed: Decimal,
 ) -> Result<Decimal, ClearingError> {
