@@ -8,6 +8,10 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+/// The most bytes a script or a data file may have, whatever an engine's
+/// limits say: spans are 32-bit offsets. A larger limit counts as this.
+pub const MAX_TEXT_BYTES: usize = u32::MAX as usize;
+
 /// A byte range `start..end` in a source file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {

@@ -212,13 +212,22 @@ fn a_run_time_error_keeps_the_text_of_what_ran() {
 fn limits_beyond_their_ceiling_are_refused_not_clamped() {
     let script = temp_script("ceiling.cascade", "var x = 0\nrule r: while true then x += 1\nexpect x > 0\n");
     let script = script.to_str().unwrap();
-    for (flag, value) in [("--max-nesting", "1000"), ("--max-expression-depth", "5000")] {
+    let flags = [
+        ("--max-nesting", "1000"),
+        ("--max-expression-depth", "5000"),
+        // Spans are 32-bit offsets: no text of 4 GiB or more.
+        ("--max-source-bytes", "4294967296"),
+        ("--max-data-bytes", "4294967296"),
+    ];
+    for (flag, value) in flags {
         let output = cascade(&["check", script, flag, value]).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{flag}");
         let message = stderr(&output);
         assert!(message.contains(&format!("invalid value '{value}' for '{flag} <N>'")), "{message}");
     }
     let output = cascade(&["check", script, "--max-nesting", "256"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = cascade(&["check", script, "--max-data-bytes", "4294967295"]).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     // `--horizon` over the step limit: a diagnostic and exit 1, not a shorter run.
     let output = cascade(&["run", script, "--horizon", "2000000"]).output().unwrap();

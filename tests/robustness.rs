@@ -632,3 +632,14 @@ fn thousands_of_problems_render_the_first_two_hundred() {
         "{rendered}"
     );
 }
+
+/// Spans are 32-bit offsets, so an engine takes no text of 4 GiB or more,
+/// whatever a host sets.
+#[test]
+fn text_limits_stop_at_4_gib() {
+    let engine = Engine::new().max_source_bytes(usize::MAX).max_data_bytes(usize::MAX);
+    let shown = format!("{engine:?}");
+    assert_eq!(cascade::source::MAX_TEXT_BYTES, 4_294_967_295);
+    assert!(shown.contains("max_source_bytes: 4294967295"), "{shown}");
+    assert!(shown.contains("max_data_bytes: 4294967295"), "{shown}");
+}

@@ -41,11 +41,11 @@ pub(crate) struct Limits {
     /// Keep at most this many records (firings, values read, changes) in a run's trace.
     #[arg(long, value_name = "N")]
     pub(crate) max_trace: Option<u64>,
-    /// Read at most this many bytes of script.
-    #[arg(long, value_name = "N")]
+    /// Read at most this many bytes of script (at most 4294967295).
+    #[arg(long, value_name = "N", value_parser = at_most(cascade::source::MAX_TEXT_BYTES))]
     pub(crate) max_source_bytes: Option<usize>,
-    /// Read at most this many bytes from one data file.
-    #[arg(long, value_name = "N")]
+    /// Read at most this many bytes from one data file (at most 4294967295).
+    #[arg(long, value_name = "N", value_parser = at_most(cascade::source::MAX_TEXT_BYTES))]
     pub(crate) max_data_bytes: Option<usize>,
 }
 

@@ -11,20 +11,22 @@ use crate::diagnostic::{Diagnostics, Problem};
 use crate::source::{SourceFile, Span};
 
 impl Engine {
-    /// At most this many bytes of script text (default 16 MiB): a file is read
+    /// At most this many bytes of script text (default 16 MiB; at most
+    /// [`MAX_TEXT_BYTES`](crate::source::MAX_TEXT_BYTES), 4 GiB − 1): a file is read
     /// no further, and a longer text passed to [`Engine::compile`] is refused
     /// (`cascade::limit::source`).
     pub fn max_source_bytes(mut self, bytes: usize) -> Engine {
-        self.max_source_bytes = bytes;
+        self.max_source_bytes = bytes.min(crate::source::MAX_TEXT_BYTES);
         self
     }
 
-    /// At most this many bytes in one data file (default 256 MiB): a longer
+    /// At most this many bytes in one data file (default 256 MiB; at most
+    /// [`MAX_TEXT_BYTES`](crate::source::MAX_TEXT_BYTES), 4 GiB − 1): a longer
     /// file that a [`DataLoader`](crate::DataLoader) returns is refused at its
     /// `from "NAME"` (`cascade::limit::data`). A loader reading files can read
     /// them no further with [`DataFile::read`](crate::DataFile::read).
     pub fn max_data_bytes(mut self, bytes: usize) -> Engine {
-        self.max_data_bytes = bytes;
+        self.max_data_bytes = bytes.min(crate::source::MAX_TEXT_BYTES);
         self
     }
 
