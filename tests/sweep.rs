@@ -697,3 +697,17 @@ fn a_run_and_a_sweep_write_provenance_documents_of_one_shape() {
     assert_eq!(data.len(), 2, "{sweep}");
     assert!(data.iter().all(|f| f["sha256"].as_str().unwrap().len() == 64 && f["path"].is_string()));
 }
+
+/// `cascade merge` reads a bounded amount of each shard: a device that never
+/// ends is refused, and a file longer than `--max-input-bytes` is refused,
+/// saying how to raise the limit.
+#[test]
+fn merging_reads_only_files_and_pipes_within_the_limit() {
+    let e = usage_error(&["merge", "/dev/zero"]);
+    assert!(e.contains("not a regular file or a pipe"), "{e}");
+    let file = temp_script("long.csv", &"x".repeat(300));
+    let e = usage_error(&["merge", &file, "--max-input-bytes", "100"]);
+    assert!(e.contains("longer than 100 bytes") && e.contains("--max-input-bytes"), "{e}");
+    let e = usage_error(&["merge", &file, "--max-input-bytes", "4294967296"]);
+    assert!(e.contains("--max-input-bytes"), "{e}");
+}

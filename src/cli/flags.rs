@@ -59,7 +59,7 @@ pub(crate) struct Verbosity {
 
 /// A `--max-...` value of at most `ceiling`: the engine would count a larger
 /// one as `ceiling`, so it is refused rather than silently lowered.
-fn at_most(ceiling: usize) -> clap::builder::RangedU64ValueParser<usize> {
+pub(crate) fn at_most(ceiling: usize) -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::<usize>::new().range(0..=ceiling as u64)
 }
 

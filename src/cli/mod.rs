@@ -183,6 +183,9 @@ enum Command {
         /// Write the merged output's provenance as JSON to FILE.
         #[arg(long = "provenance", value_name = "FILE")]
         provenance: Option<PathBuf>,
+        /// Read at most this many bytes of each shard and of each sidecar (default 256 MiB, at most 4294967295).
+        #[arg(long, value_name = "N", default_value_t = cascade::DataFile::DEFAULT_MAX_BYTES, value_parser = flags::at_most(cascade::source::MAX_TEXT_BYTES))]
+        max_input_bytes: usize,
     },
 }
 
@@ -249,8 +252,8 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(*args),
         Command::Sensitivity(args) => stress::sensitivity(*args),
         Command::Threshold(args) => stress::threshold(*args),
-        Command::Merge { files, output, provenance } => {
-            sweep::merge(&files, output.as_deref(), provenance.as_deref())
+        Command::Merge { files, output, provenance, max_input_bytes } => {
+            sweep::merge(&files, output.as_deref(), provenance.as_deref(), max_input_bytes)
         }
     };
     match result {

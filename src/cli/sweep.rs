@@ -311,12 +311,26 @@ fn progress(total: u64) -> indicatif::ProgressBar {
 /// `cascade merge FILES... [-o FILE] [--provenance FILE]`: each CSV shard's
 /// provenance is read from `FILE.provenance.json` beside it, and the merged
 /// CSV's is written beside the output in the same way.
-pub fn merge(files: &[PathBuf], output: Option<&Path>, provenance: Option<&Path>) -> Result<(), Failure> {
+pub fn merge(
+    files: &[PathBuf],
+    output: Option<&Path>,
+    provenance: Option<&Path>,
+    max_bytes: usize,
+) -> Result<(), Failure> {
+    // A regular file or a pipe, at most `max_bytes`, UTF-8 (never `/dev/zero`
+    // read until memory runs out).
     let read = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|e| {
-            out::err(&format!("error: cannot read `{}`: {e}\n", path.display()));
+        let fail = |message: String| {
+            out::err(&format!("error: cannot read `{}`: {message}\n", path.display()));
             Failure::Usage
-        })
+        };
+        let file = cascade::DataFile::read(path, max_bytes).map_err(fail)?;
+        if file.bytes.len() > max_bytes {
+            return Err(fail(format!(
+                "it is longer than {max_bytes} bytes (raise the limit with `--max-input-bytes`)"
+            )));
+        }
+        String::from_utf8(file.bytes).map_err(|e| fail(format!("it is not UTF-8 text ({e})")))
     };
     let mut parts = Vec::new();
     for file in files {
