@@ -242,7 +242,11 @@ mod tests {
         let mut t = timeline(COUNTER);
         for _ in 0..9 {
             t.advance(&[]).expect("a step");
+            // A snapshot at every step, whatever the clock said (whether a
+            // step takes one depends on how long it took).
+            t.snapshots.push(Snapshot { run: t.current.clone(), cost: BUDGET });
         }
+        assert!(t.snapshots.len() >= 10);
         for s in &mut t.snapshots {
             s.cost = BUDGET;
         }
