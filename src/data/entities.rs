@@ -28,15 +28,8 @@ impl World {
         let mut name_column = None;
         let mut columns: Vec<Option<(usize, u32)>> = Vec::new();
         for (i, header) in table.header.iter().enumerate() {
-            if let Some(first) = table.header.iter().take(i).position(|h| h == header) {
-                problems.push(
-                    Problem::error(
-                        codes::data::duplicate_column,
-                        format!("the column `{header}` appears twice"),
-                    )
-                    .label(table.header_cell(i), "again here")
-                    .label(table.header_cell(first), "first here"),
-                );
+            if let Some(problem) = table.duplicate_column(i) {
+                problems.push(problem);
                 columns.push(None);
                 continue;
             }

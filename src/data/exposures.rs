@@ -70,15 +70,8 @@ impl World {
         // Each further column is an extra field: which one.
         let mut extras: Vec<(usize, usize)> = Vec::new();
         for (i, header) in table.header.iter().enumerate() {
-            if let Some(first) = table.header[..i].iter().position(|h| h == header) {
-                problems.push(
-                    Problem::error(
-                        codes::data::duplicate_column,
-                        format!("the column `{header}` appears twice"),
-                    )
-                    .label(table.header_cell(i), "again here")
-                    .label(table.header_cell(first), "first here"),
-                );
+            if let Some(problem) = table.duplicate_column(i) {
+                problems.push(problem);
                 continue;
             }
             if BUILT_IN.contains(&header.as_str()) {

@@ -133,6 +133,17 @@ impl Table {
         cell_span(self.text.as_bytes(), self.header_span.start as usize, i)
     }
 
+    /// The problem of header cell `i` if an earlier column has its name.
+    pub fn duplicate_column(&self, i: usize) -> Option<Problem> {
+        let header = self.header.get(i)?;
+        let first = self.header[..i].iter().position(|h| h == header)?;
+        Some(
+            Problem::error(codes::data::duplicate_column, format!("the column `{header}` appears twice"))
+                .label(self.header_cell(i), "again here")
+                .label(self.header_cell(first), "first here"),
+        )
+    }
+
     /// The span of cell `i` of a row (the end of the line if the row is shorter).
     pub fn cell_span(&self, row: &Row, i: usize) -> Span {
         cell_span(self.text.as_bytes(), row.start, i)
