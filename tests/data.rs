@@ -259,3 +259,102 @@ let undated_c = count(x for x in exposures_of(c) where x.maturity == 2026-03)
     let text = render(&error);
     assert!(text.contains("maturity"), "the fields are listed: {text}");
 }
+
+/// A file of exposures large enough to be read in chunks on several threads
+/// (a plain file of more than a few hundred kilobytes) gives what reading it
+/// row by row gives: the same exposures, and the same diagnostics in the same
+/// order, capped the same. The row-by-row reader is the one a file with a
+/// quoted cell takes, so each file is loaded as it is and with one harmless
+/// cell quoted in its last row (far from every problem, so that the
+/// diagnostics' snippets are the same).
+#[test]
+fn a_file_read_in_chunks_gives_what_reading_it_row_by_row_gives() {
+    const ROWS: usize = 60_000; // about 1.1 MB: several chunks
+    let banks: String = std::iter::once("name,capital\n".to_string())
+        .chain((0..1000).map(|i| format!("b{i},{}k\n", 50 + i % 70)))
+        .collect();
+    // Exposures name data entities, a script entity (`hub`) and an entity of
+    // a file declared after them (`late0`), which wait for the end.
+    let row = |i: usize| {
+        let creditor = if i % 7001 == 3 { "late0".to_string() } else { format!("b{}", i / 60) };
+        let debtor = match i {
+            _ if i % 5003 == 7 => "hub".to_string(),
+            _ if (i * 7 + 1) % 1000 == i / 60 => format!("b{}", (i / 60 + 1) % 1000),
+            _ => format!("b{}", (i * 7 + 1) % 1000),
+        };
+        format!("{creditor},{debtor},{}k,{}%\n", i % 97 + 1, i % 90 + 5)
+    };
+    let clean: Vec<String> =
+        std::iter::once("creditor,debtor,amount,recovery\n".to_string()).chain((0..ROWS).map(row)).collect();
+    let quoted = |lines: &[String]| {
+        let mut lines = lines.to_vec();
+        let last = lines.last_mut().expect("rows");
+        let cells: Vec<&str> = last.split(',').collect();
+        *last = format!("{},{},\"{}\",{}", cells[0], cells[1], cells[2], cells[3..].join(","));
+        lines.concat().into_bytes()
+    };
+    let script = r#"
+kind Bank { capital = 0, let losses = exposure_losses(self) }
+entity hub: Bank { capital = 1m }
+entities Bank from "banks.csv"
+exposures from "exposures.csv"
+entities Bank from "late.csv"
+at 1 then default(b3)
+at 1 then default(hub)
+for b: Bank when not b.defaulted and b.losses > b.capital then default(b)
+"#;
+    let compile = |exposures: Vec<u8>| {
+        let data = files(&[
+            ("banks.csv", banks.as_bytes()),
+            ("late.csv", b"name,capital\nlate0,1k\n"),
+            ("exposures.csv", &exposures),
+        ]);
+        engine(data).compile(script, "chunks.cascade")
+    };
+    // Clean: every bank's losses and default, step by step.
+    let outcome = |exposures: Vec<u8>| {
+        let mut run = compile(exposures).expect("it compiles").run().expect("it starts");
+        run.run_to_end().expect("it runs");
+        let names = (0..1000).map(|i| format!("b{i}")).chain(["hub".into(), "late0".into()]);
+        names
+            .map(|n| (value(&mut run, &format!("{n}.losses")), value(&mut run, &format!("{n}.defaulted"))))
+            .collect::<Vec<_>>()
+    };
+    let quoted_clean = quoted(&clean);
+    assert_ne!(quoted_clean, clean.concat().into_bytes(), "the last row has a quoted cell");
+    let chunked = outcome(clean.concat().into_bytes());
+    assert_eq!(chunked, outcome(quoted_clean));
+    assert!(chunked.iter().filter(|(_, d)| d == "true").count() > 2, "the contagion spreads");
+
+    // Problems in every chunk, more than a file shows: bad amounts, bad and
+    // out-of-range recoveries, self-exposures, wrong widths.
+    let mut bad = clean.clone();
+    for (n, i) in (1..ROWS - 10).step_by(ROWS / 37).enumerate() {
+        let (c, d) = (format!("b{}", (i - 1) / 60), format!("b{}", (i * 3) % 1000));
+        bad[i] = match n % 5 {
+            0 => format!("{c},{d},12q,35%\n"),
+            1 => format!("{c},{d},1k,140%\n"),
+            2 => format!("{c},{c},1k,40%\n"),
+            3 => format!("{c},{d},1k\n"),
+            _ => format!("{c},{d},1k,x%\n"),
+        };
+    }
+    // And more than a file shows within one chunk.
+    for line in &mut bad[30_000..30_025] {
+        *line = line.replacen("k,", "q,", 1);
+    }
+    let failed = |exposures: Vec<u8>| render(&compile(exposures).err().expect("the file has problems"));
+    let chunked = failed(bad.concat().into_bytes());
+    assert_eq!(chunked, failed(quoted(&bad)));
+    assert!(chunked.contains("more problems in this file (only the first 20 are shown)"), "{chunked}");
+
+    // Unknown names in every chunk, reported when all files are read.
+    let mut unknown = clean.clone();
+    for (n, i) in (1..ROWS - 10).step_by(ROWS / 31).enumerate() {
+        unknown[i] =
+            if n % 2 == 0 { format!("nobody{n},b1,1k,35%\n") } else { format!("b2,nobody{n},1k,35%\n") };
+    }
+    let chunked = failed(unknown.concat().into_bytes());
+    assert_eq!(chunked, failed(quoted(&unknown)));
+    assert!(chunked.contains("unknown entity `nobody0`") && chunked.contains("more problems"), "{chunked}");
+}

@@ -20,7 +20,7 @@ use crate::value::{Type, Value};
 use super::DataFile;
 use super::cells;
 use super::rows::{MAX_PROBLEMS_PER_FILE, Problems, Text, World, admit, bad_cell, line_of, missing_column};
-use super::table::{Table, cell_span};
+use super::table::{Row, Table, cell_span};
 
 /// The built-in fields of an exposure: the other columns are extra fields.
 const BUILT_IN: [&str; 4] = ["creditor", "debtor", "amount", "recovery"];
@@ -28,14 +28,14 @@ const BUILT_IN: [&str; 4] = ["creditor", "debtor", "amount", "recovery"];
 /// An exposure's creditor or debtor that no file had declared when its row
 /// was read.
 pub(super) struct Unresolved {
-    file: usize,
+    pub file: usize,
     /// The exposure (an index into `World::exposures`).
-    row: usize,
-    debtor: bool,
-    name: String,
+    pub row: usize,
+    pub debtor: bool,
+    pub name: String,
     /// Where its record starts, and the cell's column.
-    record: usize,
-    column: usize,
+    pub record: usize,
+    pub column: usize,
 }
 
 /// A cell of a file: the file's number and the cell's span.
@@ -101,6 +101,14 @@ impl World {
         let (Some(creditor), Some(debtor), Some(amount)) = (creditor, debtor, amount) else {
             return Err(problems.into_diagnostics(&table.source()));
         };
+        let columns = Columns { creditor, debtor, amount, recovery };
+        // A plain file, with no extra field (whose type its first cell may
+        // decide), is read in chunks on several threads.
+        if extras.is_empty()
+            && let Some(chunks) = self.chunks_to_read(&table)
+        {
+            return self.exposures_in_chunks(table, columns, &chunks, problems);
+        }
         // A bad header cell is reported with the rows' problems, all at once.
         let mut rows = 0;
         let first_row = self.exposures.len();
@@ -122,40 +130,10 @@ impl World {
             if !admit(&table, row, &mut problems, &mut rows, (already, max), "exposures") {
                 return;
             }
-            let Some(value) = cells::number(row.cell(amount)) else {
-                problems.push(bad_cell(&table, row, amount, "amount", Some(Type::Number)));
-                return;
+            let (value, recovery_value, c, d) = match checked(&table, row, columns) {
+                Ok(read) => read,
+                Err(problem) => return problems.push(problem),
             };
-            let recovery_value = match recovery.map(|r| (r, row.cell(r))) {
-                None | Some((_, "")) => None,
-                Some((r, text)) => match cells::number(text) {
-                    Some(n) if (Decimal::ZERO..=Decimal::ONE).contains(&n) => Some(n),
-                    Some(_) => {
-                        problems.push(
-                            Problem::error(
-                                codes::data::bad_recovery,
-                                format!("a recovery of `{text}` is outside 0% to 100%"),
-                            )
-                            .label(table.cell_span(row, r), "`recovery` should be between 0% and 100%")
-                            .help("write a share: `40%` or `0.4`"),
-                        );
-                        return;
-                    }
-                    None => {
-                        problems.push(bad_cell(&table, row, r, "recovery", Some(Type::Number)));
-                        return;
-                    }
-                },
-            };
-            let (c, d) = (row.cell(creditor), row.cell(debtor));
-            if c == d && !c.is_empty() {
-                problems.push(
-                    Problem::error(codes::check::self_exposure, format!("`{c}` cannot be exposed to itself"))
-                        .label(table.cell_span(row, debtor), "creditor and debtor are the same")
-                        .label(table.cell_span(row, creditor), "the creditor"),
-                );
-                return;
-            }
             let mut good = true;
             for (n, &(i, extra)) in extras.iter().enumerate() {
                 let text = row.cell(i);
@@ -351,6 +329,52 @@ impl World {
                 .collect(),
         })
     }
+}
+
+/// The columns of a file of exposures.
+#[derive(Clone, Copy)]
+pub(super) struct Columns {
+    pub creditor: usize,
+    pub debtor: usize,
+    pub amount: usize,
+    pub recovery: Option<usize>,
+}
+
+/// A row's amount, recovery, creditor and debtor (names, not looked up), or
+/// its first problem.
+pub(super) fn checked<'r>(
+    table: &Table,
+    row: &'r Row,
+    columns: Columns,
+) -> Result<(Decimal, Option<Decimal>, &'r str, &'r str), Problem> {
+    let Some(value) = cells::number(row.cell(columns.amount)) else {
+        return Err(bad_cell(table, row, columns.amount, "amount", Some(Type::Number)));
+    };
+    let recovery = match columns.recovery.map(|r| (r, row.cell(r))) {
+        None | Some((_, "")) => None,
+        Some((r, text)) => match cells::number(text) {
+            Some(n) if (Decimal::ZERO..=Decimal::ONE).contains(&n) => Some(n),
+            Some(_) => {
+                return Err(Problem::error(
+                    codes::data::bad_recovery,
+                    format!("a recovery of `{text}` is outside 0% to 100%"),
+                )
+                .label(table.cell_span(row, r), "`recovery` should be between 0% and 100%")
+                .help("write a share: `40%` or `0.4`"));
+            }
+            None => return Err(bad_cell(table, row, r, "recovery", Some(Type::Number))),
+        },
+    };
+    let (c, d) = (row.cell(columns.creditor), row.cell(columns.debtor));
+    if c == d && !c.is_empty() {
+        return Err(Problem::error(
+            codes::check::self_exposure,
+            format!("`{c}` cannot be exposed to itself"),
+        )
+        .label(table.cell_span(row, columns.debtor), "creditor and debtor are the same")
+        .label(table.cell_span(row, columns.creditor), "the creditor"));
+    }
+    Ok((value, recovery, c, d))
 }
 
 /// An exposure as the IR holds it, its creditor and debtor numbered as data

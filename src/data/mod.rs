@@ -9,6 +9,7 @@
 //! problem loads nothing, and neither does the program.
 
 mod cells;
+mod chunks;
 mod entities;
 mod exposures;
 mod host;

@@ -20,6 +20,31 @@ pub(crate) struct Table {
     pub header: Vec<String>,
     /// Where the header's line starts and ends.
     pub header_span: Span,
+    /// True if the text has no quote and no lone `\r`: its records are its
+    /// lines (see [`is_plain`]), so it can be cut into [`Chunk`]s.
+    plain: bool,
+}
+
+/// A stretch of whole lines of a plain file (no quote: a line never
+/// continues a record of the line before), read on its own by
+/// [`Table::chunk_rows`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Chunk {
+    /// Its first byte (the start of a line) and the byte after its last line.
+    pub start: usize,
+    pub end: usize,
+    /// The line of `start` (from 1).
+    pub line: u64,
+    /// How many line breaks it holds: at most one row each, and one more
+    /// for a last line without a break.
+    pub breaks: u64,
+}
+
+impl Chunk {
+    /// The most rows it can hold.
+    pub fn max_rows(&self) -> usize {
+        self.breaks as usize + 1
+    }
 }
 
 /// One row: its cells (trimmed of spaces) and where the record starts.
@@ -120,7 +145,8 @@ impl Table {
         let start = record.position().map_or(0, |p| p.byte() as usize);
         let header = record.iter().map(|b| String::from_utf8_lossy(b).trim().to_string()).collect::<Vec<_>>();
         let end = line_end(text.as_bytes(), start);
-        Ok(Table { name: name.to_string(), header_span: Span::new(start, end), header, text })
+        let plain = is_plain(text.as_bytes());
+        Ok(Table { name: name.to_string(), header_span: Span::new(start, end), header, text, plain })
     }
 
     /// The file as a source for diagnostics (a copy of its text).
@@ -158,17 +184,54 @@ impl Table {
     /// CSV reader cannot read (an unclosed quote) is given as a problem, and
     /// ends the reading.
     pub fn rows(&self, each: impl FnMut(Result<&Row, Problem>)) {
-        if is_plain(self.text.as_bytes()) { self.plain_rows(each) } else { self.csv_rows(each) }
+        if self.plain { self.plain_rows(each) } else { self.csv_rows(each) }
+    }
+
+    /// A plain file (no quotes) cut at line breaks into stretches of about
+    /// `size` bytes, in order, the first holding the header; `None` for a
+    /// file with quotes, whose records may run over several lines. Reading
+    /// each with [`Table::chunk_rows`] gives [`Table::rows`]'s rows, in the
+    /// same order, with the same offsets and lines.
+    pub fn chunks(&self, size: usize) -> Option<Vec<Chunk>> {
+        if !self.plain {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        let mut chunks = Vec::with_capacity(bytes.len() / size.max(1) + 1);
+        let (mut start, mut line) = (0usize, 1u64);
+        // The first chunk holds the header: the first line that is not empty.
+        let header = bytes.iter().position(|&b| b != b'\n' && b != b'\r').unwrap_or(0);
+        while start < bytes.len() {
+            let cut = (start + size.max(1)).max(if start == 0 { header } else { 0 }).min(bytes.len());
+            let end = bytes[cut..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| cut + i + 1);
+            let breaks = bytes[start..end].iter().filter(|&&b| b == b'\n').count() as u64;
+            chunks.push(Chunk { start, end, line, breaks });
+            start = end;
+            line += breaks;
+        }
+        Some(chunks)
+    }
+
+    /// The rows of one chunk of a plain file (see [`Table::chunks`]): the
+    /// header is skipped in the first, which holds it.
+    pub fn chunk_rows(&self, chunk: Chunk, each: impl FnMut(Result<&Row, Problem>)) {
+        self.plain_rows_in(chunk, chunk.start == 0, each)
     }
 
     /// The rows of a file without quotes: each line split at its commas, in
     /// one pass over the bytes (what the `csv` crate reads from such a file,
     /// at a fraction of its cost).
-    fn plain_rows(&self, mut each: impl FnMut(Result<&Row, Problem>)) {
+    fn plain_rows(&self, each: impl FnMut(Result<&Row, Problem>)) {
+        let whole = Chunk { start: 0, end: self.text.len(), line: 1, breaks: 0 };
+        self.plain_rows_in(whole, true, each)
+    }
+
+    /// The rows of the lines of `chunk`; `first` if its first record is the header.
+    fn plain_rows_in(&self, chunk: Chunk, mut first: bool, mut each: impl FnMut(Result<&Row, Problem>)) {
         let text = self.text.as_str();
-        let bytes = text.as_bytes();
+        let bytes = &text.as_bytes()[..chunk.end];
         let mut cells: Vec<(u32, u32)> = Vec::new();
-        let (mut start, mut line, mut first) = (0usize, 1u64, true);
+        let (mut start, mut line) = (chunk.start, chunk.line);
         while start < bytes.len() {
             cells.clear();
             let mut cell = start;
@@ -241,7 +304,13 @@ impl Table {
 /// True if the text has no quote and no line ending but `\n` and `\r\n`:
 /// its records are its lines and its cells what lies between commas.
 fn is_plain(text: &[u8]) -> bool {
-    !text.iter().enumerate().any(|(i, &b)| b == b'"' || (b == b'\r' && text.get(i + 1) != Some(&b'\n')))
+    // Blocks without a quote or a `\r` (almost all) are passed over a block
+    // at a time, without a branch per byte.
+    let suspect = |block: &[u8]| block.iter().fold(false, |seen, &b| seen | (b == b'"') | (b == b'\r'));
+    let lone_cr = |i: usize| text[i] == b'\r' && text.get(i + 1) != Some(&b'\n');
+    text.chunks(64).enumerate().all(|(n, block)| {
+        !suspect(block) || (n * 64..n * 64 + block.len()).all(|i| text[i] != b'"' && !lone_cr(i))
+    })
 }
 
 fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
@@ -323,23 +392,49 @@ mod tests {
         for text in texts {
             assert!(is_plain(text.as_bytes()), "{text:?}");
             let table = Table::open("t.csv", text.as_bytes().to_vec()).unwrap_or_else(|_| panic!("{text:?}"));
-            let read = |plain: bool| {
+            // 0: the csv crate; 1: the plain reader; 2 and more: chunks of that many bytes.
+            let read = |how: usize| {
                 let mut rows = Vec::new();
                 let mut each = |row: Result<&Row, Problem>| {
                     let row = row.unwrap_or_else(|_| panic!("{text:?}"));
                     let cells: Vec<String> = (0..row.len()).map(|i| row.raw(i).to_string()).collect();
                     rows.push((row.start, row.line, cells));
                 };
-                if plain {
-                    table.plain_rows(&mut each)
-                } else {
-                    table.csv_rows(&mut each)
+                match how {
+                    0 => table.csv_rows(&mut each),
+                    1 => table.plain_rows(&mut each),
+                    size => {
+                        let chunks = table.chunks(size - 1).unwrap_or_else(|| panic!("{text:?}"));
+                        assert_eq!(chunks.first().map(|c| c.start), Some(0), "{text:?}");
+                        assert_eq!(chunks.last().map(|c| c.end), Some(text.len()), "{text:?}");
+                        for pair in chunks.windows(2) {
+                            assert_eq!(pair[0].end, pair[1].start, "{text:?}");
+                            assert_eq!(pair[0].line + pair[0].breaks, pair[1].line, "{text:?}");
+                        }
+                        for chunk in chunks {
+                            table.chunk_rows(chunk, &mut each);
+                        }
+                    }
                 }
                 rows
             };
-            assert_eq!(read(true), read(false), "{text:?}");
+            let csv = read(0);
+            for how in 1..text.len() + 3 {
+                assert_eq!(read(how), csv, "{text:?}, {how}");
+            }
         }
         assert!(!is_plain(b"a,\"b\"\n"));
         assert!(!is_plain(b"a\rb\n"));
+        let long = "x,y\n".repeat(40);
+        assert!(is_plain(long.as_bytes()));
+        for (at, byte) in [(0, "\""), (63, "\""), (64, "\r"), (130, "\""), (long.len() - 1, "\r")] {
+            let mut bad = long.clone();
+            bad.replace_range(at..at + 1, byte);
+            assert!(!is_plain(bad.as_bytes()), "{at}");
+        }
+        let mut crlf = long.replace('\n', "\r\n");
+        assert!(is_plain(crlf.as_bytes()));
+        crlf.pop();
+        assert!(!is_plain(crlf.as_bytes()), "a lone `\\r` at the end");
     }
 }

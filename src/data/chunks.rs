@@ -1,0 +1,156 @@
+//! A large plain file of exposures read in chunks, on several threads.
+//!
+//! A file without quotes (`Table::chunks`) is cut at line breaks into
+//! stretches of about [`CHUNK_BYTES`]; each is read on its own, on rayon's
+//! threads, into its exposures, the names it could not find among the data
+//! entities and its problems (capped as a file's are). The table of names is
+//! only read meanwhile: the entities were loaded before. The chunks are then
+//! taken in file order, so what comes out is what reading the file row by row
+//! gives, byte for byte, whatever the number of threads:
+//! - the problems: a chunk keeps its first [`MAX_PROBLEMS_PER_FILE`] and counts
+//!   the rest; the file's first ones are among the chunks' first ones, taken in
+//!   order, and the count adds up;
+//! - the names a chunk did not find (script entities, entities of a later file,
+//!   unknown names) are looked up in order, creditor before debtor, as the
+//!   row-by-row reader looks them up (the script's entities are numbered in the
+//!   order exposures first name them);
+//! - the limit on exposures: chunks are used only when the file cannot go over
+//!   it (it has fewer lines than the exposures still allowed), so no row
+//!   depends on how many came before it.
+
+use rayon::prelude::*;
+
+use super::exposures::{Columns, Unresolved, checked, exposure};
+use super::names::DataNames;
+use super::rows::{MAX_PROBLEMS_PER_FILE, Problems, Text, World, admit};
+use super::table::{Chunk, Table};
+use crate::diagnostic::Diagnostics;
+use crate::ir::ExposureDef;
+
+/// About this many bytes of a file are read at a time (10,000 exposures or
+/// so): large enough that a chunk's start costs nothing, small enough that
+/// the threads finish together.
+pub(super) const CHUNK_BYTES: usize = 256 << 10;
+
+/// What one chunk gave.
+struct Part {
+    /// Its rows (the header not counted), good or not.
+    rows: usize,
+    read: Vec<ExposureDef>,
+    /// Names not among the data entities: `row` is an index into `read`.
+    pending: Vec<Unresolved>,
+    problems: Problems,
+}
+
+impl World {
+    /// The chunks to read `table` in, if there are several and it cannot go
+    /// over the limit on exposures.
+    pub(super) fn chunks_to_read(&self, table: &Table) -> Option<Vec<Chunk>> {
+        let chunks = table.chunks(CHUNK_BYTES)?;
+        let most: usize = chunks.iter().map(Chunk::max_rows).sum();
+        let already = self.script_exposures + self.exposures.len();
+        let within = already.saturating_add(most) <= self.limits.max_exposures;
+        (chunks.len() > 1 && within).then_some(chunks)
+    }
+
+    /// Reads a plain file of exposures with no extra field in `chunks`, after
+    /// its header's `problems`: what [`World::exposures`] gives for it.
+    pub(super) fn exposures_in_chunks(
+        &mut self,
+        table: Table,
+        columns: Columns,
+        chunks: &[Chunk],
+        mut problems: Problems,
+    ) -> Result<usize, Diagnostics> {
+        let file = self.files.len();
+        let names = &self.data_names;
+        let parts: Vec<Part> =
+            chunks.par_iter().map(|&chunk| read_chunk(&table, chunk, columns, names, file)).collect();
+        let first_row = self.exposures.len();
+        let total: usize = parts.iter().map(|p| p.read.len()).sum();
+        let mut read: Vec<ExposureDef> = Vec::with_capacity(total);
+        let (mut rows, mut unresolved) = (0, Vec::new());
+        for mut part in parts {
+            rows += part.rows;
+            for problem in part.problems.list {
+                problems.push(problem);
+            }
+            problems.more += part.problems.more;
+            let base = first_row + read.len();
+            for mut u in part.pending {
+                match self.endpoint(&u.name) {
+                    Some(e) => {
+                        let x = &mut part.read[u.row];
+                        *(if u.debtor { &mut x.debtor } else { &mut x.creditor }) = e;
+                    }
+                    None => {
+                        u.row += base;
+                        unresolved.push(u);
+                    }
+                }
+            }
+            read.append(&mut part.read);
+        }
+        self.files.push(Text { name: table.name, text: table.text, name_column: 0 });
+        if !problems.is_empty() {
+            return Err(problems.into_diagnostics(&self.files[file].source()));
+        }
+        if self.exposures.is_empty() {
+            self.exposures = read;
+        } else {
+            self.exposures.append(&mut read);
+        }
+        self.unresolved.append(&mut unresolved);
+        Ok(rows)
+    }
+}
+
+/// The rows of one chunk: checked, their names looked up among the data
+/// entities only.
+fn read_chunk(table: &Table, chunk: Chunk, columns: Columns, names: &DataNames, file: usize) -> Part {
+    let mut part = Part {
+        rows: 0,
+        read: Vec::with_capacity(chunk.max_rows()),
+        pending: Vec::new(),
+        problems: Problems::new(),
+    };
+    let (mut previous_creditor, mut last_creditor) = (String::new(), None);
+    table.chunk_rows(chunk, |row| {
+        let row = match row {
+            Ok(row) => row,
+            Err(problem) => return part.problems.push(problem),
+        };
+        // No limit here: the file is within it (`World::chunks_to_read`).
+        if !admit(table, row, &mut part.problems, &mut part.rows, (0, usize::MAX), "exposures") {
+            return;
+        }
+        let (amount, recovery, c, d) = match checked(table, row, columns) {
+            Ok(read) => read,
+            Err(problem) => return part.problems.push(problem),
+        };
+        let index = part.read.len();
+        let pending = &mut part.pending;
+        let mut end = |name: &str, column: usize, debtor: bool| match names.get(name) {
+            Some(origin) => origin.index,
+            None => {
+                let record = row.start;
+                pending.push(Unresolved { file, row: index, debtor, name: name.to_string(), record, column });
+                u32::MAX
+            }
+        };
+        let creditor = match last_creditor {
+            Some(e) if c == previous_creditor => e,
+            _ => {
+                let e = end(c, columns.creditor, false);
+                last_creditor = (e != u32::MAX).then_some(e);
+                previous_creditor.clear();
+                previous_creditor.push_str(c);
+                e
+            }
+        };
+        let debtor = end(d, columns.debtor, true);
+        part.read.push(exposure(creditor, debtor, amount, recovery));
+    });
+    debug_assert!(part.problems.list.len() <= MAX_PROBLEMS_PER_FILE);
+    part
+}
