@@ -343,7 +343,10 @@ for b: Bank when not b.defaulted and b.losses > b.capital then default(b)
     for line in &mut bad[30_000..30_025] {
         *line = line.replacen("k,", "q,", 1);
     }
-    let failed = |exposures: Vec<u8>| render(&compile(exposures).err().expect("the file has problems"));
+    let failed = |exposures: Vec<u8>| match compile(exposures) {
+        Ok(_) => panic!("the file has problems"),
+        Err(error) => render(&error),
+    };
     let chunked = failed(bad.concat().into_bytes());
     assert_eq!(chunked, failed(quoted(&bad)));
     assert!(chunked.contains("more problems in this file (only the first 20 are shown)"), "{chunked}");
