@@ -70,6 +70,9 @@ pub(crate) struct Ir {
     pub slot_count: u32,
     /// Number of derived cells.
     pub derived_count: u32,
+    /// The compiled form of the expressions a step evaluates most (built
+    /// from the trees above when the program is assembled; see `eval::compiled`).
+    pub code: crate::eval::Code,
 }
 
 /// The `scenario` block, with defaults filled in.

@@ -117,7 +117,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        Ir {
+        let mut ir = Ir {
             source: self.source.clone(),
             scenario: self.scenario.clone(),
             params,
@@ -149,7 +149,10 @@ impl<'a> Checker<'a> {
             solves,
             slot_count: slot,
             derived_count: derived,
-        }
+            code: crate::eval::Code::default(),
+        };
+        ir.code = crate::eval::Code::of(&ir);
+        ir
     }
 }
 

@@ -36,7 +36,8 @@ impl Stepper<'_> {
                         }
                     },
                 };
-                let rhs = eval_logged(&mut ev, value, frame, provenance.then_some(&mut reads))?;
+                let code = compiled_effect(ir, path);
+                let rhs = eval_logged(&mut ev, value, code, frame, provenance.then_some(&mut reads))?;
                 if let Some(deferred) = self.m.deferred.as_mut() {
                     // A `together` rule: applied when every instance has fired.
                     deferred.push(Deferred::Write {
@@ -76,7 +77,8 @@ impl Stepper<'_> {
             }
             EffectKindIr::Let { local, value } => {
                 let mut ev = self.ev();
-                let v = eval_logged(&mut ev, value, frame, provenance.then_some(&mut reads))?;
+                let code = compiled_effect(ir, path);
+                let v = eval_logged(&mut ev, value, code, frame, provenance.then_some(&mut reads))?;
                 if let Some(slot) = frame.get_mut(*local as usize) {
                     *slot = v;
                 }
@@ -314,14 +316,25 @@ pub(super) fn combine(op: AssignOp, old: &Value, rhs: &Value, span: Span) -> Res
     super::expr::arithmetic(op, a, b, span).map(Value::Number)
 }
 
-/// Evaluates `node`, logging the values of the names and fields it reads directly.
+/// The compiled value of the effect at `path` (rule, index, depth): only an
+/// effect of the rule itself has one, not one inside an `after`.
+fn compiled_effect(ir: &Ir, (rule, index, depth): (u32, u32, u32)) -> Option<&compiled::Expr> {
+    if depth > 0 {
+        return None;
+    }
+    ir.code.effects.get(rule as usize)?.get(index as usize)?.as_ref()
+}
+
+/// Evaluates `node` (from its compiled form `code` when it has one), logging
+/// the values of the names and fields it reads directly.
 pub(super) fn eval_logged(
     ev: &mut Evaluator,
     node: &Node,
+    code: Option<&compiled::Expr>,
     frame: &mut [Value],
     log: Option<&mut Vec<(ReadKey, Value)>>,
 ) -> Result<Value, Fault> {
-    let value = ev.eval(node, frame)?;
+    let value = ev.eval_with(node, code, frame)?;
     if let Some(log) = log {
         collect_reads(ev, node, frame, log);
     }

@@ -15,73 +15,10 @@ use crate::source::Span;
 use crate::syntax::{BinaryOp, UnaryOp};
 use crate::value::{Value, human};
 
+use super::compiled::{Expr, V};
 use super::state::State;
 
-/// A run-time error inside an expression. Boxed: evaluation returns
-/// `Result<Value, Fault>` at every node, and the error is rare and large.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Fault(Box<FaultData>);
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct FaultData {
-    pub code: &'static str,
-    pub message: String,
-    pub span: Span,
-    pub label: String,
-    pub help: Option<String>,
-    /// True when the fault arose computing one of the script's derived
-    /// values, so its span is in the script even when the evaluation began in
-    /// an expression typed later (`Run::evaluate`).
-    pub in_script: bool,
-}
-
-impl std::ops::Deref for Fault {
-    type Target = FaultData;
-    fn deref(&self) -> &FaultData {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Fault {
-    fn deref_mut(&mut self) -> &mut FaultData {
-        &mut self.0
-    }
-}
-
-impl Fault {
-    pub fn new(
-        code: &'static str,
-        message: impl Into<String>,
-        span: Span,
-        label: impl Into<String>,
-    ) -> Fault {
-        Fault(Box::new(FaultData {
-            code,
-            message: message.into(),
-            span,
-            label: label.into(),
-            help: None,
-            in_script: false,
-        }))
-    }
-
-    pub fn help(mut self, help: impl Into<String>) -> Fault {
-        self.0.help = Some(help.into());
-        self
-    }
-
-    /// Marks the fault as one whose span is in the script.
-    pub fn in_script(mut self) -> Fault {
-        self.0.in_script = true;
-        self
-    }
-
-    pub fn into_data(self) -> FaultData {
-        *self.0
-    }
-}
-
-pub(crate) type Eval<T> = Result<T, Fault>;
+pub(crate) use super::fault::*;
 
 /// Evaluates expressions of one program against one state.
 pub(crate) struct Evaluator<'a> {
@@ -152,6 +89,32 @@ impl Evaluator<'_> {
     #[inline(never)]
     fn eval_on_checked_stack(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
         on_checked_stack(|| self.eval_inner(node, frame))
+    }
+
+    /// Evaluates `node` from its compiled form when it has one (the same
+    /// value, fuel, reads and faults: see `compiled`), else from the tree.
+    #[inline]
+    pub fn eval_with(&mut self, node: &Node, code: Option<&Expr>, frame: &mut [Value]) -> Eval<Value> {
+        match code {
+            Some(code) => self.eval_code(code, frame),
+            None => self.eval(node, frame),
+        }
+    }
+
+    /// Evaluates a compiled expression, with the stack checked as
+    /// [`Evaluator::eval`] does (the compiled form is at most a few dozen
+    /// nodes deep between two such checks).
+    #[inline]
+    pub fn eval_code(&mut self, code: &Expr, frame: &mut [Value]) -> Eval<Value> {
+        if stack_position() > STACK_LIMIT.with(Cell::get) {
+            return self.run(code, frame).map(V::value);
+        }
+        self.eval_code_on_checked_stack(code, frame)
+    }
+
+    #[inline(never)]
+    fn eval_code_on_checked_stack(&mut self, code: &Expr, frame: &mut [Value]) -> Eval<Value> {
+        on_checked_stack(|| self.run(code, frame).map(V::value))
     }
 
     fn eval_inner(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
@@ -301,8 +264,9 @@ impl Evaluator<'_> {
             return Ok(value);
         }
         let lets = self.ir.lets.len() as u32;
-        let (root, owner) = if d < lets {
-            (&self.ir.lets[d as usize].expr, None)
+        let (root, owner, code) = if d < lets {
+            let code = self.ir.code.lets.get(d as usize).and_then(Option::as_ref);
+            (&self.ir.lets[d as usize].expr, None, code)
         } else {
             let (entity, field) = self.derived_owner[(d - lets) as usize];
             let kind = &self.ir.kinds[self.ir.entities[entity as usize].kind as usize];
@@ -318,7 +282,9 @@ impl Evaluator<'_> {
                 self.st.derived[d as usize] = Some(value.clone());
                 return Ok(value);
             }
-            (&def.expr, Some(entity))
+            let code =
+                self.ir.code.fields.get(entity_kind(self.ir, entity)).and_then(|f| f.get(field as usize));
+            (&def.expr, Some(entity), code.and_then(Option::as_ref))
         };
         let mut frame = self.st.take_frame(root.locals as usize);
         if let Some(entity) = owner
@@ -328,7 +294,7 @@ impl Evaluator<'_> {
         }
         self.st.computing[d as usize] = true;
         self.st.stack.push(d);
-        let result = self.eval(&root.node, &mut frame);
+        let result = self.eval_with(&root.node, code, &mut frame);
         self.st.stack.pop();
         self.st.give_frame(frame);
         self.st.computing[d as usize] = false;
@@ -440,15 +406,7 @@ impl Evaluator<'_> {
             _ => return Err(internal(span)),
         };
         if op == BinaryOp::Div && b.is_zero() {
-            // The label is on the divisor itself: it names it whatever the
-            // source (a script, or an expression typed in the REPL).
-            return Err(Fault::new(
-                codes::run::division_by_zero,
-                "division by zero",
-                rhs.span,
-                "this divisor is 0",
-            )
-            .help("guard the division, e.g. `x / max(y, 1)`, or use a `where` filter"));
+            return Err(division_by_zero(rhs.span));
         }
         if op == BinaryOp::Pow {
             return super::maths::power(a, b, lhs.span, span).map(Value::Number);
@@ -491,6 +449,10 @@ impl Evaluator<'_> {
     }
 }
 
+fn entity_kind(ir: &Ir, entity: u32) -> usize {
+    ir.entities[entity as usize].kind as usize
+}
+
 /// A value as an analyst reads it (numbers rounded for reading; see [`human`]).
 pub(crate) fn display_value(ir: &Ir, value: &Value) -> String {
     match value {
@@ -511,14 +473,19 @@ pub(crate) fn display_value(ir: &Ir, value: &Value) -> String {
 }
 
 fn compare(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -> Eval<Value> {
+    self::ordering(op, ordering, span).map(Value::Bool)
+}
+
+/// The truth of `a op b` for a comparison `op`, given how `a` and `b` compare.
+pub(super) fn ordering(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -> Eval<bool> {
     use std::cmp::Ordering::*;
-    Ok(Value::Bool(match op {
+    Ok(match op {
         BinaryOp::Lt => ordering == Less,
         BinaryOp::Le => ordering != Greater,
         BinaryOp::Gt => ordering == Greater,
         BinaryOp::Ge => ordering != Less,
         _ => return Err(internal(span)),
-    }))
+    })
 }
 
 /// `a op b` for `+ - * /` in exact decimals (the divisor is not 0). Every
@@ -558,50 +525,4 @@ pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Re
             "the result is beyond the range of exact decimals (about 7.9e28)",
         )),
     }
-}
-
-/// The fuel ran out while evaluating at `span`.
-pub(crate) fn out_of_fuel(span: Span) -> Fault {
-    Fault::new(
-        codes::limit::fuel,
-        "the run used up its evaluation budget (fuel)",
-        span,
-        "the budget ran out while evaluating this",
-    )
-    .help("the host limits how much work a run may do; raise it with `--max-fuel` or `Engine::max_fuel`")
-}
-
-pub(super) fn overflow(span: Span, doing: &str) -> Fault {
-    Fault::new(
-        codes::run::overflow,
-        format!("arithmetic overflow while {doing}"),
-        span,
-        "the result is beyond the range of exact decimals (about 7.9e28)",
-    )
-}
-
-/// `mean`, `min` or `max` of nothing; `why` says where the elements went.
-pub(super) fn empty(span: Span, name: &str, why: &str) -> Fault {
-    Fault::new(codes::run::empty_aggregate, format!("`{name}` of no elements"), span, why)
-        .help(format!("guard it, e.g. `count(...) > 0 and {name}(...) > x`"))
-}
-
-fn no_value(span: Span) -> Fault {
-    Fault::new(
-        codes::run::no_value,
-        "this has no value",
-        span,
-        "no value here (e.g. `defaulted_at` of an entity that has not defaulted)",
-    )
-    .help("check `e.defaulted` first, or compare with `==` which treats no value as unequal")
-}
-
-fn internal(span: Span) -> Fault {
-    Fault::new(
-        codes::run::internal,
-        "internal error: a value of an unexpected type",
-        span,
-        "while evaluating this",
-    )
-    .help("this is a bug in Cascade; please report it with the script")
 }

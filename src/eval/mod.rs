@@ -20,8 +20,10 @@
 //! in the next step without re-evaluating a condition whose inputs did not change.
 
 mod calls;
+mod compiled;
 mod effects;
 mod expr;
+mod fault;
 pub(crate) mod lint;
 pub(crate) mod maths;
 mod models;
@@ -45,6 +47,7 @@ use crate::source::Span;
 use crate::syntax::{AssignOp, Interpolation};
 use crate::value::{Value, human};
 
+pub(crate) use compiled::Code;
 use effects::collect_reads;
 pub(crate) use expr::{Evaluator, Fault, display_value};
 pub(crate) use models::ModelFacts;

@@ -260,8 +260,10 @@ impl Stepper<'_> {
             let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };
             let mut holds = true;
             let mut outcome = Ok(());
+            let rule_id = inst.rule as usize;
             if let Some(filter) = &rule.filter {
-                match ev.eval(filter, &mut frame) {
+                let code = ir.code.filters.get(rule_id).and_then(Option::as_ref);
+                match ev.eval_with(filter, code, &mut frame) {
                     Ok(v) => holds = matches!(v, Value::Bool(true)),
                     Err(f) => outcome = Err(f),
                 }
@@ -269,7 +271,8 @@ impl Stepper<'_> {
             if let (Ok(()), true, Some(TriggerIr::When(cond) | TriggerIr::While(cond))) =
                 (&outcome, holds, trigger)
             {
-                match ev.eval(cond, &mut frame) {
+                let code = ir.code.conditions.get(rule_id).and_then(Option::as_ref);
+                match ev.eval_with(cond, code, &mut frame) {
                     Ok(v) => holds = matches!(v, Value::Bool(true)),
                     Err(f) => outcome = Err(f),
                 }

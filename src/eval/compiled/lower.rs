@@ -1,0 +1,164 @@
+//! Lowering the checker's trees into the compiled form, once per program.
+
+use super::{Code, Expr, Kind, V};
+use crate::ir::{EffectKindIr, FieldRef, Ir, Node, NodeKind, RuleDef, TriggerIr};
+use crate::syntax::{BinaryOp, UnaryOp};
+use crate::value::{Type, Value};
+
+/// Deeper nodes are left to the tree walk, which grows the stack as it needs:
+/// the compiled form's recursion stays within the red zone of `expr.rs`.
+const MAX_DEPTH: u32 = 32;
+
+impl Code {
+    /// The compiled form of every expression of `ir` that is worth it.
+    pub fn of(ir: &Ir) -> Code {
+        let not_text = |ty: Type| ty != Type::Str;
+        let lets = ir.lets.iter().map(|g| root(ir, &g.expr.node, &[], not_text(g.ty))).collect();
+        let fields = ir
+            .kinds
+            .iter()
+            .enumerate()
+            .map(|(k, kind)| {
+                let mut fields = vec![None; kind.derived_count as usize];
+                for f in kind.fields.iter().filter(|f| f.derived && f.solved.is_none()) {
+                    if let Some(slot) = fields.get_mut(f.index as usize) {
+                        *slot = root(ir, &f.expr.node, &[Some(k as u32)], not_text(f.ty));
+                    }
+                }
+                fields
+            })
+            .collect();
+        let filters = ir
+            .rules
+            .iter()
+            .map(|r| r.filter.as_ref().and_then(|f| root(ir, f, &binder_kinds(r), true)))
+            .collect();
+        let conditions = ir
+            .rules
+            .iter()
+            .map(|r| match &r.trigger {
+                TriggerIr::When(c) | TriggerIr::While(c) => root(ir, c, &binder_kinds(r), true),
+                TriggerIr::At(_) => None,
+            })
+            .collect();
+        let effects = ir
+            .rules
+            .iter()
+            .map(|r| {
+                let kinds = binder_kinds(r);
+                r.effects
+                    .iter()
+                    .map(|e| match &e.kind {
+                        EffectKindIr::Assign { value, .. } | EffectKindIr::Let { value, .. } => {
+                            root(ir, value, &kinds, false)
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        Code { lets, fields, filters, conditions, effects }
+    }
+}
+
+/// The kind of each of a rule's binders (its first locals).
+fn binder_kinds(rule: &RuleDef) -> Vec<Option<u32>> {
+    rule.binders.iter().map(|(_, kind)| Some(*kind)).collect()
+}
+
+/// A root expression compiled, when that is worth it (it is more than a tree)
+/// and its value is not text: its declared type says so (`not_text`), or its
+/// shape does.
+fn root(ir: &Ir, node: &Node, locals: &[Option<u32>], not_text: bool) -> Option<Expr> {
+    let lowering = Lowering { ir, locals };
+    let (expr, known) = lowering.lower(node, 0);
+    match expr.kind {
+        Kind::Tree(_) => None,
+        _ if known || not_text => Some(expr),
+        _ => None,
+    }
+}
+
+struct Lowering<'a> {
+    ir: &'a Ir,
+    /// The kind of the entity in each local, where it is known.
+    locals: &'a [Option<u32>],
+}
+
+impl Lowering<'_> {
+    /// The compiled node and whether its value is certainly not text.
+    fn lower(&self, node: &Node, depth: u32) -> (Expr, bool) {
+        let tree = || (Expr { kind: Kind::Tree(Box::new(node.clone())), span: node.span }, false);
+        if depth > MAX_DEPTH {
+            return tree();
+        }
+        let down = |child: &Node| self.lower(child, depth + 1);
+        let boxed = |child: &Node| Box::new(down(child).0);
+        let not_text = |ty: Type| ty != Type::Str;
+        let (kind, known) = match &node.kind {
+            NodeKind::Const(Value::Str(_)) => return tree(),
+            NodeKind::Const(v) => (Kind::Const(V::of(v)), true),
+            NodeKind::Param(p) => (Kind::Param(*p), not_text(self.ir.params[*p as usize].ty)),
+            NodeKind::Var(v) => (Kind::Var(*v), not_text(self.ir.vars[*v as usize].ty)),
+            NodeKind::Let(l) => (Kind::Let(*l), not_text(self.ir.lets[*l as usize].ty)),
+            NodeKind::Series(s) => (Kind::Series(*s), true),
+            NodeKind::Step => (Kind::Step, true),
+            NodeKind::Date => (Kind::Date, true),
+            NodeKind::Local(i) => (Kind::Local(*i), false),
+            NodeKind::Field { object, field } => {
+                let known = self.kind_of(object).is_some_and(|k| not_text(self.field_type(k, *field)));
+                (Kind::Field { object: boxed(object), field: *field }, known)
+            }
+            NodeKind::ExposureLosses(object) => (Kind::Losses(boxed(object)), true),
+            NodeKind::Unary(UnaryOp::Neg, operand) => (Kind::Neg(boxed(operand)), true),
+            NodeKind::Unary(UnaryOp::Not, operand) => (Kind::Not(boxed(operand)), true),
+            NodeKind::Binary(BinaryOp::And, a, b) => (Kind::And(boxed(a), boxed(b)), true),
+            NodeKind::Binary(BinaryOp::Or, a, b) => (Kind::Or(boxed(a), boxed(b)), true),
+            NodeKind::Binary(op, a, b) => {
+                let (a, a_known) = down(a);
+                let (b, b_known) = down(b);
+                // `==` compares any two values: only when neither may be text.
+                if matches!(op, BinaryOp::Eq | BinaryOp::Ne) && !(a_known && b_known) {
+                    return tree();
+                }
+                (Kind::Binary(*op, Box::new(a), Box::new(b)), true)
+            }
+            NodeKind::Call(function, args) => {
+                (Kind::Call(function, args.iter().map(|a| down(a).0).collect()), true)
+            }
+            NodeKind::Draw(distribution, args) => {
+                (Kind::Draw(*distribution, args.iter().map(|a| down(a).0).collect()), true)
+            }
+            NodeKind::If(branches) => {
+                let [cond, then, otherwise] = &**branches;
+                let (then, then_known) = down(then);
+                let (otherwise, otherwise_known) = down(otherwise);
+                (Kind::If(Box::new([down(cond).0, then, otherwise])), then_known && otherwise_known)
+            }
+            _ => return tree(),
+        };
+        (Expr { kind, span: node.span }, known)
+    }
+
+    /// The kind of the entity `object` evaluates to, where it is plain.
+    fn kind_of(&self, object: &Node) -> Option<u32> {
+        match &object.kind {
+            NodeKind::Local(i) => self.locals.get(*i as usize).copied().flatten(),
+            NodeKind::Const(Value::Entity(e)) => self.ir.entities.get(*e as usize).map(|e| e.kind),
+            _ => None,
+        }
+    }
+
+    fn field_type(&self, kind: u32, field: FieldRef) -> Type {
+        let fields = &self.ir.kinds[kind as usize].fields;
+        let find = |derived: bool, index: u32| {
+            fields.iter().find(|f| f.derived == derived && f.index == index).map_or(Type::Str, |f| f.ty)
+        };
+        match field {
+            FieldRef::Stored(i) => find(false, i),
+            FieldRef::Derived(i) => find(true, i),
+            FieldRef::Defaulted => Type::Bool,
+            FieldRef::DefaultedAt => Type::Number,
+        }
+    }
+}

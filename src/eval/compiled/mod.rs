@@ -1,0 +1,127 @@
+//! The compiled form of the expressions a step evaluates again and again:
+//! rule conditions and `where` filters, lets, derived fields and the values
+//! of effects.
+//!
+//! The checker's tree ([`Node`]) stays what `explain`, the diagnostics, the
+//! provenance walkers and `Run::evaluate` read; it is also what every
+//! expression not compiled here is evaluated from. The compiled form is the
+//! same tree lowered once, when the program is assembled, into nodes that
+//! evaluate to a [`V`]: a `Copy` value (no clone, no drop), through two small
+//! functions (`run.rs`) instead of the tree walk's one large one. Each
+//! compiled node stands for exactly one node of the tree (a field of a local
+//! for two: the field and the local) and does what the tree walk does at that
+//! node, in the same order: it spends one unit of fuel before its operands,
+//! records the same reads, and faults with the same diagnostic at the same
+//! span. A node of a shape not compiled (an aggregate, a template, a host
+//! call, a model, ...) is kept as a tree and evaluated by the tree walk, which
+//! spends its own fuel. So a run spends the same fuel, reads the same cells
+//! and fails at the same place whichever form evaluates an expression.
+//!
+//! Text never enters the compiled form: a leaf that may be text is left to
+//! the tree, and an `==` is compiled only when both sides are of a type known
+//! not to be text.
+
+mod lower;
+mod run;
+
+use rust_decimal::Decimal;
+
+use crate::builtins::Function;
+use crate::ir::{FieldRef, Node};
+use crate::random::Distribution;
+use crate::source::Span;
+use crate::syntax::BinaryOp;
+use crate::value::{Date, Value};
+
+/// The compiled expressions of a program (see the module's documentation);
+/// `None` where an expression is evaluated from its tree.
+#[derive(Debug, Default)]
+pub(crate) struct Code {
+    /// Each let.
+    pub lets: Vec<Option<Expr>>,
+    /// Each kind's derived fields, by their index among the kind's derived fields.
+    pub fields: Vec<Vec<Option<Expr>>>,
+    /// Each rule's `where` filter.
+    pub filters: Vec<Option<Expr>>,
+    /// Each rule's `when` or `while` condition.
+    pub conditions: Vec<Option<Expr>>,
+    /// Each rule's effects (not those inside an `after`): the value of an
+    /// assignment or of an effect's `let`.
+    pub effects: Vec<Vec<Option<Expr>>>,
+}
+
+/// A compiled expression.
+#[derive(Clone, Debug)]
+pub(crate) struct Expr {
+    pub kind: Kind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Kind {
+    Const(V),
+    Param(u32),
+    Var(u32),
+    Let(u32),
+    Series(u32),
+    Step,
+    Date,
+    Local(u16),
+    Field {
+        object: Box<Expr>,
+        field: FieldRef,
+    },
+    Losses(Box<Expr>),
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    Call(&'static Function, Vec<Expr>),
+    Draw(Distribution, Vec<Expr>),
+    If(Box<[Expr; 3]>),
+    /// Evaluated by the tree walk (which spends its own fuel).
+    Tree(Box<Node>),
+}
+
+/// A value of a compiled expression: a [`Value`] that is not text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum V {
+    Num(Decimal),
+    Bool(bool),
+    Date(Date),
+    Entity(u32),
+    Exposure(u32),
+    None,
+    /// A text read by a tree node where the types allow none (it faults as
+    /// the tree walk does with a value of the wrong type).
+    Text,
+}
+
+impl V {
+    #[inline]
+    pub fn of(value: &Value) -> V {
+        match value {
+            Value::Number(n) => V::Num(*n),
+            Value::Bool(b) => V::Bool(*b),
+            Value::Date(d) => V::Date(*d),
+            Value::Entity(e) => V::Entity(*e),
+            Value::Exposure(x) => V::Exposure(*x),
+            Value::None => V::None,
+            Value::Str(_) => V::Text,
+        }
+    }
+
+    /// The value; a root is never text (see `lower.rs`).
+    #[inline]
+    pub fn value(self) -> Value {
+        match self {
+            V::Num(n) => Value::Number(n),
+            V::Bool(b) => Value::Bool(b),
+            V::Date(d) => Value::Date(d),
+            V::Entity(e) => Value::Entity(e),
+            V::Exposure(x) => Value::Exposure(x),
+            V::None | V::Text => Value::None,
+        }
+    }
+}
