@@ -20,9 +20,11 @@ use crate::source::{SourceFile, Span};
 use crate::syntax::{AssignOp, BinaryOp, Interpolation, UnaryOp};
 use crate::value::{Date, StepUnit, Type, Value};
 
+mod code;
 mod models;
 mod walk;
 
+pub(crate) use code::{Code, Compiled, Op, V};
 pub(crate) use models::{ClearingIr, ModelDef, ModelSpec, SolveDef, SolvedField};
 pub(crate) use walk::{EffectPart, Scope, derived_reads, expand_reads};
 
@@ -71,8 +73,8 @@ pub(crate) struct Ir {
     /// Number of derived cells.
     pub derived_count: u32,
     /// The compiled form of the expressions a step evaluates most (built
-    /// from the trees above when the program is assembled; see `eval::compiled`).
-    pub code: crate::eval::Code,
+    /// from the trees above when the program is assembled; see `ir/code.rs`).
+    pub code: Code,
 }
 
 /// The `scenario` block, with defaults filled in.

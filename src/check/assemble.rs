@@ -149,9 +149,9 @@ impl<'a> Checker<'a> {
             solves,
             slot_count: slot,
             derived_count: derived,
-            code: crate::eval::Code::default(),
+            code: Code::default(),
         };
-        ir.code = crate::eval::Code::of(&ir);
+        ir.code = Code::of(&ir);
         ir
     }
 }

@@ -318,7 +318,7 @@ pub(super) fn combine(op: AssignOp, old: &Value, rhs: &Value, span: Span) -> Res
 
 /// The compiled value of the effect at `path` (rule, index, depth): only an
 /// effect of the rule itself has one, not one inside an `after`.
-fn compiled_effect(ir: &Ir, (rule, index, depth): (u32, u32, u32)) -> Option<&compiled::Expr> {
+fn compiled_effect(ir: &Ir, (rule, index, depth): (u32, u32, u32)) -> Option<&Compiled> {
     if depth > 0 {
         return None;
     }
@@ -330,7 +330,7 @@ fn compiled_effect(ir: &Ir, (rule, index, depth): (u32, u32, u32)) -> Option<&co
 pub(super) fn eval_logged(
     ev: &mut Evaluator,
     node: &Node,
-    code: Option<&compiled::Expr>,
+    code: Option<&Compiled>,
     frame: &mut [Value],
     log: Option<&mut Vec<(ReadKey, Value)>>,
 ) -> Result<Value, Fault> {

@@ -15,8 +15,8 @@ use crate::source::Span;
 use crate::syntax::{BinaryOp, UnaryOp};
 use crate::value::{Value, human};
 
-use super::compiled::{Expr, V};
 use super::state::State;
+use crate::ir::{Compiled, V};
 
 pub(crate) use super::fault::*;
 
@@ -94,7 +94,7 @@ impl Evaluator<'_> {
     /// Evaluates `node` from its compiled form when it has one (the same
     /// value, fuel, reads and faults: see `compiled`), else from the tree.
     #[inline]
-    pub fn eval_with(&mut self, node: &Node, code: Option<&Expr>, frame: &mut [Value]) -> Eval<Value> {
+    pub fn eval_with(&mut self, node: &Node, code: Option<&Compiled>, frame: &mut [Value]) -> Eval<Value> {
         match code {
             Some(code) => self.eval_code(code, frame),
             None => self.eval(node, frame),
@@ -105,7 +105,7 @@ impl Evaluator<'_> {
     /// [`Evaluator::eval`] does (the compiled form is at most a few dozen
     /// nodes deep between two such checks).
     #[inline]
-    pub fn eval_code(&mut self, code: &Expr, frame: &mut [Value]) -> Eval<Value> {
+    pub fn eval_code(&mut self, code: &Compiled, frame: &mut [Value]) -> Eval<Value> {
         if stack_position() > STACK_LIMIT.with(Cell::get) {
             return self.run(code, frame).map(V::value);
         }
@@ -113,7 +113,7 @@ impl Evaluator<'_> {
     }
 
     #[inline(never)]
-    fn eval_code_on_checked_stack(&mut self, code: &Expr, frame: &mut [Value]) -> Eval<Value> {
+    fn eval_code_on_checked_stack(&mut self, code: &Compiled, frame: &mut [Value]) -> Eval<Value> {
         on_checked_stack(|| self.run(code, frame).map(V::value))
     }
 
@@ -234,6 +234,11 @@ impl Evaluator<'_> {
         if let Some(v) = &self.st.derived[d as usize] {
             return Ok(v.clone());
         }
+        self.compute_derived(d, span)
+    }
+
+    /// Computes derived cell `d`, which holds no value now, and keeps it.
+    pub(super) fn compute_derived(&mut self, d: u32, span: Span) -> Eval<Value> {
         if self.st.computing[d as usize] {
             return Err(Fault::new(
                 codes::run::cycle,

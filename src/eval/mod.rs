@@ -47,7 +47,6 @@ use crate::source::Span;
 use crate::syntax::{AssignOp, Interpolation};
 use crate::value::{Value, human};
 
-pub(crate) use compiled::Code;
 use effects::collect_reads;
 pub(crate) use expr::{Evaluator, Fault, display_value};
 pub(crate) use models::ModelFacts;

@@ -1,12 +1,12 @@
 //! Lowering the checker's trees into the compiled form, once per program.
 
-use super::{Code, Expr, Kind, V};
+use super::{Code, Compiled, Op, V};
 use crate::ir::{EffectKindIr, FieldRef, Ir, Node, NodeKind, RuleDef, TriggerIr};
 use crate::syntax::{BinaryOp, UnaryOp};
 use crate::value::{Type, Value};
 
 /// Deeper nodes are left to the tree walk, which grows the stack as it needs:
-/// the compiled form's recursion stays within the red zone of `expr.rs`.
+/// the compiled form's recursion stays within the red zone of `eval/expr.rs`.
 const MAX_DEPTH: u32 = 32;
 
 impl Code {
@@ -69,11 +69,11 @@ fn binder_kinds(rule: &RuleDef) -> Vec<Option<u32>> {
 /// A root expression compiled, when that is worth it (it is more than a tree)
 /// and its value is not text: its declared type says so (`not_text`), or its
 /// shape does.
-fn root(ir: &Ir, node: &Node, locals: &[Option<u32>], not_text: bool) -> Option<Expr> {
+fn root(ir: &Ir, node: &Node, locals: &[Option<u32>], not_text: bool) -> Option<Compiled> {
     let lowering = Lowering { ir, locals };
     let (expr, known) = lowering.lower(node, 0);
-    match expr.kind {
-        Kind::Tree(_) => None,
+    match expr.op {
+        Op::Tree(_) => None,
         _ if known || not_text => Some(expr),
         _ => None,
     }
@@ -87,33 +87,38 @@ struct Lowering<'a> {
 
 impl Lowering<'_> {
     /// The compiled node and whether its value is certainly not text.
-    fn lower(&self, node: &Node, depth: u32) -> (Expr, bool) {
-        let tree = || (Expr { kind: Kind::Tree(Box::new(node.clone())), span: node.span }, false);
+    fn lower(&self, node: &Node, depth: u32) -> (Compiled, bool) {
+        let tree = || (Compiled { op: Op::Tree(Box::new(node.clone())), span: node.span }, false);
         if depth > MAX_DEPTH {
             return tree();
         }
         let down = |child: &Node| self.lower(child, depth + 1);
         let boxed = |child: &Node| Box::new(down(child).0);
         let not_text = |ty: Type| ty != Type::Str;
-        let (kind, known) = match &node.kind {
+        let (op, known) = match &node.kind {
             NodeKind::Const(Value::Str(_)) => return tree(),
-            NodeKind::Const(v) => (Kind::Const(V::of(v)), true),
-            NodeKind::Param(p) => (Kind::Param(*p), not_text(self.ir.params[*p as usize].ty)),
-            NodeKind::Var(v) => (Kind::Var(*v), not_text(self.ir.vars[*v as usize].ty)),
-            NodeKind::Let(l) => (Kind::Let(*l), not_text(self.ir.lets[*l as usize].ty)),
-            NodeKind::Series(s) => (Kind::Series(*s), true),
-            NodeKind::Step => (Kind::Step, true),
-            NodeKind::Date => (Kind::Date, true),
-            NodeKind::Local(i) => (Kind::Local(*i), false),
+            NodeKind::Const(v) => (Op::Const(V::of(v)), true),
+            NodeKind::Param(p) => (Op::Param(*p), not_text(self.ir.params[*p as usize].ty)),
+            NodeKind::Var(v) => (Op::Var(*v), not_text(self.ir.vars[*v as usize].ty)),
+            NodeKind::Let(l) => (Op::Let(*l), not_text(self.ir.lets[*l as usize].ty)),
+            NodeKind::Series(s) => (Op::Series(*s), true),
+            NodeKind::Step => (Op::Step, true),
+            NodeKind::Date => (Op::Date, true),
+            NodeKind::Local(i) => (Op::Local(*i), false),
             NodeKind::Field { object, field } => {
                 let known = self.kind_of(object).is_some_and(|k| not_text(self.field_type(k, *field)));
-                (Kind::Field { object: boxed(object), field: *field }, known)
+                match object.kind {
+                    NodeKind::Local(local) => {
+                        (Op::LocalField { local, field: *field, object: object.span }, known)
+                    }
+                    _ => (Op::Field { object: boxed(object), field: *field }, known),
+                }
             }
-            NodeKind::ExposureLosses(object) => (Kind::Losses(boxed(object)), true),
-            NodeKind::Unary(UnaryOp::Neg, operand) => (Kind::Neg(boxed(operand)), true),
-            NodeKind::Unary(UnaryOp::Not, operand) => (Kind::Not(boxed(operand)), true),
-            NodeKind::Binary(BinaryOp::And, a, b) => (Kind::And(boxed(a), boxed(b)), true),
-            NodeKind::Binary(BinaryOp::Or, a, b) => (Kind::Or(boxed(a), boxed(b)), true),
+            NodeKind::ExposureLosses(object) => (Op::Losses(boxed(object)), true),
+            NodeKind::Unary(UnaryOp::Neg, operand) => (Op::Neg(boxed(operand)), true),
+            NodeKind::Unary(UnaryOp::Not, operand) => (Op::Not(boxed(operand)), true),
+            NodeKind::Binary(BinaryOp::And, a, b) => (Op::And(boxed(a), boxed(b)), true),
+            NodeKind::Binary(BinaryOp::Or, a, b) => (Op::Or(boxed(a), boxed(b)), true),
             NodeKind::Binary(op, a, b) => {
                 let (a, a_known) = down(a);
                 let (b, b_known) = down(b);
@@ -121,23 +126,23 @@ impl Lowering<'_> {
                 if matches!(op, BinaryOp::Eq | BinaryOp::Ne) && !(a_known && b_known) {
                     return tree();
                 }
-                (Kind::Binary(*op, Box::new(a), Box::new(b)), true)
+                (Op::Binary(*op, Box::new(a), Box::new(b)), true)
             }
             NodeKind::Call(function, args) => {
-                (Kind::Call(function, args.iter().map(|a| down(a).0).collect()), true)
+                (Op::Call(function, args.iter().map(|a| down(a).0).collect()), true)
             }
             NodeKind::Draw(distribution, args) => {
-                (Kind::Draw(*distribution, args.iter().map(|a| down(a).0).collect()), true)
+                (Op::Draw(*distribution, args.iter().map(|a| down(a).0).collect()), true)
             }
             NodeKind::If(branches) => {
                 let [cond, then, otherwise] = &**branches;
                 let (then, then_known) = down(then);
                 let (otherwise, otherwise_known) = down(otherwise);
-                (Kind::If(Box::new([down(cond).0, then, otherwise])), then_known && otherwise_known)
+                (Op::If(Box::new([down(cond).0, then, otherwise])), then_known && otherwise_known)
             }
             _ => return tree(),
         };
-        (Expr { kind, span: node.span }, known)
+        (Compiled { op, span: node.span }, known)
     }
 
     /// The kind of the entity `object` evaluates to, where it is plain.

@@ -7,7 +7,7 @@
 //! expression not compiled here is evaluated from. The compiled form is the
 //! same tree lowered once, when the program is assembled, into nodes that
 //! evaluate to a [`V`]: a `Copy` value (no clone, no drop), through two small
-//! functions (`run.rs`) instead of the tree walk's one large one. Each
+//! functions (`eval/compiled.rs`) instead of the tree walk's one large one. Each
 //! compiled node stands for exactly one node of the tree (a field of a local
 //! for two: the field and the local) and does what the tree walk does at that
 //! node, in the same order: it spends one unit of fuel before its operands,
@@ -22,12 +22,11 @@
 //! not to be text.
 
 mod lower;
-mod run;
 
 use rust_decimal::Decimal;
 
+use super::{FieldRef, Node};
 use crate::builtins::Function;
-use crate::ir::{FieldRef, Node};
 use crate::random::Distribution;
 use crate::source::Span;
 use crate::syntax::BinaryOp;
@@ -38,27 +37,27 @@ use crate::value::{Date, Value};
 #[derive(Debug, Default)]
 pub(crate) struct Code {
     /// Each let.
-    pub lets: Vec<Option<Expr>>,
+    pub lets: Vec<Option<Compiled>>,
     /// Each kind's derived fields, by their index among the kind's derived fields.
-    pub fields: Vec<Vec<Option<Expr>>>,
+    pub fields: Vec<Vec<Option<Compiled>>>,
     /// Each rule's `where` filter.
-    pub filters: Vec<Option<Expr>>,
+    pub filters: Vec<Option<Compiled>>,
     /// Each rule's `when` or `while` condition.
-    pub conditions: Vec<Option<Expr>>,
+    pub conditions: Vec<Option<Compiled>>,
     /// Each rule's effects (not those inside an `after`): the value of an
     /// assignment or of an effect's `let`.
-    pub effects: Vec<Vec<Option<Expr>>>,
+    pub effects: Vec<Vec<Option<Compiled>>>,
 }
 
 /// A compiled expression.
 #[derive(Clone, Debug)]
-pub(crate) struct Expr {
-    pub kind: Kind,
+pub(crate) struct Compiled {
+    pub op: Op,
     pub span: Span,
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum Kind {
+pub(crate) enum Op {
     Const(V),
     Param(u32),
     Var(u32),
@@ -68,18 +67,25 @@ pub(crate) enum Kind {
     Date,
     Local(u16),
     Field {
-        object: Box<Expr>,
+        object: Box<Compiled>,
         field: FieldRef,
     },
-    Losses(Box<Expr>),
-    Neg(Box<Expr>),
-    Not(Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
-    Binary(BinaryOp, Box<Expr>, Box<Expr>),
-    Call(&'static Function, Vec<Expr>),
-    Draw(Distribution, Vec<Expr>),
-    If(Box<[Expr; 3]>),
+    /// A field of the entity in a local (`l.cash`): two nodes of the tree,
+    /// the field and the local at `object`.
+    LocalField {
+        local: u16,
+        field: FieldRef,
+        object: Span,
+    },
+    Losses(Box<Compiled>),
+    Neg(Box<Compiled>),
+    Not(Box<Compiled>),
+    And(Box<Compiled>, Box<Compiled>),
+    Or(Box<Compiled>, Box<Compiled>),
+    Binary(BinaryOp, Box<Compiled>, Box<Compiled>),
+    Call(&'static Function, Vec<Compiled>),
+    Draw(Distribution, Vec<Compiled>),
+    If(Box<[Compiled; 3]>),
     /// Evaluated by the tree walk (which spends its own fuel).
     Tree(Box<Node>),
 }
@@ -112,7 +118,7 @@ impl V {
         }
     }
 
-    /// The value; a root is never text (see `lower.rs`).
+    /// The value; a root is never text (see `code/lower.rs`).
     #[inline]
     pub fn value(self) -> Value {
         match self {

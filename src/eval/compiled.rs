@@ -1,0 +1,310 @@
+//! Evaluating the compiled form: each node does what the tree walk
+//! (`expr.rs`, `calls.rs`) does at the node it stands for, in the same order.
+//! The leaves under an operator are evaluated in place (`operand`), without
+//! a call; the rare nodes are evaluated out of line, so that the common ones
+//! stay small.
+
+use rust_decimal::Decimal;
+
+use crate::builtins::Compute;
+use crate::eval::expr::{
+    Eval, Evaluator, Fault, arithmetic, division_by_zero, internal, no_value, ordering, out_of_fuel,
+};
+use crate::ir::FieldRef;
+use crate::ir::{Compiled, Op, V};
+use crate::random::{Distribution, Drawn};
+use crate::source::Span;
+use crate::syntax::BinaryOp;
+use crate::value::Value;
+
+impl Evaluator<'_> {
+    /// Evaluates a compiled node (the caller has checked the stack: see
+    /// `Evaluator::eval_code`).
+    pub(in crate::eval) fn run(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<V> {
+        match &c.op {
+            Op::Tree(node) => self.eval(node, frame).map(|v| V::of(&v)),
+            Op::Const(_) | Op::Param(_) | Op::Var(_) | Op::LocalField { .. } => self.operand(c, frame),
+            Op::Binary(op, lhs, rhs) => {
+                self.spend_one(c.span)?;
+                self.run_binary(*op, lhs, rhs, c.span, frame)
+            }
+            Op::And(a, b) => {
+                self.spend_one(c.span)?;
+                Ok(V::Bool(self.truth(a, frame)? && self.truth(b, frame)?))
+            }
+            Op::Or(a, b) => {
+                self.spend_one(c.span)?;
+                Ok(V::Bool(self.truth(a, frame)? || self.truth(b, frame)?))
+            }
+            Op::Not(operand) => {
+                self.spend_one(c.span)?;
+                match self.operand(operand, frame)? {
+                    V::Bool(b) => Ok(V::Bool(!b)),
+                    V::None => Err(no_value(operand.span)),
+                    _ => Err(internal(c.span)),
+                }
+            }
+            Op::Let(l) => {
+                self.spend_one(c.span)?;
+                self.derived_v(*l, c.span)
+            }
+            _ => self.run_rare(c, frame),
+        }
+    }
+
+    /// One unit of fuel for the node at `span`, as the tree walk spends it.
+    #[inline(always)]
+    fn spend_one(&mut self, span: Span) -> Eval<()> {
+        if self.st.fuel == 0 {
+            return Err(out_of_fuel(span));
+        }
+        self.st.fuel -= 1;
+        Ok(())
+    }
+
+    /// An operand of an operator: the leaves in place, the rest by `run`.
+    #[inline(always)]
+    fn operand(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<V> {
+        match &c.op {
+            Op::Const(v) => {
+                self.spend_one(c.span)?;
+                Ok(*v)
+            }
+            Op::Param(p) => {
+                self.spend_one(c.span)?;
+                Ok(V::of(&self.st.params[*p as usize]))
+            }
+            Op::Var(v) => {
+                self.spend_one(c.span)?;
+                self.st.read(*v);
+                Ok(V::of(&self.st.slots[*v as usize]))
+            }
+            Op::LocalField { local, field, object } => {
+                self.local_field(*local, *field, *object, c.span, frame)
+            }
+            _ => self.run(c, frame),
+        }
+    }
+
+    /// `l.cash`: the field node, then the local (`Evaluator::entity`), then
+    /// the field (`Evaluator::field`).
+    #[inline(always)]
+    fn local_field(
+        &mut self,
+        local: u16,
+        field: FieldRef,
+        object: Span,
+        span: Span,
+        frame: &[Value],
+    ) -> Eval<V> {
+        self.spend_one(span)?;
+        self.spend_one(object)?;
+        let entity = match frame.get(local as usize) {
+            Some(Value::Entity(e)) => *e,
+            _ => return Err(internal(object)),
+        };
+        match self.ir.cell(entity, field) {
+            crate::ir::Cell::Slot(slot) => {
+                self.st.read(slot);
+                Ok(V::of(&self.st.slots[slot as usize]))
+            }
+            crate::ir::Cell::Derived(d) => self.derived_v(d, span),
+        }
+    }
+
+    /// `Evaluator::derived`, with a cached value read in place.
+    #[inline]
+    fn derived_v(&mut self, d: u32, span: Span) -> Eval<V> {
+        if self.st.iterating > 0 {
+            return self.derived(d, span).map(|v| V::of(&v));
+        }
+        self.st.read(self.st.layout.derived_cell(d));
+        match &self.st.derived[d as usize] {
+            Some(v) => Ok(V::of(v)),
+            None => self.compute_derived(d, span).map(|v| V::of(&v)),
+        }
+    }
+
+    /// The nodes that are rare in conditions and formulas.
+    #[inline(never)]
+    fn run_rare(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<V> {
+        self.spend_one(c.span)?;
+        match &c.op {
+            Op::Series(s) => {
+                self.st.read(self.st.layout.series_cell(*s));
+                Ok(V::of(&self.st.series[*s as usize]))
+            }
+            Op::Step => {
+                self.st.read(self.st.layout.clock_cell());
+                Ok(V::Num(Decimal::from(self.st.step)))
+            }
+            Op::Date => {
+                self.st.read(self.st.layout.clock_cell());
+                Ok(self.st.date.map_or(V::None, V::Date))
+            }
+            Op::Local(i) => Ok(frame.get(*i as usize).map_or(V::None, V::of)),
+            Op::Field { object, field } => {
+                let entity = self.entity_of(object, frame)?;
+                match self.ir.cell(entity, *field) {
+                    crate::ir::Cell::Slot(slot) => {
+                        self.st.read(slot);
+                        Ok(V::of(&self.st.slots[slot as usize]))
+                    }
+                    crate::ir::Cell::Derived(d) => self.derived_v(d, c.span),
+                }
+            }
+            Op::Losses(object) => {
+                let entity = self.entity_of(object, frame)?;
+                self.exposure_losses(entity, c.span).map(|v| V::of(&v))
+            }
+            Op::Neg(operand) => match self.operand(operand, frame)? {
+                V::Num(n) => Ok(V::Num(-n)),
+                V::None => Err(no_value(operand.span)),
+                _ => Err(internal(c.span)),
+            },
+            Op::Call(function, args) => self.run_call(function, args, c.span, frame),
+            Op::Draw(distribution, args) => self.run_draw(*distribution, args, c.span, frame),
+            Op::If(branches) => {
+                let [cond, then, otherwise] = &**branches;
+                if self.truth(cond, frame)? { self.run(then, frame) } else { self.run(otherwise, frame) }
+            }
+            // Evaluated by `run` itself.
+            Op::Tree(_)
+            | Op::Const(_)
+            | Op::Param(_)
+            | Op::Var(_)
+            | Op::LocalField { .. }
+            | Op::Binary(..)
+            | Op::And(..)
+            | Op::Or(..)
+            | Op::Not(_)
+            | Op::Let(_) => Err(internal(c.span)),
+        }
+    }
+
+    /// `Evaluator::entity`: the entity an object names.
+    #[inline]
+    fn entity_of(&mut self, object: &Compiled, frame: &mut [Value]) -> Eval<u32> {
+        match self.run(object, frame)? {
+            V::Entity(e) => Ok(e),
+            _ => Err(internal(object.span)),
+        }
+    }
+
+    /// `Evaluator::boolean`.
+    #[inline]
+    fn truth(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<bool> {
+        match self.operand(c, frame)? {
+            V::Bool(b) => Ok(b),
+            _ => Err(internal(c.span)),
+        }
+    }
+
+    /// `Evaluator::number`.
+    #[inline]
+    fn run_number(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<Decimal> {
+        match self.operand(c, frame)? {
+            V::Num(n) => Ok(n),
+            V::None => Err(no_value(c.span)),
+            _ => Err(internal(c.span)),
+        }
+    }
+
+    /// `Evaluator::binary` without `and` and `or`.
+    #[inline]
+    fn run_binary(
+        &mut self,
+        op: BinaryOp,
+        lhs: &Compiled,
+        rhs: &Compiled,
+        span: Span,
+        frame: &mut [Value],
+    ) -> Eval<V> {
+        let l = self.operand(lhs, frame)?;
+        let r = self.operand(rhs, frame)?;
+        match op {
+            BinaryOp::Eq => return Ok(V::Bool(l == r)),
+            BinaryOp::Ne => return Ok(V::Bool(l != r)),
+            _ => {}
+        }
+        if l == V::None {
+            return Err(no_value(lhs.span));
+        }
+        if r == V::None {
+            return Err(no_value(rhs.span));
+        }
+        let (a, b) = match (l, r) {
+            (V::Num(a), V::Num(b)) => (a, b),
+            (V::Date(a), V::Date(b)) => return ordering(op, a.cmp(&b), span).map(V::Bool),
+            _ => return Err(internal(span)),
+        };
+        if op == BinaryOp::Div && b.is_zero() {
+            return Err(division_by_zero(rhs.span));
+        }
+        if op == BinaryOp::Pow {
+            return crate::eval::maths::power(a, b, lhs.span, span).map(V::Num);
+        }
+        if !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
+            return ordering(op, a.cmp(&b), span).map(V::Bool);
+        }
+        arithmetic(op, a, b, span).map(V::Num)
+    }
+
+    /// `Evaluator::call`.
+    fn run_call(
+        &mut self,
+        function: &crate::builtins::Function,
+        args: &[Compiled],
+        span: Span,
+        frame: &mut [Value],
+    ) -> Eval<V> {
+        let mut few = [Decimal::ZERO; 4];
+        let many: Vec<Decimal>;
+        let values: &[Decimal] = if args.len() <= few.len() {
+            for (slot, arg) in few.iter_mut().zip(args) {
+                *slot = self.run_number(arg, frame)?;
+            }
+            &few[..args.len()]
+        } else {
+            let mut list = Vec::with_capacity(args.len());
+            for arg in args {
+                list.push(self.run_number(arg, frame)?);
+            }
+            many = list;
+            &many
+        };
+        let Compute::Pure(compute) = function.compute;
+        let result = compute(values).map_err(|error| {
+            let at = error.argument.and_then(|i| args.get(i)).map_or(span, |a| a.span);
+            Fault::new(error.code, error.message, at, error.label)
+        })?;
+        Ok(V::Num(result))
+    }
+
+    /// `Evaluator::draw`.
+    fn run_draw(
+        &mut self,
+        distribution: Distribution,
+        args: &[Compiled],
+        span: Span,
+        frame: &mut [Value],
+    ) -> Eval<V> {
+        let mut values = [Decimal::ZERO; 3];
+        for (slot, arg) in values.iter_mut().zip(args) {
+            *slot = self.run_number(arg, frame)?;
+        }
+        match distribution.draw(&values[..args.len().min(3)], &mut self.st.stream) {
+            Ok(Drawn::Number(n)) => Ok(V::Num(n)),
+            Ok(Drawn::Bool(b)) => Ok(V::Bool(b)),
+            Err(bad) => {
+                let at = bad.argument.and_then(|i| args.get(i)).map_or(span, |a| a.span);
+                Err(Fault::new(
+                    crate::codes::run::bad_argument,
+                    bad.message,
+                    at,
+                    "this argument is out of range",
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Conditions, filters, lets, derived fields and effect values are evaluated
+//! from a compiled form (`src/eval/compiled`), not from the checker's tree.
+//! Their faults and their fuel must be the tree walk's: the same diagnostic
+//! at the same expression, and a budget that runs out at the same node.
+
+use cascade::{Engine, Problem};
+
+/// The one diagnostic of a script whose run fails, and the text its label points at.
+fn fault(engine: Engine, script: &str) -> (Problem, String) {
+    let program = engine.compile(script, "t.cascade").unwrap_or_else(|e| panic!("{e}"));
+    let error = match program.run() {
+        Ok(mut run) => run.run_to_end().expect_err("the run should fail"),
+        Err(e) => e,
+    };
+    let diagnostics = error.diagnostics().unwrap_or_else(|| panic!("not a script error: {error}"));
+    let problem = diagnostics.problems()[0].clone();
+    let span = problem.labels[0].span;
+    let text = script[span.start as usize..span.end as usize].to_string();
+    (problem, text)
+}
+
+#[test]
+fn a_division_by_zero_in_a_condition_points_at_the_divisor() {
+    let script =
+        "kind K { debt = 1, cash = 0 }\nentity broke: K\nfor k: K when k.debt / k.cash > 1 then default(k)";
+    let (problem, text) = fault(Engine::new(), script);
+    assert_eq!((problem.code, text.as_str()), ("cascade::run::division_by_zero", "k.cash"));
+    let help = problem.help.unwrap_or_default();
+    assert!(help.contains("step 1") && help.contains("k = broke"), "{help}");
+}
+
+#[test]
+fn a_division_by_zero_in_a_filter_points_at_the_divisor() {
+    let script = "kind K { debt = 1, cash = 0 }\nentity e: K\nvar y = 0\nfor k: K where k.debt / k.cash > 0 when true then y = 1";
+    let (problem, text) = fault(Engine::new(), script);
+    assert_eq!((problem.code, text.as_str()), ("cascade::run::division_by_zero", "k.cash"));
+}
+
+#[test]
+fn an_overflow_in_a_let_points_at_the_operation() {
+    let script = "var x = 1tn\nlet cube = x * x * x\nvar y = 0\nwhen cube > 0 then y = 1";
+    let (problem, text) = fault(Engine::new(), script);
+    assert_eq!((problem.code, text.as_str()), ("cascade::run::overflow", "x * x * x"));
+}
+
+#[test]
+fn a_division_by_zero_in_a_derived_field_points_at_the_divisor_in_the_kind() {
+    let script = "kind K { debt = 1, cash = 0, let cover = debt / cash }\nentity e: K\nvar y = 0\nwhen e.cover > 1 then y = 1";
+    let (problem, text) = fault(Engine::new(), script);
+    assert_eq!(problem.code, "cascade::run::division_by_zero");
+    assert_eq!(
+        (text.as_str(), problem.labels[0].span.start as usize),
+        ("cash", script.find("/ cash").unwrap() + 2)
+    );
+}
+
+#[test]
+fn no_value_in_an_effect_points_at_the_value_read() {
+    let script = "kind K { x = 0 }\nentity e: K\nvar y = 0\nwhen true then y = e.defaulted_at * 2 + 1";
+    let (problem, text) = fault(Engine::new(), script);
+    assert_eq!((problem.code, text.as_str()), ("cascade::run::no_value", "e.defaulted_at"));
+}
+
+/// Where the budget runs out for each budget from 1 to the one the run needs,
+/// as `line:column` of the label: measured with the tree walk before the
+/// compiled form existed (`cascade run --max-fuel N` of the script below).
+const FUEL_SCRIPT: &str = r#"scenario "s" { horizon = 3 }
+param rate = 10%
+var x = 2
+let doubled = if x > 1 then x * 2 else x
+kind K { cash = 5, debt = 1, let cover = cash / max(debt, 1) }
+entity a: K
+entity b: K { cash = 1 }
+rule grow: while x < 100 and not a.defaulted then x += doubled * rate + 1
+rule hit: for k: K where not k.defaulted when k.cover < 2 or x > 50 then k.cash -= 1
+"#;
+
+const FUEL_FAULTS: &str = "3:9 5:17 5:27 7:22 5:27 8:34 8:56 8:56 8:56 8:56 4:15 4:18 4:18 4:22 4:29 4:29 4:33 8:66 8:73 9:26 9:26 9:30 9:30 9:47 9:47 9:47 9:47 5:42 5:42 5:42 5:49 5:53 5:53 5:59 9:57 9:62 9:62 9:66 9:26 9:30 9:30 9:47 9:47 9:47 9:47 5:42 5:42 5:42 5:49 5:53 5:53 5:59 9:57 9:74 9:74 9:74 9:74 9:74 9:74 9:84 8:18 8:18 8:18 8:22 8:30 8:34 8:34 8:56 8:56 8:56 8:56 4:15 4:18 4:18 4:22 4:29 4:29 4:33 8:66 8:73 9:26 9:26 9:30 9:30 9:47 9:47 9:47 9:47 9:57 9:62 9:62 9:66 9:26 9:30 9:30 9:47 9:47 9:47 9:47 5:42 5:42 5:42 5:49 5:53 5:53 5:59 9:57 8:18 8:18 8:18 8:22 8:30 8:34 8:34 8:56 8:56 8:56 8:56 4:15 4:18 4:18 4:22 4:29 4:29 4:33 8:66 8:73 9:26 9:26 9:30 9:30 9:47 9:47 9:47 9:47 9:57 9:62 9:62 9:66 ";
+
+#[test]
+fn the_fuel_runs_out_at_the_node_the_tree_walk_stopped_at_for_every_budget() {
+    let expected: Vec<&str> = FUEL_FAULTS.split_whitespace().collect();
+    let mut measured = Vec::new();
+    for budget in 1..=expected.len() as u64 + 1 {
+        let program = Engine::new().max_fuel(budget).compile(FUEL_SCRIPT, "fuel.cascade").unwrap();
+        let outcome = match program.run() {
+            Ok(mut run) => run.run_to_end().map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let Err(error) = outcome else {
+            measured.push("ok".to_string());
+            continue;
+        };
+        let problem = &error.diagnostics().expect("a script error").problems()[0];
+        assert_eq!(problem.code, "cascade::limit::fuel", "budget {budget}");
+        let start = problem.labels[0].span.start as usize;
+        let before = &FUEL_SCRIPT[..start];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        measured.push(format!("{line}:{column}"));
+    }
+    assert_eq!(measured.pop().as_deref(), Some("ok"), "the last budget is enough");
+    assert_eq!(measured, expected);
+}
