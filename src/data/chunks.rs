@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 
 use super::exposures::{Columns, Unresolved, checked, exposure};
-use super::names::DataNames;
+use super::names::{DataNames, hash};
 use super::rows::{MAX_PROBLEMS_PER_FILE, Problems, Text, World, admit};
 use super::table::{Chunk, Table};
 use crate::diagnostic::Diagnostics;
@@ -105,16 +105,23 @@ impl World {
     }
 }
 
+/// Debtors are looked up this many at a time (see [`DataNames::touch`]).
+const BATCH: usize = 16;
+
+/// A debtor waiting for its lookup: its cell (start and end in the text), its
+/// exposure (an index into `Part::read`) and where its record starts.
+type Debtor = (usize, usize, usize, usize);
+
 /// The rows of one chunk: checked, their names looked up among the data
-/// entities only.
+/// entities only. A row's debtor is looked up with those of the rows around it
+/// (files list a creditor's exposures together: its creditor is usually the
+/// row before's); the names not found are put back in row order.
 fn read_chunk(table: &Table, chunk: Chunk, columns: Columns, names: &DataNames, file: usize) -> Part {
-    let mut part = Part {
-        rows: 0,
-        read: Vec::with_capacity(chunk.max_rows()),
-        pending: Vec::new(),
-        problems: Problems::new(),
-    };
+    let mut part =
+        Part { rows: 0, read: Vec::with_capacity(chunk.max_rows()), pending: Vec::new(), problems: Problems::new() };
     let (mut previous_creditor, mut last_creditor) = (String::new(), None);
+    let mut debtors: Vec<Debtor> = Vec::with_capacity(BATCH);
+    let text = table.text.as_str();
     table.chunk_rows(chunk, |row| {
         let row = match row {
             Ok(row) => row,
@@ -148,9 +155,47 @@ fn read_chunk(table: &Table, chunk: Chunk, columns: Columns, names: &DataNames, 
                 e
             }
         };
-        let debtor = end(d, columns.debtor, true);
+        let debtor = match row.cell_range(columns.debtor) {
+            Some((start, stop)) => {
+                debtors.push((start, stop, index, row.start));
+                u32::MAX
+            }
+            None => end(d, columns.debtor, true),
+        };
         part.read.push(exposure(creditor, debtor, amount, recovery));
+        if debtors.len() == BATCH {
+            look_up(&mut debtors, text, names, &mut part, (file, columns.debtor));
+        }
     });
+    look_up(&mut debtors, text, names, &mut part, (file, columns.debtor));
+    // A row's creditor before its debtor, as the rows were read.
+    part.pending.sort_by_key(|u| (u.row, u.debtor));
     debug_assert!(part.problems.list.len() <= MAX_PROBLEMS_PER_FILE);
     part
+}
+
+/// Looks the waiting debtors up: their slots are touched first, all of them,
+/// so that the processor waits for the memory of several at once.
+fn look_up(debtors: &mut Vec<Debtor>, text: &str, names: &DataNames, part: &mut Part, at: (usize, usize)) {
+    let mut hashes = [0u64; BATCH];
+    let mut touched = 0;
+    for (h, &(start, end, ..)) in hashes.iter_mut().zip(debtors.iter()) {
+        *h = hash(&text.as_bytes()[start..end]);
+        touched ^= names.touch(*h);
+    }
+    std::hint::black_box(touched);
+    for (&h, (start, end, row, record)) in hashes.iter().zip(debtors.drain(..)) {
+        let name = &text[start..end];
+        match names.number(name, h) {
+            Some(e) => part.read[row].debtor = e,
+            None => part.pending.push(Unresolved {
+                file: at.0,
+                row,
+                debtor: true,
+                name: name.to_string(),
+                record,
+                column: at.1,
+            }),
+        }
+    }
 }

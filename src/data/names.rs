@@ -1,21 +1,28 @@
 //! The names of data entities, for the million lookups of a large file of
-//! exposures: a table of 16-byte slots that hold a short name itself (most
-//! names from data are short: `b41237`, `HSBC`), so that a lookup touches one
-//! slot and no string elsewhere in memory. Longer names are kept once, one
-//! after another, in one string.
+//! exposures: an open-addressed table of 16-byte slots that hold a short name
+//! itself (most names from data are short: `b41237`, `HSBC`) and the entity's
+//! number, so that a lookup touches one slot and no string elsewhere in
+//! memory. Longer names are kept once, one after another, in one string.
+//!
+//! A table of 100,000 names does not stay in the processor's caches, so a
+//! lookup waits for memory; [`DataNames::touch`] lets a reader start the
+//! loads of several lookups before it waits for any of them (see
+//! `chunks.rs`).
 
 use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
-use hashbrown::HashTable;
 
 use super::rows::Origin;
 
 /// Names of at most this many bytes are held in their slot.
 const INLINE: usize = 8;
 
+/// A slot with no name.
+const EMPTY: u32 = u32::MAX;
+
 /// One name: its bytes (`len <= INLINE`) or where it starts in
-/// [`DataNames::long`], and the entity's number.
+/// [`DataNames::long`], and the entity's number (`EMPTY` for a free slot).
 #[derive(Clone, Copy)]
 struct Slot {
     index: u32,
@@ -23,10 +30,13 @@ struct Slot {
     text: [u8; INLINE],
 }
 
+const FREE: Slot = Slot { index: EMPTY, len: 0, text: [0; INLINE] };
+
 /// The data entities by name, and where each was declared.
 #[derive(Default)]
 pub(super) struct DataNames {
-    table: HashTable<Slot>,
+    /// A power of two of slots, at most three quarters full (or none).
+    slots: Vec<Slot>,
     /// Names longer than [`INLINE`], one after another.
     long: String,
     /// Where each data entity was declared, by its number.
@@ -34,7 +44,7 @@ pub(super) struct DataNames {
 }
 
 /// The hash of a name (fixed seed: the same in every run).
-fn hash(name: &[u8]) -> u64 {
+pub(super) fn hash(name: &[u8]) -> u64 {
     FixedState::with_seed(0).hash_one(name)
 }
 
@@ -57,34 +67,84 @@ fn inline(name: &[u8]) -> Option<[u8; INLINE]> {
 
 impl DataNames {
     /// The number of names.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.origins.len()
     }
 
     /// Makes room for `more` names.
     pub fn reserve(&mut self, more: usize) {
-        let long = &self.long;
-        self.table.reserve(more, |slot| hash(name_of(slot, long)));
-        self.origins.reserve(more);
+        let wanted = self.len().saturating_add(more);
+        if wanted.saturating_mul(4) / 3 >= self.slots.len() {
+            self.grow(wanted);
+        }
+    }
+
+    /// Moves the names into a table with room for `names` of them.
+    fn grow(&mut self, names: usize) {
+        let size = (names.saturating_mul(4) / 3 + 1).max(16).next_power_of_two();
+        let old = std::mem::replace(&mut self.slots, vec![FREE; size]);
+        for slot in old.into_iter().filter(|s| s.index != EMPTY) {
+            let at = self.free_slot(hash(name_of(&slot, &self.long)));
+            self.slots[at] = slot;
+        }
+    }
+
+    /// The first free slot from the one of hash `h`.
+    fn free_slot(&self, h: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        while self.slots[i].index != EMPTY {
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    /// Reads the slot where the name of hash `h` is looked for first, so
+    /// that several lookups wait for memory at once: a reader touches the
+    /// slots of a batch of names, then looks them up ([`DataNames::number`]).
+    pub fn touch(&self, h: u64) -> u32 {
+        match self.slots.len() {
+            0 => 0,
+            n => self.slots[h as usize & (n - 1)].len,
+        }
+    }
+
+    /// The number of the entity called `name`, whose hash is `h`.
+    pub fn number(&self, name: &str, h: u64) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let bytes = name.as_bytes();
+        let (len, text) = (bytes.len() as u32, inline(bytes));
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = &self.slots[i];
+            if slot.index == EMPTY {
+                return None;
+            }
+            let same = match text {
+                Some(text) => slot.len == len && slot.text == text,
+                None => slot.len == len && name_of(slot, &self.long) == bytes,
+            };
+            if same {
+                return Some(slot.index);
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Where the entity called `name` was declared.
     pub fn get(&self, name: &str) -> Option<Origin> {
-        let bytes = name.as_bytes();
-        let slot = match inline(bytes) {
-            Some(text) => {
-                let len = bytes.len() as u32;
-                self.table.find(hash(bytes), |s| s.len == len && s.text == text)
-            }
-            None => self.table.find(hash(bytes), |s| name_of(s, &self.long) == bytes),
-        }?;
-        self.origins.get(slot.index as usize).copied()
+        let index = self.number(name, hash(name.as_bytes()))?;
+        self.origins.get(index as usize).copied()
     }
 
     /// Adds a name that is not there yet: the next entity, declared at `origin`
     /// (whose `index` is its number, [`DataNames::len`]).
     pub fn insert(&mut self, name: &str, origin: Origin) {
+        debug_assert_eq!(origin.index as usize, self.len(), "data entities are numbered as they are named");
+        self.reserve(1);
         let bytes = name.as_bytes();
         let index = self.origins.len() as u32;
         let text = inline(bytes).unwrap_or_else(|| {
@@ -92,9 +152,8 @@ impl DataNames {
             self.long.push_str(name);
             [start[0], start[1], start[2], start[3], 0, 0, 0, 0]
         });
-        let slot = Slot { index, len: bytes.len() as u32, text };
-        let long = &self.long;
-        self.table.insert_unique(hash(bytes), slot, |s| hash(name_of(s, long)));
+        let at = self.free_slot(hash(bytes));
+        self.slots[at] = Slot { index, len: bytes.len() as u32, text };
         self.origins.push(origin);
     }
 }
@@ -126,5 +185,12 @@ mod tests {
         }
         names.insert("", Origin { file: 1, record: 0, index: 5000 });
         assert_eq!(names.get("").map(|o| o.file), Some(1));
+        for (i, w) in words.iter().enumerate() {
+            let h = hash(w.as_bytes());
+            let _ = names.touch(h);
+            assert_eq!(names.number(w, h), Some(i as u32), "{w}");
+        }
+        let empty = DataNames::default();
+        assert_eq!((empty.touch(7), empty.number("b1", 7)), (0, None));
     }
 }

@@ -69,6 +69,16 @@ impl Row<'_> {
         self.raw(i).trim()
     }
 
+    /// Where cell `i`, trimmed as [`Row::cell`] gives it, lies in the text:
+    /// for a row of a plain file (whose cells are spans of the text).
+    pub fn cell_range(&self, i: usize) -> Option<(usize, usize)> {
+        let Cells::Plain(text, cells) = self.cells else { return None };
+        let &(a, b) = cells.get(i)?;
+        let cell = text.get(a as usize..b as usize)?;
+        let start = a as usize + (cell.len() - cell.trim_start().len());
+        Some((start, start + cell.trim().len()))
+    }
+
     fn raw(&self, i: usize) -> &str {
         match self.cells {
             Cells::Csv(record) => record.get(i).unwrap_or(""),
