@@ -86,18 +86,11 @@ impl<'a> Checker<'a> {
             slot += k.stored_count + 2;
             derived += k.derived_count;
         }
-        let mut counts = vec![(0usize, 0usize); entities.len()];
-        for exposure in &self.exposures {
-            counts[exposure.creditor as usize].0 += 1;
-            counts[exposure.debtor as usize].1 += 1;
-        }
-        for (entity, (creditor, debtor)) in entities.iter_mut().zip(counts) {
-            entity.as_creditor.reserve_exact(creditor);
-            entity.as_debtor.reserve_exact(debtor);
-        }
-        for (x, exposure) in self.exposures.iter().enumerate() {
-            entities[exposure.creditor as usize].as_creditor.push(x as Id);
-            entities[exposure.debtor as usize].as_debtor.push(x as Id);
+        let creditors = by_entity(entities.len(), self.exposures.iter().map(|x| x.creditor));
+        let debtors = by_entity(entities.len(), self.exposures.iter().map(|x| x.debtor));
+        for (e, entity) in entities.iter_mut().enumerate() {
+            entity.as_creditor = creditors.1[creditors.0[e] as usize..creditors.0[e + 1] as usize].to_vec();
+            entity.as_debtor = debtors.1[debtors.0[e] as usize..debtors.0[e + 1] as usize].to_vec();
         }
         let literal_exposures = literal_exposures(&self.exposures, &self.exposure_terms);
         let mut models = std::mem::take(&mut self.models);
@@ -154,6 +147,29 @@ impl<'a> Checker<'a> {
         ir.code = Code::of(&ir);
         ir
     }
+}
+
+/// The exposures of each of `count` entities, given each exposure's entity
+/// in order: where each entity's list starts (and the end, last), and the
+/// lists one after another, each in the exposures' order. A counting sort:
+/// a million exposures are placed in one array, not pushed onto a hundred
+/// thousand vectors at random.
+fn by_entity(count: usize, ends: impl Iterator<Item = Id> + Clone) -> (Vec<u32>, Vec<Id>) {
+    let mut starts = vec![0u32; count + 1];
+    for e in ends.clone() {
+        starts[e as usize + 1] += 1;
+    }
+    for e in 0..count {
+        starts[e + 1] += starts[e];
+    }
+    let mut next = starts.clone();
+    let mut lists = vec![0; starts[count] as usize];
+    for (x, e) in ends.enumerate() {
+        let at = &mut next[e as usize];
+        lists[*at as usize] = x as Id;
+        *at += 1;
+    }
+    (starts, lists)
 }
 
 /// What a run needs to know of exposures that are all literals (see [`Ir`]).

@@ -181,16 +181,31 @@ impl<'a> Checker<'a> {
                 _ => None,
             })
             .collect();
-        let resolve = |end: u32| -> Option<Id> {
-            if end & SCRIPT_ENTITY != 0 {
-                *script.get((end & !SCRIPT_ENTITY) as usize)?
-            } else {
-                *self.data_entities.get(end as usize)?
+        // The usual data set: no row was refused as a duplicate, and every
+        // row is of one kind. Data entity `d` is then entity `first + d`, of
+        // that kind, and no table is read for each of a million endpoints.
+        let first = self.data_entities.first().copied().flatten();
+        let one_kind = match (first, data.entities.kinds.len()) {
+            (Some(first), 1) => {
+                let numbered = (first..).zip(&self.data_entities).all(|(id, e)| *e == Some(id));
+                numbered.then(|| (first, self.entities[first as usize].kind))
             }
+            _ => None,
         };
-        let mut kinds_of = |c: Id, d: Id, entities: &[EntitySlot]| {
-            for (kinds, e) in [(&mut *creditor_kinds, c), (&mut *debtor_kinds, d)] {
-                if let Some(k) = entities[e as usize].kind
+        let entities = &self.entities;
+        let resolve = |end: u32| -> Option<(Id, Option<Id>)> {
+            let id = if end & SCRIPT_ENTITY != 0 {
+                (*script.get((end & !SCRIPT_ENTITY) as usize)?)?
+            } else if let Some((first, kind)) = one_kind {
+                return ((end as usize) < self.data_entities.len()).then_some((first + end, kind));
+            } else {
+                (*self.data_entities.get(end as usize)?)?
+            };
+            Some((id, entities[id as usize].kind))
+        };
+        let mut kinds_of = |c: Option<Id>, d: Option<Id>| {
+            for (kinds, kind) in [(&mut *creditor_kinds, c), (&mut *debtor_kinds, d)] {
+                if let Some(k) = kind
                     && !kinds.contains(&k)
                 {
                     kinds.push(k);
@@ -206,11 +221,13 @@ impl<'a> Checker<'a> {
         let mut row = 0;
         exposures.retain_mut(|x| {
             row += 1;
-            let (Some(c), Some(d)) = (resolve(x.creditor), resolve(x.debtor)) else { return false };
+            let (Some((c, c_kind)), Some((d, d_kind))) = (resolve(x.creditor), resolve(x.debtor)) else {
+                return false;
+            };
             if c == d {
                 return false; // a data file's self-exposure is reported at its cell
             }
-            kinds_of(c, d, &self.entities);
+            kinds_of(c_kind, d_kind);
             (x.creditor, x.debtor) = (c, d);
             if track {
                 kept.push((row - 1, script_count + kept.len()));

@@ -117,8 +117,12 @@ type Debtor = (usize, usize, usize, usize);
 /// (files list a creditor's exposures together: its creditor is usually the
 /// row before's); the names not found are put back in row order.
 fn read_chunk(table: &Table, chunk: Chunk, columns: Columns, names: &DataNames, file: usize) -> Part {
-    let mut part =
-        Part { rows: 0, read: Vec::with_capacity(chunk.max_rows()), pending: Vec::new(), problems: Problems::new() };
+    let mut part = Part {
+        rows: 0,
+        read: Vec::with_capacity(chunk.max_rows()),
+        pending: Vec::new(),
+        problems: Problems::new(),
+    };
     let (mut previous_creditor, mut last_creditor) = (String::new(), None);
     let mut debtors: Vec<Debtor> = Vec::with_capacity(BATCH);
     let text = table.text.as_str();
