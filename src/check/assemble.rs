@@ -86,11 +86,15 @@ impl<'a> Checker<'a> {
             slot += k.stored_count + 2;
             derived += k.derived_count;
         }
-        let creditors = by_entity(entities.len(), self.exposures.iter().map(|x| x.creditor));
-        let debtors = by_entity(entities.len(), self.exposures.iter().map(|x| x.debtor));
+        // One side at a time: one array of a million at once.
+        let (starts, lists) = by_entity(entities.len(), self.exposures.iter().map(|x| x.creditor));
         for (e, entity) in entities.iter_mut().enumerate() {
-            entity.as_creditor = creditors.1[creditors.0[e] as usize..creditors.0[e + 1] as usize].to_vec();
-            entity.as_debtor = debtors.1[debtors.0[e] as usize..debtors.0[e + 1] as usize].to_vec();
+            entity.as_creditor = lists[starts[e] as usize..starts[e + 1] as usize].to_vec();
+        }
+        drop((starts, lists));
+        let (starts, lists) = by_entity(entities.len(), self.exposures.iter().map(|x| x.debtor));
+        for (e, entity) in entities.iter_mut().enumerate() {
+            entity.as_debtor = lists[starts[e] as usize..starts[e + 1] as usize].to_vec();
         }
         let literal_exposures = literal_exposures(&self.exposures, &self.exposure_terms);
         let mut models = std::mem::take(&mut self.models);

@@ -353,7 +353,7 @@ pub(super) fn checked<'r>(
     let recovery = match columns.recovery.map(|r| (r, row.cell(r))) {
         None | Some((_, "")) => None,
         Some((r, text)) => match cells::number(text) {
-            Some(n) if (Decimal::ZERO..=Decimal::ONE).contains(&n) => Some(n),
+            Some(n) if is_share(n) => Some(n),
             Some(_) => {
                 return Err(Problem::error(
                     codes::data::bad_recovery,
@@ -375,6 +375,13 @@ pub(super) fn checked<'r>(
         .label(table.cell_span(row, columns.creditor), "the creditor"));
     }
     Ok((value, recovery, c, d))
+}
+
+/// `0 <= n <= 1`, without aligning the scales of two decimals: `n` is
+/// `mantissa / 10^scale`.
+fn is_share(n: Decimal) -> bool {
+    let mantissa = n.mantissa();
+    mantissa >= 0 && mantissa <= 10i128.pow(n.scale())
 }
 
 /// An exposure as the IR holds it, its creditor and debtor numbered as data
@@ -400,5 +407,20 @@ fn what_text(column: &str) -> &'static str {
         "creditor" => "the entity that loses if the debtor defaults",
         "debtor" => "the entity whose default costs the creditor",
         _ => "the amount of each exposure",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_share_is_between_zero_and_one_whatever_the_scale() {
+        for text in
+            ["0", "-0", "0.000", "1", "1.000", "0.35", "35%", "100%", "1.0001", "101%", "-0.01", "2", "7bn"]
+        {
+            let n = cells::number(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(is_share(n), (Decimal::ZERO..=Decimal::ONE).contains(&n), "{text}");
+        }
     }
 }
