@@ -369,7 +369,7 @@ impl Machine {
         self.st.recompute_losses(ir);
         self.st.derived = vec![None; layout.derived as usize];
         self.st.computing = vec![false; layout.derived as usize];
-        self.st.readers = vec![Vec::new(); layout.cells()];
+        self.st.readers = Readers::new(layout.cells());
         self.st.stack.clear();
         self.st.dirtied.clear();
         for p in &mut self.pending {

@@ -11,6 +11,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::readers::Readers;
 use crate::ir::{ConstValue, Ir};
 use crate::random::Stream;
 use crate::value::{Date, Value};
@@ -59,7 +60,7 @@ pub(crate) struct State {
     #[serde(skip)]
     pub computing: Vec<bool>,
     #[serde(skip)]
-    pub readers: Vec<Vec<Consumer>>,
+    pub readers: Readers,
     #[serde(skip)]
     pub stack: Vec<Consumer>,
     /// Rule instances whose inputs changed since they were last evaluated.
@@ -137,7 +138,7 @@ impl State {
             iterating: 0,
             max_solve_iterations: default_solve_iterations(),
             computing: vec![false; layout.derived as usize],
-            readers: vec![Vec::new(); layout.cells()],
+            readers: Readers::new(layout.cells()),
             stack: Vec::new(),
             dirtied: Vec::new(),
             frames: Vec::new(),
@@ -170,10 +171,7 @@ impl State {
         self.solves.clear();
         self.iterating = 0;
         refill(&mut self.computing, layout.derived as usize, false);
-        self.readers.resize_with(layout.cells(), Vec::new);
-        for readers in &mut self.readers {
-            readers.clear();
-        }
+        self.readers.reset(layout.cells());
         self.stack.clear();
         self.dirtied.clear();
         self.work.clear();
@@ -186,21 +184,7 @@ impl State {
     #[inline]
     pub fn read(&mut self, cell: Cell) {
         let Some(&consumer) = self.stack.last() else { return };
-        let readers = &mut self.readers[cell as usize];
-        // A consumer that computes again without being notified (another of its
-        // inputs changed) is usually among the last few readers: the few that
-        // share this cell (`l.debt` read by each rule about `l`).
-        if readers.iter().rev().take(4).any(|&c| c == consumer) {
-            return;
-        }
-        readers.push(consumer);
-        // Consumers that recompute without being notified subscribe again;
-        // squeeze out the repeats now and then.
-        let len = readers.len();
-        if len >= 32 && len.is_power_of_two() {
-            readers.sort_unstable();
-            readers.dedup();
-        }
+        self.readers.add(cell, consumer);
     }
 
     /// Stores a value in a slot; notifies its readers if it changed.
@@ -237,15 +221,24 @@ impl State {
     }
 
     /// Entity `debtor` has just defaulted: adds the loss of each exposure to it
-    /// to its creditor's `exposure_losses` and notifies the readers of that.
+    /// to its creditor's `exposure_losses`, then notifies the readers of those.
+    ///
+    /// The creditors are notified together, after every loss is added: a
+    /// notification only drops caches and marks instances dirty (nothing is
+    /// evaluated), so its timing within the default does not matter, and the
+    /// lookups of the creditors' readers, one cache miss each in a large
+    /// world, are independent of each other (see `notify`).
     pub fn add_default_losses(&mut self, ir: &Ir, debtor: u32) {
+        let mut work = std::mem::take(&mut self.work);
         for &x in &ir.entities[debtor as usize].as_debtor {
             let creditor = ir.exposures[x as usize].creditor;
             let (amount, recovery) = self.exposure(ir, x);
             let total = &mut self.losses[creditor as usize];
             *total = total.and_then(|total| add_loss(total, amount, recovery));
-            self.changed(self.layout.losses_cell(creditor));
+            work.push(self.layout.losses_cell(creditor));
         }
+        self.work = work;
+        self.notify();
     }
 
     /// Sets every entity's `exposure_losses` from the `defaulted` flags (after
@@ -267,24 +260,38 @@ impl State {
 
     /// Notifies every reader of `cell`, transitively through derived caches.
     pub fn changed(&mut self, cell: Cell) {
+        self.work.push(cell);
+        self.notify();
+    }
+
+    /// Notifies the readers of every cell in the work list, transitively
+    /// through derived caches, and empties the list. Breadth first: the cells
+    /// of one round are looked up one after the other, with no lookup waiting
+    /// for the one before.
+    fn notify(&mut self) {
         let derived_count = self.layout.derived;
+        let layout = self.layout;
         let mut work = std::mem::take(&mut self.work);
-        work.push(cell);
-        while let Some(cell) = work.pop() {
-            let mut readers = std::mem::take(&mut self.readers[cell as usize]);
-            for &consumer in &readers {
-                if consumer < derived_count {
-                    if self.derived[consumer as usize].take().is_some() {
-                        work.push(self.layout.derived_cell(consumer));
+        let mut next = 0;
+        while next < work.len() {
+            let end = work.len();
+            for i in next..end {
+                let cell = work[i];
+                let (derived, dirtied) = (&mut self.derived, &mut self.dirtied);
+                self.readers.drain(cell, |consumer| {
+                    if consumer < derived_count {
+                        // A cache dropped once: its cell joins the work list once.
+                        if derived[consumer as usize].take().is_some() {
+                            work.push(layout.derived_cell(consumer));
+                        }
+                    } else {
+                        dirtied.push(consumer - derived_count);
                     }
-                } else {
-                    self.dirtied.push(consumer - derived_count);
-                }
+                });
             }
-            // The list is empty now; keep its memory for the next subscriptions.
-            readers.clear();
-            self.readers[cell as usize] = readers;
+            next = end;
         }
+        work.clear();
         self.work = work;
     }
 
