@@ -72,6 +72,10 @@ pub(crate) struct State {
     /// The work list of `changed`, kept for its capacity.
     #[serde(skip)]
     work: Vec<Cell>,
+    /// The creditors and terms of a default's exposures (`add_default_losses`),
+    /// kept for its capacity.
+    #[serde(skip)]
+    default_losses: Vec<(u32, Decimal, Decimal)>,
     pub layout: Layout,
     /// Evaluation steps left before the fuel limit.
     pub fuel: u64,
@@ -143,6 +147,7 @@ impl State {
             dirtied: Vec::new(),
             frames: Vec::new(),
             work: Vec::new(),
+            default_losses: Vec::new(),
             layout,
             fuel,
             stream: Stream::new(0, 0),
@@ -229,14 +234,21 @@ impl State {
     /// lookups of the creditors' readers, one cache miss each in a large
     /// world, are independent of each other (see `notify`).
     pub fn add_default_losses(&mut self, ir: &Ir, debtor: u32) {
-        let mut work = std::mem::take(&mut self.work);
-        for &x in &ir.entities[debtor as usize].as_debtor {
-            let creditor = ir.exposures[x as usize].creditor;
+        // First the exposures' creditors and terms, then the totals: in a large
+        // world each is a cache miss, and the misses of a short loop overlap.
+        let mut losses = std::mem::take(&mut self.default_losses);
+        losses.clear();
+        losses.extend(ir.entities[debtor as usize].as_debtor.iter().map(|&x| {
             let (amount, recovery) = self.exposure(ir, x);
+            (ir.exposures[x as usize].creditor, amount, recovery)
+        }));
+        let mut work = std::mem::take(&mut self.work);
+        for &(creditor, amount, recovery) in &losses {
             let total = &mut self.losses[creditor as usize];
             *total = total.and_then(|total| add_loss(total, amount, recovery));
             work.push(self.layout.losses_cell(creditor));
         }
+        self.default_losses = losses;
         self.work = work;
         self.notify();
     }
