@@ -82,7 +82,7 @@ pub(crate) const BY_HAND: u32 = u32::MAX;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Instance {
     pub rule: u32,
-    pub bindings: Box<[u32]>,
+    pub bindings: Bindings,
     /// A `when` instance may fire (its condition has been false since it last fired).
     pub armed: bool,
     /// The condition's value when last evaluated.

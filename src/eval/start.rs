@@ -218,7 +218,10 @@ impl Machine {
                     let mut tuple = vec![0usize; lists.len()];
                     if lists.iter().all(|l| !l.is_empty()) {
                         loop {
-                            let bindings: Box<[u32]> = tuple.iter().zip(&lists).map(|(i, l)| l[*i]).collect();
+                            let bindings = match lists.as_slice() {
+                                [only] => Bindings::One(only[tuple[0]]),
+                                _ => Bindings::Many(tuple.iter().zip(&lists).map(|(i, l)| l[*i]).collect()),
+                            };
                             instances.push(Instance {
                                 rule: r as u32,
                                 bindings,

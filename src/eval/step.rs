@@ -251,7 +251,7 @@ impl Stepper<'_> {
         let inst = &self.m.instances[i as usize];
         let rule = &ir.rules[inst.rule as usize];
         let mut frame = self.m.st.take_frame((rule.locals as usize).max(inst.bindings.len()));
-        for (slot, e) in frame.iter_mut().zip(&inst.bindings) {
+        for (slot, e) in frame.iter_mut().zip(inst.bindings.iter()) {
             *slot = Value::Entity(*e);
         }
         let consumer = self.m.st.layout.derived + i;
@@ -307,7 +307,7 @@ impl Stepper<'_> {
         let inst = &self.m.instances[i as usize];
         let rule = &ir.rules[inst.rule as usize];
         let mut frame = self.m.st.take_frame((rule.locals as usize).max(inst.bindings.len()));
-        for (slot, e) in frame.iter_mut().zip(&inst.bindings) {
+        for (slot, e) in frame.iter_mut().zip(inst.bindings.iter()) {
             *slot = Value::Entity(*e);
         }
         let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };

@@ -1,9 +1,57 @@
 //! What a run records: every firing with the values it read, every change of a
 //! stored value and every event, each with its cause.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::value::{Date, Value};
+
+/// The entities bound to a rule's binders, in binder order. Most rules bind
+/// one entity, and a large world has an instance of such a rule per entity:
+/// one binding is held in place (no allocation, and no second cache miss to
+/// reach it), more on the heap. Saved in checkpoints as the list it derefs to.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Bindings {
+    One(u32),
+    Many(Box<[u32]>),
+}
+
+impl std::ops::Deref for Bindings {
+    type Target = [u32];
+    #[inline]
+    fn deref(&self) -> &[u32] {
+        match self {
+            Bindings::One(e) => std::slice::from_ref(e),
+            Bindings::Many(list) => list,
+        }
+    }
+}
+
+impl From<&[u32]> for Bindings {
+    fn from(list: &[u32]) -> Bindings {
+        match list {
+            [e] => Bindings::One(*e),
+            _ => Bindings::Many(list.into()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Bindings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Bindings {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Bindings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Bindings, D::Error> {
+        Vec::<u32>::deserialize(deserializer).map(|list| Bindings::from(list.as_slice()))
+    }
+}
 
 /// A value that a firing read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +86,7 @@ impl ReadKey {
 pub(crate) struct FiringRecord {
     pub step: u64,
     pub rule: u32,
-    pub bindings: Box<[u32]>,
+    pub bindings: Bindings,
     /// What the condition and the effects read, with the values they saw.
     pub reads: Vec<(ReadKey, Value)>,
     /// How many changes had been recorded when it fired (its inputs came before).
@@ -114,5 +162,23 @@ impl Log {
             mark.changes..end(|m| m.changes, self.changes.len()),
             mark.events..end(|m| m.events, self.events.len()),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bindings;
+
+    #[test]
+    fn bindings_are_the_list_they_hold_and_are_saved_as_it() {
+        for list in [&[][..], &[7][..], &[3, 9][..], &[1, 2, 3][..]] {
+            let bindings = Bindings::from(list);
+            assert_eq!(&*bindings, list);
+            let saved = serde_json::to_string(&bindings).unwrap();
+            assert_eq!(saved, serde_json::to_string(list).unwrap());
+            assert_eq!(serde_json::from_str::<Bindings>(&saved).unwrap(), bindings);
+        }
+        assert!(matches!(Bindings::from(&[5][..]), Bindings::One(5)));
+        assert_eq!(size_of::<Bindings>(), size_of::<Box<[u32]>>());
     }
 }
