@@ -141,14 +141,18 @@ mod tests {
         assert_eq!(drained(&mut readers, 1), [3, 5]);
         assert_eq!(drained(&mut readers, 2), [LIST + 1]);
         assert_eq!(drained(&mut readers, 3), Vec::<u32>::new());
-        // A list given up is used again.
+        // Cells 1 and 2 had a list each; a list given up is used again.
+        assert_eq!(readers.lists.len(), 2);
         readers.add(3, 1);
         readers.add(3, 2);
-        assert_eq!(readers.lists.len(), 1);
+        assert_eq!(readers.lists.len(), 2);
         assert_eq!(drained(&mut readers, 3), [1, 2]);
+        readers.add(0, 4);
+        readers.add(0, 5);
         readers.reset(2);
+        assert_eq!(drained(&mut readers, 0), Vec::<u32>::new());
         assert_eq!(drained(&mut readers, 1), Vec::<u32>::new());
-        assert_eq!(readers.free.len(), 1);
+        assert_eq!(readers.free.len(), 2);
     }
 
     #[test]
