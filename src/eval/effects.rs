@@ -200,7 +200,9 @@ impl Stepper<'_> {
                 continue;
             }
             let mut frame = vec![Value::None; assert.cond.locals as usize];
-            let holds = self.ev().eval(&assert.cond.node, &mut frame).map_err(|f| self.fault(f, None))?;
+            let code = ir.code.asserts.get(index).and_then(Option::as_ref);
+            let holds =
+                self.ev().eval_with(&assert.cond.node, code, &mut frame).map_err(|f| self.fault(f, None))?;
             if holds != Value::Bool(true) {
                 let mut detail = describe_reads(ir, &mut self.ev(), &assert.cond.node, &mut frame);
                 if !assert.message.is_empty() {
@@ -233,7 +235,9 @@ impl Stepper<'_> {
                 continue;
             }
             let mut frame = vec![Value::None; expect.cond.locals as usize];
-            let holds = self.ev().eval(&expect.cond.node, &mut frame).map_err(|f| self.fault(f, None))?;
+            let code = ir.code.expects.get(index).and_then(Option::as_ref);
+            let holds =
+                self.ev().eval_with(&expect.cond.node, code, &mut frame).map_err(|f| self.fault(f, None))?;
             let passed = holds == Value::Bool(true);
             let detail = if self.m.quiet {
                 describe_into(ir, &mut self.ev(), &expect.cond.node, &mut frame, &mut None);

@@ -47,6 +47,10 @@ pub(crate) struct Code {
     /// Each rule's effects (not those inside an `after`): the value of an
     /// assignment or of an effect's `let`.
     pub effects: Vec<Vec<Option<Compiled>>>,
+    /// Each `assert`'s condition (checked every step).
+    pub asserts: Vec<Option<Compiled>>,
+    /// Each `expect`'s condition.
+    pub expects: Vec<Option<Compiled>>,
 }
 
 /// A compiled expression.

@@ -57,7 +57,9 @@ impl Code {
                     .collect()
             })
             .collect();
-        Code { lets, fields, filters, conditions, effects }
+        let asserts = ir.asserts.iter().map(|a| root(ir, &a.cond.node, &[], true)).collect();
+        let expects = ir.expects.iter().map(|e| root(ir, &e.cond.node, &[], true)).collect();
+        Code { lets, fields, filters, conditions, effects, asserts, expects }
     }
 }
 
