@@ -78,38 +78,41 @@ impl Evaluator<'_> {
         span: Span,
         frame: &mut [Value],
     ) -> Eval<Value> {
-        let elements: Vec<Value> = match &aggregate.source {
-            AggregateSource::Kind(k) => {
-                self.ir.kinds[*k as usize].entities.iter().map(|e| Value::Entity(*e)).collect()
-            }
+        // The entities or exposures to go over, read in place (`ir` outlives
+        // the evaluator's borrow of the state).
+        let ir = self.ir;
+        let (elements, element): (&[u32], fn(u32) -> Value) = match &aggregate.source {
+            AggregateSource::Kind(k) => (&ir.kinds[*k as usize].entities, Value::Entity),
             AggregateSource::ExposuresOf(object) => {
                 let e = self.entity(object, frame)?;
-                self.ir.entities[e as usize].as_creditor.iter().map(|x| Value::Exposure(*x)).collect()
+                (&ir.entities[e as usize].as_creditor, Value::Exposure)
             }
             AggregateSource::ExposuresTo(object) => {
                 let e = self.entity(object, frame)?;
-                self.ir.entities[e as usize].as_debtor.iter().map(|x| Value::Exposure(*x)).collect()
+                (&ir.entities[e as usize].as_debtor, Value::Exposure)
             }
         };
         // Why an empty result is empty, should `mean`, `min` or `max` need an element.
-        let nothing = if !elements.is_empty() {
-            "nothing passed the `where` filter".to_string()
-        } else {
-            match &aggregate.source {
-                AggregateSource::Kind(k) => {
-                    format!("the kind `{}` has no entities", self.ir.kinds[*k as usize].name)
+        let nothing = || {
+            if !elements.is_empty() {
+                "nothing passed the `where` filter".to_string()
+            } else {
+                match &aggregate.source {
+                    AggregateSource::Kind(k) => {
+                        format!("the kind `{}` has no entities", ir.kinds[*k as usize].name)
+                    }
+                    AggregateSource::ExposuresOf(_) => "this entity lends to no one".to_string(),
+                    AggregateSource::ExposuresTo(_) => "no one lends to this entity".to_string(),
                 }
-                AggregateSource::ExposuresOf(_) => "this entity lends to no one".to_string(),
-                AggregateSource::ExposuresTo(_) => "no one lends to this entity".to_string(),
             }
         };
         let local = aggregate.local as usize;
         let mut sum = Decimal::ZERO;
         let mut count: u64 = 0;
         let mut best: Option<Decimal> = None;
-        for element in elements {
+        for &id in elements {
             if let Some(slot) = frame.get_mut(local) {
-                *slot = element;
+                *slot = element(id);
             }
             if let Some(filter) = &aggregate.filter
                 && !self.boolean(filter, frame)?
@@ -153,14 +156,14 @@ impl Evaluator<'_> {
             AggregateFn::Sum => Ok(Value::Number(sum)),
             AggregateFn::Mean => {
                 if count == 0 {
-                    return Err(empty(span, "mean", &nothing));
+                    return Err(empty(span, "mean", &nothing()));
                 }
                 super::expr::arithmetic(crate::syntax::BinaryOp::Div, sum, Decimal::from(count), span)
                     .map(Value::Number)
             }
             AggregateFn::Min | AggregateFn::Max => {
                 let name = if aggregate.func == AggregateFn::Min { "min" } else { "max" };
-                best.map(Value::Number).ok_or_else(|| empty(span, name, &nothing))
+                best.map(Value::Number).ok_or_else(|| empty(span, name, &nothing()))
             }
         }
     }
