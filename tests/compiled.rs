@@ -102,3 +102,23 @@ fn the_fuel_runs_out_at_the_node_the_tree_walk_stopped_at_for_every_budget() {
     assert_eq!(measured.pop().as_deref(), Some("ok"), "the last budget is enough");
     assert_eq!(measured, expected);
 }
+
+/// A built-in's or a draw's bad argument is a fault at that argument, whether
+/// the expression is compiled (an effect's value) or read from its tree (an
+/// initial value, which is evaluated once).
+#[test]
+fn a_bad_argument_points_at_the_argument_compiled_or_not() {
+    let cases = [
+        // compiled: the value of an effect
+        ("var s = -1\nvar y = 0\nat 1 then y = sqrt(s) + 1", "s", "sqrt of -1"),
+        ("var sd = -1\nvar y = 0\nat 1 then y = normal(0, sd)", "sd", "standard deviation -1 is negative"),
+        // the tree: a stored field's initial value
+        ("param s = -4\nkind K { x = sqrt(s) }\nentity e: K", "s", "sqrt of -4"),
+        ("param sd = -2\nkind K { x = normal(1, sd) }\nentity e: K", "sd", "standard deviation -2 is negative"),
+    ];
+    for (script, at, says) in cases {
+        let (problem, text) = fault(Engine::new(), script);
+        assert_eq!((problem.code, text.as_str()), ("cascade::run::bad_argument", at), "{script}");
+        assert!(problem.message.contains(says), "{script}: {}", problem.message);
+    }
+}
