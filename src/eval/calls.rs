@@ -12,6 +12,69 @@ use crate::value::Value;
 
 use super::expr::*;
 
+/// The values of a call's arguments, evaluated in order (the first fault
+/// stops them): the usual few without an allocation. Built-ins take one to
+/// three arguments (`min` and `max` more).
+pub(super) struct Args {
+    few: [Decimal; 4],
+    many: Vec<Decimal>,
+    len: usize,
+}
+
+impl Args {
+    pub fn gather(len: usize, mut value: impl FnMut(usize) -> Eval<Decimal>) -> Eval<Args> {
+        let mut args = Args { few: [Decimal::ZERO; 4], many: Vec::new(), len };
+        if len <= args.few.len() {
+            for i in 0..len {
+                args.few[i] = value(i)?;
+            }
+        } else {
+            args.many.reserve(len);
+            for i in 0..len {
+                args.many.push(value(i)?);
+            }
+        }
+        Ok(args)
+    }
+
+    pub fn values(&self) -> &[Decimal] {
+        if self.len <= self.few.len() { &self.few[..self.len] } else { &self.many }
+    }
+}
+
+/// Built-in `function` of `values`; its error is a fault at the argument it
+/// names (`argument` gives that argument's span), else at the call.
+pub(super) fn apply(
+    function: &Function,
+    values: &[Decimal],
+    span: Span,
+    argument: impl Fn(usize) -> Option<Span>,
+) -> Eval<Decimal> {
+    let Compute::Pure(compute) = function.compute;
+    compute(values).map_err(|error| {
+        let at = error.argument.and_then(argument).unwrap_or(span);
+        Fault::new(error.code, error.message, at, error.label)
+    })
+}
+
+/// A draw of `distribution` with arguments `values` from the run's stream;
+/// a bad argument is a fault at it (`argument` gives its span), else at the call.
+pub(super) fn draw_from(
+    distribution: Distribution,
+    values: &[Decimal],
+    stream: &mut crate::random::Stream,
+    span: Span,
+    argument: impl Fn(usize) -> Option<Span>,
+) -> Eval<Drawn> {
+    distribution.draw(values, stream).map_err(|bad| {
+        let at = bad.argument.and_then(argument).unwrap_or(span);
+        Fault::new(crate::codes::run::bad_argument, bad.message, at, "this argument is out of range")
+    })
+}
+
+/// A distribution takes at most this many arguments.
+pub(super) const MAX_DRAW_ARGS: usize = 3;
+
 impl Evaluator<'_> {
     pub(super) fn call(
         &mut self,
@@ -20,29 +83,8 @@ impl Evaluator<'_> {
         span: Span,
         frame: &mut [Value],
     ) -> Eval<Value> {
-        // Built-ins take one to three arguments (`min` and `max` more): no
-        // allocation for the usual few.
-        let mut few = [Decimal::ZERO; 4];
-        let many: Vec<Decimal>;
-        let values: &[Decimal] = if args.len() <= few.len() {
-            for (slot, arg) in few.iter_mut().zip(args) {
-                *slot = self.number(arg, frame)?;
-            }
-            &few[..args.len()]
-        } else {
-            let mut list = Vec::with_capacity(args.len());
-            for arg in args {
-                list.push(self.number(arg, frame)?);
-            }
-            many = list;
-            &many
-        };
-        let Compute::Pure(compute) = function.compute;
-        let result = compute(values).map_err(|error| {
-            let at = error.argument.and_then(|i| args.get(i)).map_or(span, |a| a.span);
-            Fault::new(error.code, error.message, at, error.label)
-        })?;
-        Ok(Value::Number(result))
+        let values = Args::gather(args.len(), |i| self.number(&args[i], frame))?;
+        apply(function, values.values(), span, |i| args.get(i).map(|a| a.span)).map(Value::Number)
     }
 
     /// A random draw from the run's stream; bad arguments are faults at the argument.
@@ -53,23 +95,12 @@ impl Evaluator<'_> {
         span: Span,
         frame: &mut [Value],
     ) -> Eval<Value> {
-        let mut values = [Decimal::ZERO; 3];
-        for (slot, arg) in values.iter_mut().zip(args) {
-            *slot = self.number(arg, frame)?;
-        }
-        match distribution.draw(&values[..args.len().min(3)], &mut self.st.stream) {
-            Ok(Drawn::Number(n)) => Ok(Value::Number(n)),
-            Ok(Drawn::Bool(b)) => Ok(Value::Bool(b)),
-            Err(bad) => {
-                let at = bad.argument.and_then(|i| args.get(i)).map_or(span, |a| a.span);
-                Err(Fault::new(
-                    crate::codes::run::bad_argument,
-                    bad.message,
-                    at,
-                    "this argument is out of range",
-                ))
-            }
-        }
+        let values = Args::gather(args.len().min(MAX_DRAW_ARGS), |i| self.number(&args[i], frame))?;
+        let argument = |i: usize| args.get(i).map(|a| a.span);
+        Ok(match draw_from(distribution, values.values(), &mut self.st.stream, span, argument)? {
+            Drawn::Number(n) => Value::Number(n),
+            Drawn::Bool(b) => Value::Bool(b),
+        })
     }
 
     pub(super) fn aggregate(

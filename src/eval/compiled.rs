@@ -6,9 +6,9 @@
 
 use rust_decimal::Decimal;
 
-use crate::builtins::Compute;
+use crate::eval::calls::{Args, MAX_DRAW_ARGS, apply, draw_from};
 use crate::eval::expr::{
-    Eval, Evaluator, Fault, arithmetic, division_by_zero, internal, no_value, ordering, out_of_fuel,
+    Eval, Evaluator, arithmetic, division_by_zero, internal, no_value, ordering, out_of_fuel,
 };
 use crate::ir::FieldRef;
 use crate::ir::{Compiled, Op, V};
@@ -258,27 +258,8 @@ impl Evaluator<'_> {
         span: Span,
         frame: &mut [Value],
     ) -> Eval<V> {
-        let mut few = [Decimal::ZERO; 4];
-        let many: Vec<Decimal>;
-        let values: &[Decimal] = if args.len() <= few.len() {
-            for (slot, arg) in few.iter_mut().zip(args) {
-                *slot = self.run_number(arg, frame)?;
-            }
-            &few[..args.len()]
-        } else {
-            let mut list = Vec::with_capacity(args.len());
-            for arg in args {
-                list.push(self.run_number(arg, frame)?);
-            }
-            many = list;
-            &many
-        };
-        let Compute::Pure(compute) = function.compute;
-        let result = compute(values).map_err(|error| {
-            let at = error.argument.and_then(|i| args.get(i)).map_or(span, |a| a.span);
-            Fault::new(error.code, error.message, at, error.label)
-        })?;
-        Ok(V::Num(result))
+        let values = Args::gather(args.len(), |i| self.run_number(&args[i], frame))?;
+        apply(function, values.values(), span, |i| args.get(i).map(|a| a.span)).map(V::Num)
     }
 
     /// `Evaluator::draw`.
@@ -289,22 +270,11 @@ impl Evaluator<'_> {
         span: Span,
         frame: &mut [Value],
     ) -> Eval<V> {
-        let mut values = [Decimal::ZERO; 3];
-        for (slot, arg) in values.iter_mut().zip(args) {
-            *slot = self.run_number(arg, frame)?;
-        }
-        match distribution.draw(&values[..args.len().min(3)], &mut self.st.stream) {
-            Ok(Drawn::Number(n)) => Ok(V::Num(n)),
-            Ok(Drawn::Bool(b)) => Ok(V::Bool(b)),
-            Err(bad) => {
-                let at = bad.argument.and_then(|i| args.get(i)).map_or(span, |a| a.span);
-                Err(Fault::new(
-                    crate::codes::run::bad_argument,
-                    bad.message,
-                    at,
-                    "this argument is out of range",
-                ))
-            }
-        }
+        let values = Args::gather(args.len().min(MAX_DRAW_ARGS), |i| self.run_number(&args[i], frame))?;
+        let argument = |i: usize| args.get(i).map(|a| a.span);
+        Ok(match draw_from(distribution, values.values(), &mut self.st.stream, span, argument)? {
+            Drawn::Number(n) => V::Num(n),
+            Drawn::Bool(b) => V::Bool(b),
+        })
     }
 }
