@@ -114,7 +114,11 @@ fn a_bad_argument_points_at_the_argument_compiled_or_not() {
         ("var sd = -1\nvar y = 0\nat 1 then y = normal(0, sd)", "sd", "standard deviation -1 is negative"),
         // the tree: a stored field's initial value
         ("param s = -4\nkind K { x = sqrt(s) }\nentity e: K", "s", "sqrt of -4"),
-        ("param sd = -2\nkind K { x = normal(1, sd) }\nentity e: K", "sd", "standard deviation -2 is negative"),
+        (
+            "param sd = -2\nkind K { x = normal(1, sd) }\nentity e: K",
+            "sd",
+            "standard deviation -2 is negative",
+        ),
     ];
     for (script, at, says) in cases {
         let (problem, text) = fault(Engine::new(), script);
