@@ -42,6 +42,10 @@ pub(crate) struct Ir {
     pub series: Vec<SeriesDef>,
     pub kinds: Vec<KindDef>,
     pub entities: Vec<EntityDef>,
+    /// Where each entity's cells are, by entity: apart from the entities'
+    /// other parts so that reading a field touches 12 bytes, not an
+    /// `EntityDef` (see [`Ir::cell`]).
+    pub layout: Vec<Layout>,
     pub exposures: Vec<ExposureDef>,
     /// One per exposure of the script (which come first in `exposures`); the
     /// exposures of data files and of the host have literals and no span.
@@ -188,6 +192,17 @@ pub(crate) struct FieldDef {
     pub solved: Option<u32>,
 }
 
+/// Where an entity's cells are: its stored fields, then `defaulted` and
+/// `defaulted_at`, in slots from `slot_base`; its derived fields in derived
+/// cells from `derived_base`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub slot_base: u32,
+    pub derived_base: u32,
+    /// Its kind's number of stored fields.
+    pub stored: u32,
+}
+
 /// Which field of an entity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum FieldRef {
@@ -210,13 +225,12 @@ impl Ir {
     /// `defaulted_at`, in slots from `slot_base`; its derived fields in
     /// derived cells from `derived_base`.
     pub(crate) fn cell(&self, entity: u32, field: FieldRef) -> Cell {
-        let def = &self.entities[entity as usize];
-        let stored = self.kinds[def.kind as usize].stored_count;
+        let at = self.layout[entity as usize];
         match field {
-            FieldRef::Stored(i) => Cell::Slot(def.slot_base + i),
-            FieldRef::Defaulted => Cell::Slot(def.slot_base + stored),
-            FieldRef::DefaultedAt => Cell::Slot(def.slot_base + stored + 1),
-            FieldRef::Derived(i) => Cell::Derived(def.derived_base + i),
+            FieldRef::Stored(i) => Cell::Slot(at.slot_base + i),
+            FieldRef::Defaulted => Cell::Slot(at.slot_base + at.stored),
+            FieldRef::DefaultedAt => Cell::Slot(at.slot_base + at.stored + 1),
+            FieldRef::Derived(i) => Cell::Derived(at.derived_base + i),
         }
     }
 
@@ -236,8 +250,6 @@ pub(crate) struct EntityDef {
     pub kind: Id,
     /// Initial value of each stored field; local 0 is the entity itself.
     pub inits: Vec<Init>,
-    pub slot_base: u32,
-    pub derived_base: u32,
     /// Exposures in which this entity is the creditor.
     pub as_creditor: Vec<Id>,
     /// Exposures in which this entity is the debtor.

@@ -143,10 +143,10 @@ pub(crate) fn slot_name(ir: &Ir, slot: u32) -> String {
     if (slot as usize) < ir.vars.len() {
         return ir.vars[slot as usize].name.clone();
     }
-    let e = ir.entities.partition_point(|x| x.slot_base <= slot).saturating_sub(1);
+    let e = ir.layout.partition_point(|x| x.slot_base <= slot).saturating_sub(1);
     let entity = &ir.entities[e];
     let kind = &ir.kinds[entity.kind as usize];
-    let offset = slot - entity.slot_base;
+    let offset = slot - ir.layout[e].slot_base;
     let field = if offset == kind.stored_count {
         "defaulted"
     } else if offset == kind.stored_count + 1 {
@@ -169,10 +169,10 @@ pub(crate) fn derived_name(ir: &Ir, d: u32) -> String {
             ModelSpec::DebtRank { .. } => format!("debtrank {kind}"),
         };
     }
-    let e = ir.entities.partition_point(|x| x.derived_base <= d).saturating_sub(1);
+    let e = ir.layout.partition_point(|x| x.derived_base <= d).saturating_sub(1);
     let entity = &ir.entities[e];
     let kind = &ir.kinds[entity.kind as usize];
-    let offset = d - entity.derived_base;
+    let offset = d - ir.layout[e].derived_base;
     let field = kind.fields.iter().find(|f| f.derived && f.index == offset).map_or("?", |f| f.name.as_str());
     format!("{}.{field}", entity.name)
 }

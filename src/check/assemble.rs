@@ -70,6 +70,7 @@ impl<'a> Checker<'a> {
         let mut slot = vars.len() as u32;
         let mut derived = lets.len() as u32;
         let mut entities = Vec::with_capacity(self.entities.len());
+        let mut layout = Vec::with_capacity(self.entities.len());
         for (e, slot_info) in self.entities.iter().enumerate() {
             let kind = slot_info.kind.unwrap_or(0);
             let k = &kinds[kind as usize];
@@ -78,11 +79,10 @@ impl<'a> Checker<'a> {
                 span: slot_info.ast.map_or(Span::default(), |a| a.name.span),
                 kind,
                 inits: std::mem::take(&mut self.entity_inits[e]),
-                slot_base: slot,
-                derived_base: derived,
                 as_creditor: Vec::new(),
                 as_debtor: Vec::new(),
             });
+            layout.push(Layout { slot_base: slot, derived_base: derived, stored: k.stored_count });
             slot += k.stored_count + 2;
             derived += k.derived_count;
         }
@@ -123,6 +123,7 @@ impl<'a> Checker<'a> {
             series: self.series.iter_mut().filter_map(|(_, s)| s.take()).collect(),
             kinds,
             entities,
+            layout,
             exposure_fields: {
                 let count = self.exposures.len();
                 let mut columns = std::mem::take(&mut self.exposure_fields);

@@ -99,17 +99,17 @@ impl Program {
         let ir = &self.inner.ir;
         let (entity_name, field_name) = name.split_once('.').unwrap_or((name, ""));
         let unknown = |help: Option<String>| Error::UnknownName { name: name.to_string(), help };
-        let Some(entity) = ir.entities.iter().find(|e| e.name == entity_name) else {
+        let Some(e) = ir.entities.iter().position(|e| e.name == entity_name) else {
             return Err(unknown(
                 did_you_mean(entity_name, ir.entities.iter().map(|e| e.name.as_str()))
                     .map(|d| format!("{d} (an entity)"))
                     .or_else(|| Some(format!("no entity is called `{entity_name}`"))),
             ));
         };
-        let kind = &ir.kinds[entity.kind as usize];
+        let kind = &ir.kinds[ir.entities[e].kind as usize];
         let stored: Vec<&str> = kind.fields.iter().filter(|f| !f.derived).map(|f| f.name.as_str()).collect();
         match kind.field(field_name) {
-            Some((_, f)) if !f.derived => Ok((entity.slot_base + f.index, f.ty)),
+            Some((_, f)) if !f.derived => Ok((ir.layout[e].slot_base + f.index, f.ty)),
             Some(_) => Err(Error::BadValue {
                 name: name.to_string(),
                 reason: format!(

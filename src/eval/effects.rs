@@ -25,7 +25,7 @@ impl Stepper<'_> {
                 let slot = match target {
                     TargetIr::Var(v) => *v,
                     TargetIr::Field { object, field } => match ev.eval(object, frame)? {
-                        Value::Entity(e) => ir.entities[e as usize].slot_base + field,
+                        Value::Entity(e) => ir.layout[e as usize].slot_base + field,
                         _ => {
                             return Err(Fault::new(
                                 codes::run::internal,

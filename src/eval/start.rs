@@ -103,7 +103,7 @@ impl Machine {
             }
             for (e, entity) in ir.entities.iter().enumerate() {
                 for (i, init) in entity.inits.iter().enumerate() {
-                    let slot = entity.slot_base + i as u32;
+                    let slot = ir.layout[e].slot_base + i as u32;
                     let value = match field_overrides.iter().find(|(s, _)| *s == slot) {
                         Some((_, v)) => v.clone(),
                         None => eval_init(&mut ev, init, Some(e as u32)).map_err(at_start)?,

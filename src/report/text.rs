@@ -118,10 +118,13 @@ impl Run {
                 let mut row = vec![entity.name.clone()];
                 for field in &kind.fields {
                     let value = if field.derived {
-                        ev.derived(entity.derived_base + field.index, field.span)
+                        ev.derived(ir.layout[e as usize].derived_base + field.index, field.span)
                             .map_or_else(|f| format!("<{}>", f.message), |v| display_value(ir, &v))
                     } else {
-                        display_value(ir, &ev.st.slots[(entity.slot_base + field.index) as usize])
+                        display_value(
+                            ir,
+                            &ev.st.slots[(ir.layout[e as usize].slot_base + field.index) as usize],
+                        )
                     };
                     row.push(value);
                 }

@@ -105,11 +105,8 @@ impl Sweep {
         }
         result.end_step = run.current_step();
         let slots = &run.machine.st.slots;
-        let defaulted_at = |e: u32| {
-            let entity = &ir.entities[e as usize];
-            let stored = ir.kinds[entity.kind as usize].stored_count;
-            slots[(entity.slot_base + stored + 1) as usize].as_number().and_then(|n| u64::try_from(n).ok())
-        };
+        let defaulted_at =
+            |e: u32| slots[ir.defaulted_slot(e) as usize + 1].as_number().and_then(|n| u64::try_from(n).ok());
         result.defaults = (0..ir.entities.len() as u32).filter(|e| defaulted_at(*e).is_some()).count();
         for (slot, e) in result.defaulted_at.iter_mut().zip(&self.entities) {
             *slot = defaulted_at(*e);
@@ -133,9 +130,8 @@ impl Sweep {
             let ir = &inner.ir;
             let slots = &run.machine.st.slots;
             let (mut first, mut count) = (None::<Value>, 0u64);
-            for entity in &ir.entities {
-                let stored = ir.kinds[entity.kind as usize].stored_count;
-                if let Some(step) = slots[(entity.slot_base + stored + 1) as usize].as_number() {
+            for e in 0..ir.entities.len() as u32 {
+                if let Some(step) = slots[ir.defaulted_slot(e) as usize + 1].as_number() {
                     count += 1;
                     if first.as_ref().and_then(Value::as_number).is_none_or(|f| step < f) {
                         first = Some(Value::Number(step));
