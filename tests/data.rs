@@ -146,17 +146,31 @@ fn an_engine_without_a_loader_refuses_data_files() {
 
 #[test]
 fn the_provenance_names_each_data_file_and_its_sha256() {
-    let banks = b"name,capital\nalpha,1\n";
-    let script = "kind Bank { capital = 0 }\nentities Bank from \"banks.csv\"";
-    let program = engine(files(&[("banks.csv", banks)])).compile(script, "p.cascade").expect("it compiles");
-    let source = &program.data_sources()[0];
-    // sha256 of "name,capital\nalpha,1\n"
-    assert_eq!(source.sha256.len(), 64);
-    assert_eq!(source.rows, 1);
+    // The SHA-256 is of the bytes the loader gave, a byte-order mark included
+    // (the expected values are `sha256sum`'s of the same bytes).
+    let banks = b"\xEF\xBB\xBFname,capital\nalpha,1\n";
+    let exposures = b"creditor,debtor,amount\nalpha,beta,5\n";
+    let script = "kind Bank { capital = 0 }\nentities Bank from \"banks.csv\"\nentity beta: Bank\n\
+                  exposures from \"x.csv\"";
+    let program = engine(files(&[("banks.csv", banks), ("x.csv", exposures)]))
+        .compile(script, "p.cascade")
+        .expect("it compiles");
+    let sources = program.data_sources();
+    let shown: Vec<(&str, &str, usize)> =
+        sources.iter().map(|s| (s.name.as_str(), s.sha256.as_str(), s.rows)).collect();
+    assert_eq!(
+        shown,
+        [
+            ("banks.csv", "1571c5f27e48768b4d0d0fe8d80074782cdb77ef4240eff824d41d8c2b07d3ab", 1),
+            ("x.csv", "67a6120f4b0669b0a47312246831cbfd066cbd66e421a368073bb262bed49bc2", 1),
+        ]
+    );
     let run = program.run().expect("it starts");
     let json = run.trace().to_json();
-    assert_eq!(json["provenance"]["data"][0]["sha256"].as_str(), Some(source.sha256.as_str()));
-    assert_eq!(json["provenance"]["data"][0]["path"].as_str(), Some("banks.csv"));
+    for (i, source) in sources.iter().enumerate() {
+        assert_eq!(json["provenance"]["data"][i]["sha256"].as_str(), Some(source.sha256.as_str()));
+        assert_eq!(json["provenance"]["data"][i]["path"].as_str(), Some(source.name.as_str()));
+    }
 }
 
 #[test]
@@ -360,4 +374,52 @@ for b: Bank when not b.defaulted and b.losses > b.capital then default(b)
     let chunked = failed(unknown.concat().into_bytes());
     assert_eq!(chunked, failed(quoted(&unknown)));
     assert!(chunked.contains("unknown entity `nobody0`") && chunked.contains("more problems"), "{chunked}");
+}
+
+#[test]
+fn the_loader_is_asked_for_each_file_once_in_order_one_at_a_time() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The engine fetches the next file while it reads the one before: the
+    // loader still sees the declarations' order, and never two calls at once.
+    let asked = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let (busy, most) = (std::sync::Arc::new(AtomicUsize::new(0)), std::sync::Arc::new(AtomicUsize::new(0)));
+    let data = files(&[
+        ("a.csv", b"name,capital\nalpha,1\n"),
+        ("b.csv", b"name,capital\nbeta,2\n"),
+        ("x.csv", b"creditor,debtor,amount\nalpha,beta,5\nbeta,alpha,7\n"),
+    ]);
+    let engine = Engine::new().loader({
+        let (asked, busy, most) = (asked.clone(), busy.clone(), most.clone());
+        move |name: &str, _script: &str| {
+            let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            asked.lock().unwrap().push(name.to_string());
+            busy.fetch_sub(1, Ordering::SeqCst);
+            data.get(name)
+                .map(|bytes| DataFile::new(name, bytes.clone()))
+                .ok_or_else(|| String::from("no such file"))
+        }
+    });
+    let script = "kind Bank { capital = 0, let losses = exposure_losses(self) }\n\
+                  entities Bank from \"a.csv\"\nentities Bank from \"b.csv\"\nexposures from \"x.csv\"\n";
+    let mut run = engine.compile(script, "p.cascade").expect("it compiles").run().expect("it starts");
+    assert_eq!(*asked.lock().unwrap(), ["a.csv", "b.csv", "x.csv"]);
+    assert_eq!(most.load(Ordering::SeqCst), 1, "two files were asked for at once");
+    assert_eq!(value(&mut run, "alpha.losses"), "0");
+    run.step().expect("a step");
+    assert_eq!(value(&mut run, "beta.capital"), "2");
+}
+
+#[test]
+fn files_that_cannot_be_had_among_several_are_reported_in_order() {
+    // The second and third of four files are missing (the next file is
+    // fetched while the one before is read) and the fourth names no kind:
+    // all three are reported, in the declarations' order.
+    let data = files(&[("a.csv", b"name,capital\nalpha,1\n")]);
+    let script = "kind Bank { capital = 0 }\nentities Bank from \"a.csv\"\nentities Bank from \"b.csv\"\n\
+                  exposures from \"x.csv\"\nentities Bnak from \"a.csv\"\n";
+    let error = engine(data).compile(script, "p.cascade").expect_err("two files are missing");
+    insta::assert_snapshot!(format!("----- SOURCE\n{script}----- DIAGNOSTICS\n{}", render(&error)));
 }

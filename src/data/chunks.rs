@@ -45,8 +45,8 @@ struct Part {
 impl World {
     /// The chunks to read `table` in, if there are several and it cannot go
     /// over the limit on exposures.
-    pub(super) fn chunks_to_read(&self, table: &Table) -> Option<Vec<Chunk>> {
-        let chunks = table.chunks(CHUNK_BYTES)?;
+    pub(super) fn chunks_to_read(&self, table: &mut Table) -> Option<Vec<Chunk>> {
+        let chunks = table.take_chunks(CHUNK_BYTES)?;
         let most: usize = chunks.iter().map(Chunk::max_rows).sum();
         let already = self.script_exposures + self.exposures.len();
         let within = already.saturating_add(most) <= self.limits.max_exposures;
@@ -91,7 +91,7 @@ impl World {
             }
             read.append(&mut part.read);
         }
-        self.files.push(Text { name: table.name, text: table.text, name_column: 0 });
+        self.files.push(Text { name: table.name, text: table.text, bom: table.bom, name_column: 0 });
         if !problems.is_empty() {
             return Err(problems.into_diagnostics(&self.files[file].source()));
         }

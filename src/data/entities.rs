@@ -9,7 +9,6 @@ use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem, did_you_mean, list_words};
 use crate::value::Value;
 
-use super::DataFile;
 use super::cells;
 use super::items::intern;
 use super::rows::{Origin, Problems, Text, World, admit, bad_cell, bad_name, missing_column};
@@ -18,8 +17,7 @@ use super::table::Table;
 impl World {
     /// Reads a file of entities of kind `kind`: a `name` column and one column
     /// per stored field set. Returns the number of rows.
-    pub fn entities(&mut self, kind: usize, data: DataFile) -> Result<usize, Diagnostics> {
-        let table = Table::open(&data.path, data.bytes).map_err(|d| *d)?;
+    pub fn entities(&mut self, kind: usize, table: Table) -> Result<usize, Diagnostics> {
         let file = self.files.len() as u32;
         let mut problems = Problems::new();
         let info = &self.kinds[kind];
@@ -122,7 +120,7 @@ impl World {
             let line = u32::try_from(row.line).unwrap_or(u32::MAX);
             self.entities.push(name, kind_id, source, line, &values);
         });
-        self.files.push(Text { name: table.name, text: table.text, name_column });
+        self.files.push(Text { name: table.name, text: table.text, bom: table.bom, name_column });
         if !problems.is_empty() {
             return Err(problems.into_diagnostics(&self.files[file as usize].source()));
         }

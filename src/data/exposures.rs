@@ -17,7 +17,6 @@ use crate::source::Span;
 use crate::syntax;
 use crate::value::{Type, Value};
 
-use super::DataFile;
 use super::cells;
 use super::rows::{MAX_PROBLEMS_PER_FILE, Problems, Text, World, admit, bad_cell, line_of, missing_column};
 use super::table::{Row, Table, cell_span};
@@ -55,8 +54,7 @@ pub(super) struct Extra {
 impl World {
     /// Reads a file of exposures. Returns the number of rows; names that no
     /// file has declared yet are resolved in [`World::finish`].
-    pub fn exposures(&mut self, data: DataFile) -> Result<usize, Diagnostics> {
-        let table = Table::open(&data.path, data.bytes).map_err(|d| *d)?;
+    pub fn exposures(&mut self, mut table: Table) -> Result<usize, Diagnostics> {
         let file = self.files.len();
         let mut problems = Problems::new();
         let find = |name: &str| table.header.iter().position(|h| h == name);
@@ -105,7 +103,7 @@ impl World {
         // A plain file, with no extra field (whose type its first cell may
         // decide), is read in chunks on several threads.
         if extras.is_empty()
-            && let Some(chunks) = self.chunks_to_read(&table)
+            && let Some(chunks) = self.chunks_to_read(&mut table)
         {
             return self.exposures_in_chunks(table, columns, &chunks, problems);
         }
@@ -192,7 +190,7 @@ impl World {
             let debtor = end(d, debtor, true);
             read.push(exposure(creditor, debtor, value, recovery_value));
         });
-        self.files.push(Text { name: table.name, text: table.text, name_column: 0 });
+        self.files.push(Text { name: table.name, text: table.text, bom: table.bom, name_column: 0 });
         if !problems.is_empty() {
             return Err(problems.into_diagnostics(&self.files[file].source()));
         }
@@ -271,8 +269,9 @@ impl World {
         }
     }
 
-    /// Resolves the names that waited, and hands everything over for the checker.
-    pub fn finish(mut self) -> Result<DataItems, Vec<Diagnostics>> {
+    /// Resolves the names that waited, and hands everything over for the
+    /// checker, with the texts of the files read (in order) for their SHA-256.
+    pub fn finish(mut self) -> Result<(DataItems, Vec<Text>), Vec<Diagnostics>> {
         let mut problems: Vec<Problems> = self.files.iter().map(|_| Problems::new()).collect();
         let unresolved = std::mem::take(&mut self.unresolved);
         for u in unresolved {
@@ -317,7 +316,7 @@ impl World {
         }
         self.entities.shrink();
         self.exposures.shrink_to_fit();
-        Ok(DataItems {
+        let items = DataItems {
             entities: self.entities,
             exposures: self.exposures,
             script_entities: self.script_entity_names,
@@ -327,7 +326,8 @@ impl World {
                 .into_iter()
                 .filter_map(|e| Some(DataColumn { name: e.name, ty: e.ty?, values: e.values }))
                 .collect(),
-        })
+        };
+        Ok((items, self.files))
     }
 }
 

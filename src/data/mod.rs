@@ -21,8 +21,6 @@ mod table;
 use std::fmt;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use crate::codes;
 use crate::diagnostic::{Diagnostics, Problem};
 use crate::source::SourceFile;
@@ -181,12 +179,40 @@ impl Loaded {
     /// Resolves the exposures' names that waited (a file may name entities
     /// of any file, or of the host) and hands over what the checker reads
     /// beside the script's syntax tree, with the sources for the provenance.
-    pub fn finish(self) -> Result<(DataItems, Vec<DataSource>), LoadError> {
-        let items = match self.world {
+    pub fn finish(self) -> Result<(DataItems, Unhashed), LoadError> {
+        let (items, texts) = match self.world {
             Some(world) => world.finish().map_err(LoadError::Data)?,
-            None => DataItems::default(),
+            None => (DataItems::default(), Vec::new()),
         };
-        Ok((items, self.sources))
+        Ok((items, Unhashed { sources: self.sources, texts }))
+    }
+}
+
+/// The data files a program is compiled with, before the SHA-256 of each is
+/// computed for the provenance: hashing a large file takes as long as
+/// checking the script does, so the engine hashes on a thread of its own
+/// while the checker runs ([`Unhashed::hash`]).
+pub(crate) struct Unhashed {
+    /// One per file read, in order; `sha256` is empty until hashed.
+    sources: Vec<DataSource>,
+    /// The file of each source: the same order.
+    texts: Vec<rows::Text>,
+}
+
+impl Unhashed {
+    /// True if the script read no data file.
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// The sources with their SHA-256; each file's text is freed once hashed.
+    pub fn hash(self) -> Vec<DataSource> {
+        debug_assert_eq!(self.sources.len(), self.texts.len());
+        let mut sources = self.sources;
+        for (source, text) in sources.iter_mut().zip(self.texts) {
+            source.sha256 = text.sha256();
+        }
+        sources
     }
 }
 
@@ -223,45 +249,48 @@ pub(crate) fn load_files(
         return Err(LoadError::Script(problems));
     };
     let mut world = rows::World::new(file, script, limits);
+    // The kinds first: a file whose kind is unknown is not fetched.
+    let kinds: Vec<Result<Option<usize>, ()>> = decls
+        .iter()
+        .map(|decl| match &decl.kind {
+            Some(kind) => world.kind(kind).map(Some).map_err(|_| ()),
+            None => Ok(None),
+        })
+        .collect();
+    let jobs: Vec<(&crate::syntax::DataDecl, Result<Option<usize>, ()>)> = decls.iter().zip(kinds).collect();
+    let open = |&(decl, kind): &(&crate::syntax::DataDecl, Result<Option<usize>, ()>)| match kind {
+        Ok(_) => open(decl, loader.as_ref(), script.name(), limits),
+        Err(()) => Opened::Skipped,
+    };
     let mut script_problems = Vec::new();
     let mut data_problems = Vec::new();
     let mut sources = Vec::new();
-    for decl in &decls {
-        let kind = match &decl.kind {
-            Some(kind) => match world.kind(kind) {
-                Ok(k) => Some(k),
-                Err(problem) => {
+    each_opened(&jobs, open, |&(decl, kind), opened| {
+        let table = match (kind, opened) {
+            (Err(()), _) => {
+                if let Some(Err(problem)) = decl.kind.as_ref().map(|kind| world.kind(kind)) {
                     script_problems.push(problem);
-                    continue;
                 }
-            },
-            None => None,
-        };
-        let data = match loader.load(&decl.file, script.name()) {
-            Ok(data) => data,
-            Err(reason) => {
-                script_problems.push(
-                    Problem::error(codes::data::read, format!("cannot read `{}`: {reason}", decl.file))
-                        .label(decl.file_span, "this data file"),
-                );
-                continue;
+                return;
             }
+            (_, Opened::Skipped) => return,
+            (_, Opened::Script(problem)) => return script_problems.push(problem),
+            (_, Opened::Data(diagnostics)) => return data_problems.push(*diagnostics),
+            (Ok(_), Opened::Table(table)) => table,
         };
-        if data.bytes.len() > limits.max_bytes {
-            script_problems.push(too_long(decl, &data.path, limits.max_bytes));
-            continue;
-        }
-        let sha256 = Sha256::digest(&data.bytes).iter().map(|b| format!("{b:02x}")).collect();
-        let path = data.path.clone();
+        let path = table.name.clone();
         let result = match kind {
-            Some(kind) => world.entities(kind, data),
-            None => world.exposures(data),
+            Ok(Some(kind)) => world.entities(kind, table),
+            _ => world.exposures(table),
         };
         match result {
-            Ok(rows) => sources.push(DataSource { name: decl.file.clone(), path, sha256, rows }),
+            // The SHA-256 is computed later, beside the check (`Unhashed`).
+            Ok(rows) => {
+                sources.push(DataSource { name: decl.file.clone(), path, sha256: String::new(), rows })
+            }
             Err(diagnostics) => data_problems.push(diagnostics),
         }
-    }
+    });
     if !script_problems.is_empty() {
         return Err(LoadError::Script(script_problems));
     }
@@ -269,6 +298,75 @@ pub(crate) fn load_files(
         return Err(LoadError::Data(data_problems));
     }
     Ok(Loaded { world: Some(world), sources })
+}
+
+/// A data file fetched from the loader and opened as a table, or why not.
+enum Opened {
+    Table(table::Table),
+    /// A problem at the `from "NAME"` (the loader refused, the file is too long).
+    Script(Problem),
+    /// A problem in the file itself (not UTF-8, empty, no header).
+    Data(Box<Diagnostics>),
+    /// Not fetched: the declaration's kind is unknown.
+    Skipped,
+}
+
+/// Fetches the file a declaration names and opens it.
+fn open(decl: &crate::syntax::DataDecl, loader: &dyn DataLoader, script: &str, limits: Limits) -> Opened {
+    let data = match loader.load(&decl.file, script) {
+        Ok(data) => data,
+        Err(reason) => {
+            return Opened::Script(
+                Problem::error(codes::data::read, format!("cannot read `{}`: {reason}", decl.file))
+                    .label(decl.file_span, "this data file"),
+            );
+        }
+    };
+    if data.bytes.len() > limits.max_bytes {
+        return Opened::Script(too_long(decl, &data.path, limits.max_bytes));
+    }
+    match table::Table::open(&data.path, data.bytes) {
+        Ok(mut table) => {
+            if decl.kind.is_none() {
+                // A file of exposures is read in chunks (`chunks.rs`).
+                table.cut_ahead(chunks::CHUNK_BYTES);
+            }
+            Opened::Table(table)
+        }
+        Err(diagnostics) => Opened::Data(diagnostics),
+    }
+}
+
+/// Calls `read` with each job and its file opened, in order. With several
+/// files, the next is fetched and opened (read from disk, checked to be
+/// UTF-8, cut into chunks) on a thread of its own while this one reads the
+/// rows of the one before; the loader is asked for the files in order, one
+/// at a time, and at most one opened file waits.
+fn each_opened<J: Sync>(jobs: &[J], open: impl Fn(&J) -> Opened + Sync, mut read: impl FnMut(&J, Opened)) {
+    if jobs.len() < 2 {
+        return jobs.iter().for_each(|job| read(job, open(job)));
+    }
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(0);
+        let open = &open;
+        let opener = std::thread::Builder::new().name("cascade-open".into()).spawn_scoped(scope, move || {
+            for job in jobs {
+                if sender.send(open(job)).is_err() {
+                    break;
+                }
+            }
+        });
+        let Ok(opener) = opener else {
+            return jobs.iter().for_each(|job| read(job, open(job)));
+        };
+        for (job, opened) in jobs.iter().zip(receiver) {
+            read(job, opened);
+        }
+        // A loader that panicked: its panic, as if it had been called here.
+        if let Err(panic) = opener.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
 }
 
 /// The problem of a data file longer than the engine reads.

@@ -62,6 +62,8 @@ pub(super) struct Origin {
 pub(super) struct Text {
     pub name: String,
     pub text: String,
+    /// The file began with a byte-order mark (see [`Table::bom`](super::table::Table)).
+    pub bom: bool,
     /// The column of the entities' names (files of entities).
     pub name_column: usize,
 }
@@ -69,6 +71,18 @@ pub(super) struct Text {
 impl Text {
     pub fn source(&self) -> SourceFile {
         SourceFile::new(self.name.as_str(), self.text.as_str())
+    }
+
+    /// The SHA-256 of the file's bytes as the loader gave them (its
+    /// byte-order mark included), lowercase hex.
+    pub fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        if self.bom {
+            hasher.update(super::table::BOM);
+        }
+        hasher.update(self.text.as_bytes());
+        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 

@@ -16,6 +16,9 @@ pub(crate) struct Table {
     pub name: String,
     /// The text (without a byte-order mark), for spans and diagnostics.
     pub text: String,
+    /// True if the file began with a byte-order mark (dropped from `text`,
+    /// but part of the bytes whose SHA-256 the provenance records).
+    pub bom: bool,
     /// The header's cells.
     pub header: Vec<String>,
     /// Where the header's line starts and ends.
@@ -23,6 +26,8 @@ pub(crate) struct Table {
     /// True if the text has no quote and no lone `\r`: its records are its
     /// lines (see [`is_plain`]), so it can be cut into [`Chunk`]s.
     plain: bool,
+    /// Its chunks, when cut ahead of reading ([`Table::cut_ahead`]).
+    cut: Option<Vec<Chunk>>,
 }
 
 /// A stretch of whole lines of a plain file (no quote: a line never
@@ -111,12 +116,13 @@ impl Row<'_> {
 }
 
 /// The UTF-8 byte-order mark that Excel writes at the start of "CSV UTF-8" files.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl Table {
     /// Reads `bytes` as UTF-8 text (dropping a byte-order mark) and its header line.
     pub fn open(name: &str, mut bytes: Vec<u8>) -> Result<Table, Box<Diagnostics>> {
-        if bytes.starts_with(BOM) {
+        let bom = bytes.starts_with(BOM);
+        if bom {
             bytes.drain(..BOM.len());
         }
         let text = match String::from_utf8(bytes) {
@@ -156,7 +162,15 @@ impl Table {
         let header = record.iter().map(|b| String::from_utf8_lossy(b).trim().to_string()).collect::<Vec<_>>();
         let end = line_end(text.as_bytes(), start);
         let plain = is_plain(text.as_bytes());
-        Ok(Table { name: name.to_string(), header_span: Span::new(start, end), header, text, plain })
+        Ok(Table {
+            name: name.to_string(),
+            header_span: Span::new(start, end),
+            header,
+            text,
+            bom,
+            plain,
+            cut: None,
+        })
     }
 
     /// The file as a source for diagnostics (a copy of its text).
@@ -220,6 +234,18 @@ impl Table {
             line += breaks;
         }
         Some(chunks)
+    }
+
+    /// Cuts the table into chunks of about `size` bytes now, on this thread,
+    /// for [`Table::take_chunks`] to give later.
+    pub fn cut_ahead(&mut self, size: usize) {
+        self.cut = self.chunks(size);
+    }
+
+    /// The chunks of about `size` bytes: those cut ahead if there are, else
+    /// cut now.
+    pub fn take_chunks(&mut self, size: usize) -> Option<Vec<Chunk>> {
+        self.cut.take().or_else(|| self.chunks(size))
     }
 
     /// The rows of one chunk of a plain file (see [`Table::chunks`]): the

@@ -315,8 +315,8 @@ fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -
         Err(LoadError::Data(files)) => return Err(Error::Data(files)),
     };
     let (limits, provenance) = (engine.limits.clone(), engine.provenance);
-    let (ir, check_problems) =
-        crate::check::check(&file, data_items, source, Arc::from(engine.host.as_slice()));
+    let check = || crate::check::check(&file, data_items, source, Arc::from(engine.host.as_slice()));
+    let (data, (ir, check_problems)) = beside(check, data);
     problems.extend(check_problems);
     let has_errors = problems.iter().any(Problem::is_error);
     match ir {
@@ -333,6 +333,28 @@ fn compile_source(engine: &Engine, source: &SourceFile, world: Option<&World>) -
         }
         _ => Err(Error::Script(Box::new(Diagnostics::new(source, problems)))),
     }
+}
+
+/// Runs `check` on this thread while the data files are hashed on another
+/// (if one cannot be started, this thread hashes them after the check).
+fn beside<T>(check: impl FnOnce() -> T, data: crate::data::Unhashed) -> (Vec<crate::data::DataSource>, T) {
+    if data.is_empty() {
+        return (Vec::new(), check());
+    }
+    let slot = std::sync::Mutex::new(Some(data));
+    let hash = || {
+        let data = slot.lock().ok().and_then(|mut data| data.take());
+        data.map_or_else(Vec::new, crate::data::Unhashed::hash)
+    };
+    std::thread::scope(|scope| {
+        let hashing = std::thread::Builder::new().name("cascade-sha256".into()).spawn_scoped(scope, hash);
+        let checked = check();
+        let sources = match hashing {
+            Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => hash(),
+        };
+        (sources, checked)
+    })
 }
 
 impl Engine {
