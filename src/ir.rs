@@ -259,7 +259,7 @@ pub(crate) struct EntityDef {
 /// One exposure, in 44 bytes: a large world has a million. What only the
 /// script's exposures can have (an expression over params, a span) is in
 /// [`Ir::exposure_terms`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct ExposureDef {
     pub creditor: Id,
     pub debtor: Id,

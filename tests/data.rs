@@ -339,6 +339,15 @@ for b: Bank when not b.defaulted and b.losses > b.capital then default(b)
     let chunked = outcome(clean.concat().into_bytes());
     assert_eq!(chunked, outcome(quoted_clean));
     assert!(chunked.iter().filter(|(_, d)| d == "true").count() > 2, "the contagion spreads");
+    // Blank lines in every chunk leave gaps at the ends of the chunks'
+    // stretches of exposures, which are closed up: the same outcome.
+    let blank: Vec<String> = clean
+        .iter()
+        .enumerate()
+        .map(|(i, line)| if i % 997 == 500 { format!("{line}\n  \r\n") } else { line.clone() })
+        .collect();
+    assert_eq!(outcome(blank.concat().into_bytes()), chunked);
+    assert_eq!(outcome(quoted(&blank)), chunked);
 
     // Problems in every chunk, more than a file shows: bad amounts, bad and
     // out-of-range recoveries, self-exposures, wrong widths.

@@ -19,12 +19,14 @@
 //!   depends on how many came before it.
 
 use rayon::prelude::*;
+use rust_decimal::Decimal;
 
 use super::exposures::{Columns, Unresolved, checked, exposure};
 use super::names::{DataNames, hash};
 use super::rows::{MAX_PROBLEMS_PER_FILE, Problems, Text, World, admit};
 use super::table::{Chunk, Table};
-use crate::diagnostic::Diagnostics;
+use crate::codes;
+use crate::diagnostic::{Diagnostics, Problem};
 use crate::ir::ExposureDef;
 
 /// About this many bytes of a file are read at a time (10,000 exposures or
@@ -32,12 +34,14 @@ use crate::ir::ExposureDef;
 /// the threads finish together.
 pub(super) const CHUNK_BYTES: usize = 256 << 10;
 
-/// What one chunk gave.
+/// What one chunk gave. Its exposures are in its own stretch of the file's
+/// vector of exposures (`World::exposures_in_chunks`), the first `filled`.
 struct Part {
     /// Its rows (the header not counted), good or not.
     rows: usize,
-    read: Vec<ExposureDef>,
-    /// Names not among the data entities: `row` is an index into `read`.
+    /// How many exposures it wrote.
+    filled: usize,
+    /// Names not among the data entities: `row` is an index into its stretch.
     pending: Vec<Unresolved>,
     problems: Problems,
 }
@@ -55,6 +59,13 @@ impl World {
 
     /// Reads a plain file of exposures with no extra field in `chunks`, after
     /// its header's `problems`: what [`World::exposures`] gives for it.
+    ///
+    /// Each chunk writes its exposures straight into its own stretch of one
+    /// vector, as long as the most rows it can hold; without blank lines a
+    /// chunk holds exactly that many, so the stretches already lie end to
+    /// end and nothing is copied (a gap left by blank or bad rows is closed
+    /// up afterwards). The vector is filled in on rayon's threads too, so
+    /// that the pages of a large file are first touched on both cores.
     pub(super) fn exposures_in_chunks(
         &mut self,
         table: Table,
@@ -64,33 +75,51 @@ impl World {
     ) -> Result<usize, Diagnostics> {
         let file = self.files.len();
         let names = &self.data_names;
-        let parts: Vec<Part> =
-            chunks.par_iter().map(|&chunk| read_chunk(&table, chunk, columns, names, file)).collect();
+        let most: usize = chunks.iter().map(Chunk::max_rows).sum();
+        let mut read: Vec<ExposureDef> = Vec::with_capacity(most);
+        read.par_extend((0..most).into_par_iter().map(|_| exposure(u32::MAX, u32::MAX, Decimal::ZERO, None)));
+        let mut stretches = Vec::with_capacity(chunks.len());
+        let mut rest = read.as_mut_slice();
+        for chunk in chunks {
+            let (stretch, after) = rest.split_at_mut(chunk.max_rows().min(rest.len()));
+            stretches.push(stretch);
+            rest = after;
+        }
+        let parts: Vec<Part> = chunks
+            .par_iter()
+            .zip(stretches)
+            .map(|(&chunk, stretch)| read_chunk(&table, chunk, columns, names, (file, stretch)))
+            .collect();
         let first_row = self.exposures.len();
-        let total: usize = parts.iter().map(|p| p.read.len()).sum();
-        let mut read: Vec<ExposureDef> = Vec::with_capacity(total);
         let (mut rows, mut unresolved) = (0, Vec::new());
-        for mut part in parts {
+        // `start`: where a chunk's stretch begins; `end`: where its exposures
+        // go, after those of the chunks before it.
+        let (mut start, mut end) = (0, 0);
+        for (part, chunk) in parts.into_iter().zip(chunks) {
             rows += part.rows;
             for problem in part.problems.list {
                 problems.push(problem);
             }
             problems.more += part.problems.more;
-            let base = first_row + read.len();
             for mut u in part.pending {
                 match self.endpoint(&u.name) {
                     Some(e) => {
-                        let x = &mut part.read[u.row];
+                        let x = &mut read[start + u.row];
                         *(if u.debtor { &mut x.debtor } else { &mut x.creditor }) = e;
                     }
                     None => {
-                        u.row += base;
+                        u.row += first_row + end;
                         unresolved.push(u);
                     }
                 }
             }
-            read.append(&mut part.read);
+            if start != end {
+                read.copy_within(start..start + part.filled, end);
+            }
+            end += part.filled;
+            start += chunk.max_rows();
         }
+        read.truncate(end);
         self.files.push(Text { name: table.name, text: table.text, bom: table.bom, name_column: 0 });
         if !problems.is_empty() {
             return Err(problems.into_diagnostics(&self.files[file].source()));
@@ -116,13 +145,14 @@ type Debtor = (usize, usize, usize, usize);
 /// entities only. A row's debtor is looked up with those of the rows around it
 /// (files list a creditor's exposures together: its creditor is usually the
 /// row before's); the names not found are put back in row order.
-fn read_chunk(table: &Table, chunk: Chunk, columns: Columns, names: &DataNames, file: usize) -> Part {
-    let mut part = Part {
-        rows: 0,
-        read: Vec::with_capacity(chunk.max_rows()),
-        pending: Vec::new(),
-        problems: Problems::new(),
-    };
+fn read_chunk(
+    table: &Table,
+    chunk: Chunk,
+    columns: Columns,
+    names: &DataNames,
+    (file, stretch): (usize, &mut [ExposureDef]),
+) -> Part {
+    let mut part = Part { rows: 0, filled: 0, pending: Vec::new(), problems: Problems::new() };
     let (mut previous_creditor, mut last_creditor) = (String::new(), None);
     let mut debtors: Vec<Debtor> = Vec::with_capacity(BATCH);
     let text = table.text.as_str();
@@ -139,7 +169,12 @@ fn read_chunk(table: &Table, chunk: Chunk, columns: Columns, names: &DataNames, 
             Ok(read) => read,
             Err(problem) => return part.problems.push(problem),
         };
-        let index = part.read.len();
+        let index = part.filled;
+        let Some(slot) = stretch.get_mut(index) else {
+            // Cannot happen: a chunk has no more rows than lines. Were it to,
+            // the file would be refused, not misread.
+            return part.problems.push(too_many_rows(table, row));
+        };
         let pending = &mut part.pending;
         let mut end = |name: &str, column: usize, debtor: bool| match names.get(name) {
             Some(origin) => origin.index,
@@ -166,21 +201,38 @@ fn read_chunk(table: &Table, chunk: Chunk, columns: Columns, names: &DataNames, 
             }
             None => end(d, columns.debtor, true),
         };
-        part.read.push(exposure(creditor, debtor, amount, recovery));
+        *slot = exposure(creditor, debtor, amount, recovery);
+        part.filled += 1;
         if debtors.len() == BATCH {
-            look_up(&mut debtors, text, names, &mut part, (file, columns.debtor));
+            look_up(&mut debtors, text, names, (&mut part, stretch), (file, columns.debtor));
         }
     });
-    look_up(&mut debtors, text, names, &mut part, (file, columns.debtor));
+    look_up(&mut debtors, text, names, (&mut part, stretch), (file, columns.debtor));
     // A row's creditor before its debtor, as the rows were read.
     part.pending.sort_by_key(|u| (u.row, u.debtor));
     debug_assert!(part.problems.list.len() <= MAX_PROBLEMS_PER_FILE);
     part
 }
 
+/// The problem of a row past the most rows its chunk can hold, which its
+/// lines rule out: a bug, reported rather than misread.
+fn too_many_rows(table: &Table, row: &super::table::Row) -> Problem {
+    Problem::error(
+        codes::data::bad_csv,
+        "this row cannot be read: its chunk holds more rows than lines (a bug)",
+    )
+    .label(table.row_span(row), "here")
+}
+
 /// Looks the waiting debtors up: their slots are touched first, all of them,
 /// so that the processor waits for the memory of several at once.
-fn look_up(debtors: &mut Vec<Debtor>, text: &str, names: &DataNames, part: &mut Part, at: (usize, usize)) {
+fn look_up(
+    debtors: &mut Vec<Debtor>,
+    text: &str,
+    names: &DataNames,
+    (part, stretch): (&mut Part, &mut [ExposureDef]),
+    at: (usize, usize),
+) {
     let mut hashes = [0u64; BATCH];
     let mut touched = 0;
     for (h, &(start, end, ..)) in hashes.iter_mut().zip(debtors.iter()) {
@@ -191,7 +243,7 @@ fn look_up(debtors: &mut Vec<Debtor>, text: &str, names: &DataNames, part: &mut 
     for (&h, (start, end, row, record)) in hashes.iter().zip(debtors.drain(..)) {
         let name = &text[start..end];
         match names.number(name, h) {
-            Some(e) => part.read[row].debtor = e,
+            Some(e) => stretch[row].debtor = e,
             None => part.pending.push(Unresolved {
                 file: at.0,
                 row,

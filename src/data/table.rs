@@ -40,15 +40,17 @@ pub(crate) struct Chunk {
     pub end: usize,
     /// The line of `start` (from 1).
     pub line: u64,
-    /// How many line breaks it holds: at most one row each, and one more
-    /// for a last line without a break.
+    /// How many line breaks it holds.
     pub breaks: u64,
+    /// The most rows it can hold: its lines (one a break, and one more for a
+    /// last line without a break), less the header's.
+    pub most: u64,
 }
 
 impl Chunk {
     /// The most rows it can hold.
     pub fn max_rows(&self) -> usize {
-        self.breaks as usize + 1
+        self.most as usize
     }
 }
 
@@ -229,7 +231,9 @@ impl Table {
             let cut = (start + size.max(1)).max(if start == 0 { header } else { 0 }).min(bytes.len());
             let end = bytes[cut..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| cut + i + 1);
             let breaks = bytes[start..end].iter().filter(|&&b| b == b'\n').count() as u64;
-            chunks.push(Chunk { start, end, line, breaks });
+            let open_end = end > start && bytes[end - 1] != b'\n';
+            let most = (breaks + u64::from(open_end)).saturating_sub(u64::from(start == 0));
+            chunks.push(Chunk { start, end, line, breaks, most });
             start = end;
             line += breaks;
         }
@@ -258,7 +262,7 @@ impl Table {
     /// one pass over the bytes (what the `csv` crate reads from such a file,
     /// at a fraction of its cost).
     fn plain_rows(&self, each: impl FnMut(Result<&Row, Problem>)) {
-        let whole = Chunk { start: 0, end: self.text.len(), line: 1, breaks: 0 };
+        let whole = Chunk { start: 0, end: self.text.len(), line: 1, breaks: 0, most: 0 };
         self.plain_rows_in(whole, true, each)
     }
 
@@ -448,7 +452,12 @@ mod tests {
                             assert_eq!(pair[0].line + pair[0].breaks, pair[1].line, "{text:?}");
                         }
                         for chunk in chunks {
-                            table.chunk_rows(chunk, &mut each);
+                            let mut rows = 0;
+                            table.chunk_rows(chunk, |row| {
+                                rows += 1;
+                                each(row)
+                            });
+                            assert!(rows <= chunk.max_rows(), "{text:?}, {how}: {chunk:?}");
                         }
                     }
                 }
@@ -463,6 +472,14 @@ mod tests {
         assert!(!is_plain(b"a\rb\n"));
         let long = "x,y\n".repeat(40);
         assert!(is_plain(long.as_bytes()));
+        // Without blank lines, the chunks hold exactly as many rows as they may.
+        for text in [long.clone(), long.trim_end().to_string()] {
+            let table = Table::open("t.csv", text.clone().into_bytes()).unwrap();
+            for size in 1..text.len() + 2 {
+                let chunks = table.chunks(size).unwrap();
+                assert_eq!(chunks.iter().map(Chunk::max_rows).sum::<usize>(), 39, "{size}");
+            }
+        }
         for (at, byte) in [(0, "\""), (63, "\""), (64, "\r"), (130, "\""), (long.len() - 1, "\r")] {
             let mut bad = long.clone();
             bad.replace_range(at..at + 1, byte);
