@@ -42,9 +42,9 @@ pub(crate) struct Ir {
     pub series: Vec<SeriesDef>,
     pub kinds: Vec<KindDef>,
     pub entities: Vec<EntityDef>,
-    /// Where each entity's cells are, by entity: apart from the entities'
-    /// other parts so that reading a field touches 12 bytes, not an
-    /// `EntityDef` (see [`Ir::cell`]).
+    /// Each entity's kind and where its cells are, by entity: apart from the
+    /// entities' other parts so that reading a field touches 16 bytes, not
+    /// an `EntityDef` (see [`Ir::cell`]).
     pub layout: Vec<Layout>,
     pub exposures: Vec<ExposureDef>,
     /// One per exposure of the script (which come first in `exposures`); the
@@ -192,11 +192,13 @@ pub(crate) struct FieldDef {
     pub solved: Option<u32>,
 }
 
-/// Where an entity's cells are: its stored fields, then `defaulted` and
+/// An entity's kind and where its cells are: its stored fields, then `defaulted` and
 /// `defaulted_at`, in slots from `slot_base`; its derived fields in derived
 /// cells from `derived_base`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
+    /// Its kind.
+    pub kind: Id,
     pub slot_base: u32,
     pub derived_base: u32,
     /// Its kind's number of stored fields.
@@ -234,6 +236,11 @@ impl Ir {
         }
     }
 
+    /// The kind of entity `entity`.
+    pub(crate) fn kind_of(&self, entity: u32) -> Id {
+        self.layout[entity as usize].kind
+    }
+
     /// The slot of `defaulted` of entity `entity` (`defaulted_at` is the next one).
     pub(crate) fn defaulted_slot(&self, entity: u32) -> u32 {
         match self.cell(entity, FieldRef::Defaulted) {
@@ -247,7 +254,6 @@ pub(crate) struct EntityDef {
     pub name: String,
     #[allow(dead_code)] // for the REPL's `:show`
     pub span: Span,
-    pub kind: Id,
     /// Initial value of each stored field; local 0 is the entity itself.
     pub inits: Vec<Init>,
     /// Exposures in which this entity is the creditor.

@@ -46,13 +46,13 @@ pub(crate) fn resolve_target(ir: &Ir, name: &str) -> Result<Target, NameError> {
     let unknown = |help: Option<String>| NameError::Unknown { name: name.to_string(), help };
     // Field names have no `.`; an entity's name from data may (`Acme Inc.`).
     if let Some((entity, field)) = name.rsplit_once('.') {
-        let Some((e, def)) = ir.entities.iter().enumerate().find(|(_, x)| x.name == entity) else {
+        let Some(e) = ir.entities.iter().position(|x| x.name == entity) else {
             return Err(unknown(crate::diagnostic::did_you_mean(
                 entity,
                 ir.entities.iter().map(|x| x.name.as_str()),
             )));
         };
-        let kind = &ir.kinds[def.kind as usize];
+        let kind = &ir.kinds[ir.kind_of(e as u32) as usize];
         let field_ref = match field {
             "defaulted" => FieldRef::Defaulted,
             "defaulted_at" => FieldRef::DefaultedAt,
@@ -145,7 +145,7 @@ pub(crate) fn slot_name(ir: &Ir, slot: u32) -> String {
     }
     let e = ir.layout.partition_point(|x| x.slot_base <= slot).saturating_sub(1);
     let entity = &ir.entities[e];
-    let kind = &ir.kinds[entity.kind as usize];
+    let kind = &ir.kinds[ir.kind_of(e as u32) as usize];
     let offset = slot - ir.layout[e].slot_base;
     let field = if offset == kind.stored_count {
         "defaulted"
@@ -171,7 +171,7 @@ pub(crate) fn derived_name(ir: &Ir, d: u32) -> String {
     }
     let e = ir.layout.partition_point(|x| x.derived_base <= d).saturating_sub(1);
     let entity = &ir.entities[e];
-    let kind = &ir.kinds[entity.kind as usize];
+    let kind = &ir.kinds[ir.kind_of(e as u32) as usize];
     let offset = d - ir.layout[e].derived_base;
     let field = kind.fields.iter().find(|f| f.derived && f.index == offset).map_or("?", |f| f.name.as_str());
     format!("{}.{field}", entity.name)

@@ -77,12 +77,11 @@ impl<'a> Checker<'a> {
             entities.push(EntityDef {
                 name: slot_info.name.to_string(),
                 span: slot_info.ast.map_or(Span::default(), |a| a.name.span),
-                kind,
                 inits: std::mem::take(&mut self.entity_inits[e]),
                 as_creditor: Vec::new(),
                 as_debtor: Vec::new(),
             });
-            layout.push(Layout { slot_base: slot, derived_base: derived, stored: k.stored_count });
+            layout.push(Layout { kind, slot_base: slot, derived_base: derived, stored: k.stored_count });
             slot += k.stored_count + 2;
             derived += k.derived_count;
         }

@@ -107,15 +107,11 @@ pub(crate) fn check_query(
     // Entities as the program declared them (same ids, same kinds).
     for (id, entity) in ir.entities.iter().enumerate() {
         checker.names.insert(entity.name.as_str().into(), (Decl::Entity(id as Id), entity.span));
-        if let Some(kind) = checker.kinds.get_mut(entity.kind as usize) {
+        let kind = ir.kind_of(id as Id);
+        if let Some(kind) = checker.kinds.get_mut(kind as usize) {
             kind.entities.push(id as Id);
         }
-        checker.entities.push(EntitySlot {
-            name: &entity.name,
-            ast: None,
-            kind: Some(entity.kind),
-            data: None,
-        });
+        checker.entities.push(EntitySlot { name: &entity.name, ast: None, kind: Some(kind), data: None });
     }
     checker.lower_params_and_vars();
     checker.creditor_kind = ir.creditor_kind;

@@ -106,7 +106,7 @@ impl Program {
                     .or_else(|| Some(format!("no entity is called `{entity_name}`"))),
             ));
         };
-        let kind = &ir.kinds[ir.entities[e].kind as usize];
+        let kind = &ir.kinds[ir.kind_of(e as u32) as usize];
         let stored: Vec<&str> = kind.fields.iter().filter(|f| !f.derived).map(|f| f.name.as_str()).collect();
         match kind.field(field_name) {
             Some((_, f)) if !f.derived => Ok((ir.layout[e].slot_base + f.index, f.ty)),
@@ -278,8 +278,8 @@ impl Program {
                 detail: fields.join(", "),
             });
         }
-        for entity in &ir.entities {
-            let kind = ir.kinds[entity.kind as usize].name.clone();
+        for (e, entity) in ir.entities.iter().enumerate() {
+            let kind = ir.kinds[ir.kind_of(e as u32) as usize].name.clone();
             out.push(Declaration { name: entity.name.clone(), what: DeclarationKind::Entity, detail: kind });
         }
         out
@@ -290,7 +290,10 @@ impl Program {
         let ir = &self.inner.ir;
         let kind = match ir.kinds.iter().find(|k| k.name == entity_or_kind) {
             Some(k) => k,
-            None => &ir.kinds[ir.entities.iter().find(|e| e.name == entity_or_kind)?.kind as usize],
+            None => {
+                &ir.kinds
+                    [ir.kind_of(ir.entities.iter().position(|e| e.name == entity_or_kind)? as u32) as usize]
+            }
         };
         let mut fields: Vec<String> = kind.fields.iter().map(|f| f.name.clone()).collect();
         fields.extend(["defaulted", "defaulted_at"].map(String::from));

@@ -274,7 +274,7 @@ impl Evaluator<'_> {
             (&self.ir.lets[d as usize].expr, None, code)
         } else {
             let (entity, field) = self.derived_owner[(d - lets) as usize];
-            let kind = &self.ir.kinds[self.ir.entities[entity as usize].kind as usize];
+            let kind = &self.ir.kinds[self.ir.kind_of(entity) as usize];
             let def =
                 kind.fields.iter().find(|f| f.derived && f.index == field).ok_or_else(|| internal(span))?;
             if let (Some(i), Some(s)) = (def.solved, kind.solve) {
@@ -455,7 +455,7 @@ impl Evaluator<'_> {
 }
 
 fn entity_kind(ir: &Ir, entity: u32) -> usize {
-    ir.entities[entity as usize].kind as usize
+    ir.kind_of(entity) as usize
 }
 
 /// A value as an analyst reads it (numbers rounded for reading; see [`human`]).

@@ -216,8 +216,8 @@ fn effect_at(ir: &Ir, rule: u32, index: u32, depth: u32) -> &EffectIr {
 /// For each derived cell after the lets: its entity and derived field index.
 pub(crate) fn derived_owners(ir: &Ir) -> Vec<(u32, u32)> {
     let mut owners = Vec::with_capacity((ir.derived_count as usize).saturating_sub(ir.lets.len()));
-    for (e, entity) in ir.entities.iter().enumerate() {
-        for d in 0..ir.kinds[entity.kind as usize].derived_count {
+    for (e, at) in ir.layout.iter().enumerate() {
+        for d in 0..ir.kinds[at.kind as usize].derived_count {
             owners.push((e as u32, d));
         }
     }

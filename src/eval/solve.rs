@@ -66,7 +66,7 @@ impl Evaluator<'_> {
     pub(super) fn iterate_value(&self, d: u32) -> Option<Value> {
         let lets = self.ir.lets.len() as u32;
         let &(entity, field) = self.derived_owner.get(d.checked_sub(lets)? as usize)?;
-        let kind = &self.ir.kinds[self.ir.entities[entity as usize].kind as usize];
+        let kind = &self.ir.kinds[self.ir.kind_of(entity) as usize];
         let s = kind.solve?;
         let result = self.st.solves.get(s as usize)?.as_ref().filter(|r| r.iterating)?;
         let i = kind.fields.iter().find(|f| f.derived && f.index == field)?.solved?;
@@ -284,7 +284,7 @@ impl Evaluator<'_> {
     pub(crate) fn solved_facts(&mut self, d: u32) -> Option<SolvedFacts> {
         let lets = self.ir.lets.len() as u32;
         let &(entity, field) = self.derived_owner.get(d.checked_sub(lets)? as usize)?;
-        let kind = &self.ir.kinds[self.ir.entities[entity as usize].kind as usize];
+        let kind = &self.ir.kinds[self.ir.kind_of(entity) as usize];
         let s = kind.solve?;
         let i = kind.fields.iter().find(|f| f.derived && f.index == field)?.solved?;
         self.derived(d, Span::default()).ok()?;

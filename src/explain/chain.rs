@@ -456,7 +456,7 @@ fn derived_formula(run: &Run, d: u32) -> (Option<&Node>, Option<u32>) {
         return (Some(&ir.lets[d as usize].expr.node), None);
     }
     let Some(&(entity, field)) = inner.owners.get((d - lets) as usize) else { return (None, None) };
-    let kind = &ir.kinds[ir.entities[entity as usize].kind as usize];
+    let kind = &ir.kinds[ir.kind_of(entity) as usize];
     let node = kind.fields.iter().find(|f| f.derived && f.index == field).map(|f| &f.expr.node);
     (node, Some(entity))
 }

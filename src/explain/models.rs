@@ -57,7 +57,7 @@ impl Explainer<'_> {
     ) -> Option<String> {
         let owners = &self.run.program.inner.owners;
         let (entity, _) = *owners.get((d as usize).checked_sub(self.ir.lets.len())?)?;
-        let kind = self.ir.entities.get(entity as usize)?.kind;
+        let kind = self.ir.layout.get(entity as usize)?.kind;
         self.ir.kinds[kind as usize].solve?;
         let facts = match rewind {
             Some(rewind) => rewind.evaluator().solved_facts(d),

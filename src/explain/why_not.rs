@@ -16,7 +16,7 @@ use crate::value::Value;
 /// step 0 to step `until` (rebuilt from the log: nothing beyond it is looked at).
 pub(super) fn why_not(run: &Run, e: u32, until: u64) -> Vec<Candidate> {
     let ir = &run.program.inner.ir;
-    let kind = ir.entities[e as usize].kind;
+    let kind = ir.kind_of(e);
     let mut candidates: Vec<(u32, Vec<u32>)> = Vec::new();
     for (r, rule) in ir.rules.iter().enumerate() {
         for binding in defaults_entity(rule.effects.as_slice(), &rule.binders, e, kind) {

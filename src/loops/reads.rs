@@ -18,7 +18,7 @@ pub(super) fn rule_env(rule: &RuleDef) -> Vec<Option<Id>> {
 pub(super) fn kind_of(ir: &Ir, node: &Node, env: &[Option<Id>]) -> Option<Id> {
     match &node.kind {
         NodeKind::Local(i) => env.get(*i as usize).copied().flatten(),
-        NodeKind::Const(Value::Entity(e)) => ir.entities.get(*e as usize).map(|e| e.kind),
+        NodeKind::Const(Value::Entity(e)) => ir.layout.get(*e as usize).map(|at| at.kind),
         _ => None,
     }
 }

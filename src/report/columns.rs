@@ -65,7 +65,7 @@ impl Run {
         columns.extend(ir.lets.iter().enumerate().map(|(i, l)| global(&l.name, Target::Derived(i as u32))));
         columns.extend(ir.series.iter().enumerate().map(|(i, s)| global(&s.name, Target::Series(i as u32))));
         for (e, entity) in ir.entities.iter().enumerate() {
-            let kind = &ir.kinds[entity.kind as usize];
+            let kind = &ir.kinds[ir.kind_of(e as u32) as usize];
             let field = |field: &str, target| Column {
                 entity: Some(entity.name.clone()),
                 field: field.to_string(),

@@ -151,7 +151,7 @@ impl Lowering<'_> {
     fn kind_of(&self, object: &Node) -> Option<u32> {
         match &object.kind {
             NodeKind::Local(i) => self.locals.get(*i as usize).copied().flatten(),
-            NodeKind::Const(Value::Entity(e)) => self.ir.entities.get(*e as usize).map(|e| e.kind),
+            NodeKind::Const(Value::Entity(e)) => self.ir.layout.get(*e as usize).map(|at| at.kind),
             _ => None,
         }
     }
