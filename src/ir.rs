@@ -47,6 +47,10 @@ pub(crate) struct Ir {
     /// an `EntityDef` (see [`Ir::cell`]).
     pub layout: Vec<Layout>,
     pub exposures: Vec<ExposureDef>,
+    /// Each entity's exposures as the creditor (`exposures_of`).
+    pub as_creditor: ByEntity,
+    /// Each entity's exposures as the debtor (`exposures_to`).
+    pub as_debtor: ByEntity,
     /// One per exposure of the script (which come first in `exposures`); the
     /// exposures of data files and of the host have literals and no span.
     pub exposure_terms: Vec<ExposureTerms>,
@@ -256,10 +260,28 @@ pub(crate) struct EntityDef {
     pub span: Span,
     /// Initial value of each stored field; local 0 is the entity itself.
     pub inits: Vec<Init>,
-    /// Exposures in which this entity is the creditor.
-    pub as_creditor: Vec<Id>,
-    /// Exposures in which this entity is the debtor.
-    pub as_debtor: Vec<Id>,
+}
+
+/// Each entity's exposures on one side (those in which it is the creditor,
+/// or the debtor), in the exposures' order: one list of all of them, cut by
+/// entity, so that a world of a million exposures holds two arrays, not two
+/// vectors an entity.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ByEntity {
+    /// Where each entity's exposures start in `exposures`, and the end, last.
+    pub starts: Vec<u32>,
+    pub exposures: Vec<Id>,
+}
+
+impl ByEntity {
+    /// The exposures of `entity` (none for a number past the entities).
+    pub fn of(&self, entity: u32) -> &[Id] {
+        let e = entity as usize;
+        match (self.starts.get(e), self.starts.get(e + 1)) {
+            (Some(&start), Some(&end)) => self.exposures.get(start as usize..end as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
 }
 
 /// One exposure, in 44 bytes: a large world has a million. What only the

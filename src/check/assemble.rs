@@ -78,23 +78,13 @@ impl<'a> Checker<'a> {
                 name: slot_info.name.to_string(),
                 span: slot_info.ast.map_or(Span::default(), |a| a.name.span),
                 inits: std::mem::take(&mut self.entity_inits[e]),
-                as_creditor: Vec::new(),
-                as_debtor: Vec::new(),
             });
             layout.push(Layout { kind, slot_base: slot, derived_base: derived, stored: k.stored_count });
             slot += k.stored_count + 2;
             derived += k.derived_count;
         }
-        // One side at a time: one array of a million at once.
-        let (starts, lists) = by_entity(entities.len(), self.exposures.iter().map(|x| x.creditor));
-        for (e, entity) in entities.iter_mut().enumerate() {
-            entity.as_creditor = lists[starts[e] as usize..starts[e + 1] as usize].to_vec();
-        }
-        drop((starts, lists));
-        let (starts, lists) = by_entity(entities.len(), self.exposures.iter().map(|x| x.debtor));
-        for (e, entity) in entities.iter_mut().enumerate() {
-            entity.as_debtor = lists[starts[e] as usize..starts[e + 1] as usize].to_vec();
-        }
+        let as_creditor = by_entity(entities.len(), self.exposures.iter().map(|x| x.creditor));
+        let as_debtor = by_entity(entities.len(), self.exposures.iter().map(|x| x.debtor));
         let literal_exposures = literal_exposures(&self.exposures, &self.exposure_terms);
         let mut models = std::mem::take(&mut self.models);
         for model in &mut models {
@@ -123,6 +113,8 @@ impl<'a> Checker<'a> {
             kinds,
             entities,
             layout,
+            as_creditor,
+            as_debtor,
             exposure_fields: {
                 let count = self.exposures.len();
                 let mut columns = std::mem::take(&mut self.exposure_fields);
@@ -158,7 +150,7 @@ impl<'a> Checker<'a> {
 /// lists one after another, each in the exposures' order. A counting sort:
 /// a million exposures are placed in one array, not pushed onto a hundred
 /// thousand vectors at random.
-fn by_entity(count: usize, ends: impl Iterator<Item = Id> + Clone) -> (Vec<u32>, Vec<Id>) {
+fn by_entity(count: usize, ends: impl Iterator<Item = Id> + Clone) -> ByEntity {
     let mut starts = vec![0u32; count + 1];
     for e in ends.clone() {
         starts[e as usize + 1] += 1;
@@ -173,7 +165,7 @@ fn by_entity(count: usize, ends: impl Iterator<Item = Id> + Clone) -> (Vec<u32>,
         lists[*at as usize] = x as Id;
         *at += 1;
     }
-    (starts, lists)
+    ByEntity { starts, exposures: lists }
 }
 
 /// What a run needs to know of exposures that are all literals (see [`Ir`]).

@@ -116,11 +116,11 @@ impl Evaluator<'_> {
             AggregateSource::Kind(k) => (&ir.kinds[*k as usize].entities, Value::Entity),
             AggregateSource::ExposuresOf(object) => {
                 let e = self.entity(object, frame)?;
-                (&ir.entities[e as usize].as_creditor, Value::Exposure)
+                (ir.as_creditor.of(e), Value::Exposure)
             }
             AggregateSource::ExposuresTo(object) => {
                 let e = self.entity(object, frame)?;
-                (&ir.entities[e as usize].as_debtor, Value::Exposure)
+                (ir.as_debtor.of(e), Value::Exposure)
             }
         };
         // Why an empty result is empty, should `mean`, `min` or `max` need an element.

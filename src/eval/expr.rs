@@ -345,7 +345,7 @@ impl Evaluator<'_> {
             return Ok(Value::Number(total));
         }
         let mut total = Decimal::ZERO;
-        for &x in &self.ir.entities[entity as usize].as_creditor {
+        for &x in self.ir.as_creditor.of(entity) {
             let debtor = self.ir.exposures[x as usize].debtor;
             if matches!(self.field(debtor, FieldRef::Defaulted, span)?, Value::Bool(true)) {
                 let (amount, recovery) = self.st.exposure(self.ir, x);

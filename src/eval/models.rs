@@ -72,7 +72,7 @@ impl Evaluator<'_> {
         }
         let mut claims = Vec::new();
         for (i, &e) in members.iter().enumerate() {
-            for &x in &ir.entities[e as usize].as_creditor {
+            for &x in ir.as_creditor.of(e) {
                 let debtor = position[ir.exposures[x as usize].debtor as usize];
                 if debtor == u32::MAX {
                     continue;

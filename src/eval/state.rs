@@ -238,7 +238,7 @@ impl State {
         // world each is a cache miss, and the misses of a short loop overlap.
         let mut losses = std::mem::take(&mut self.default_losses);
         losses.clear();
-        losses.extend(ir.entities[debtor as usize].as_debtor.iter().map(|&x| {
+        losses.extend(ir.as_debtor.of(debtor).iter().map(|&x| {
             let (amount, recovery) = self.exposure(ir, x);
             (ir.exposures[x as usize].creditor, amount, recovery)
         }));
@@ -257,9 +257,9 @@ impl State {
     /// loading a checkpoint).
     pub fn recompute_losses(&mut self, ir: &Ir) {
         self.losses = vec![Some(Decimal::ZERO); ir.entities.len()];
-        for (c, entity) in ir.entities.iter().enumerate() {
+        for c in 0..ir.entities.len() {
             let mut total = Some(Decimal::ZERO);
-            for &x in &entity.as_creditor {
+            for &x in ir.as_creditor.of(c as u32) {
                 let flag = ir.defaulted_slot(ir.exposures[x as usize].debtor);
                 if self.slots[flag as usize] == Value::Bool(true) {
                     let (amount, recovery) = self.exposure(ir, x);

@@ -40,8 +40,7 @@ impl Explainer<'_> {
     pub fn loss_items(&self, e: u32, side: Side, before: usize) -> Option<(Vec<Item>, Decimal)> {
         let ir = self.ir;
         let m = &self.run.machine;
-        let def = &ir.entities[e as usize];
-        let list = if side == Side::To { &def.as_debtor } else { &def.as_creditor };
+        let list = if side == Side::To { ir.as_debtor.of(e) } else { ir.as_creditor.of(e) };
         let mut items = Vec::new();
         let mut total = Decimal::ZERO;
         for &x in list {
