@@ -432,3 +432,24 @@ fn files_that_cannot_be_had_among_several_are_reported_in_order() {
     let error = engine(data).compile(script, "p.cascade").expect_err("two files are missing");
     insta::assert_snapshot!(format!("----- SOURCE\n{script}----- DIAGNOSTICS\n{}", render(&error)));
 }
+
+#[test]
+fn a_loader_that_panics_panics_in_the_host_as_if_called_there() {
+    // The engine calls no loader it cannot trust to return: a host's panic is
+    // the host's, and reaches it with its own message, whether the file was
+    // fetched on the host's thread (one file) or beside it (several).
+    for script in [
+        "kind Bank { capital = 0 }\nentities Bank from \"boom.csv\"\n",
+        "kind Bank { capital = 0 }\nentities Bank from \"a.csv\"\nentities Bank from \"boom.csv\"\n",
+    ] {
+        let engine = Engine::new().loader(|name: &str, _script: &str| match name {
+            "a.csv" => Ok(DataFile::new(name, "name,capital\nalpha,1\n")),
+            _ => panic!("the host's loader broke on {name}"),
+        });
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.compile(script, "p.cascade")));
+        let payload = caught.expect_err("the loader's panic reaches the host");
+        let message = payload.downcast_ref::<String>().map(String::as_str).unwrap_or("<not a String>");
+        assert_eq!(message, "the host's loader broke on boom.csv", "{script}");
+    }
+}
