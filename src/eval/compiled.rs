@@ -227,10 +227,10 @@ impl Evaluator<'_> {
             BinaryOp::Ne => return Ok(V::Bool(l != r)),
             _ => {}
         }
-        if l == V::None {
+        if matches!(l, V::None) {
             return Err(no_value(lhs.span));
         }
-        if r == V::None {
+        if matches!(r, V::None) {
             return Err(no_value(rhs.span));
         }
         let (a, b) = match (l, r) {
@@ -245,7 +245,7 @@ impl Evaluator<'_> {
             return crate::eval::maths::power(a, b, lhs.span, span).map(V::Num);
         }
         if !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
-            return ordering(op, a.cmp(&b), span).map(V::Bool);
+            return ordering(op, crate::eval::decimal::compare(a, b), span).map(V::Bool);
         }
         arithmetic(op, a, b, span).map(V::Num)
     }

@@ -417,7 +417,7 @@ impl Evaluator<'_> {
             return super::maths::power(a, b, lhs.span, span).map(Value::Number);
         }
         if !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
-            return compare(op, a.cmp(&b), span);
+            return compare(op, super::decimal::compare(a, b), span);
         }
         arithmetic(op, a, b, span).map(Value::Number)
     }
@@ -498,36 +498,42 @@ pub(super) fn ordering(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -
 /// range is `cascade::run::overflow`, and a product or quotient of non-zero
 /// numbers that rounds to 0 (below 1e-28, the smallest decimal) is
 /// `cascade::run::underflow`, so nothing becomes 0 silently.
+#[inline]
 pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Result<Decimal, Fault> {
     let result = match op {
-        BinaryOp::Add => a.checked_add(b),
-        BinaryOp::Sub => a.checked_sub(b),
-        BinaryOp::Mul => a.checked_mul(b),
+        BinaryOp::Add => super::decimal::add(a, b),
+        BinaryOp::Sub => super::decimal::sub(a, b),
+        BinaryOp::Mul => super::decimal::mul(a, b),
         _ => a.checked_div(b),
     };
     match result {
-        Some(r)
-            if r.is_zero() && !a.is_zero() && !b.is_zero() && matches!(op, BinaryOp::Mul | BinaryOp::Div) =>
-        {
-            Err(Fault::new(
-                codes::run::underflow,
-                format!(
-                    "arithmetic underflow: {} {} {} is not 0 but rounds to 0",
-                    a.normalize(),
-                    op.symbol(),
-                    b.normalize()
-                ),
-                span,
-                "the result is smaller than 1e-28, the smallest exact decimal",
-            )
-            .help("work in larger units (e.g. `m` or `bn`), or stop the quantity before it gets this small"))
+        Some(r) if r.is_zero() && !a.is_zero() && !b.is_zero() && matches!(op, BinaryOp::Mul | BinaryOp::Div) => {
+            Err(underflow(op, a, b, span))
         }
         Some(r) => Ok(r),
-        None => Err(Fault::new(
-            codes::run::overflow,
-            format!("arithmetic overflow: {} {} {}", human(a), op.symbol(), human(b)),
-            span,
-            "the result is beyond the range of exact decimals (about 7.9e28)",
-        )),
+        None => Err(arithmetic_overflow(op, a, b, span)),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn underflow(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Fault {
+    Fault::new(
+        codes::run::underflow,
+        format!("arithmetic underflow: {} {} {} is not 0 but rounds to 0", a.normalize(), op.symbol(), b.normalize()),
+        span,
+        "the result is smaller than 1e-28, the smallest exact decimal",
+    )
+    .help("work in larger units (e.g. `m` or `bn`), or stop the quantity before it gets this small")
+}
+
+#[cold]
+#[inline(never)]
+fn arithmetic_overflow(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Fault {
+    Fault::new(
+        codes::run::overflow,
+        format!("arithmetic overflow: {} {} {}", human(a), op.symbol(), human(b)),
+        span,
+        "the result is beyond the range of exact decimals (about 7.9e28)",
+    )
 }

@@ -21,6 +21,7 @@
 
 mod calls;
 mod compiled;
+mod decimal;
 mod effects;
 mod expr;
 mod fault;

@@ -195,7 +195,11 @@ impl State {
     /// Stores a value in a slot; notifies its readers if it changed.
     pub fn write_slot(&mut self, slot: u32, value: Value) -> Option<Value> {
         let old = &mut self.slots[slot as usize];
-        if *old == value {
+        let unchanged = match (&*old, &value) {
+            (Value::Number(a), Value::Number(b)) => super::decimal::compare(*a, *b).is_eq(),
+            (old, value) => old == value,
+        };
+        if unchanged {
             return None;
         }
         let previous = std::mem::replace(old, value);
