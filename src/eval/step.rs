@@ -38,7 +38,14 @@ impl Stepper<'_> {
     }
 
     /// Moves instances whose inputs changed into their rule's pending list.
+    #[inline]
     pub(super) fn absorb_dirtied(&mut self) {
+        if !self.m.st.dirtied.is_empty() {
+            self.absorb_dirtied_now();
+        }
+    }
+
+    fn absorb_dirtied_now(&mut self) {
         let m = &mut *self.m;
         for i in m.st.dirtied.drain(..) {
             let inst = &mut m.instances[i as usize];
@@ -102,9 +109,13 @@ impl Stepper<'_> {
             }
         }
         self.absorb_dirtied();
-        for i in std::mem::take(&mut self.m.carry) {
+        // (Queueing pushes nothing on `carry`, so its memory can be kept.)
+        let mut carry = std::mem::take(&mut self.m.carry);
+        for &i in &carry {
             self.queue(i);
         }
+        carry.clear();
+        self.m.carry = carry;
         if let Some(due) = self.m.scheduled.remove(&step) {
             for scheduled in due {
                 let mut frame = scheduled.frame.clone();
@@ -161,6 +172,9 @@ impl Stepper<'_> {
             return Ok(false);
         }
         let mut group = Vec::new();
+        if !matches!(def.trigger, TriggerIr::At(_)) && self.m.pending[rule as usize].is_empty() {
+            return Ok(false);
+        }
         if let TriggerIr::At(_) = def.trigger {
             if self.m.at_steps.get(rule as usize).copied() != Some(step as i64) {
                 return Ok(false);
@@ -182,29 +196,54 @@ impl Stepper<'_> {
             self.fire_together(rule, &group)?;
             return Ok(fired);
         }
-        let mut list = std::mem::take(&mut self.m.pending[rule as usize]);
+        // The instances pending now are looked at in this pass; those queued
+        // while it runs (appended to the same list, so that its memory is
+        // kept) wait for the next pass.
+        let pending = &mut self.m.pending[rule as usize];
+        let count = pending.len();
         // In instance order. The pending instances of a rule are those of its
         // range that are queued: when they are many, a scan beats a sort.
         let (begin, end) = self.m.rule_instances[rule as usize];
-        if list.len() >= 64 && list.len() >= (end - begin) as usize / 16 {
+        if count >= 64 && count >= (end - begin) as usize / 16 {
             #[cfg(debug_assertions)]
             let sorted = {
-                let mut sorted = list.clone();
+                let mut sorted = pending.clone();
                 sorted.sort_unstable();
                 sorted
             };
-            list.clear();
+            pending.clear();
             let queued = &self.m.queued[begin as usize..end as usize];
-            list.extend((begin..end).zip(queued).filter(|(_, q)| **q).map(|(i, _)| i));
+            pending.extend((begin..end).zip(queued).filter(|(_, q)| **q).map(|(i, _)| i));
             #[cfg(debug_assertions)]
-            debug_assert_eq!(list, sorted);
+            debug_assert_eq!(*pending, sorted);
         } else {
-            list.sort_unstable();
+            pending.sort_unstable();
         }
-        for (n, &i) in list.iter().enumerate() {
+        let outcome = self.look_at_pending(rule, count, &mut group);
+        // Also after a fault, as when the list was taken out for the pass.
+        self.m.pending[rule as usize].drain(..count);
+        let fired = outcome?;
+        if group.is_empty() {
+            return Ok(fired);
+        }
+        self.fire_together(rule, &group)?;
+        Ok(fired)
+    }
+
+    /// The first `count` pending instances of `rule`, in the order of the
+    /// list: their conditions where dirty, and the firings (or, for a
+    /// `together` rule, the gathering) of those that hold.
+    fn look_at_pending(&mut self, rule: u32, count: usize, group: &mut Vec<u32>) -> Step<bool> {
+        let def = &self.ir.rules[rule as usize];
+        let step = self.m.st.step;
+        let together = def.together;
+        let mut fired = false;
+        for n in 0..count {
+            let i = self.m.pending[rule as usize][n];
             if self.m.end.is_some() {
                 // The run stopped: keep the rest for a later look (none will come).
-                for &rest in &list[n..] {
+                for k in n..count {
+                    let rest = self.m.pending[rule as usize][k];
                     self.m.queued[rest as usize] = false;
                 }
                 break;
@@ -221,7 +260,7 @@ impl Stepper<'_> {
                 TriggerIr::When(_) => {
                     if cond && inst.armed {
                         inst.armed = false;
-                        self.fire_or_gather(i, together, &mut group)?;
+                        self.fire_or_gather(i, together, group)?;
                         fired = true;
                     } else if !cond {
                         inst.armed = true;
@@ -229,19 +268,13 @@ impl Stepper<'_> {
                 }
                 _ => {
                     if cond {
-                        self.fire_or_gather(i, together, &mut group)?;
+                        self.fire_or_gather(i, together, group)?;
                         fired = true;
                         self.m.carry.push(i);
                     }
                 }
             }
         }
-        if self.m.pending[rule as usize].is_empty() {
-            // Keep the list's memory for the next pass.
-            list.clear();
-            self.m.pending[rule as usize] = list;
-        }
-        self.fire_together(rule, &group)?;
         Ok(fired)
     }
 
