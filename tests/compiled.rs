@@ -126,3 +126,59 @@ fn a_bad_argument_points_at_the_argument_compiled_or_not() {
         assert!(problem.message.contains(says), "{script}: {}", problem.message);
     }
 }
+
+/// The outcome of running `script` with each budget from 1 up to the first
+/// that is enough: where the fuel ran out, as a byte offset, or `ok`.
+fn fuel_outcomes(script: &str) -> Vec<String> {
+    let mut outcomes = Vec::new();
+    for budget in 1..10_000 {
+        let program = Engine::new().max_fuel(budget).compile(script, "fuel.cascade").unwrap();
+        let outcome = match program.run() {
+            Ok(mut run) => run.run_to_end().map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => {
+                outcomes.push("ok".to_string());
+                return outcomes;
+            }
+            Err(error) => {
+                let problem = &error.diagnostics().expect("a script error").problems()[0];
+                assert_eq!(problem.code, "cascade::limit::fuel", "budget {budget}");
+                outcomes.push(problem.labels[0].span.start.to_string());
+            }
+        }
+    }
+    panic!("no budget up to 10,000 was enough");
+}
+
+/// An expression of params and literals (`1 - rate / 2`) is evaluated once a
+/// run and its value kept, with the fuel it spent: every later evaluation
+/// spends that fuel, and runs out of it at the node where evaluating it would.
+/// The same script with a `var` in place of the param (never written, so the
+/// same values, and the same nodes at the same places) is evaluated every time.
+#[test]
+fn an_expression_of_params_spends_its_fuel_and_runs_out_where_evaluating_it_would() {
+    let script = |declare: &str| {
+        format!(
+            "scenario \"s\" {{ horizon = 4 }}\n{declare} rate = 10%\nvar x = 100\nvar y = 0\n\
+             rule grow: while x > 1 then x *= 1 - rate / 2\n\
+             rule pick: while true then y = if rate > 5% and not (rate > 50%) then -rate * 3 else max(rate, 1)\n\
+             let share = x * (rate + rate * rate)\n\
+             rule look: when share > 1000 then y = 0\n"
+        )
+    };
+    let with_param = fuel_outcomes(&script("param"));
+    let with_var = fuel_outcomes(&script("var  "));
+    assert!(with_param.len() > 40, "{}", with_param.len());
+    assert_eq!(with_param, with_var);
+}
+
+/// A fault in an expression of params is raised at the same place every time
+/// it is evaluated (nothing of a failed evaluation is kept).
+#[test]
+fn a_fault_in_an_expression_of_params_points_at_the_divisor() {
+    let script = "param rate = 0\nvar x = 1\nwhile x > 0 then x = x - 1 / (rate * 2)";
+    let (problem, text) = fault(Engine::new(), script);
+    assert_eq!((problem.code, text.as_str()), ("cascade::run::division_by_zero", "(rate * 2)"));
+}

@@ -48,8 +48,30 @@ impl Evaluator<'_> {
                 self.spend_one(c.span)?;
                 self.derived_v(*l, c.span)
             }
+            Op::Fixed { slot, inner } => self.run_fixed(*slot, inner, frame),
             _ => self.run_rare(c, frame),
         }
+    }
+
+    /// An expression of params and literals: its value and fuel kept from
+    /// the first evaluation in this run, while the fuel left covers it.
+    #[inline(never)]
+    fn run_fixed(&mut self, slot: u32, inner: &Compiled, frame: &mut [Value]) -> Eval<V> {
+        if let Some(&Some((value, fuel))) = self.st.fixed.get(slot as usize)
+            && self.st.fuel >= fuel
+        {
+            self.st.fuel -= fuel;
+            return Ok(value);
+        }
+        let before = self.st.fuel;
+        let value = self.run(inner, frame)?;
+        let spent = before - self.st.fuel;
+        let fixed = &mut self.st.fixed;
+        if fixed.len() <= slot as usize {
+            fixed.resize(slot as usize + 1, None);
+        }
+        fixed[slot as usize] = Some((value, spent));
+        Ok(value)
     }
 
     /// One unit of fuel for the node at `span`, as the tree walk spends it.
@@ -178,7 +200,8 @@ impl Evaluator<'_> {
             | Op::And(..)
             | Op::Or(..)
             | Op::Not(_)
-            | Op::Let(_) => Err(internal(c.span)),
+            | Op::Let(_)
+            | Op::Fixed { .. } => Err(internal(c.span)),
         }
     }
 

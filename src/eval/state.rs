@@ -66,6 +66,10 @@ pub(crate) struct State {
     /// Rule instances whose inputs changed since they were last evaluated.
     #[serde(skip)]
     pub dirtied: Vec<u32>,
+    /// The value of each expression of params and literals of the compiled
+    /// form (`Op::Fixed`) once evaluated in this run, with the fuel it spent.
+    #[serde(skip)]
+    pub fixed: Vec<Option<(crate::ir::V, u64)>>,
     /// Frames to reuse, so that evaluating allocates nothing once warm.
     #[serde(skip)]
     pub frames: Vec<Vec<Value>>,
@@ -145,6 +149,7 @@ impl State {
             readers: Readers::new(layout.cells()),
             stack: Vec::new(),
             dirtied: Vec::new(),
+            fixed: Vec::new(),
             frames: Vec::new(),
             work: Vec::new(),
             default_losses: Vec::new(),
@@ -179,6 +184,7 @@ impl State {
         self.readers.reset(layout.cells());
         self.stack.clear();
         self.dirtied.clear();
+        self.fixed.clear();
         self.work.clear();
         self.layout = layout;
         self.fuel = fuel;

@@ -51,6 +51,8 @@ pub(crate) struct Code {
     pub asserts: Vec<Option<Compiled>>,
     /// Each `expect`'s condition.
     pub expects: Vec<Option<Compiled>>,
+    /// How many `Op::Fixed` nodes there are (their slots are `0..fixed`).
+    pub fixed: u32,
 }
 
 /// A compiled expression.
@@ -90,6 +92,16 @@ pub(crate) enum Op {
     Call(&'static Function, Vec<Compiled>),
     Draw(Distribution, Vec<Compiled>),
     If(Box<[Compiled; 3]>),
+    /// An expression of params and literals only, with an operator in it
+    /// (`1 - monthly_deflation`): the same value all through a run. It stands
+    /// for no node of the tree itself: its value and the fuel it spent are
+    /// kept in slot `slot` of the run the first time it is evaluated, and
+    /// later given again, with that fuel spent, while the fuel left covers it
+    /// (else `inner` is evaluated, and runs out of fuel where it would).
+    Fixed {
+        slot: u32,
+        inner: Box<Compiled>,
+    },
     /// Evaluated by the tree walk (which spends its own fuel).
     Tree(Box<Node>),
 }

@@ -59,7 +59,60 @@ impl Code {
             .collect();
         let asserts = ir.asserts.iter().map(|a| root(ir, &a.cond.node, &[], true)).collect();
         let expects = ir.expects.iter().map(|e| root(ir, &e.cond.node, &[], true)).collect();
-        Code { lets, fields, filters, conditions, effects, asserts, expects }
+        let mut code = Code { lets, fields, filters, conditions, effects, asserts, expects, fixed: 0 };
+        let mut fixed = 0;
+        let roots = code.lets.iter_mut().chain(code.fields.iter_mut().flatten()).chain(&mut code.filters);
+        let roots = roots.chain(&mut code.conditions).chain(code.effects.iter_mut().flatten());
+        for root in roots.chain(&mut code.asserts).chain(&mut code.expects).flatten() {
+            fix(root, &mut fixed);
+        }
+        code.fixed = fixed;
+        code
+    }
+}
+
+/// Whether `c` is made of params and literals only, so that its value is the
+/// same all through a run (every function of values is pure).
+fn of_params_only(c: &Compiled) -> bool {
+    match &c.op {
+        Op::Const(_) | Op::Param(_) => true,
+        Op::Neg(a) | Op::Not(a) => of_params_only(a),
+        Op::And(a, b) | Op::Or(a, b) | Op::Binary(_, a, b) => of_params_only(a) && of_params_only(b),
+        Op::Call(_, args) => args.iter().all(of_params_only),
+        Op::If(branches) => branches.iter().all(of_params_only),
+        _ => false,
+    }
+}
+
+/// Wraps each largest expression of params and literals under `c` that has
+/// an operator in it in an `Op::Fixed` with the next slot.
+fn fix(c: &mut Compiled, next: &mut u32) {
+    if !matches!(c.op, Op::Const(_) | Op::Param(_)) && of_params_only(c) {
+        let inner = Compiled { op: Op::Const(V::None), span: c.span };
+        let inner = Box::new(std::mem::replace(c, inner));
+        c.op = Op::Fixed { slot: *next, inner };
+        *next += 1;
+        return;
+    }
+    match &mut c.op {
+        Op::Field { object: a, .. } | Op::Losses(a) | Op::Neg(a) | Op::Not(a) => fix(a, next),
+        Op::And(a, b) | Op::Or(a, b) | Op::Binary(_, a, b) => {
+            fix(a, next);
+            fix(b, next);
+        }
+        Op::Call(_, args) | Op::Draw(_, args) => args.iter_mut().for_each(|a| fix(a, next)),
+        Op::If(branches) => branches.iter_mut().for_each(|b| fix(b, next)),
+        Op::Const(_)
+        | Op::Param(_)
+        | Op::Var(_)
+        | Op::Let(_)
+        | Op::Series(_)
+        | Op::Step
+        | Op::Date
+        | Op::Local(_)
+        | Op::LocalField { .. }
+        | Op::Fixed { .. }
+        | Op::Tree(_) => {}
     }
 }
 
