@@ -291,7 +291,8 @@ impl Evaluator<'_> {
                 self.ir.code.fields.get(entity_kind(self.ir, entity)).and_then(|f| f.get(field as usize));
             (&def.expr, Some(entity), code.and_then(Option::as_ref))
         };
-        let mut frame = self.st.take_frame(root.locals as usize);
+        let mut locals = self.st.locals(root.locals as usize);
+        let frame = locals.slots();
         if let Some(entity) = owner
             && let Some(slot) = frame.first_mut()
         {
@@ -299,9 +300,9 @@ impl Evaluator<'_> {
         }
         self.st.computing[d as usize] = true;
         self.st.stack.push(d);
-        let result = self.eval_with(&root.node, code, &mut frame);
+        let result = self.eval_with(&root.node, code, frame);
         self.st.stack.pop();
-        self.st.give_frame(frame);
+        self.st.give_locals(locals);
         self.st.computing[d as usize] = false;
         let value = result.map_err(Fault::in_script)?;
         self.st.derived[d as usize] = Some(value.clone());

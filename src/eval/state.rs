@@ -317,6 +317,23 @@ impl State {
         self.work = work;
     }
 
+    /// The locals of one evaluation, `size` of them, all `None`: in place
+    /// when they are few (most conditions, effects and derived values have
+    /// one or two), else a frame from the pool.
+    #[inline]
+    pub fn locals(&mut self, size: usize) -> Locals {
+        let pooled = if size > Locals::IN_PLACE { self.take_frame(size) } else { Vec::new() };
+        Locals { in_place: [const { Value::None }; Locals::IN_PLACE], pooled, size }
+    }
+
+    /// Gives the memory of `locals` back to the pool.
+    #[inline]
+    pub fn give_locals(&mut self, locals: Locals) {
+        if locals.size > Locals::IN_PLACE {
+            self.give_frame(locals.pooled);
+        }
+    }
+
     /// A frame of `size` locals, all `None`, from the pool.
     #[inline]
     pub fn take_frame(&mut self, size: usize) -> Vec<Value> {
@@ -330,6 +347,24 @@ impl State {
     pub fn give_frame(&mut self, mut frame: Vec<Value>) {
         frame.clear();
         self.frames.push(frame);
+    }
+}
+
+/// The locals of one evaluation (see [`State::locals`]).
+pub(crate) struct Locals {
+    in_place: [Value; Locals::IN_PLACE],
+    pooled: Vec<Value>,
+    size: usize,
+}
+
+impl Locals {
+    /// At most this many locals are kept in place.
+    const IN_PLACE: usize = 4;
+
+    /// The locals, to read and write.
+    #[inline]
+    pub fn slots(&mut self) -> &mut [Value] {
+        if self.size > Locals::IN_PLACE { &mut self.pooled } else { &mut self.in_place[..self.size] }
     }
 }
 

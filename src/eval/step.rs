@@ -283,7 +283,8 @@ impl Stepper<'_> {
         let ir = self.ir;
         let inst = &self.m.instances[i as usize];
         let rule = &ir.rules[inst.rule as usize];
-        let mut frame = self.m.st.take_frame((rule.locals as usize).max(inst.bindings.len()));
+        let mut locals = self.m.st.locals((rule.locals as usize).max(inst.bindings.len()));
+        let frame = locals.slots();
         for (slot, e) in frame.iter_mut().zip(inst.bindings.iter()) {
             *slot = Value::Entity(*e);
         }
@@ -296,7 +297,7 @@ impl Stepper<'_> {
             let rule_id = inst.rule as usize;
             if let Some(filter) = &rule.filter {
                 let code = ir.code.filters.get(rule_id).and_then(Option::as_ref);
-                match ev.eval_with(filter, code, &mut frame) {
+                match ev.eval_with(filter, code, frame) {
                     Ok(v) => holds = matches!(v, Value::Bool(true)),
                     Err(f) => outcome = Err(f),
                 }
@@ -305,7 +306,7 @@ impl Stepper<'_> {
                 (&outcome, holds, trigger)
             {
                 let code = ir.code.conditions.get(rule_id).and_then(Option::as_ref);
-                match ev.eval_with(cond, code, &mut frame) {
+                match ev.eval_with(cond, code, frame) {
                     Ok(v) => holds = matches!(v, Value::Bool(true)),
                     Err(f) => outcome = Err(f),
                 }
@@ -313,7 +314,7 @@ impl Stepper<'_> {
             outcome.map(|()| holds)
         };
         self.m.st.stack.pop();
-        self.m.st.give_frame(frame);
+        self.m.st.give_locals(locals);
         let holds = match result {
             Ok(holds) => holds,
             Err(f) => {
@@ -421,7 +422,8 @@ impl Stepper<'_> {
         let cause = self.m.log.firings.len() as u32;
         let changes_before = self.m.log.changes.len();
         let bindings = &self.m.instances[i as usize].bindings;
-        let mut frame = self.m.st.take_frame((rule.locals as usize).max(bindings.len()));
+        let mut locals = self.m.st.locals((rule.locals as usize).max(bindings.len()));
+        let frame = locals.slots();
         for (slot, e) in frame.iter_mut().zip(bindings.iter()) {
             *slot = Value::Entity(*e);
         }
@@ -433,12 +435,12 @@ impl Stepper<'_> {
             changes_before,
         });
         for (index, effect) in rule.effects.iter().enumerate() {
-            if let Err(f) = self.apply(effect, (rule_index, index as u32, 0), &mut frame, cause, false) {
+            if let Err(f) = self.apply(effect, (rule_index, index as u32, 0), frame, cause, false) {
                 let bindings = self.m.instances[i as usize].bindings.clone();
                 return Err(self.fault(f, Some((rule_index, &bindings))));
             }
         }
-        self.m.st.give_frame(frame);
+        self.m.st.give_locals(locals);
         self.absorb_dirtied();
         Ok(())
     }
