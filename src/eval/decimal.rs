@@ -22,6 +22,24 @@ const POWERS_OF_TEN: [i128; 29] = {
     powers
 };
 
+/// The largest magnitude that times 10^n is still an `i128`, for n from 0 to 28.
+const SCALABLE: [u128; 29] = {
+    let mut limits = [0u128; 29];
+    let mut n = 0;
+    while n < 29 {
+        limits[n] = i128::MAX as u128 / POWERS_OF_TEN[n] as u128;
+        n += 1;
+    }
+    limits
+};
+
+/// `mantissa` times 10^n, when that is an `i128` (a plain multiplication,
+/// with no overflow check of its own).
+#[inline(always)]
+fn scaled(mantissa: i128, n: u32) -> Option<i128> {
+    (mantissa.unsigned_abs() <= SCALABLE[n as usize]).then(|| mantissa * POWERS_OF_TEN[n as usize])
+}
+
 /// One more than the largest mantissa of a decimal.
 const MANTISSA_LIMIT: i128 = 1 << 96;
 
@@ -34,11 +52,11 @@ fn aligned(a: Decimal, b: Decimal) -> Option<(i128, i128, u32)> {
     match sa.cmp(&sb) {
         Ordering::Equal => Some((ma, mb, sa)),
         Ordering::Less => {
-            let ma = ma.checked_mul(POWERS_OF_TEN[(sb - sa) as usize])?;
+            let ma = scaled(ma, sb - sa)?;
             (ma.unsigned_abs() < MANTISSA_LIMIT as u128).then_some((ma, mb, sb))
         }
         Ordering::Greater => {
-            let mb = mb.checked_mul(POWERS_OF_TEN[(sa - sb) as usize])?;
+            let mb = scaled(mb, sa - sb)?;
             (mb.unsigned_abs() < MANTISSA_LIMIT as u128).then_some((ma, mb, sa))
         }
     }
@@ -68,8 +86,8 @@ pub(crate) fn compare(a: Decimal, b: Decimal) -> Ordering {
     let scaled = match sa.cmp(&sb) {
         Ordering::Equal => Some((ma, mb)),
         // A mantissa times 10^28 may not fit an i128: then `rust_decimal` compares.
-        Ordering::Less => ma.checked_mul(POWERS_OF_TEN[(sb - sa) as usize]).map(|ma| (ma, mb)),
-        Ordering::Greater => mb.checked_mul(POWERS_OF_TEN[(sa - sb) as usize]).map(|mb| (ma, mb)),
+        Ordering::Less => scaled(ma, sb - sa).map(|ma| (ma, mb)),
+        Ordering::Greater => scaled(mb, sa - sb).map(|mb| (ma, mb)),
     };
     match scaled {
         Some((ma, mb)) => ma.cmp(&mb),
@@ -107,11 +125,10 @@ pub(crate) fn sub(a: Decimal, b: Decimal) -> Option<Decimal> {
 #[inline]
 pub(crate) fn mul(a: Decimal, b: Decimal) -> Option<Decimal> {
     let scale = a.scale() + b.scale();
-    if scale <= Decimal::MAX_SCALE
-        && let Some(product) = a.mantissa().unsigned_abs().checked_mul(b.mantissa().unsigned_abs())
-        && product < MANTISSA_LIMIT as u128
-        && product != 0
-    {
+    let (ma, mb) = (a.mantissa().unsigned_abs(), b.mantissa().unsigned_abs());
+    // Two mantissas below 2^64: one widening multiplication, which cannot overflow.
+    let product = if ma >> 64 == 0 && mb >> 64 == 0 { (ma as u64 as u128) * (mb as u64 as u128) } else { 0 };
+    if scale <= Decimal::MAX_SCALE && product < MANTISSA_LIMIT as u128 && product != 0 {
         let negative = a.is_sign_negative() != b.is_sign_negative();
         return Some(Decimal::from_parts(
             product as u32,
