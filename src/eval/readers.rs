@@ -12,6 +12,8 @@ use super::state::{Cell, Consumer};
 
 /// A head with no reader.
 const EMPTY: u32 = u32::MAX;
+/// What [`Readers::only`] gives for a cell that no one reads.
+pub(crate) const NO_READER: Consumer = EMPTY;
 /// The bit of a head that points at a list (the rest is the list's number).
 /// A consumer with this bit set (over two billion derived cells and rule
 /// instances) is always kept in a list.
@@ -92,6 +94,20 @@ impl Readers {
             readers.sort_unstable();
             readers.dedup();
         }
+    }
+
+    /// The one reader of `cell` ([`NO_READER`] when it has none), or `None`
+    /// when it has a list of them.
+    #[inline]
+    pub fn only(&self, cell: Cell) -> Option<Consumer> {
+        let head = self.heads[cell as usize];
+        if head != EMPTY && head & LIST != 0 { None } else { Some(head) }
+    }
+
+    /// Forgets the one reader of `cell` (see [`Readers::only`]).
+    #[inline]
+    pub fn forget_only(&mut self, cell: Cell) {
+        self.heads[cell as usize] = EMPTY;
     }
 
     /// Calls `notify` with each reader of `cell`, and forgets them: each

@@ -11,7 +11,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::readers::Readers;
+use super::readers::{NO_READER, Readers};
 use crate::ir::{ConstValue, Ir};
 use crate::random::Stream;
 use crate::value::{Date, Value};
@@ -282,6 +282,17 @@ impl State {
 
     /// Notifies every reader of `cell`, transitively through derived caches.
     pub fn changed(&mut self, cell: Cell) {
+        // The common cases without the work list, as `notify` treats them: a
+        // cell no one reads, and a cell read by one rule instance only.
+        match self.readers.only(cell) {
+            Some(NO_READER) => return,
+            Some(consumer) if consumer >= self.layout.derived => {
+                self.readers.forget_only(cell);
+                self.dirtied.push(consumer - self.layout.derived);
+                return;
+            }
+            _ => {}
+        }
         self.work.push(cell);
         self.notify();
     }
