@@ -151,15 +151,21 @@ mod tests {
     fn decimal() -> impl Strategy<Value = Decimal> {
         let parts = (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28);
         prop_oneof![
-            parts.prop_map(|(lo, mid, hi, negative, scale)| Decimal::from_parts(lo, mid, hi, negative, scale)),
+            parts
+                .prop_map(|(lo, mid, hi, negative, scale)| Decimal::from_parts(lo, mid, hi, negative, scale)),
             (any::<u32>(), any::<bool>(), 0u32..=28)
                 .prop_map(|(lo, negative, scale)| Decimal::from_parts(lo, 0, 0, negative, scale)),
             (any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28)
                 .prop_map(|(lo, mid, negative, scale)| Decimal::from_parts(lo, mid, 0, negative, scale)),
             (0u32..=28, any::<bool>()).prop_map(|(scale, negative)| Decimal::from_parts(
-                u32::MAX, u32::MAX, u32::MAX, negative, scale
+                u32::MAX,
+                u32::MAX,
+                u32::MAX,
+                negative,
+                scale
             )),
-            (0u32..=28, any::<bool>()).prop_map(|(scale, negative)| Decimal::from_parts(0, 0, 0, negative, scale)),
+            (0u32..=28, any::<bool>())
+                .prop_map(|(scale, negative)| Decimal::from_parts(0, 0, 0, negative, scale)),
             (0u32..=28, any::<bool>(), 0u32..=12).prop_map(|(scale, negative, digits)| {
                 Decimal::from_parts(10u32.pow(digits.min(9)), 0, 0, negative, scale)
             }),

@@ -508,7 +508,9 @@ pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Re
         _ => a.checked_div(b),
     };
     match result {
-        Some(r) if r.is_zero() && !a.is_zero() && !b.is_zero() && matches!(op, BinaryOp::Mul | BinaryOp::Div) => {
+        Some(r)
+            if r.is_zero() && !a.is_zero() && !b.is_zero() && matches!(op, BinaryOp::Mul | BinaryOp::Div) =>
+        {
             Err(underflow(op, a, b, span))
         }
         Some(r) => Ok(r),
@@ -521,7 +523,12 @@ pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Re
 fn underflow(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Fault {
     Fault::new(
         codes::run::underflow,
-        format!("arithmetic underflow: {} {} {} is not 0 but rounds to 0", a.normalize(), op.symbol(), b.normalize()),
+        format!(
+            "arithmetic underflow: {} {} {} is not 0 but rounds to 0",
+            a.normalize(),
+            op.symbol(),
+            b.normalize()
+        ),
         span,
         "the result is smaller than 1e-28, the smallest exact decimal",
     )
