@@ -108,14 +108,17 @@ impl DataFile {
         use std::io::Read;
         let shown = path.display().to_string();
         let mut file = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
-        match file.metadata() {
-            Ok(meta) if crate::source::is_readable_kind(&meta) => {}
+        let size = match file.metadata() {
+            Ok(meta) if crate::source::is_readable_kind(&meta) => meta.len(),
             Ok(meta) if meta.is_dir() => return Err(format!("{shown} is a directory")),
             Ok(_) => return Err(format!("{shown} is not a regular file or a pipe")),
             Err(e) => return Err(format!("{shown}: {e}")),
-        }
-        let mut bytes = Vec::new();
+        };
         let wanted = (max_bytes as u64).saturating_add(1);
+        // A regular file's size, as far as it will be read, is room made
+        // once: no vector grown by doubling, each step copied and its fresh
+        // pages touched (a pipe's size is 0, and it grows as it is read).
+        let mut bytes = Vec::with_capacity(usize::try_from(size.min(wanted)).unwrap_or(0));
         (&mut file).take(wanted).read_to_end(&mut bytes).map_err(|e| format!("{shown}: {e}"))?;
         Ok(DataFile { path: shown, bytes })
     }

@@ -48,17 +48,18 @@ impl Engine {
             Ok(file) => file,
             Err(e) => return io(cannot(e.to_string())),
         };
-        match file.metadata() {
-            Ok(meta) if crate::source::is_readable_kind(&meta) => {}
+        let size = match file.metadata() {
+            Ok(meta) if crate::source::is_readable_kind(&meta) => meta.len(),
             Ok(meta) if meta.is_dir() => return io(cannot(String::from("it is a directory"))),
             Ok(_) => {
                 return io(cannot(String::from("it is not a regular file or a pipe"))
                     .help("a script is read from a file, or from a pipe (`cascade run /dev/stdin < FILE`)"));
             }
             Err(e) => return io(cannot(e.to_string())),
-        }
+        };
         let limit = self.max_source_bytes;
-        let mut bytes = Vec::new();
+        // Room for a regular file made once, as `DataFile::read` does.
+        let mut bytes = Vec::with_capacity(usize::try_from(size.min(limit as u64 + 1)).unwrap_or(0));
         if let Err(e) = (&mut file).take(limit as u64 + 1).read_to_end(&mut bytes) {
             return io(cannot(e.to_string()));
         }
