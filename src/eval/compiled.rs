@@ -7,9 +7,7 @@
 use rust_decimal::Decimal;
 
 use crate::eval::calls::{Args, MAX_DRAW_ARGS, apply, draw_from};
-use crate::eval::expr::{
-    Eval, Evaluator, arithmetic, division_by_zero, internal, no_value, ordering, out_of_fuel,
-};
+use crate::eval::expr::{Eval, Evaluator, internal, no_value, numbers, ordering, out_of_fuel};
 use crate::ir::FieldRef;
 use crate::ir::{Compiled, Op, V};
 use crate::random::{Distribution, Drawn};
@@ -261,16 +259,7 @@ impl Evaluator<'_> {
             (V::Date(a), V::Date(b)) => return ordering(op, a.cmp(&b), span).map(V::Bool),
             _ => return Err(internal(span)),
         };
-        if op == BinaryOp::Div && b.is_zero() {
-            return Err(division_by_zero(rhs.span));
-        }
-        if op == BinaryOp::Pow {
-            return crate::eval::maths::power(a, b, lhs.span, span).map(V::Num);
-        }
-        if !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
-            return ordering(op, crate::eval::decimal::compare(a, b), span).map(V::Bool);
-        }
-        arithmetic(op, a, b, span).map(V::Num)
+        numbers(op, a, b, (lhs.span, rhs.span), span)
     }
 
     /// `Evaluator::call`.

@@ -411,16 +411,7 @@ impl Evaluator<'_> {
             (Value::Date(a), Value::Date(b)) => return compare(op, a.cmp(b), span),
             _ => return Err(internal(span)),
         };
-        if op == BinaryOp::Div && b.is_zero() {
-            return Err(division_by_zero(rhs.span));
-        }
-        if op == BinaryOp::Pow {
-            return super::maths::power(a, b, lhs.span, span).map(Value::Number);
-        }
-        if !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
-            return compare(op, super::decimal::compare(a, b), span);
-        }
-        arithmetic(op, a, b, span).map(Value::Number)
+        numbers(op, a, b, (lhs.span, rhs.span), span).map(V::value)
     }
 
     /// Renders an interpolated string.
@@ -480,6 +471,23 @@ pub(crate) fn display_value(ir: &Ir, value: &Value) -> String {
 
 fn compare(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -> Eval<Value> {
     self::ordering(op, ordering, span).map(Value::Bool)
+}
+
+/// `a op b` of two numbers, once both operands are in hand, as the tree walk
+/// and the compiled form both evaluate it: a division by zero faults at the
+/// divisor (`operands`: the spans of both), `^` is a power, a comparison a
+/// truth, and `+ - * /` exact arithmetic.
+pub(super) fn numbers(op: BinaryOp, a: Decimal, b: Decimal, operands: (Span, Span), span: Span) -> Eval<V> {
+    if op == BinaryOp::Div && b.is_zero() {
+        return Err(division_by_zero(operands.1));
+    }
+    if op == BinaryOp::Pow {
+        return super::maths::power(a, b, operands.0, span).map(V::Num);
+    }
+    if !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
+        return ordering(op, super::decimal::compare(a, b), span).map(V::Bool);
+    }
+    arithmetic(op, a, b, span).map(V::Num)
 }
 
 /// The truth of `a op b` for a comparison `op`, given how `a` and `b` compare.
