@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::exposures::{Columns, Unresolved, checked, exposure};
+use super::exposures::{Columns, LastCreditor, Unresolved, checked, exposure};
 use super::names::{DataNames, hash};
 use super::rows::{MAX_PROBLEMS_PER_FILE, Problems, Text, World, admit};
 use super::table::{Chunk, Table};
@@ -153,7 +153,7 @@ fn read_chunk(
     (file, stretch): (usize, &mut [ExposureDef]),
 ) -> Part {
     let mut part = Part { rows: 0, filled: 0, pending: Vec::new(), problems: Problems::new() };
-    let (mut previous_creditor, mut last_creditor) = (String::new(), None);
+    let mut last_creditor = LastCreditor::default();
     let mut debtors: Vec<Debtor> = Vec::with_capacity(BATCH);
     let text = table.text.as_str();
     table.chunk_rows(chunk, |row| {
@@ -184,16 +184,7 @@ fn read_chunk(
                 u32::MAX
             }
         };
-        let creditor = match last_creditor {
-            Some(e) if c == previous_creditor => e,
-            _ => {
-                let e = end(c, columns.creditor, false);
-                last_creditor = (e != u32::MAX).then_some(e);
-                previous_creditor.clear();
-                previous_creditor.push_str(c);
-                e
-            }
-        };
+        let creditor = last_creditor.get(c, |c| end(c, columns.creditor, false));
         let debtor = match row.cell_range(columns.debtor) {
             Some((start, stop)) => {
                 debtors.push((start, stop, index, row.start));

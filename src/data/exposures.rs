@@ -119,7 +119,7 @@ impl World {
         // The types the extra columns take in this file (from earlier files or the script first).
         let mut types: Vec<Option<(Type, Option<Where>)>> =
             extras.iter().map(|&(_, e)| self.extras[e].ty.map(|t| (t, self.extras[e].typed_at))).collect();
-        let (mut previous_creditor, mut last_creditor) = (String::new(), None);
+        let mut last_creditor = LastCreditor::default();
         table.rows(|row| {
             let row = match row {
                 Ok(row) => row,
@@ -175,18 +175,7 @@ impl World {
                     u32::MAX
                 }
             };
-            // Files list a creditor's exposures together: the creditor of
-            // the row before is not looked up again.
-            let creditor = match last_creditor {
-                Some(e) if c == previous_creditor => e,
-                _ => {
-                    let e = end(c, creditor, false);
-                    last_creditor = (e != u32::MAX).then_some(e);
-                    previous_creditor.clear();
-                    previous_creditor.push_str(c);
-                    e
-                }
-            };
+            let creditor = last_creditor.get(c, |c| end(c, creditor, false));
             let debtor = end(d, debtor, true);
             read.push(exposure(creditor, debtor, value, recovery_value));
         });
@@ -328,6 +317,32 @@ impl World {
                 .collect(),
         };
         Ok((items, self.files))
+    }
+}
+
+/// The creditor of the row before, and its entity once found. Files list a
+/// creditor's exposures together, so a row whose creditor is the row
+/// before's is not looked up again.
+#[derive(Default)]
+pub(super) struct LastCreditor {
+    name: String,
+    entity: Option<u32>,
+}
+
+impl LastCreditor {
+    /// The entity of `name`: the row before's, or what `look_up` finds
+    /// (`u32::MAX` for a name that waits, which is looked up again).
+    pub fn get(&mut self, name: &str, look_up: impl FnOnce(&str) -> u32) -> u32 {
+        match self.entity {
+            Some(e) if name == self.name => e,
+            _ => {
+                let e = look_up(name);
+                self.entity = (e != u32::MAX).then_some(e);
+                self.name.clear();
+                self.name.push_str(name);
+                e
+            }
+        }
     }
 }
 
