@@ -253,38 +253,32 @@ pub(crate) fn load_files(
     };
     let mut world = rows::World::new(file, script, limits);
     // The kinds first: a file whose kind is unknown is not fetched.
-    let kinds: Vec<Result<Option<usize>, ()>> = decls
+    let jobs: Vec<(&crate::syntax::DataDecl, Result<Option<usize>, Problem>)> = decls
         .iter()
         .map(|decl| match &decl.kind {
-            Some(kind) => world.kind(kind).map(Some).map_err(|_| ()),
-            None => Ok(None),
+            Some(kind) => (decl, world.kind(kind).map(Some)),
+            None => (decl, Ok(None)),
         })
         .collect();
-    let jobs: Vec<(&crate::syntax::DataDecl, Result<Option<usize>, ()>)> = decls.iter().zip(kinds).collect();
-    let open = |&(decl, kind): &(&crate::syntax::DataDecl, Result<Option<usize>, ()>)| match kind {
+    let open = |(decl, kind): &(&crate::syntax::DataDecl, Result<Option<usize>, Problem>)| match kind {
         Ok(_) => open(decl, loader.as_ref(), script.name(), limits),
-        Err(()) => Opened::Skipped,
+        Err(_) => Opened::Skipped,
     };
     let mut script_problems = Vec::new();
     let mut data_problems = Vec::new();
     let mut sources = Vec::new();
-    each_opened(&jobs, open, |&(decl, kind), opened| {
-        let table = match (kind, opened) {
-            (Err(()), _) => {
-                if let Some(Err(problem)) = decl.kind.as_ref().map(|kind| world.kind(kind)) {
-                    script_problems.push(problem);
-                }
-                return;
-            }
+    each_opened(&jobs, open, |(decl, kind), opened| {
+        let (kind, table) = match (kind, opened) {
+            (Err(problem), _) => return script_problems.push(problem.clone()),
             (_, Opened::Skipped) => return,
             (_, Opened::Script(problem)) => return script_problems.push(problem),
             (_, Opened::Data(diagnostics)) => return data_problems.push(*diagnostics),
-            (Ok(_), Opened::Table(table)) => table,
+            (Ok(kind), Opened::Table(table)) => (*kind, table),
         };
         let path = table.name.clone();
         let result = match kind {
-            Ok(Some(kind)) => world.entities(kind, table),
-            _ => world.exposures(table),
+            Some(kind) => world.entities(kind, table),
+            None => world.exposures(table),
         };
         match result {
             // The SHA-256 is computed later, beside the check (`Unhashed`).
