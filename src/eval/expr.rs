@@ -477,6 +477,7 @@ fn compare(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -> Eval<Value
 /// and the compiled form both evaluate it: a division by zero faults at the
 /// divisor (`operands`: the spans of both), `^` is a power, a comparison a
 /// truth, and `+ - * /` exact arithmetic.
+#[inline(always)]
 pub(super) fn numbers(op: BinaryOp, a: Decimal, b: Decimal, operands: (Span, Span), span: Span) -> Eval<V> {
     if op == BinaryOp::Div && b.is_zero() {
         return Err(division_by_zero(operands.1));
