@@ -7,7 +7,8 @@
 use rust_decimal::Decimal;
 
 use crate::eval::calls::{Args, MAX_DRAW_ARGS, apply, draw_from};
-use crate::eval::expr::{Eval, Evaluator, internal, no_value, numbers, ordering, out_of_fuel};
+use crate::eval::expr::{Eval, Evaluator, derived_cycle, internal, no_value, numbers, ordering, out_of_fuel};
+use crate::eval::fault::Fault;
 use crate::ir::FieldRef;
 use crate::ir::{Compiled, Op, V};
 use crate::random::{Distribution, Drawn};
@@ -21,7 +22,9 @@ impl Evaluator<'_> {
     pub(in crate::eval) fn run(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<V> {
         match &c.op {
             Op::Tree(node) => self.eval(node, frame).map(|v| V::of(&v)),
-            Op::Const(_) | Op::Param(_) | Op::Var(_) | Op::LocalField { .. } => self.operand(c, frame),
+            Op::Const(_) | Op::Param(_) | Op::Var(_) | Op::LocalField { .. } | Op::Series(_) | Op::Let(_) => {
+                self.operand(c, frame)
+            }
             Op::Binary(op, lhs, rhs) => {
                 self.spend_one(c.span)?;
                 self.run_binary(*op, lhs, rhs, c.span, frame)
@@ -41,10 +44,6 @@ impl Evaluator<'_> {
                     V::None => Err(no_value(operand.span)),
                     _ => Err(internal(c.span)),
                 }
-            }
-            Op::Let(l) => {
-                self.spend_one(c.span)?;
-                self.derived_v(*l, c.span)
             }
             Op::Fixed { slot, inner } => self.run_fixed(*slot, inner, frame),
             _ => self.run_rare(c, frame),
@@ -102,6 +101,15 @@ impl Evaluator<'_> {
             Op::LocalField { local, field, object } => {
                 self.local_field(*local, *field, *object, c.span, frame)
             }
+            Op::Series(s) => {
+                self.spend_one(c.span)?;
+                self.st.read(self.st.layout.series_cell(*s));
+                Ok(V::of(&self.st.series[*s as usize]))
+            }
+            Op::Let(l) => {
+                self.spend_one(c.span)?;
+                self.derived_v(*l, c.span)
+            }
             _ => self.run(c, frame),
         }
     }
@@ -141,8 +149,53 @@ impl Evaluator<'_> {
         self.st.read(self.st.layout.derived_cell(d));
         match &self.st.derived[d as usize] {
             Some(v) => Ok(V::of(v)),
-            None => self.compute_derived(d, span).map(|v| V::of(&v)),
+            None => self.compute_derived_v(d, span),
         }
+    }
+
+    /// `Evaluator::compute_derived`, for a let or a derived field with a
+    /// compiled formula evaluated straight to a `V`: the same checks, fuel,
+    /// reads and faults, in the same order. Any other derived cell (a model, a
+    /// system, a formula left as a tree) is computed by `compute_derived`.
+    #[inline(never)]
+    fn compute_derived_v(&mut self, d: u32, span: Span) -> Eval<V> {
+        let ir = self.ir;
+        let lets = ir.lets.len() as u32;
+        let (formula, owner) = if d < lets {
+            (ir.code.lets.get(d as usize).and_then(Option::as_ref), None)
+        } else {
+            match self.derived_owner.get((d - lets) as usize) {
+                Some(&(entity, field)) => {
+                    let fields = ir.code.fields.get(ir.kind_of(entity) as usize);
+                    (fields.and_then(|f| f.get(field as usize)).and_then(Option::as_ref), Some(entity))
+                }
+                None => (None, None),
+            }
+        };
+        let Some(formula) = formula else {
+            return self.compute_derived(d, span).map(|v| V::of(&v));
+        };
+        if self.st.computing[d as usize] {
+            return Err(derived_cycle(span));
+        }
+        let mut locals = self.st.locals(formula.locals as usize);
+        let frame = locals.slots();
+        if let Some(entity) = owner
+            && let Some(slot) = frame.first_mut()
+        {
+            *slot = Value::Entity(entity);
+        }
+        self.st.computing[d as usize] = true;
+        self.st.stack.push(d);
+        let result = self.eval_code_v(&formula.code, frame);
+        self.st.stack.pop();
+        self.st.give_locals(locals);
+        self.st.computing[d as usize] = false;
+        // As `compute_derived` keeps it, and as `derived_v` reads it back.
+        let value = result.map_err(Fault::in_script)?.value();
+        let v = V::of(&value);
+        self.st.derived[d as usize] = Some(value);
+        Ok(v)
     }
 
     /// The nodes that are rare in conditions and formulas.
@@ -150,10 +203,6 @@ impl Evaluator<'_> {
     fn run_rare(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<V> {
         self.spend_one(c.span)?;
         match &c.op {
-            Op::Series(s) => {
-                self.st.read(self.st.layout.series_cell(*s));
-                Ok(V::of(&self.st.series[*s as usize]))
-            }
             Op::Step => {
                 self.st.read(self.st.layout.clock_cell());
                 Ok(V::Num(Decimal::from(self.st.step)))
@@ -194,6 +243,7 @@ impl Evaluator<'_> {
             | Op::Param(_)
             | Op::Var(_)
             | Op::LocalField { .. }
+            | Op::Series(_)
             | Op::Binary(..)
             | Op::And(..)
             | Op::Or(..)

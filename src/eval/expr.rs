@@ -117,6 +117,20 @@ impl Evaluator<'_> {
         on_checked_stack(|| self.run(code, frame).map(V::value))
     }
 
+    /// [`Evaluator::eval_code`] to a `V`.
+    #[inline]
+    pub(super) fn eval_code_v(&mut self, code: &Compiled, frame: &mut [Value]) -> Eval<V> {
+        if stack_position() > STACK_LIMIT.with(Cell::get) {
+            return self.run(code, frame);
+        }
+        self.eval_code_v_on_checked_stack(code, frame)
+    }
+
+    #[inline(never)]
+    fn eval_code_v_on_checked_stack(&mut self, code: &Compiled, frame: &mut [Value]) -> Eval<V> {
+        on_checked_stack(|| self.run(code, frame))
+    }
+
     fn eval_inner(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
         if self.st.fuel == 0 {
             return Err(out_of_fuel(node.span));
@@ -240,13 +254,7 @@ impl Evaluator<'_> {
     /// Computes derived cell `d`, which holds no value now, and keeps it.
     pub(super) fn compute_derived(&mut self, d: u32, span: Span) -> Eval<Value> {
         if self.st.computing[d as usize] {
-            return Err(Fault::new(
-                codes::run::cycle,
-                "a derived value depends on itself",
-                span,
-                "computing this needs its own value",
-            )
-            .help("derived values must not form a cycle; make one of them a `var`"));
+            return Err(derived_cycle(span));
         }
         if let Some(m) = self.model_of_cell(d) {
             self.st.computing[d as usize] = true;
@@ -270,7 +278,7 @@ impl Evaluator<'_> {
         }
         let lets = self.ir.lets.len() as u32;
         let (root, owner, code) = if d < lets {
-            let code = self.ir.code.lets.get(d as usize).and_then(Option::as_ref);
+            let code = self.ir.code.lets.get(d as usize).and_then(Option::as_ref).map(|f| &f.code);
             (&self.ir.lets[d as usize].expr, None, code)
         } else {
             let (entity, field) = self.derived_owner[(d - lets) as usize];
@@ -289,7 +297,7 @@ impl Evaluator<'_> {
             }
             let code =
                 self.ir.code.fields.get(entity_kind(self.ir, entity)).and_then(|f| f.get(field as usize));
-            (&def.expr, Some(entity), code.and_then(Option::as_ref))
+            (&def.expr, Some(entity), code.and_then(Option::as_ref).map(|f| &f.code))
         };
         let mut locals = self.st.locals(root.locals as usize);
         let frame = locals.slots();
@@ -525,6 +533,19 @@ pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Re
         Some(r) => Ok(r),
         None => Err(arithmetic_overflow(op, a, b, span)),
     }
+}
+
+/// A derived value whose computation needs its own value.
+#[cold]
+#[inline(never)]
+pub(super) fn derived_cycle(span: Span) -> Fault {
+    Fault::new(
+        codes::run::cycle,
+        "a derived value depends on itself",
+        span,
+        "computing this needs its own value",
+    )
+    .help("derived values must not form a cycle; make one of them a `var`")
 }
 
 #[cold]

@@ -37,9 +37,10 @@ use crate::value::{Date, Value};
 #[derive(Debug, Default)]
 pub(crate) struct Code {
     /// Each let.
-    pub lets: Vec<Option<Compiled>>,
-    /// Each kind's derived fields, by their index among the kind's derived fields.
-    pub fields: Vec<Vec<Option<Compiled>>>,
+    pub lets: Vec<Option<Formula>>,
+    /// Each kind's derived fields, by their index among the kind's derived fields
+    /// (`None` for a `solve` field: its system computes it).
+    pub fields: Vec<Vec<Option<Formula>>>,
     /// Each rule's `where` filter.
     pub filters: Vec<Option<Compiled>>,
     /// Each rule's `when` or `while` condition.
@@ -53,6 +54,14 @@ pub(crate) struct Code {
     pub expects: Vec<Option<Compiled>>,
     /// How many `Op::Fixed` nodes there are (their slots are `0..fixed`).
     pub fixed: u32,
+}
+
+/// The compiled formula of a let or of a derived field, with the number of
+/// locals its frame needs (the entity it belongs to is the first).
+#[derive(Clone, Debug)]
+pub(crate) struct Formula {
+    pub code: Compiled,
+    pub locals: u16,
 }
 
 /// A compiled expression.

@@ -1,6 +1,6 @@
 //! Lowering the checker's trees into the compiled form, once per program.
 
-use super::{Code, Compiled, Op, V};
+use super::{Code, Compiled, Formula, Op, V};
 use crate::ir::{EffectKindIr, FieldRef, Ir, Node, NodeKind, RuleDef, TriggerIr};
 use crate::syntax::{BinaryOp, UnaryOp};
 use crate::value::{Type, Value};
@@ -13,7 +13,12 @@ impl Code {
     /// The compiled form of every expression of `ir` that is worth it.
     pub fn of(ir: &Ir) -> Code {
         let not_text = |ty: Type| ty != Type::Str;
-        let lets = ir.lets.iter().map(|g| root(ir, &g.expr.node, &[], not_text(g.ty))).collect();
+        let formula = |code: Option<Compiled>, locals: u16| code.map(|code| Formula { code, locals });
+        let lets = ir
+            .lets
+            .iter()
+            .map(|g| formula(root(ir, &g.expr.node, &[], not_text(g.ty)), g.expr.locals))
+            .collect();
         let fields = ir
             .kinds
             .iter()
@@ -22,7 +27,8 @@ impl Code {
                 let mut fields = vec![None; kind.derived_count as usize];
                 for f in kind.fields.iter().filter(|f| f.derived && f.solved.is_none()) {
                     if let Some(slot) = fields.get_mut(f.index as usize) {
-                        *slot = root(ir, &f.expr.node, &[Some(k as u32)], not_text(f.ty));
+                        let code = root(ir, &f.expr.node, &[Some(k as u32)], not_text(f.ty));
+                        *slot = formula(code, f.expr.locals);
                     }
                 }
                 fields
@@ -61,9 +67,12 @@ impl Code {
         let expects = ir.expects.iter().map(|e| root(ir, &e.cond.node, &[], true)).collect();
         let mut code = Code { lets, fields, filters, conditions, effects, asserts, expects, fixed: 0 };
         let mut fixed = 0;
-        let roots = code.lets.iter_mut().chain(code.fields.iter_mut().flatten()).chain(&mut code.filters);
-        let roots = roots.chain(&mut code.conditions).chain(code.effects.iter_mut().flatten());
-        for root in roots.chain(&mut code.asserts).chain(&mut code.expects).flatten() {
+        let formulas = code.lets.iter_mut().chain(code.fields.iter_mut().flatten());
+        let formulas = formulas.map(|f| f.as_mut().map(|f| &mut f.code));
+        let roots =
+            code.filters.iter_mut().chain(&mut code.conditions).chain(code.effects.iter_mut().flatten());
+        let roots = roots.chain(&mut code.asserts).chain(&mut code.expects).map(Option::as_mut);
+        for root in formulas.chain(roots).flatten() {
             fix(root, &mut fixed);
         }
         code.fixed = fixed;
