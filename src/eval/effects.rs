@@ -51,8 +51,10 @@ impl Stepper<'_> {
                     self.log_effect_reads(cause, reads);
                     return Ok(());
                 }
-                let old = self.m.st.slots[slot as usize].clone();
-                let new = if *op == AssignOp::Set { rhs } else { combine(*op, &old, &rhs, effect.span)? };
+                let new = match op {
+                    AssignOp::Set => rhs,
+                    _ => combine(*op, &self.m.st.slots[slot as usize], &rhs, effect.span)?,
+                };
                 if let Some(from) = self.m.st.write_slot(slot, new.clone()) {
                     let set = *op == AssignOp::Set;
                     self.m.log.changes.push(ChangeRecord { step, slot, from, to: new, cause, delayed, set });

@@ -194,10 +194,6 @@ pub(crate) struct Stepper<'a> {
     pub cancel: Option<&'a AtomicBool>,
 }
 
-fn rule_id(m: &Machine, i: u32) -> u32 {
-    m.instances[i as usize].rule
-}
-
 pub(crate) fn frame_for(rule: &RuleDef, bindings: &[u32]) -> Vec<Value> {
     let mut frame = vec![Value::None; (rule.locals as usize).max(bindings.len())];
     for (slot, e) in frame.iter_mut().zip(bindings) {

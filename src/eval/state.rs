@@ -340,9 +340,29 @@ impl State {
     /// Gives the memory of `locals` back to the pool.
     #[inline]
     pub fn give_locals(&mut self, locals: Locals) {
-        if locals.size > Locals::IN_PLACE {
-            self.give_frame(locals.pooled);
+        let Locals { mut in_place, pooled, size } = locals;
+        if size > Locals::IN_PLACE {
+            self.give_frame(pooled);
+            return;
         }
+        // Only the first `size` were handed out. Those that hold memory (a
+        // text, or any kind of value not named here) are dropped; the rest
+        // hold none and are let go whole, without looking at each.
+        for value in &mut in_place[..size] {
+            let holds_no_memory = matches!(
+                value,
+                Value::Number(_)
+                    | Value::Bool(_)
+                    | Value::Date(_)
+                    | Value::Entity(_)
+                    | Value::Exposure(_)
+                    | Value::None
+            );
+            if !holds_no_memory {
+                *value = Value::None;
+            }
+        }
+        std::mem::forget(in_place);
     }
 
     /// A frame of `size` locals, all `None`, from the pool.

@@ -130,6 +130,12 @@ impl Stepper<'_> {
             loop {
                 let mut fired = false;
                 for &rule in &group.rules {
+                    // Most rules have nothing to look at in most passes: no
+                    // pending instance, and no `at` due now.
+                    let r = rule as usize;
+                    if self.m.pending[r].is_empty() && self.m.at_steps.get(r) != Some(&(step as i64)) {
+                        continue;
+                    }
                     fired |= self.run_rule(rule)?;
                     if self.m.end.is_some() {
                         break;
@@ -282,7 +288,8 @@ impl Stepper<'_> {
     pub(super) fn evaluate_condition(&mut self, i: u32, trigger: Option<&TriggerIr>) -> Step<bool> {
         let ir = self.ir;
         let inst = &self.m.instances[i as usize];
-        let rule = &ir.rules[inst.rule as usize];
+        let rule_id = inst.rule as usize;
+        let rule = &ir.rules[rule_id];
         let mut locals = self.m.st.locals((rule.locals as usize).max(inst.bindings.len()));
         let frame = locals.slots();
         for (slot, e) in frame.iter_mut().zip(inst.bindings.iter()) {
@@ -290,42 +297,27 @@ impl Stepper<'_> {
         }
         let consumer = self.m.st.layout.derived + i;
         self.m.st.stack.push(consumer);
-        let result = {
-            let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };
-            let mut holds = true;
-            let mut outcome = Ok(());
-            let rule_id = inst.rule as usize;
-            if let Some(filter) = &rule.filter {
-                let code = ir.code.filters.get(rule_id).and_then(Option::as_ref);
-                match ev.eval_with(filter, code, frame) {
-                    Ok(v) => holds = matches!(v, Value::Bool(true)),
-                    Err(f) => outcome = Err(f),
-                }
-            }
-            if let (Ok(()), true, Some(TriggerIr::When(cond) | TriggerIr::While(cond))) =
-                (&outcome, holds, trigger)
-            {
-                let code = ir.code.conditions.get(rule_id).and_then(Option::as_ref);
-                match ev.eval_with(cond, code, frame) {
-                    Ok(v) => holds = matches!(v, Value::Bool(true)),
-                    Err(f) => outcome = Err(f),
-                }
-            }
-            outcome.map(|()| holds)
-        };
+        let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };
+        let result = condition_holds(&mut ev, rule_id, rule, trigger, frame);
         self.m.st.stack.pop();
         self.m.st.give_locals(locals);
-        let holds = match result {
-            Ok(holds) => holds,
-            Err(f) => {
-                let bindings = self.m.instances[i as usize].bindings.clone();
-                return Err(self.fault(f, Some((rule_id(self.m, i), &bindings))));
+        match result {
+            Ok(holds) => {
+                let inst = &mut self.m.instances[i as usize];
+                inst.cond = holds;
+                inst.dirty = false;
+                Ok(holds)
             }
-        };
-        let inst = &mut self.m.instances[i as usize];
-        inst.cond = holds;
-        inst.dirty = false;
-        Ok(holds)
+            Err(f) => Err(self.instance_fault(f, i)),
+        }
+    }
+
+    /// A fault of instance `i`, with its rule and bindings as the context.
+    #[cold]
+    #[inline(never)]
+    fn instance_fault(&self, fault: Fault, i: u32) -> RunFault {
+        let inst = &self.m.instances[i as usize];
+        self.fault(fault, Some((inst.rule, &inst.bindings)))
     }
 
     /// With provenance on: what an instance's `where` and condition read, with
@@ -371,7 +363,6 @@ impl Stepper<'_> {
         inst.fired_step = step;
         let rule_index = inst.rule;
         if self.m.firings_this_step > self.limits.max_firings_per_step {
-            let bindings = self.m.instances[i as usize].bindings.clone();
             let rule = &ir.rules[rule_index as usize];
             let fault = Fault::new(
                 codes::limit::firings,
@@ -380,7 +371,7 @@ impl Stepper<'_> {
                 "the limit was reached when this rule fired",
             )
             .help("rules in a feedback loop may keep each other firing; raise the limit with `--max-firings-per-step`");
-            return Err(self.fault(fault, Some((rule_index, &bindings))));
+            return Err(self.instance_fault(fault, i));
         }
         // A step in which rules keep firing can be long: look at the flag
         // every so often, not only between steps.
@@ -392,8 +383,7 @@ impl Stepper<'_> {
                 rule.trigger_span,
                 "cancelled while this rule fired",
             );
-            let bindings = self.m.instances[i as usize].bindings.clone();
-            return Err(self.fault(fault, Some((rule_index, &bindings))));
+            return Err(self.instance_fault(fault, i));
         }
         let reads = self.condition_reads(i);
         let rule = &ir.rules[rule_index as usize];
@@ -416,8 +406,7 @@ impl Stepper<'_> {
                 "the trace is kept for `explain`: raise the limit with `--max-trace` or `Engine::max_trace`, \
                  run fewer steps, or turn provenance off (`Engine::provenance(false)`) to keep fewer",
             );
-            let bindings = self.m.instances[i as usize].bindings.clone();
-            return Err(self.fault(fault, Some((rule_index, &bindings))));
+            return Err(self.instance_fault(fault, i));
         }
         let cause = self.m.log.firings.len() as u32;
         let changes_before = self.m.log.changes.len();
@@ -436,12 +425,36 @@ impl Stepper<'_> {
         });
         for (index, effect) in rule.effects.iter().enumerate() {
             if let Err(f) = self.apply(effect, (rule_index, index as u32, 0), frame, cause, false) {
-                let bindings = self.m.instances[i as usize].bindings.clone();
-                return Err(self.fault(f, Some((rule_index, &bindings))));
+                return Err(self.instance_fault(f, i));
             }
         }
         self.m.st.give_locals(locals);
         self.absorb_dirtied();
         Ok(())
     }
+}
+
+/// Whether the `where` of rule `rule_id` holds in `frame` and then, with a
+/// `when` or `while` trigger, its condition (not evaluated where the `where`
+/// does not hold).
+#[inline]
+fn condition_holds(
+    ev: &mut Evaluator,
+    rule_id: usize,
+    rule: &RuleDef,
+    trigger: Option<&TriggerIr>,
+    frame: &mut [Value],
+) -> Result<bool, Fault> {
+    let ir = ev.ir;
+    if let Some(filter) = &rule.filter {
+        let code = ir.code.filters.get(rule_id).and_then(Option::as_ref);
+        if !matches!(ev.eval_with(filter, code, frame)?, Value::Bool(true)) {
+            return Ok(false);
+        }
+    }
+    if let Some(TriggerIr::When(cond) | TriggerIr::While(cond)) = trigger {
+        let code = ir.code.conditions.get(rule_id).and_then(Option::as_ref);
+        return Ok(matches!(ev.eval_with(cond, code, frame)?, Value::Bool(true)));
+    }
+    Ok(true)
 }
