@@ -516,7 +516,7 @@ pub(super) fn ordering(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -
 /// range is `cascade::run::overflow`, and a product or quotient of non-zero
 /// numbers that rounds to 0 (below 1e-28, the smallest decimal) is
 /// `cascade::run::underflow`, so nothing becomes 0 silently.
-#[inline(never)]
+#[inline]
 pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Result<Decimal, Fault> {
     let result = match op {
         BinaryOp::Add => super::decimal::add(a, b),
