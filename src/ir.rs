@@ -230,7 +230,7 @@ impl Ir {
     /// entity's layout: its stored fields, then `defaulted` and
     /// `defaulted_at`, in slots from `slot_base`; its derived fields in
     /// derived cells from `derived_base`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn cell(&self, entity: u32, field: FieldRef) -> Cell {
         let at = self.layout[entity as usize];
         match field {

@@ -192,7 +192,7 @@ impl State {
     }
 
     /// Records that the consumer now computing reads `cell`.
-    #[inline]
+    #[inline(always)]
     pub fn read(&mut self, cell: Cell) {
         let Some(&consumer) = self.stack.last() else { return };
         self.readers.add(cell, consumer);
