@@ -178,18 +178,26 @@ impl Evaluator<'_> {
         if self.st.computing[d as usize] {
             return Err(derived_cycle(span));
         }
-        let mut locals = self.st.locals(formula.locals as usize);
-        let frame = locals.slots();
-        if let Some(entity) = owner
-            && let Some(slot) = frame.first_mut()
-        {
-            *slot = Value::Entity(entity);
-        }
         self.st.computing[d as usize] = true;
         self.st.stack.push(d);
-        let result = self.eval_code_v(&formula.code, frame);
+        // Most formulas need no local but their entity: a frame of one on the
+        // stack, not one taken from and given back to the pool.
+        let result = if formula.locals <= 1 {
+            let mut frame = [owner.map_or(Value::None, Value::Entity)];
+            self.eval_code_v(&formula.code, &mut frame[..formula.locals as usize])
+        } else {
+            let mut locals = self.st.locals(formula.locals as usize);
+            let frame = locals.slots();
+            if let Some(entity) = owner
+                && let Some(slot) = frame.first_mut()
+            {
+                *slot = Value::Entity(entity);
+            }
+            let result = self.eval_code_v(&formula.code, frame);
+            self.st.give_locals(locals);
+            result
+        };
         self.st.stack.pop();
-        self.st.give_locals(locals);
         self.st.computing[d as usize] = false;
         // As `compute_derived` keeps it, and as `derived_v` reads it back.
         let value = result.map_err(Fault::in_script)?.value();
