@@ -290,17 +290,23 @@ impl Stepper<'_> {
         let inst = &self.m.instances[i as usize];
         let rule_id = inst.rule as usize;
         let rule = &ir.rules[rule_id];
-        let mut locals = self.m.st.locals((rule.locals as usize).max(inst.bindings.len()));
-        let frame = locals.slots();
-        for (slot, e) in frame.iter_mut().zip(inst.bindings.iter()) {
-            *slot = Value::Entity(*e);
-        }
+        let size = (rule.locals as usize).max(inst.bindings.len());
         let consumer = self.m.st.layout.derived + i;
         self.m.st.stack.push(consumer);
-        let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };
-        let result = condition_holds(&mut ev, rule_id, rule, trigger, frame);
+        let result = if size <= SMALL_FRAME {
+            let mut frame = [const { Value::None }; SMALL_FRAME];
+            bind(&mut frame, &inst.bindings);
+            let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };
+            condition_holds(&mut ev, rule_id, rule, trigger, &mut frame[..size])
+        } else {
+            let mut locals = self.m.st.locals(size);
+            bind(locals.slots(), &inst.bindings);
+            let mut ev = Evaluator { ir, st: &mut self.m.st, derived_owner: self.derived_owner };
+            let result = condition_holds(&mut ev, rule_id, rule, trigger, locals.slots());
+            self.m.st.give_locals(locals);
+            result
+        };
         self.m.st.stack.pop();
-        self.m.st.give_locals(locals);
         match result {
             Ok(holds) => {
                 let inst = &mut self.m.instances[i as usize];
@@ -411,11 +417,7 @@ impl Stepper<'_> {
         let cause = self.m.log.firings.len() as u32;
         let changes_before = self.m.log.changes.len();
         let bindings = &self.m.instances[i as usize].bindings;
-        let mut locals = self.m.st.locals((rule.locals as usize).max(bindings.len()));
-        let frame = locals.slots();
-        for (slot, e) in frame.iter_mut().zip(bindings.iter()) {
-            *slot = Value::Entity(*e);
-        }
+        let size = (rule.locals as usize).max(bindings.len());
         self.m.log.firings.push(FiringRecord {
             step,
             rule: rule_index,
@@ -423,14 +425,42 @@ impl Stepper<'_> {
             reads,
             changes_before,
         });
+        if size <= SMALL_FRAME {
+            let mut frame = [const { Value::None }; SMALL_FRAME];
+            bind(&mut frame, &self.m.instances[i as usize].bindings);
+            self.apply_effects(i, rule_index, cause, &mut frame[..size])?;
+        } else {
+            let mut locals = self.m.st.locals(size);
+            bind(locals.slots(), &self.m.instances[i as usize].bindings);
+            self.apply_effects(i, rule_index, cause, locals.slots())?;
+            self.m.st.give_locals(locals);
+        }
+        self.absorb_dirtied();
+        Ok(())
+    }
+
+    /// The effects of a firing of instance `i` of rule `rule_index`, in order.
+    #[inline]
+    fn apply_effects(&mut self, i: u32, rule_index: u32, cause: u32, frame: &mut [Value]) -> Step<()> {
+        let rule = &self.ir.rules[rule_index as usize];
         for (index, effect) in rule.effects.iter().enumerate() {
             if let Err(f) = self.apply(effect, (rule_index, index as u32, 0), frame, cause, false) {
                 return Err(self.instance_fault(f, i));
             }
         }
-        self.m.st.give_locals(locals);
-        self.absorb_dirtied();
         Ok(())
+    }
+}
+
+/// Frames of at most this many locals (a rule's binders and its `let`s) are
+/// made on the stack, not taken from the pool of `State::locals`.
+const SMALL_FRAME: usize = 2;
+
+/// Puts the entities an instance is bound to in the first locals of `frame`.
+#[inline]
+fn bind(frame: &mut [Value], bindings: &[u32]) {
+    for (slot, e) in frame.iter_mut().zip(bindings) {
+        *slot = Value::Entity(*e);
     }
 }
 
