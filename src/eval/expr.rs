@@ -101,6 +101,16 @@ impl Evaluator<'_> {
         }
     }
 
+    /// Whether `node` evaluates to `true` (from its compiled form when it has
+    /// one, as [`Evaluator::eval_with`] evaluates it).
+    #[inline]
+    pub fn holds_with(&mut self, node: &Node, code: Option<&Compiled>, frame: &mut [Value]) -> Eval<bool> {
+        match code {
+            Some(code) => Ok(matches!(self.eval_code_v(code, frame)?, V::Bool(true))),
+            None => Ok(matches!(self.eval(node, frame)?, Value::Bool(true))),
+        }
+    }
+
     /// Evaluates a compiled expression, with the stack checked as
     /// [`Evaluator::eval`] does (the compiled form is at most a few dozen
     /// nodes deep between two such checks).

@@ -478,13 +478,13 @@ fn condition_holds(
     let ir = ev.ir;
     if let Some(filter) = &rule.filter {
         let code = ir.code.filters.get(rule_id).and_then(Option::as_ref);
-        if !matches!(ev.eval_with(filter, code, frame)?, Value::Bool(true)) {
+        if !ev.holds_with(filter, code, frame)? {
             return Ok(false);
         }
     }
     if let Some(TriggerIr::When(cond) | TriggerIr::While(cond)) = trigger {
         let code = ir.code.conditions.get(rule_id).and_then(Option::as_ref);
-        return Ok(matches!(ev.eval_with(cond, code, frame)?, Value::Bool(true)));
+        return ev.holds_with(cond, code, frame);
     }
     Ok(true)
 }
