@@ -301,16 +301,12 @@ const fn numbers(
 // The checker guarantees the arity and the types, so `args` has at least
 // `least` and at most `most` numbers.
 
-// `min` and `max` compare by the short ways of `eval/decimal.rs`, which order
-// as `Decimal::cmp` does; among equal numbers (`1` and `1.0`) `min` gives the
-// first and `max` the last, as `Iterator::min` and `Iterator::max` do.
-
 fn compute_min(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
-    Ok(args.iter().copied().min_by(|a, b| crate::eval::compare(*a, *b)).unwrap_or_default())
+    Ok(args.iter().copied().min().unwrap_or_default())
 }
 
 fn compute_max(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
-    Ok(args.iter().copied().max_by(|a, b| crate::eval::compare(*a, *b)).unwrap_or_default())
+    Ok(args.iter().copied().max().unwrap_or_default())
 }
 
 fn first(args: &[Decimal]) -> Decimal {

@@ -49,7 +49,6 @@ use crate::source::Span;
 use crate::syntax::{AssignOp, Interpolation};
 use crate::value::{Value, human};
 
-pub(crate) use decimal::compare;
 use effects::collect_reads;
 pub(crate) use expr::{Evaluator, Fault, display_value};
 pub(crate) use models::ModelFacts;
