@@ -55,7 +55,9 @@ impl Stepper<'_> {
                     AssignOp::Set => rhs,
                     _ => combine(*op, &self.m.st.slots[slot as usize], &rhs, effect.span)?,
                 };
-                if let Some(from) = self.m.st.write_slot(slot, new.clone()) {
+                if let Some(from) = self.m.st.write_slot(slot, new.clone())
+                    && !self.m.quiet
+                {
                     let set = *op == AssignOp::Set;
                     self.m.log.changes.push(ChangeRecord { step, slot, from, to: new, cause, delayed, set });
                 }
@@ -176,7 +178,9 @@ impl Stepper<'_> {
             return;
         }
         for (slot, value) in [(flag, Value::Bool(true)), (flag + 1, Value::Number(Decimal::from(step)))] {
-            if let Some(from) = self.m.st.write_slot(slot, value.clone()) {
+            if let Some(from) = self.m.st.write_slot(slot, value.clone())
+                && !self.m.quiet
+            {
                 self.m.log.changes.push(ChangeRecord {
                     step,
                     slot,

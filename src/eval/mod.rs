@@ -155,8 +155,10 @@ pub(crate) struct Machine {
     #[serde(skip)]
     pub together_step: Vec<u64>,
     /// A quiet run (a sweep's path, read only at its end) writes neither the
-    /// texts of `emit`s nor the details of expectations; it still evaluates
-    /// their expressions, so it faults and spends fuel as any run does.
+    /// texts of `emit`s nor the details of expectations, and keeps no record
+    /// of its changes (`Log::changes`, read only by the trace and `explain`);
+    /// it still evaluates every expression, so it faults and spends fuel as
+    /// any run does, and counts what it keeps against `max_trace` alike.
     #[serde(skip)]
     pub quiet: bool,
 }

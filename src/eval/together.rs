@@ -137,7 +137,9 @@ impl Stepper<'_> {
                         AssignOp::Set => value,
                         _ => combine(op, &old, &value, span).map_err(|f| self.fault_of(f, cause))?,
                     };
-                    if let Some(from) = self.m.st.write_slot(slot, new.clone()) {
+                    if let Some(from) = self.m.st.write_slot(slot, new.clone())
+                        && !self.m.quiet
+                    {
                         let set = op == AssignOp::Set;
                         self.m.log.changes.push(ChangeRecord {
                             step,
