@@ -208,8 +208,8 @@ impl Stepper<'_> {
             let mut frame = vec![Value::None; assert.cond.locals as usize];
             let code = ir.code.asserts.get(index).and_then(Option::as_ref);
             let holds =
-                self.ev().eval_with(&assert.cond.node, code, &mut frame).map_err(|f| self.fault(f, None))?;
-            if holds != Value::Bool(true) {
+                self.ev().holds_with(&assert.cond.node, code, &mut frame).map_err(|f| self.fault(f, None))?;
+            if !holds {
                 let mut detail = describe_reads(ir, &mut self.ev(), &assert.cond.node, &mut frame);
                 if !assert.message.is_empty() {
                     let message =
