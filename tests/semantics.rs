@@ -222,6 +222,41 @@ fn series_interpolate_linearly_by_step_hold_and_are_flat_outside_their_points() 
 }
 
 #[test]
+fn series_flat_between_points_of_one_number_or_held_change_where_they_should() {
+    // The machine works a series out again only where it can change: these
+    // are flat between points of the same number and between held points.
+    let script = r#"
+        scenario "s" { start = 2026-01, step = month, horizon = 10 }
+        series even = { 2026-03: 1.50, 2026-06: 1.5, 2026-09: 3 }
+        series held hold = { 2026-02: 7, 2026-04: 7.0, 2026-07: 2 }
+        var e = 0
+        var h = 0
+        while true { e = even, h = held }
+    "#;
+    let program = Engine::new().compile(script, "s.cascade").unwrap();
+    let mut run = program.run().unwrap();
+    let mut seen = Vec::new();
+    let mut checkpoints = Vec::new();
+    while run.step().unwrap().is_some() {
+        seen.push((value(&mut run, "e"), value(&mut run, "h")));
+        checkpoints.push(run.checkpoint());
+    }
+    let flat = [("1.5", "7"); 6];
+    let after = [("2", "2"), ("2.5", "2"), ("3", "2"), ("3", "2")];
+    let expected: Vec<_> = flat.iter().chain(&after).map(|(e, h)| (e.to_string(), h.to_string())).collect();
+    assert_eq!(seen, expected);
+    // A run resumed at any step goes on as the run did.
+    for (at, checkpoint) in checkpoints.iter().enumerate() {
+        let mut resumed = program.resume(checkpoint).unwrap();
+        let mut rest = Vec::new();
+        while resumed.step().unwrap().is_some() {
+            rest.push((value(&mut resumed, "e"), value(&mut resumed, "h")));
+        }
+        assert_eq!(rest, expected[at + 1..], "resumed after step {}", at + 1);
+    }
+}
+
+#[test]
 fn exposure_losses_use_exact_decimals_where_f64_would_cross_the_threshold() {
     // 0.1 + 0.2 = 0.3 exactly; in f64 it is 0.30000000000000004 > 0.3.
     let mut run = run(r#"

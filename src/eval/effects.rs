@@ -155,11 +155,15 @@ impl Stepper<'_> {
     }
 
     /// Adds what an effect read to its firing's reads (with provenance on).
+    #[inline(always)]
     fn log_effect_reads(&mut self, cause: u32, reads: Vec<(ReadKey, Value)>) {
-        if self.m.provenance
-            && !reads.is_empty()
-            && let Some(firing) = self.m.log.firings.get_mut(cause as usize)
-        {
+        if self.m.provenance && !reads.is_empty() {
+            self.log_effect_reads_now(cause, reads);
+        }
+    }
+
+    fn log_effect_reads_now(&mut self, cause: u32, reads: Vec<(ReadKey, Value)>) {
+        if let Some(firing) = self.m.log.firings.get_mut(cause as usize) {
             for read in reads {
                 if !firing.reads.iter().any(|(k, _)| *k == read.0) {
                     firing.reads.push(read);

@@ -515,3 +515,23 @@ pub(crate) fn series_value(series: &SeriesDef, points: &[(i64, Decimal)], step: 
         .ok_or_else(overflow)?;
     Ok(Value::Number(value))
 }
+
+/// The first step after `step` at which the series may take another value
+/// than [`series_value`] gives at `step` (`u64::MAX`: none). Up to then it
+/// gives the same number every step, and can fault at none of them: before
+/// its first point, after its last, between two points of a `hold` series or
+/// two points of the same number (whose interpolation is that number).
+pub(crate) fn series_steady_until(series: &SeriesDef, points: &[(i64, Decimal)], step: i64) -> u64 {
+    let as_step = |s: i64| u64::try_from(s).unwrap_or(0);
+    let Some(first) = points.first() else { return u64::MAX };
+    if step <= first.0 {
+        return as_step(first.0.saturating_add(1));
+    }
+    let Some(next) = points.iter().position(|(s, _)| *s > step) else { return u64::MAX };
+    let (_, v0) = points[next - 1];
+    let (s1, v1) = points[next];
+    if series.mode == Interpolation::Hold || v0 == v1 {
+        return as_step(s1);
+    }
+    as_step(step.saturating_add(1))
+}

@@ -32,6 +32,10 @@ pub(crate) struct State {
     pub series: Vec<Value>,
     /// Each series' points, evaluated at the start: (step, value).
     pub series_points: Vec<Vec<(i64, Decimal)>>,
+    /// For each series, the first step at which its value must be worked out
+    /// again (see `series_steady_until`); 0 or missing: at the next step.
+    #[serde(skip)]
+    pub series_steady: Vec<u64>,
     /// Each exposure's amount and recovery rate, when they are not all literals
     /// (see `State::exposure`).
     pub exposures: Vec<(Decimal, Decimal)>,
@@ -137,6 +141,7 @@ impl State {
             slots: vec![Value::None; layout.slots as usize],
             series: vec![Value::None; layout.series as usize],
             series_points: Vec::new(),
+            series_steady: Vec::new(),
             exposures: Vec::new(),
             exposure_fields: Vec::new(),
             losses: vec![Some(Decimal::ZERO); layout.entities as usize],
@@ -173,6 +178,7 @@ impl State {
         refill(&mut self.slots, layout.slots as usize, Value::None);
         refill(&mut self.series, layout.series as usize, Value::None);
         self.series_points.clear();
+        self.series_steady.clear();
         self.exposures.clear();
         self.exposure_fields.clear();
         refill(&mut self.losses, layout.entities as usize, Some(Decimal::ZERO));

@@ -1,6 +1,7 @@
 //! One step: the clock, the scheduled effects, the rule groups in schedule
 //! order, and the conditions of rule instances.
 
+use super::start::series_steady_until;
 use super::*;
 use crate::codes;
 
@@ -99,9 +100,17 @@ impl Stepper<'_> {
         });
         let clock = self.m.st.layout.clock_cell();
         self.m.st.changed(clock);
+        if self.m.st.series_steady.len() != ir.series.len() {
+            self.m.st.series_steady.resize(ir.series.len(), 0);
+        }
         for s in 0..ir.series.len() {
-            let value = series_value(&ir.series[s], &self.m.st.series_points[s], step as i64)
-                .map_err(|f| self.fault(f, None))?;
+            // Between the steps where it can change, a series keeps its value.
+            if step < self.m.st.series_steady[s] {
+                continue;
+            }
+            let points = &self.m.st.series_points[s];
+            let value = series_value(&ir.series[s], points, step as i64).map_err(|f| self.fault(f, None))?;
+            self.m.st.series_steady[s] = series_steady_until(&ir.series[s], points, step as i64);
             if self.m.st.series[s] != value {
                 self.m.st.series[s] = value;
                 let cell = self.m.st.layout.series_cell(s as u32);
@@ -227,7 +236,12 @@ impl Stepper<'_> {
         }
         let outcome = self.look_at_pending(rule, count, &mut group);
         // Also after a fault, as when the list was taken out for the pass.
-        self.m.pending[rule as usize].drain(..count);
+        let pending = &mut self.m.pending[rule as usize];
+        if pending.len() == count {
+            pending.clear();
+        } else {
+            pending.drain(..count);
+        }
         let fired = outcome?;
         if group.is_empty() {
             return Ok(fired);
