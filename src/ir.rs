@@ -24,7 +24,7 @@ mod code;
 mod models;
 mod walk;
 
-pub(crate) use code::{Code, Compiled, Op, V};
+pub(crate) use code::{Code, Compiled, Leaf, Leaves, Op, V};
 pub(crate) use models::{ClearingIr, ModelDef, ModelSpec, SolveDef, SolvedField};
 pub(crate) use walk::{EffectPart, Scope, derived_reads, expand_reads};
 

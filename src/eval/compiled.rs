@@ -10,7 +10,7 @@ use crate::eval::calls::{Args, MAX_DRAW_ARGS, apply, draw_from};
 use crate::eval::expr::{Eval, Evaluator, derived_cycle, internal, no_value, numbers, ordering, out_of_fuel};
 use crate::eval::fault::Fault;
 use crate::ir::FieldRef;
-use crate::ir::{Compiled, Op, V};
+use crate::ir::{Compiled, Leaf, Leaves, Op, V};
 use crate::random::{Distribution, Drawn};
 use crate::source::Span;
 use crate::syntax::BinaryOp;
@@ -29,6 +29,7 @@ impl Evaluator<'_> {
                 self.spend_one(c.span)?;
                 self.run_binary(*op, lhs, rhs, c.span, frame)
             }
+            Op::Leaves(leaves) => self.run_leaves(leaves, c.span, frame),
             Op::And(a, b) => {
                 self.spend_one(c.span)?;
                 Ok(V::Bool(self.truth(a, frame)? && self.truth(b, frame)?))
@@ -253,6 +254,7 @@ impl Evaluator<'_> {
             | Op::LocalField { .. }
             | Op::Series(_)
             | Op::Binary(..)
+            | Op::Leaves(_)
             | Op::And(..)
             | Op::Or(..)
             | Op::Not(_)
@@ -289,6 +291,66 @@ impl Evaluator<'_> {
         }
     }
 
+    /// An operator on two leaves: with fuel for all its nodes, spent at once
+    /// and the leaves read in order; else node by node, as `run_binary` does,
+    /// so that the fuel runs out at the same node. (A leaf faults only where
+    /// the checker's types were wrong, which ends the run either way.)
+    #[inline(always)]
+    fn run_leaves(&mut self, b: &Leaves, span: Span, frame: &[Value]) -> Eval<V> {
+        let (l, r) = if self.st.fuel >= b.fuel {
+            self.st.fuel -= b.fuel;
+            (self.leaf(b.lhs, b.lhs_span, frame)?, self.leaf(b.rhs, b.rhs_span, frame)?)
+        } else {
+            self.spend_one(span)?;
+            self.spend_leaf(b.lhs, b.lhs_span)?;
+            let l = self.leaf(b.lhs, b.lhs_span, frame)?;
+            self.spend_leaf(b.rhs, b.rhs_span)?;
+            (l, self.leaf(b.rhs, b.rhs_span, frame)?)
+        };
+        self.binary_of(b.op, l, r, (b.lhs_span, b.rhs_span), span)
+    }
+
+    /// The fuel of a leaf's nodes, one by one (a field of a local: the field, then the local).
+    #[cold]
+    fn spend_leaf(&mut self, leaf: Leaf, span: Span) -> Eval<()> {
+        self.spend_one(span)?;
+        if let Leaf::Field { object, .. } = leaf {
+            self.spend_one(object)?;
+        }
+        Ok(())
+    }
+
+    /// The value of a leaf, its fuel spent (what `operand` does after spending it).
+    #[inline(always)]
+    fn leaf(&mut self, leaf: Leaf, span: Span, frame: &[Value]) -> Eval<V> {
+        Ok(match leaf {
+            Leaf::Const(v) => v,
+            Leaf::Param(p) => V::of(&self.st.params[p as usize]),
+            Leaf::Var(v) => {
+                self.st.read(v);
+                V::of(&self.st.slots[v as usize])
+            }
+            Leaf::Series(s) => {
+                self.st.read(self.st.layout.series_cell(s));
+                V::of(&self.st.series[s as usize])
+            }
+            Leaf::Field { local, field, object } => {
+                let entity = match frame.get(local as usize) {
+                    Some(Value::Entity(e)) => *e,
+                    _ => return Err(internal(object)),
+                };
+                match self.ir.cell(entity, field) {
+                    crate::ir::Cell::Slot(slot) => {
+                        self.st.read(slot);
+                        V::of(&self.st.slots[slot as usize])
+                    }
+                    // Not a leaf (see `Leaf::of`).
+                    crate::ir::Cell::Derived(_) => return Err(internal(span)),
+                }
+            }
+        })
+    }
+
     /// `Evaluator::binary` without `and` and `or`.
     #[inline]
     fn run_binary(
@@ -301,23 +363,29 @@ impl Evaluator<'_> {
     ) -> Eval<V> {
         let l = self.operand(lhs, frame)?;
         let r = self.operand(rhs, frame)?;
+        self.binary_of(op, l, r, (lhs.span, rhs.span), span)
+    }
+
+    /// `l op r` of two evaluated operands (at spans `operands`).
+    #[inline(always)]
+    fn binary_of(&mut self, op: BinaryOp, l: V, r: V, operands: (Span, Span), span: Span) -> Eval<V> {
         match op {
             BinaryOp::Eq => return Ok(V::Bool(l == r)),
             BinaryOp::Ne => return Ok(V::Bool(l != r)),
             _ => {}
         }
         if matches!(l, V::None) {
-            return Err(no_value(lhs.span));
+            return Err(no_value(operands.0));
         }
         if matches!(r, V::None) {
-            return Err(no_value(rhs.span));
+            return Err(no_value(operands.1));
         }
         let (a, b) = match (l, r) {
             (V::Num(a), V::Num(b)) => (a, b),
             (V::Date(a), V::Date(b)) => return ordering(op, a.cmp(&b), span).map(V::Bool),
             _ => return Err(internal(span)),
         };
-        numbers(op, a, b, (lhs.span, rhs.span), span)
+        numbers(op, a, b, operands, span)
     }
 
     /// `Evaluator::call`.

@@ -111,8 +111,65 @@ pub(crate) enum Op {
         slot: u32,
         inner: Box<Compiled>,
     },
+    /// An operator whose operands are both leaves (`h100_price < loss_line`,
+    /// `l.cash < 0`): a `Binary` read without a dispatch per operand.
+    Leaves(Box<Leaves>),
     /// Evaluated by the tree walk (which spends its own fuel).
     Tree(Box<Node>),
+}
+
+/// A binary operator on two leaves (see `Op::Leaves`): the nodes of the tree
+/// are the operator's and its operands' (the field and the local of a field
+/// of a local).
+#[derive(Clone, Debug)]
+pub(crate) struct Leaves {
+    pub op: BinaryOp,
+    pub lhs: Leaf,
+    pub rhs: Leaf,
+    pub lhs_span: Span,
+    pub rhs_span: Span,
+    /// The fuel the three or more nodes spend.
+    pub fuel: u64,
+}
+
+/// An operand that reads a value and nothing else: what `Evaluator::operand`
+/// reads in place, less a field that is derived (its computation spends fuel).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Leaf {
+    Const(V),
+    Param(u32),
+    Var(u32),
+    Series(u32),
+    /// A stored field (or `defaulted`, `defaulted_at`) of the entity in a local.
+    Field {
+        local: u16,
+        field: FieldRef,
+        object: Span,
+    },
+}
+
+impl Leaf {
+    /// The leaf `c` is, if it is one.
+    pub fn of(c: &Compiled) -> Option<Leaf> {
+        Some(match &c.op {
+            Op::Const(v) => Leaf::Const(*v),
+            Op::Param(p) => Leaf::Param(*p),
+            Op::Var(v) => Leaf::Var(*v),
+            Op::Series(s) => Leaf::Series(*s),
+            Op::LocalField { local, field, object } if !matches!(field, FieldRef::Derived(_)) => {
+                Leaf::Field { local: *local, field: *field, object: *object }
+            }
+            _ => return None,
+        })
+    }
+
+    /// The units of fuel it spends: one for each node of the tree it stands for.
+    pub fn fuel(self) -> u64 {
+        match self {
+            Leaf::Field { .. } => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// A value of a compiled expression: a [`Value`] that is not text.

@@ -1,6 +1,6 @@
 //! Lowering the checker's trees into the compiled form, once per program.
 
-use super::{Code, Compiled, Formula, Op, V};
+use super::{Code, Compiled, Formula, Leaf, Leaves, Op, V};
 use crate::ir::{EffectKindIr, FieldRef, Ir, Node, NodeKind, RuleDef, TriggerIr};
 use crate::syntax::{BinaryOp, UnaryOp};
 use crate::value::{Type, Value};
@@ -74,6 +74,7 @@ impl Code {
         let roots = roots.chain(&mut code.asserts).chain(&mut code.expects).map(Option::as_mut);
         for root in formulas.chain(roots).flatten() {
             fix(root, &mut fixed);
+            leaves(root);
         }
         code.fixed = fixed;
         code
@@ -121,6 +122,42 @@ fn fix(c: &mut Compiled, next: &mut u32) {
         | Op::Local(_)
         | Op::LocalField { .. }
         | Op::Fixed { .. }
+        | Op::Leaves(_)
+        | Op::Tree(_) => {}
+    }
+}
+
+/// Makes each operator on two leaves under `c` an `Op::Leaves`.
+fn leaves(c: &mut Compiled) {
+    match &mut c.op {
+        Op::Binary(op, a, b) => {
+            if let (Some(lhs), Some(rhs)) = (Leaf::of(a), Leaf::of(b)) {
+                let fuel = 1 + lhs.fuel() + rhs.fuel();
+                let (lhs_span, rhs_span) = (a.span, b.span);
+                c.op = Op::Leaves(Box::new(Leaves { op: *op, lhs, rhs, lhs_span, rhs_span, fuel }));
+            } else {
+                leaves(a);
+                leaves(b);
+            }
+        }
+        Op::Field { object: a, .. } | Op::Losses(a) | Op::Neg(a) | Op::Not(a) => leaves(a),
+        Op::And(a, b) | Op::Or(a, b) => {
+            leaves(a);
+            leaves(b);
+        }
+        Op::Call(_, args) | Op::Draw(_, args) => args.iter_mut().for_each(leaves),
+        Op::If(branches) => branches.iter_mut().for_each(leaves),
+        Op::Fixed { inner, .. } => leaves(inner),
+        Op::Const(_)
+        | Op::Param(_)
+        | Op::Var(_)
+        | Op::Let(_)
+        | Op::Series(_)
+        | Op::Step
+        | Op::Date
+        | Op::Local(_)
+        | Op::LocalField { .. }
+        | Op::Leaves(_)
         | Op::Tree(_) => {}
     }
 }
