@@ -156,9 +156,10 @@ pub(crate) struct Machine {
     pub together_step: Vec<u64>,
     /// A quiet run (a sweep's path, read only at its end) writes neither the
     /// texts of `emit`s nor the details of expectations, and keeps no record
-    /// of its changes (`Log::changes`, read only by the trace and `explain`);
-    /// it still evaluates every expression, so it faults and spends fuel as
-    /// any run does, and counts what it keeps against `max_trace` alike.
+    /// of its changes nor of its firings but those of `together` rules (read
+    /// only by the trace and `explain`; a `together` rule's faults name its
+    /// firings); it still evaluates every expression, so it faults and spends
+    /// fuel as any run does, and counts each firing against `max_trace` alike.
     #[serde(skip)]
     pub quiet: bool,
 }

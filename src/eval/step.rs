@@ -432,13 +432,17 @@ impl Stepper<'_> {
         let changes_before = self.m.log.changes.len();
         let bindings = &self.m.instances[i as usize].bindings;
         let size = (rule.locals as usize).max(bindings.len());
-        self.m.log.firings.push(FiringRecord {
-            step,
-            rule: rule_index,
-            bindings: bindings.clone(),
-            reads,
-            changes_before,
-        });
+        // A quiet run keeps only the firings of `together` rules, whose
+        // faults name them; the others are read by the trace and `explain`.
+        if !self.m.quiet || rule.together {
+            self.m.log.firings.push(FiringRecord {
+                step,
+                rule: rule_index,
+                bindings: bindings.clone(),
+                reads,
+                changes_before,
+            });
+        }
         if size <= SMALL_FRAME {
             let mut frame = [const { Value::None }; SMALL_FRAME];
             bind(&mut frame, &self.m.instances[i as usize].bindings);
