@@ -510,6 +510,7 @@ pub(super) fn numbers(op: BinaryOp, a: Decimal, b: Decimal, operands: (Span, Spa
 }
 
 /// The truth of `a op b` for a comparison `op`, given how `a` and `b` compare.
+#[inline(always)]
 pub(super) fn ordering(op: BinaryOp, ordering: std::cmp::Ordering, span: Span) -> Eval<bool> {
     use std::cmp::Ordering::*;
     Ok(match op {
