@@ -113,7 +113,7 @@ fn compare_scaled_up(m: u128, scale: u32, other: u128, other_scale: u32) -> Orde
 
 /// `a.cmp(&b)`: zero of either sign is zero, then the signs decide, then the
 /// magnitudes at the larger of the two scales.
-#[inline]
+#[inline(always)]
 pub(crate) fn compare(a: Decimal, b: Decimal) -> Ordering {
     let (ma, sa, na) = unpack(a);
     let (mb, sb, nb) = unpack(b);
