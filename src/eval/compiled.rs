@@ -273,7 +273,7 @@ impl Evaluator<'_> {
     }
 
     /// `Evaluator::boolean`.
-    #[inline]
+    #[inline(always)]
     fn truth(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<bool> {
         match self.operand(c, frame)? {
             V::Bool(b) => Ok(b),
