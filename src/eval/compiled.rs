@@ -282,7 +282,7 @@ impl Evaluator<'_> {
     }
 
     /// `Evaluator::number`.
-    #[inline]
+    #[inline(always)]
     fn run_number(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<Decimal> {
         match self.operand(c, frame)? {
             V::Num(n) => Ok(n),
