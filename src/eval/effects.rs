@@ -341,6 +341,7 @@ fn compiled_effect(ir: &Ir, (rule, index, depth): (u32, u32, u32)) -> Option<&Co
 
 /// Evaluates `node` (from its compiled form `code` when it has one), logging
 /// the values of the names and fields it reads directly.
+#[inline(always)]
 pub(super) fn eval_logged(
     ev: &mut Evaluator,
     node: &Node,
