@@ -302,6 +302,7 @@ impl Stepper<'_> {
 }
 
 /// `old op rhs` for `+= -= *= /=`, checked.
+#[inline(always)]
 pub(super) fn combine(op: AssignOp, old: &Value, rhs: &Value, span: Span) -> Result<Value, Fault> {
     let (Value::Number(a), Value::Number(b)) = (old, rhs) else {
         return Err(Fault::new(

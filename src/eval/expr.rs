@@ -103,7 +103,7 @@ impl Evaluator<'_> {
 
     /// Whether `node` evaluates to `true` (from its compiled form when it has
     /// one, as [`Evaluator::eval_with`] evaluates it).
-    #[inline]
+    #[inline(always)]
     pub fn holds_with(&mut self, node: &Node, code: Option<&Compiled>, frame: &mut [Value]) -> Eval<bool> {
         match code {
             Some(code) => Ok(matches!(self.eval_code_v(code, frame)?, V::Bool(true))),

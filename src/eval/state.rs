@@ -205,6 +205,7 @@ impl State {
     }
 
     /// Stores a value in a slot; notifies its readers if it changed.
+    #[inline(always)]
     pub fn write_slot(&mut self, slot: u32, value: Value) -> Option<Value> {
         let old = &mut self.slots[slot as usize];
         let unchanged = match (&*old, &value) {
