@@ -47,7 +47,7 @@ impl Readers {
 
     /// Records that `consumer` reads `cell` (once is enough: a repeat among
     /// the last few readers is not recorded again).
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, cell: Cell, consumer: Consumer) {
         let head = &mut self.heads[cell as usize];
         if *head == consumer {

@@ -288,6 +288,7 @@ impl State {
     }
 
     /// Notifies every reader of `cell`, transitively through derived caches.
+    #[inline(always)]
     pub fn changed(&mut self, cell: Cell) {
         // The common cases without the work list, as `notify` treats them: a
         // cell no one reads, and a cell read by one rule instance only.
