@@ -299,6 +299,7 @@ impl Stepper<'_> {
     }
 
     /// Evaluates an instance's `where` and condition, subscribing it to what they read.
+    #[inline(always)]
     pub(super) fn evaluate_condition(&mut self, i: u32, trigger: Option<&TriggerIr>) -> Step<bool> {
         let ir = self.ir;
         let inst = &self.m.instances[i as usize];
