@@ -182,3 +182,53 @@ fn a_fault_in_an_expression_of_params_points_at_the_divisor() {
     let (problem, text) = fault(Engine::new(), script);
     assert_eq!((problem.code, text.as_str()), ("cascade::run::division_by_zero", "(rate * 2)"));
 }
+
+/// Where the fuel runs out, as a span `(start, length)`, for each budget from
+/// 1 up to the first that is enough (`None` for that one).
+fn fuel_spans(script: &str) -> Vec<Option<(u32, u32)>> {
+    let mut spans = Vec::new();
+    for budget in 1..1_000 {
+        let program = Engine::new().max_fuel(budget).compile(script, "fuel.cascade").unwrap();
+        let outcome = match program.run() {
+            Ok(mut run) => run.run_to_end().map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => {
+                spans.push(None);
+                return spans;
+            }
+            Err(error) => {
+                let problem = &error.diagnostics().expect("a script error").problems()[0];
+                assert_eq!(problem.code, "cascade::limit::fuel", "budget {budget}");
+                let span = &problem.labels[0].span;
+                spans.push(Some((span.start, span.end - span.start)));
+            }
+        }
+    }
+    panic!("no budget up to 1,000 was enough");
+}
+
+/// An operator on two leaves (`k.debt > limit`, one compiled node) spends its
+/// fuel as the tree walk does, one unit a node before the node's operands: so
+/// with too little fuel it runs out at the operator, at the field `k.debt`, at
+/// the local `k` and at the param `limit`, in that order, each at one budget.
+#[test]
+fn an_operator_on_two_leaves_runs_out_of_fuel_at_each_of_its_nodes_in_turn() {
+    let script = "scenario \"s\" { horizon = 3 }\nparam limit = 3\nkind K { cash = 5, debt = 1 }\n\
+                  entity a: K\nrule r: for k: K while k.debt < limit then k.debt += 1\n";
+    let span = |text: &str, len: u32| Some((script.find(text).unwrap() as u32, len));
+    let (operator, field, local, param) = (
+        span("k.debt < limit", 14),
+        span("k.debt < limit", 6),
+        span("k.debt < limit", 1),
+        span("limit then", 5),
+    );
+    let spans = fuel_spans(script);
+    let nodes = [operator, field, local, param];
+    let turns = spans.windows(4).filter(|w| *w == nodes).count();
+    // Evaluated at each of the three steps (and the first time its fuel runs
+    // out at the field: the operator took the last unit of the one before).
+    assert!(turns >= 2, "{spans:?}");
+    assert!(spans.windows(3).any(|w| *w == nodes[1..]), "{spans:?}");
+}
