@@ -226,8 +226,9 @@ fn a_row_is_reproduced_by_running_its_path() {
 }
 
 /// Emits whose interpolations fault on some draws, and expectations that read
-/// a drawn value: a sweep writes neither text, yet each path ends as its run
-/// does (the same fault, at the same step) and spends the same fuel.
+/// a drawn value: a sweep writes neither text nor the trace's records, yet each
+/// path ends as its run does (the same fault, at the same step), spends the
+/// same fuel and reaches the trace limit at the same firing.
 const QUIET: &str = "
 scenario \"quiet\" { horizon = 4 }
 var k = 1
@@ -246,11 +247,16 @@ expect k >= 1 at 2
 
 #[test]
 fn a_quiet_path_faults_and_spends_fuel_as_its_run_does() {
-    for fuel in [None, Some(40), Some(90), Some(150), Some(260)] {
-        let engine = match fuel {
-            Some(f) => Engine::new().max_fuel(f),
-            None => Engine::new(),
-        };
+    let limits = [(None, None), (Some(40), None), (Some(90), None), (Some(150), None), (Some(260), None)];
+    let traces = [(None, Some(3)), (None, Some(7)), (None, Some(12))];
+    for (fuel, trace) in limits.into_iter().chain(traces) {
+        let mut engine = Engine::new();
+        if let Some(f) = fuel {
+            engine = engine.max_fuel(f);
+        }
+        if let Some(t) = trace {
+            engine = engine.max_trace(t);
+        }
         let program = engine.compile(QUIET, "quiet.cascade").unwrap();
         let results = paths(&program, &options(40), 2);
         let (mut failed, mut finished) = (0, 0);
@@ -274,9 +280,13 @@ fn a_quiet_path_faults_and_spends_fuel_as_its_run_does() {
             }
             assert_eq!(row.end_step, run.current_step(), "path {i}, fuel {fuel:?}");
         }
-        // Without a fuel limit some paths draw a 0 and fault, others finish.
-        if fuel.is_none() {
+        // Without a limit some paths draw a 0 and fault, others finish.
+        if fuel.is_none() && trace.is_none() {
             assert!(failed > 0 && finished > 0, "{failed} failed, {finished} finished");
+        }
+        // A short trace ends every path at its limit, sooner or later.
+        if trace == Some(3) {
+            assert_eq!(failed, results.len(), "trace {trace:?}");
         }
     }
 }
