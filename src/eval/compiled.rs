@@ -128,6 +128,19 @@ impl Evaluator<'_> {
     ) -> Eval<V> {
         self.spend_one(span)?;
         self.spend_one(object)?;
+        self.field_of_local(local, field, object, span, frame)
+    }
+
+    /// `l.cash` once its fuel is spent: the entity in the local, then its field.
+    #[inline(always)]
+    fn field_of_local(
+        &mut self,
+        local: u16,
+        field: FieldRef,
+        object: Span,
+        span: Span,
+        frame: &[Value],
+    ) -> Eval<V> {
         let entity = match frame.get(local as usize) {
             Some(Value::Entity(e)) => *e,
             _ => return Err(internal(object)),
@@ -334,20 +347,8 @@ impl Evaluator<'_> {
                 self.st.read(self.st.layout.series_cell(s));
                 V::of(&self.st.series[s as usize])
             }
-            Leaf::Field { local, field, object } => {
-                let entity = match frame.get(local as usize) {
-                    Some(Value::Entity(e)) => *e,
-                    _ => return Err(internal(object)),
-                };
-                match self.ir.cell(entity, field) {
-                    crate::ir::Cell::Slot(slot) => {
-                        self.st.read(slot);
-                        V::of(&self.st.slots[slot as usize])
-                    }
-                    // Not a leaf (see `Leaf::of`).
-                    crate::ir::Cell::Derived(_) => return Err(internal(span)),
-                }
-            }
+            // A stored field (see `Leaf::of`): a slot read.
+            Leaf::Field { local, field, object } => self.field_of_local(local, field, object, span, frame)?,
         })
     }
 

@@ -116,15 +116,7 @@ impl Evaluator<'_> {
     /// nodes deep between two such checks).
     #[inline]
     pub fn eval_code(&mut self, code: &Compiled, frame: &mut [Value]) -> Eval<Value> {
-        if stack_position() > STACK_LIMIT.with(Cell::get) {
-            return self.run(code, frame).map(V::value);
-        }
-        self.eval_code_on_checked_stack(code, frame)
-    }
-
-    #[inline(never)]
-    fn eval_code_on_checked_stack(&mut self, code: &Compiled, frame: &mut [Value]) -> Eval<Value> {
-        on_checked_stack(|| self.run(code, frame).map(V::value))
+        self.eval_code_v(code, frame).map(V::value)
     }
 
     /// [`Evaluator::eval_code`] to a `V`.

@@ -104,50 +104,33 @@ fn fix(c: &mut Compiled, next: &mut u32) {
         *next += 1;
         return;
     }
-    match &mut c.op {
-        Op::Field { object: a, .. } | Op::Losses(a) | Op::Neg(a) | Op::Not(a) => fix(a, next),
-        Op::And(a, b) | Op::Or(a, b) | Op::Binary(_, a, b) => {
-            fix(a, next);
-            fix(b, next);
-        }
-        Op::Call(_, args) | Op::Draw(_, args) => args.iter_mut().for_each(|a| fix(a, next)),
-        Op::If(branches) => branches.iter_mut().for_each(|b| fix(b, next)),
-        Op::Const(_)
-        | Op::Param(_)
-        | Op::Var(_)
-        | Op::Let(_)
-        | Op::Series(_)
-        | Op::Step
-        | Op::Date
-        | Op::Local(_)
-        | Op::LocalField { .. }
-        | Op::Fixed { .. }
-        | Op::Leaves(_)
-        | Op::Tree(_) => {}
-    }
+    each_operand(c, |a| fix(a, next));
 }
 
 /// Makes each operator on two leaves under `c` an `Op::Leaves`.
 fn leaves(c: &mut Compiled) {
+    if let Op::Binary(op, a, b) = &c.op
+        && let (Some(lhs), Some(rhs)) = (Leaf::of(a), Leaf::of(b))
+    {
+        let fuel = 1 + lhs.fuel() + rhs.fuel();
+        let (op, lhs_span, rhs_span) = (*op, a.span, b.span);
+        c.op = Op::Leaves(Box::new(Leaves { op, lhs, rhs, lhs_span, rhs_span, fuel }));
+        return;
+    }
+    each_operand(c, leaves);
+}
+
+/// Calls `visit` with each operand of `c`, in order (a `Fixed`'s expression too).
+fn each_operand(c: &mut Compiled, mut visit: impl FnMut(&mut Compiled)) {
     match &mut c.op {
-        Op::Binary(op, a, b) => {
-            if let (Some(lhs), Some(rhs)) = (Leaf::of(a), Leaf::of(b)) {
-                let fuel = 1 + lhs.fuel() + rhs.fuel();
-                let (lhs_span, rhs_span) = (a.span, b.span);
-                c.op = Op::Leaves(Box::new(Leaves { op: *op, lhs, rhs, lhs_span, rhs_span, fuel }));
-            } else {
-                leaves(a);
-                leaves(b);
-            }
+        Op::Field { object: a, .. } | Op::Losses(a) | Op::Neg(a) | Op::Not(a) => visit(a),
+        Op::And(a, b) | Op::Or(a, b) | Op::Binary(_, a, b) => {
+            visit(a);
+            visit(b);
         }
-        Op::Field { object: a, .. } | Op::Losses(a) | Op::Neg(a) | Op::Not(a) => leaves(a),
-        Op::And(a, b) | Op::Or(a, b) => {
-            leaves(a);
-            leaves(b);
-        }
-        Op::Call(_, args) | Op::Draw(_, args) => args.iter_mut().for_each(leaves),
-        Op::If(branches) => branches.iter_mut().for_each(leaves),
-        Op::Fixed { inner, .. } => leaves(inner),
+        Op::Call(_, args) | Op::Draw(_, args) => args.iter_mut().for_each(visit),
+        Op::If(branches) => branches.iter_mut().for_each(visit),
+        Op::Fixed { inner, .. } => visit(inner),
         Op::Const(_)
         | Op::Param(_)
         | Op::Var(_)
