@@ -11,12 +11,12 @@ use std::cmp::Ordering;
 
 use rust_decimal::Decimal;
 
-/// 10^n for n from 0 to 28.
+/// 10^n for n from 0 to 28: the first of [`POWERS_OF_TEN_WIDE`], signed.
 const POWERS_OF_TEN: [i128; 29] = {
     let mut powers = [1i128; 29];
     let mut n = 1;
     while n < 29 {
-        powers[n] = powers[n - 1] * 10;
+        powers[n] = POWERS_OF_TEN_WIDE[n] as i128;
         n += 1;
     }
     powers
@@ -68,14 +68,7 @@ fn exact(mantissa: i128, scale: u32) -> Option<Decimal> {
     if mantissa == 0 || mantissa.unsigned_abs() >= MANTISSA_LIMIT as u128 {
         return None;
     }
-    let magnitude = mantissa.unsigned_abs();
-    Some(Decimal::from_parts(
-        magnitude as u32,
-        (magnitude >> 32) as u32,
-        (magnitude >> 64) as u32,
-        mantissa < 0,
-        scale,
-    ))
+    Some(build(mantissa.unsigned_abs(), mantissa < 0, scale))
 }
 
 /// A decimal's magnitude (its mantissa without the sign), scale and sign.
