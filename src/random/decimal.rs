@@ -45,7 +45,12 @@ fn by_arithmetic(x: f64) -> Option<Decimal> {
     let mut k = (((e + 52) * 78_913) >> 18) - (SIGNIFICANT_DIGITS as i32 - 1);
     for _ in 0..3 {
         let (num, den) = ratio(m, e, k)?;
-        let (q, r) = (num / den, num % den);
+        // Draws of ordinary size divide by a power of two only: a shift.
+        let (q, r) = if den.is_power_of_two() {
+            (num >> den.trailing_zeros(), num & (den - 1))
+        } else {
+            (num / den, num % den)
+        };
         if q < LOW {
             k -= 1;
             continue;
@@ -59,8 +64,16 @@ fn by_arithmetic(x: f64) -> Option<Decimal> {
         let rest = den - r;
         let q = if r > rest || (r == rest && q % 2 == 1) { q + 1 } else { q };
         let magnitude = if k < 0 {
-            let scale = u32::try_from(-k).ok().filter(|s| *s <= 28)?;
-            Decimal::try_from_i128_with_scale(i128::try_from(q).ok()?, scale).ok()?
+            let mut scale = u32::try_from(-k).ok().filter(|s| *s <= 28)?;
+            // At most 10¹² (a mantissa of 12 nines rounded up): normalised
+            // here, in 64 bits, the trailing zeros taken off.
+            let mut q = q as u64;
+            while scale > 0 && q.is_multiple_of(10) {
+                q /= 10;
+                scale -= 1;
+            }
+            let negative = x.is_sign_negative();
+            return Some(Decimal::from_parts(q as u32, (q >> 32) as u32, 0, negative, scale));
         } else {
             let whole = q.checked_mul(10u128.checked_pow(k as u32)?)?;
             Decimal::try_from_i128_with_scale(i128::try_from(whole).ok()?, 0).ok()?
