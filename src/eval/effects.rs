@@ -24,7 +24,7 @@ impl Stepper<'_> {
                 let mut ev = self.ev();
                 let slot = match target {
                     TargetIr::Var(v) => *v,
-                    TargetIr::Field { object, field } => match ev.eval(object, frame)? {
+                    TargetIr::Field { object, field } => match ev.eval_object(object, frame)? {
                         Value::Entity(e) => ir.layout[e as usize].slot_base + field,
                         _ => {
                             return Err(Fault::new(
@@ -63,7 +63,7 @@ impl Stepper<'_> {
                 }
             }
             EffectKindIr::Default(entity) => {
-                let e = match self.ev().eval(entity, frame)? {
+                let e = match self.ev().eval_object(entity, frame)? {
                     Value::Entity(e) => e,
                     _ => {
                         return Err(Fault::new(

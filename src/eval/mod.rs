@@ -50,7 +50,7 @@ use crate::syntax::{AssignOp, Interpolation};
 use crate::value::{Value, human};
 
 use effects::collect_reads;
-pub(crate) use expr::{Evaluator, Fault, display_value};
+pub(crate) use expr::{Evaluator, Fault, display_value, on_checked_stack};
 pub(crate) use models::ModelFacts;
 use readers::Readers;
 pub(crate) use solve::DEFAULT_SOLVE_ITERATIONS;

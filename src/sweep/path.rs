@@ -23,6 +23,16 @@ impl Sweep {
         cancel: Option<&Arc<AtomicBool>>,
         spare: &mut Option<Machine>,
     ) -> PathResult {
+        // The stack limit is noted once for the whole path, not at every step.
+        crate::eval::on_checked_stack(|| self.run_path_on_checked_stack(index, cancel, spare))
+    }
+
+    fn run_path_on_checked_stack(
+        &self,
+        index: u64,
+        cancel: Option<&Arc<AtomicBool>>,
+        spare: &mut Option<Machine>,
+    ) -> PathResult {
         let runs = self.options.runs;
         let (point, path) = (index / runs, index % runs);
         let ir = &self.program.inner.ir;
