@@ -60,26 +60,16 @@ impl Readers {
         self.add_to_list(cell, consumer);
     }
 
-    #[cold]
+    /// `add` for a cell whose reader is not `consumer` and that has a reader
+    /// already (or `consumer` needs a list): the cell's list, begun if need be.
+    #[inline(never)]
     fn add_to_list(&mut self, cell: Cell, consumer: Consumer) {
         let head = self.heads[cell as usize];
-        let n = if head != EMPTY && head & LIST != 0 {
-            head & !LIST
-        } else {
-            let n = match self.free.pop() {
-                Some(n) => n,
-                None => {
-                    self.lists.push(Vec::new());
-                    (self.lists.len() - 1) as u32
-                }
-            };
-            if head != EMPTY {
-                self.lists[n as usize].push(head);
-            }
-            self.heads[cell as usize] = LIST | n;
-            n
-        };
-        let readers = &mut self.lists[n as usize];
+        if head == EMPTY || head & LIST == 0 {
+            self.begin_list(cell, consumer);
+            return;
+        }
+        let readers = &mut self.lists[(head & !LIST) as usize];
         // A consumer that computes again without being notified (another of its
         // inputs changed) is usually among the last few readers: the few that
         // share this cell (`l.debt` read by each rule about `l`).
@@ -91,9 +81,27 @@ impl Readers {
         // squeeze out the repeats now and then.
         let len = readers.len();
         if len >= 32 && len.is_power_of_two() {
-            readers.sort_unstable();
-            readers.dedup();
+            squeeze(readers);
         }
+    }
+
+    /// Gives `cell` a list, with its one reader (if any) and `consumer`.
+    #[cold]
+    fn begin_list(&mut self, cell: Cell, consumer: Consumer) {
+        let head = self.heads[cell as usize];
+        let n = match self.free.pop() {
+            Some(n) => n,
+            None => {
+                self.lists.push(Vec::new());
+                (self.lists.len() - 1) as u32
+            }
+        };
+        let readers = &mut self.lists[n as usize];
+        if head != EMPTY {
+            readers.push(head);
+        }
+        readers.push(consumer);
+        self.heads[cell as usize] = LIST | n;
     }
 
     /// The one reader of `cell` ([`NO_READER`] when it has none), or `None`
@@ -131,6 +139,13 @@ impl Readers {
         list.clear();
         self.free.push(n);
     }
+}
+
+/// Squeezes the repeats out of a busy list.
+#[cold]
+fn squeeze(readers: &mut Vec<Consumer>) {
+    readers.sort_unstable();
+    readers.dedup();
 }
 
 #[cfg(test)]
