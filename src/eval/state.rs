@@ -310,30 +310,25 @@ impl State {
     /// of one round are looked up one after the other, with no lookup waiting
     /// for the one before.
     fn notify(&mut self) {
-        let derived_count = self.layout.derived;
-        let layout = self.layout;
-        let mut work = std::mem::take(&mut self.work);
+        let State { readers, derived, dirtied, work, layout, .. } = self;
+        let layout = *layout;
+        // In the order of the list: the cells of one round, then those their
+        // readers added.
         let mut next = 0;
-        while next < work.len() {
-            let end = work.len();
-            for i in next..end {
-                let cell = work[i];
-                let (derived, dirtied) = (&mut self.derived, &mut self.dirtied);
-                self.readers.drain(cell, |consumer| {
-                    if consumer < derived_count {
-                        // A cache dropped once: its cell joins the work list once.
-                        if derived[consumer as usize].take().is_some() {
-                            work.push(layout.derived_cell(consumer));
-                        }
-                    } else {
-                        dirtied.push(consumer - derived_count);
+        while let Some(&cell) = work.get(next) {
+            next += 1;
+            readers.drain(cell, |consumer| {
+                if consumer < layout.derived {
+                    // A cache dropped once: its cell joins the work list once.
+                    if derived[consumer as usize].take().is_some() {
+                        work.push(layout.derived_cell(consumer));
                     }
-                });
-            }
-            next = end;
+                } else {
+                    dirtied.push(consumer - layout.derived);
+                }
+            });
         }
         work.clear();
-        self.work = work;
     }
 
     /// The locals of one evaluation, `size` of them, all `None`: in place
