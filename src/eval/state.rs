@@ -320,7 +320,9 @@ impl State {
             readers.drain(cell, |consumer| {
                 if consumer < layout.derived {
                     // A cache dropped once: its cell joins the work list once.
-                    if derived[consumer as usize].take().is_some() {
+                    let cache = &mut derived[consumer as usize];
+                    if cache.is_some() {
+                        *cache = None;
                         work.push(layout.derived_cell(consumer));
                     }
                 } else {
