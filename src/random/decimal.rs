@@ -75,7 +75,7 @@ fn by_arithmetic(x: f64) -> Option<Decimal> {
             let negative = x.is_sign_negative();
             return Some(Decimal::from_parts(q as u32, (q >> 32) as u32, 0, negative, scale));
         } else {
-            let whole = q.checked_mul(10u128.checked_pow(k as u32)?)?;
+            let whole = q.checked_mul(*TENS.get(k as usize)?)?;
             Decimal::try_from_i128_with_scale(i128::try_from(whole).ok()?, 0).ok()?
         };
         let value = if x.is_sign_negative() { -magnitude } else { magnitude };
@@ -84,10 +84,22 @@ fn by_arithmetic(x: f64) -> Option<Decimal> {
     None
 }
 
+/// 10⁰ to 10³⁸: every power of ten in `u128`, read from a table (a
+/// `checked_pow` costs more than the rest of a conversion).
+const TENS: [u128; 39] = {
+    let mut tens = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        tens[i] = tens[i - 1] * 10;
+        i += 1;
+    }
+    tens
+};
+
 /// `m × 2^e / 10^k` as a numerator and a denominator in `u128`, if they fit.
 fn ratio(m: u128, e: i32, k: i32) -> Option<(u128, u128)> {
     let two = |p: i32| if p < 128 { Some(1u128 << p) } else { None };
-    let ten = |p: i32| 10u128.checked_pow(p as u32);
+    let ten = |p: i32| usize::try_from(p).ok().and_then(|p| TENS.get(p)).copied();
     let mut num = m;
     let mut den = 1u128;
     if e >= 0 {
