@@ -430,11 +430,62 @@ fn add_loss(total: Decimal, amount: Decimal, recovery: Decimal) -> Option<Decima
 
 #[cfg(test)]
 mod tests {
-    use super::add_loss;
+    use super::{Cell, Consumer, Layout, State, add_loss};
+    use crate::value::Value;
     use rust_decimal::Decimal;
 
     fn d(text: &str) -> Decimal {
         text.parse().unwrap()
+    }
+
+    fn reads(st: &mut State, consumer: Consumer, cells: &[Cell]) {
+        st.stack.push(consumer);
+        for &cell in cells {
+            st.read(cell);
+        }
+        st.stack.pop();
+    }
+
+    #[test]
+    fn a_change_drops_every_cache_built_on_it_once_and_dirties_its_instances() {
+        // Slots 0 and 1; derived cells 0, 1, 2 are cells 2, 3, 4; instance 0 is
+        // consumer 3.
+        let layout = Layout { slots: 2, derived: 3, series: 0, entities: 0 };
+        let mut st = State::new(layout, 1000);
+        st.derived = vec![Some(Value::Number(Decimal::ONE)); 3];
+        reads(&mut st, 0, &[0]);
+        reads(&mut st, 1, &[2, 0, 2]);
+        reads(&mut st, 2, &[3]);
+        reads(&mut st, 3, &[4, 0, 1]);
+        // Slot 0 reaches every derived cell, two of them by two roads.
+        st.changed(0);
+        assert_eq!(st.derived, vec![None, None, None]);
+        let mut dirtied = std::mem::take(&mut st.dirtied);
+        dirtied.dedup();
+        assert_eq!(dirtied, [0]);
+        // Its readers are forgotten: they subscribe again when they next compute.
+        st.changed(0);
+        assert!(st.dirtied.is_empty());
+        // The instance still reads slot 1, which it read before slot 0 changed.
+        st.changed(1);
+        assert_eq!(st.dirtied, [0]);
+    }
+
+    #[test]
+    fn a_reader_stays_subscribed_until_the_cell_changes_even_if_it_reads_it_no_more() {
+        // Derived cell 0 (cell 2) reads slots 0 and 1, then, after slot 0
+        // changed, only slot 0 (another branch of an `if`). A change of slot 1
+        // still drops it: the fuel of a run counts the computation that follows.
+        let layout = Layout { slots: 2, derived: 1, series: 0, entities: 0 };
+        let mut st = State::new(layout, 1000);
+        st.derived = vec![Some(Value::Bool(true))];
+        reads(&mut st, 0, &[0, 1]);
+        st.changed(0);
+        assert_eq!(st.derived, vec![None]);
+        st.derived = vec![Some(Value::Bool(false))];
+        reads(&mut st, 0, &[0]);
+        st.changed(1);
+        assert_eq!(st.derived, vec![None]);
     }
 
     #[test]
