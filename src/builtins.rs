@@ -90,20 +90,14 @@ pub const BUILTINS: &[BuiltinDef] = &[
         usage: "for example `max(0, cost - price)`, or `max(l.ltv for l in Lessor)`",
         example: ("min(3, 1.5, 2)", "1.5"),
         places: Places::ANYWHERE,
-        form: Form::FunctionOrAggregate(
-            Function { range: RangeRule::Min, ..numbers(2, None, compute_min, Direction::Increasing) },
-            Aggregate::Min,
-        ),
+        form: Form::FunctionOrAggregate(extreme(Compute::Least, RangeRule::Min), Aggregate::Min),
     },
     BuiltinDef {
         name: "max",
         usage: "for example `max(0, cost - price)`, or `max(l.ltv for l in Lessor)`",
         example: ("max(l.cash for l in Lessor)", "3"),
         places: Places::ANYWHERE,
-        form: Form::FunctionOrAggregate(
-            Function { range: RangeRule::Max, ..numbers(2, None, compute_max, Direction::Increasing) },
-            Aggregate::Max,
-        ),
+        form: Form::FunctionOrAggregate(extreme(Compute::Greatest, RangeRule::Max), Aggregate::Max),
     },
     BuiltinDef {
         name: "abs",
@@ -298,16 +292,21 @@ const fn numbers(
     }
 }
 
+/// `min` or `max` of two numbers or more, compared by the evaluator.
+const fn extreme(compute: Compute, range: RangeRule) -> Function {
+    Function {
+        least: 2,
+        most: None,
+        args: NUMBER,
+        result: NUMBER,
+        compute,
+        direction: Direction::Increasing,
+        range,
+    }
+}
+
 // The checker guarantees the arity and the types, so `args` has at least
 // `least` and at most `most` numbers.
-
-fn compute_min(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
-    Ok(args.iter().copied().min().unwrap_or_default())
-}
-
-fn compute_max(args: &[Decimal]) -> Result<Decimal, ArgumentError> {
-    Ok(args.iter().copied().max().unwrap_or_default())
-}
 
 fn first(args: &[Decimal]) -> Decimal {
     args.first().copied().unwrap_or_default()

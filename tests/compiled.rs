@@ -214,3 +214,68 @@ fn an_operator_on_two_leaves_runs_out_of_fuel_at_each_of_its_nodes_in_turn() {
     assert!(turns >= 2, "{spans:?}");
     assert!(spans.windows(3).any(|w| *w == nodes[1..]), "{spans:?}");
 }
+
+/// `min` and `max` keep the best value so far as they evaluate their
+/// arguments. Of equal numbers (`1.0` and `1.00`) `max` gives the last and
+/// `min` the first, with its scale, whether the call is compiled (a let) or
+/// read from its tree (an initial value).
+#[test]
+fn min_and_max_of_equal_numbers_give_the_same_one_compiled_or_not() {
+    let script = "var a = 1.0\nvar b = 1.00\nvar tree_max = max(1.0, 1.00)\nvar tree_min = min(1.00, 1.0, 2)\n\
+                  let max_ab = max(a, b)\nlet max_ba = max(b, a, 0.5)\nlet min_ab = min(a, b)\nlet min_ba = min(b, 2, a)\n\
+                  let zero = max(0, -a + a)\n";
+    let program = Engine::new().compile(script, "t.cascade").unwrap();
+    let mut run = program.run().unwrap();
+    run.run_to_end().unwrap();
+    let mut scale = |name: &str| match run.value(name).unwrap() {
+        cascade::Value::Number(n) => (n.to_string(), n.scale()),
+        other => panic!("{name} = {other}"),
+    };
+    let expected = [
+        ("tree_max", "1.00", 2),
+        ("tree_min", "1.00", 2),
+        ("max_ab", "1.00", 2),
+        ("max_ba", "1.0", 1),
+        ("min_ab", "1.0", 1),
+        ("min_ba", "1.00", 2),
+        ("zero", "0.0", 1),
+    ];
+    for (name, text, digits) in expected {
+        assert_eq!(scale(name), (text.to_string(), digits), "{name}");
+    }
+}
+
+/// An argument of `min` or `max` with no value is a fault at that argument,
+/// and the arguments before it were evaluated (a fault in the first stops it).
+#[test]
+fn min_and_max_fault_at_an_argument_with_no_value() {
+    let cases = [
+        (
+            "kind K { x = 0 }\nentity e: K\nvar y = 0\nwhen true then y = max(1, e.defaulted_at, 2)",
+            "e.defaulted_at",
+        ),
+        (
+            "kind K { x = 0 }\nentity e: K\nvar y = 0\nwhen true then y = min(e.defaulted_at, 1 / 0)",
+            "e.defaulted_at",
+        ),
+        ("kind K { x = 0 }\nentity e: K\nvar y = 0\nwhen true then y = min(1 / 0, e.defaulted_at)", "0"),
+    ];
+    for (script, at) in cases {
+        let (problem, text) = fault(Engine::new(), script);
+        let code = if at == "0" { "cascade::run::division_by_zero" } else { "cascade::run::no_value" };
+        assert_eq!((problem.code, text.as_str()), (code, at), "{script}");
+    }
+}
+
+/// A call of `max` spends one unit of fuel, then its arguments spend theirs
+/// in order: with too little fuel it runs out at the call, then at each
+/// argument in turn.
+#[test]
+fn a_call_of_max_runs_out_of_fuel_at_the_call_then_at_each_argument() {
+    let script = "scenario \"s\" { horizon = 3 }\nvar x = 0\nvar y = 1\n\
+                  rule r: while x < 3 then x = max(x, y, 1) + 1\n";
+    let at = |text: &str, len: u32| Some((script.rfind(text).unwrap() as u32, len));
+    let nodes = [at("max(x, y, 1)", 12), at("x, y", 1), at("y, 1", 1), at("1)", 1)];
+    let spans = fuel_spans(script);
+    assert!(spans.windows(4).filter(|w| *w == nodes).count() >= 2, "{spans:?}");
+}

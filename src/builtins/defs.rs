@@ -57,6 +57,12 @@ pub(crate) struct Function {
 pub(crate) enum Compute {
     /// From the values of its arguments alone.
     Pure(fn(&[Decimal]) -> Result<Decimal, ArgumentError>),
+    /// The smallest of its arguments, the first of equal ones (`min`):
+    /// compared by the evaluator (`eval/calls.rs`) as it compares numbers,
+    /// with no array of the arguments' values.
+    Least,
+    /// The largest of its arguments, the last of equal ones (`max`), as `Least`.
+    Greatest,
 }
 
 /// An aggregate over the entities of a kind or a list of exposures.

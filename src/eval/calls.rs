@@ -1,6 +1,8 @@
 //! Evaluating calls of built-in functions and aggregates over the entities
 //! of a kind.
 
+use std::cmp::Ordering;
+
 use rust_decimal::Decimal;
 
 use crate::builtins::{Compute, Function};
@@ -50,11 +52,32 @@ pub(super) fn apply(
     span: Span,
     argument: impl Fn(usize) -> Option<Span>,
 ) -> Eval<Decimal> {
-    let Compute::Pure(compute) = function.compute;
+    let compute = match function.compute {
+        Compute::Pure(compute) => compute,
+        Compute::Least | Compute::Greatest => {
+            let greatest = matches!(function.compute, Compute::Greatest);
+            let mut values = values.iter().copied();
+            let first = values.next().unwrap_or_default();
+            return Ok(
+                values.fold(first, |best, next| if replaces(greatest, next, best) { next } else { best })
+            );
+        }
+    };
     compute(values).map_err(|error| {
         let at = error.argument.and_then(argument).unwrap_or(span);
         Fault::new(error.code, error.message, at, error.label)
     })
+}
+
+/// Whether `next` takes the place of `best` as the value of `max`
+/// (`greatest`: when it is not smaller, so the last of equal ones is the
+/// value) or of `min` (when it is smaller, so the first of equal ones stays),
+/// as `Iterator::max` and `Iterator::min` choose. Equal numbers may differ in
+/// scale (`1.0` and `1.00`), so which one is chosen shows in the output.
+#[inline(always)]
+pub(super) fn replaces(greatest: bool, next: Decimal, best: Decimal) -> bool {
+    let ordering = super::decimal::compare(next, best);
+    if greatest { ordering != Ordering::Less } else { ordering == Ordering::Less }
 }
 
 /// A draw of `distribution` with arguments `values` from the run's stream;

@@ -6,7 +6,8 @@
 
 use rust_decimal::Decimal;
 
-use crate::eval::calls::{Args, MAX_DRAW_ARGS, apply, draw_from};
+use crate::builtins::Compute;
+use crate::eval::calls::{Args, MAX_DRAW_ARGS, apply, draw_from, replaces};
 use crate::eval::expr::{Eval, Evaluator, derived_cycle, internal, no_value, numbers, ordering, out_of_fuel};
 use crate::eval::fault::Fault;
 use crate::ir::FieldRef;
@@ -389,7 +390,8 @@ impl Evaluator<'_> {
         numbers(op, a, b, operands, span)
     }
 
-    /// `Evaluator::call`.
+    /// `Evaluator::call`; `min` and `max` keep the best value so far as they
+    /// evaluate their arguments, in order, with no array of their values.
     fn run_call(
         &mut self,
         function: &crate::builtins::Function,
@@ -397,8 +399,23 @@ impl Evaluator<'_> {
         span: Span,
         frame: &mut [Value],
     ) -> Eval<V> {
-        let values = Args::gather(args.len(), |i| self.run_number(&args[i], frame))?;
-        apply(function, values.values(), span, |i| args.get(i).map(|a| a.span)).map(V::Num)
+        let greatest = match function.compute {
+            Compute::Pure(_) => {
+                let values = Args::gather(args.len(), |i| self.run_number(&args[i], frame))?;
+                return apply(function, values.values(), span, |i| args.get(i).map(|a| a.span)).map(V::Num);
+            }
+            Compute::Least => false,
+            Compute::Greatest => true,
+        };
+        let Some((first, rest)) = args.split_first() else { return Ok(V::Num(Decimal::ZERO)) };
+        let mut best = self.run_number(first, frame)?;
+        for arg in rest {
+            let next = self.run_number(arg, frame)?;
+            if replaces(greatest, next, best) {
+                best = next;
+            }
+        }
+        Ok(V::Num(best))
     }
 
     /// `Evaluator::draw`.
