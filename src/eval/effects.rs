@@ -55,9 +55,10 @@ impl Stepper<'_> {
                     AssignOp::Set => rhs,
                     _ => combine(*op, &self.m.st.slots[slot as usize], &rhs, effect.span)?,
                 };
-                if let Some(from) = self.m.st.write_slot(slot, new.clone())
-                    && !self.m.quiet
-                {
+                if self.m.quiet {
+                    // No record of the change is kept, so the new value is not copied for one.
+                    self.m.st.write_slot(slot, new);
+                } else if let Some(from) = self.m.st.write_slot(slot, new.clone()) {
                     let set = *op == AssignOp::Set;
                     self.m.log.changes.push(ChangeRecord { step, slot, from, to: new, cause, delayed, set });
                 }
