@@ -68,6 +68,8 @@ pub(crate) struct Ir {
     /// Rule groups in the order a step runs them.
     pub schedule: Vec<RuleGroup>,
     pub expects: Vec<ExpectDef>,
+    /// The expects by the step they are due at (see [`ExpectsDue`]).
+    pub expects_due: ExpectsDue,
     pub asserts: Vec<AssertDef>,
     #[allow(dead_code)] // read by `cascade graph` (next)
     pub graph: DependencyGraph,
@@ -500,6 +502,45 @@ pub(crate) struct ExpectDef {
     pub cond: Root,
     pub at: Option<i64>,
     pub span: Span,
+}
+
+/// The expects by when they are due, so that a step finds its own without
+/// looking at the others: those with a step (`expect ... at`) as `(step,
+/// index)` sorted by step and then index, and those of the end of a run by
+/// index.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ExpectsDue {
+    at_steps: Vec<(i64, u32)>,
+    at_end: Vec<u32>,
+}
+
+impl ExpectsDue {
+    pub fn of(expects: &[ExpectDef]) -> ExpectsDue {
+        let mut due = ExpectsDue::default();
+        for (index, expect) in expects.iter().enumerate() {
+            match expect.at {
+                Some(at) => due.at_steps.push((at, index as u32)),
+                None => due.at_end.push(index as u32),
+            }
+        }
+        due.at_steps.sort_unstable();
+        due
+    }
+
+    /// The index of each expect due at `step` (`None`: at the end of the
+    /// run), in source order.
+    pub fn at(&self, step: Option<u64>) -> impl Iterator<Item = u32> + '_ {
+        let (steps, end): (&[(i64, u32)], &[u32]) = match step {
+            Some(step) => {
+                let step = step as i64;
+                let first = self.at_steps.partition_point(|&(at, _)| at < step);
+                let rest = &self.at_steps[first..];
+                (&rest[..rest.partition_point(|&(at, _)| at == step)], &[])
+            }
+            None => (&[], &self.at_end),
+        };
+        steps.iter().map(|&(_, index)| index).chain(end.iter().copied())
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -130,6 +130,7 @@ impl<'a> Checker<'a> {
             debtor_kind: self.debtor_kind,
             rules: self.rules.drain(..).map(|(r, _, _)| r).collect(),
             schedule,
+            expects_due: ExpectsDue::of(&self.expects),
             expects: std::mem::take(&mut self.expects),
             asserts: std::mem::take(&mut self.asserts),
             graph,

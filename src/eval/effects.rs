@@ -203,31 +203,45 @@ impl Stepper<'_> {
 
     /// Checks every assert; records the first failure of each.
     pub fn check_asserts(&mut self) -> Step<()> {
-        let ir = self.ir;
-        for (index, assert) in ir.asserts.iter().enumerate() {
-            let already_failed =
-                self.m.outcomes.iter().any(|o| o.assert && o.index == index as u32 && !o.passed);
-            if already_failed {
+        for (index, assert) in self.ir.asserts.iter().enumerate() {
+            if self.m.failed_asserts.get(index).copied().unwrap_or(false) {
                 continue;
             }
-            let mut frame = vec![Value::None; assert.cond.locals as usize];
-            let code = ir.code.asserts.get(index).and_then(Option::as_ref);
-            let holds =
-                self.ev().holds_with(&assert.cond.node, code, &mut frame).map_err(|f| self.fault(f, None))?;
-            if !holds {
-                let mut detail = describe_reads(ir, &mut self.ev(), &assert.cond.node, &mut frame);
-                if !assert.message.is_empty() {
-                    let message =
-                        self.ev().render(&assert.message, &mut frame).map_err(|f| self.fault(f, None))?;
-                    detail = if detail.is_empty() { message } else { format!("{message}: {detail}") };
-                }
-                self.m.outcomes.push(Outcome {
-                    assert: true,
-                    index: index as u32,
-                    passed: false,
-                    step: Some(self.m.st.step),
-                    detail,
-                });
+            // Most conditions need no local (an aggregate's needs one): a
+            // frame on the stack, as a rule's condition has.
+            let locals = assert.cond.locals as usize;
+            if locals <= super::step::SMALL_FRAME {
+                let mut frame = [const { Value::None }; super::step::SMALL_FRAME];
+                self.check_assert(index, &mut frame[..locals])?;
+            } else {
+                self.check_assert(index, &mut vec![Value::None; locals])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks assert `index` in `frame`; records its failure.
+    #[inline]
+    fn check_assert(&mut self, index: usize, frame: &mut [Value]) -> Step<()> {
+        let ir = self.ir;
+        let assert = &ir.asserts[index];
+        let code = ir.code.asserts.get(index).and_then(Option::as_ref);
+        let holds = self.ev().holds_with(&assert.cond.node, code, frame).map_err(|f| self.fault(f, None))?;
+        if !holds {
+            let mut detail = describe_reads(ir, &mut self.ev(), &assert.cond.node, frame);
+            if !assert.message.is_empty() {
+                let message = self.ev().render(&assert.message, frame).map_err(|f| self.fault(f, None))?;
+                detail = if detail.is_empty() { message } else { format!("{message}: {detail}") };
+            }
+            self.m.outcomes.push(Outcome {
+                assert: true,
+                index: index as u32,
+                passed: false,
+                step: Some(self.m.st.step),
+                detail,
+            });
+            if let Some(failed) = self.m.failed_asserts.get_mut(index) {
+                *failed = true;
             }
         }
         Ok(())
@@ -236,17 +250,10 @@ impl Stepper<'_> {
     /// Checks the expects due at `step` (`None`: the ones for the end of the run).
     pub(super) fn check_expects(&mut self, step: Option<u64>) -> Step<()> {
         let ir = self.ir;
-        for (index, expect) in ir.expects.iter().enumerate() {
-            let due = match (expect.at, step) {
-                (Some(at), Some(s)) => at == s as i64,
-                (None, None) => true,
-                _ => false,
-            };
-            if !due {
-                continue;
-            }
+        for index in ir.expects_due.at(step) {
+            let expect = &ir.expects[index as usize];
             let mut frame = vec![Value::None; expect.cond.locals as usize];
-            let code = ir.code.expects.get(index).and_then(Option::as_ref);
+            let code = ir.code.expects.get(index as usize).and_then(Option::as_ref);
             let holds =
                 self.ev().eval_with(&expect.cond.node, code, &mut frame).map_err(|f| self.fault(f, None))?;
             let passed = holds == Value::Bool(true);
@@ -258,7 +265,7 @@ impl Stepper<'_> {
             };
             self.m.outcomes.push(Outcome {
                 assert: false,
-                index: index as u32,
+                index,
                 passed,
                 step: Some(self.m.st.step),
                 detail,

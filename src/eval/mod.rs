@@ -137,6 +137,11 @@ pub(crate) struct Machine {
     pub scheduled: BTreeMap<u64, Vec<Scheduled>>,
     pub log: Log,
     pub outcomes: Vec<Outcome>,
+    /// Whether each assert has failed (it has an outcome that did not pass),
+    /// so that it is not checked again; rebuilt from `outcomes` when a
+    /// checkpoint is loaded.
+    #[serde(skip)]
+    pub failed_asserts: Vec<bool>,
     pub end: Option<End>,
     pub horizon: u64,
     pub provenance: bool,

@@ -62,16 +62,23 @@ impl Machine {
                     carry,
                     log,
                     outcomes,
+                    mut failed_asserts,
                     initial,
                     ..
                 } = old;
+                failed_asserts.clear();
                 st.reset(layout, limits.max_fuel);
                 let lists =
                     Recycled { instances, rule_instances, pending, queued, carry, log, outcomes, initial };
-                (st, Some(lists))
+                (st, Some((lists, failed_asserts)))
             }
             None => (State::new(layout, limits.max_fuel), None),
         };
+        let (recycled, mut failed_asserts) = match recycled {
+            Some((lists, failed_asserts)) => (Some(lists), failed_asserts),
+            None => (None, Vec::new()),
+        };
+        failed_asserts.resize(ir.asserts.len(), false);
         st.max_solve_iterations = limits.max_solve_iterations;
         st.stream = crate::random::Stream::new(seed, path.unwrap_or(0));
         st.path = path;
@@ -286,6 +293,7 @@ impl Machine {
             scheduled: BTreeMap::new(),
             log,
             outcomes,
+            failed_asserts,
             end: None,
             horizon,
             provenance,
@@ -375,6 +383,12 @@ impl Machine {
         self.st.readers = Readers::new(layout.cells());
         self.st.stack.clear();
         self.st.dirtied.clear();
+        self.failed_asserts = vec![false; ir.asserts.len()];
+        for o in self.outcomes.iter().filter(|o| o.assert && !o.passed) {
+            if let Some(failed) = self.failed_asserts.get_mut(o.index as usize) {
+                *failed = true;
+            }
+        }
         for p in &mut self.pending {
             p.clear();
         }

@@ -473,7 +473,7 @@ impl Stepper<'_> {
 
 /// Frames of at most this many locals (a rule's binders and its `let`s) are
 /// made on the stack, not taken from the pool of `State::locals`.
-const SMALL_FRAME: usize = 2;
+pub(super) const SMALL_FRAME: usize = 2;
 
 /// Puts the entities an instance is bound to in the first locals of `frame`.
 #[inline]
