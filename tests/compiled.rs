@@ -279,3 +279,15 @@ fn a_call_of_max_runs_out_of_fuel_at_the_call_then_at_each_argument() {
     let spans = fuel_spans(script);
     assert!(spans.windows(4).filter(|w| *w == nodes).count() >= 2, "{spans:?}");
 }
+
+/// A random draw spends one unit of fuel, then its arguments spend theirs in
+/// order, as a call of `max` does.
+#[test]
+fn a_draw_runs_out_of_fuel_at_the_draw_then_at_each_argument() {
+    let script = "scenario \"s\" { horizon = 3 }\nvar x = 0\nvar y = 1\nvar z = 0\n\
+                  rule r: while x < 3 then { x += 1  z = lognormal(x, y) }\n";
+    let at = |text: &str, len: u32| Some((script.rfind(text).unwrap() as u32, len));
+    let nodes = [at("lognormal(x, y)", 15), at("x, y", 1), at("y)", 1)];
+    let spans = fuel_spans(script);
+    assert!(spans.windows(3).filter(|w| *w == nodes).count() >= 2, "{spans:?}");
+}

@@ -426,9 +426,15 @@ impl Evaluator<'_> {
         span: Span,
         frame: &mut [Value],
     ) -> Eval<V> {
-        let values = Args::gather(args.len().min(MAX_DRAW_ARGS), |i| self.run_number(&args[i], frame))?;
+        // The arguments in order, as `Args::gather` takes them, into an array
+        // of the most a distribution takes.
+        let args = &args[..args.len().min(MAX_DRAW_ARGS)];
+        let mut values = [Decimal::ZERO; MAX_DRAW_ARGS];
+        for (value, arg) in values.iter_mut().zip(args) {
+            *value = self.run_number(arg, frame)?;
+        }
         let argument = |i: usize| args.get(i).map(|a| a.span);
-        Ok(match draw_from(distribution, values.values(), &mut self.st.stream, span, argument)? {
+        Ok(match draw_from(distribution, &values[..args.len()], &mut self.st.stream, span, argument)? {
             Drawn::Number(n) => V::Num(n),
             Drawn::Bool(b) => V::Bool(b),
         })
