@@ -291,3 +291,17 @@ fn a_draw_runs_out_of_fuel_at_the_draw_then_at_each_argument() {
     let spans = fuel_spans(script);
     assert!(spans.windows(3).filter(|w| *w == nodes).count() >= 2, "{spans:?}");
 }
+
+/// `exposure_losses(k)` of a local spends one unit of fuel for the call and
+/// one for the local, in that order, as the tree walk does.
+#[test]
+fn exposure_losses_of_a_local_runs_out_of_fuel_at_the_call_then_at_the_local() {
+    let script = "scenario \"s\" { horizon = 3 }\nkind K { cash = 5 }\nentity a: K\nentity b: K { cash = 1 }\n\
+                  exposure a -> b = 2\nvar y = 0\n\
+                  rule r: for k: K where not k.defaulted when k.cash < 2 then default(k)\n\
+                  rule q: for k: K while exposure_losses(k) > k.cash - 4 then y += 1\n";
+    let at = |text: &str, len: u32| Some((script.rfind(text).unwrap() as u32, len));
+    let nodes = [at("exposure_losses(k)", 18), at("k) >", 1)];
+    let spans = fuel_spans(script);
+    assert!(spans.windows(2).filter(|w| *w == nodes).count() >= 2, "{spans:?}");
+}

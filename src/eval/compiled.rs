@@ -280,7 +280,16 @@ impl Evaluator<'_> {
     /// `Evaluator::entity`: the entity an object names.
     #[inline]
     fn entity_of(&mut self, object: &Compiled, frame: &mut [Value]) -> Eval<u32> {
-        match self.run(object, frame)? {
+        // Most often a local (`exposure_losses(s)`): what `run_rare` does
+        // with one, in place.
+        let value = match object.op {
+            Op::Local(i) => {
+                self.spend_one(object.span)?;
+                frame.get(i as usize).map_or(V::None, V::of)
+            }
+            _ => self.run(object, frame)?,
+        };
+        match value {
             V::Entity(e) => Ok(e),
             _ => Err(internal(object.span)),
         }
