@@ -6,6 +6,19 @@ use std::sync::Arc;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// 10⁰ to 10³⁸, every power of ten a `u128` holds, for arithmetic on the
+/// mantissas of decimals (the evaluator's products, a draw's conversion): read
+/// from a table, as a `checked_pow` costs more than most of what needs one.
+pub(crate) const POWERS_OF_TEN_WIDE: [u128; 39] = {
+    let mut powers = [1u128; 39];
+    let mut n = 1;
+    while n < 39 {
+        powers[n] = powers[n - 1] * 10;
+        n += 1;
+    }
+    powers
+};
+
 /// A calendar date, written `2026-01` (a month) or `2026-01-31` (a day).
 ///
 /// A month date stands for the first day of that month; equality and order

@@ -11,6 +11,8 @@ use std::cmp::Ordering;
 
 use rust_decimal::Decimal;
 
+use crate::value::POWERS_OF_TEN_WIDE;
+
 /// 10^n for n from 0 to 28: the first of [`POWERS_OF_TEN_WIDE`], signed.
 const POWERS_OF_TEN: [i128; 29] = {
     let mut powers = [1i128; 29];
@@ -161,17 +163,6 @@ pub(crate) fn sub(a: Decimal, b: Decimal) -> Option<Decimal> {
 fn build(magnitude: u128, negative: bool, scale: u32) -> Decimal {
     Decimal::from_parts(magnitude as u32, (magnitude >> 32) as u32, (magnitude >> 64) as u32, negative, scale)
 }
-
-/// 10^n as a `u128` for n from 0 to 38.
-const POWERS_OF_TEN_WIDE: [u128; 39] = {
-    let mut powers = [1u128; 39];
-    let mut n = 1;
-    while n < 39 {
-        powers[n] = powers[n - 1] * 10;
-        n += 1;
-    }
-    powers
-};
 
 /// `a.checked_mul(b)`. The product of two mantissas below 2^64 is one
 /// widening multiplication; any other product goes to `rounded_product`.

@@ -11,6 +11,7 @@
 use rust_decimal::Decimal;
 
 use super::SIGNIFICANT_DIGITS;
+use crate::value::POWERS_OF_TEN_WIDE;
 
 /// An `f64` rounded to [`SIGNIFICANT_DIGITS`] significant digits (half to even,
 /// on its exact binary value), as an exact decimal; `None` if it is not finite
@@ -75,7 +76,7 @@ fn by_arithmetic(x: f64) -> Option<Decimal> {
             let negative = x.is_sign_negative();
             return Some(Decimal::from_parts(q as u32, (q >> 32) as u32, 0, negative, scale));
         } else {
-            let whole = q.checked_mul(*TENS.get(k as usize)?)?;
+            let whole = q.checked_mul(*POWERS_OF_TEN_WIDE.get(k as usize)?)?;
             Decimal::try_from_i128_with_scale(i128::try_from(whole).ok()?, 0).ok()?
         };
         let value = if x.is_sign_negative() { -magnitude } else { magnitude };
@@ -84,22 +85,10 @@ fn by_arithmetic(x: f64) -> Option<Decimal> {
     None
 }
 
-/// 10⁰ to 10³⁸: every power of ten in `u128`, read from a table (a
-/// `checked_pow` costs more than the rest of a conversion).
-const TENS: [u128; 39] = {
-    let mut tens = [1u128; 39];
-    let mut i = 1;
-    while i < 39 {
-        tens[i] = tens[i - 1] * 10;
-        i += 1;
-    }
-    tens
-};
-
 /// `m × 2^e / 10^k` as a numerator and a denominator in `u128`, if they fit.
 fn ratio(m: u128, e: i32, k: i32) -> Option<(u128, u128)> {
     let two = |p: i32| if p < 128 { Some(1u128 << p) } else { None };
-    let ten = |p: i32| usize::try_from(p).ok().and_then(|p| TENS.get(p)).copied();
+    let ten = |p: i32| usize::try_from(p).ok().and_then(|p| POWERS_OF_TEN_WIDE.get(p)).copied();
     let mut num = m;
     let mut den = 1u128;
     if e >= 0 {
