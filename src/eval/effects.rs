@@ -24,17 +24,9 @@ impl Stepper<'_> {
                 let mut ev = self.ev();
                 let slot = match target {
                     TargetIr::Var(v) => *v,
-                    TargetIr::Field { object, field } => match ev.eval_object(object, frame)? {
-                        Value::Entity(e) => ir.layout[e as usize].slot_base + field,
-                        _ => {
-                            return Err(Fault::new(
-                                codes::run::internal,
-                                "internal error: not an entity",
-                                object.span,
-                                "",
-                            ));
-                        }
-                    },
+                    TargetIr::Field { object, field } => {
+                        ir.layout[ev.entity(object, frame)? as usize].slot_base + field
+                    }
                 };
                 let code = compiled_effect(ir, path);
                 let rhs = eval_logged(&mut ev, value, code, frame, provenance.then_some(&mut reads))?;
@@ -64,17 +56,7 @@ impl Stepper<'_> {
                 }
             }
             EffectKindIr::Default(entity) => {
-                let e = match self.ev().eval_object(entity, frame)? {
-                    Value::Entity(e) => e,
-                    _ => {
-                        return Err(Fault::new(
-                            codes::run::internal,
-                            "internal error: not an entity",
-                            entity.span,
-                            "",
-                        ));
-                    }
-                };
+                let e = self.ev().entity(entity, frame)?;
                 match self.m.deferred.as_mut() {
                     Some(deferred) => deferred.push(Deferred::Default { entity: e, cause, delayed }),
                     None => self.default_entity(e, cause, delayed),

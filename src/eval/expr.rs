@@ -97,20 +97,6 @@ impl Evaluator<'_> {
         self.eval_on_checked_stack(node, frame)
     }
 
-    /// `eval` of a node that is most often a local, as the object of
-    /// `l.cash += …` is: the same fuel and the same value, without the walk.
-    #[inline(always)]
-    pub fn eval_object(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
-        if let NodeKind::Local(i) = node.kind {
-            if self.st.fuel == 0 {
-                return Err(out_of_fuel(node.span));
-            }
-            self.st.fuel -= 1;
-            return Ok(frame.get(i as usize).cloned().unwrap_or(Value::None));
-        }
-        self.eval(node, frame)
-    }
-
     #[inline(never)]
     fn eval_on_checked_stack(&mut self, node: &Node, frame: &mut [Value]) -> Eval<Value> {
         on_checked_stack(|| self.eval_inner(node, frame))
