@@ -51,6 +51,7 @@ impl Machine {
         let layout = Layout::of(ir);
         // A finished run of the same program lends its memory; everything in
         // it is set again below as for a new run.
+        let mut failed_asserts = Vec::new();
         let (mut st, recycled) = match recycled {
             Some(old) => {
                 let Machine {
@@ -62,21 +63,18 @@ impl Machine {
                     carry,
                     log,
                     outcomes,
-                    mut failed_asserts,
+                    failed_asserts: recycled_flags,
                     initial,
                     ..
                 } = old;
+                failed_asserts = recycled_flags;
                 failed_asserts.clear();
                 st.reset(layout, limits.max_fuel);
                 let lists =
                     Recycled { instances, rule_instances, pending, queued, carry, log, outcomes, initial };
-                (st, Some((lists, failed_asserts)))
+                (st, Some(lists))
             }
             None => (State::new(layout, limits.max_fuel), None),
-        };
-        let (recycled, mut failed_asserts) = match recycled {
-            Some((lists, failed_asserts)) => (Some(lists), failed_asserts),
-            None => (None, Vec::new()),
         };
         failed_asserts.resize(ir.asserts.len(), false);
         st.max_solve_iterations = limits.max_solve_iterations;
