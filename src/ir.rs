@@ -527,6 +527,13 @@ impl ExpectsDue {
         due
     }
 
+    /// Whether any expect is due at `step` (most steps have none).
+    #[inline]
+    pub fn any_at(&self, step: u64) -> bool {
+        let step = step as i64;
+        self.at_steps.binary_search_by(|&(at, _)| at.cmp(&step)).is_ok()
+    }
+
     /// The index of each expect due at `step` (`None`: at the end of the
     /// run), in source order.
     pub fn at(&self, step: Option<u64>) -> impl Iterator<Item = u32> + '_ {

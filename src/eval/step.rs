@@ -125,7 +125,10 @@ impl Stepper<'_> {
         }
         carry.clear();
         self.m.carry = carry;
-        if let Some(due) = self.m.scheduled.remove(&step) {
+        // (Most steps have no effect scheduled, and most runs none at all.)
+        if !self.m.scheduled.is_empty()
+            && let Some(due) = self.m.scheduled.remove(&step)
+        {
             for scheduled in due {
                 let mut frame = scheduled.frame.clone();
                 let effect = effect_at(ir, scheduled.rule, scheduled.index, scheduled.depth);
@@ -159,7 +162,9 @@ impl Stepper<'_> {
             }
         }
         self.check_asserts()?;
-        self.check_expects(Some(step))?;
+        if ir.expects_due.any_at(step) {
+            self.check_expects(Some(step))?;
+        }
         if let Some(End::Stopped(reason)) = self.m.end.clone() {
             self.m.end = None;
             self.finish(End::Stopped(reason))?;
@@ -175,7 +180,27 @@ impl Stepper<'_> {
     }
 
     /// Looks at the pending instances of one rule; returns whether any fired.
+    #[inline]
     pub(super) fn run_rule(&mut self, rule: u32) -> Step<bool> {
+        let def = &self.ir.rules[rule as usize];
+        // Most rules are neither timed by `at` nor `together`: their pending
+        // instances are looked at, and fired, one by one.
+        if def.together || matches!(def.trigger, TriggerIr::At(_)) {
+            return self.run_rule_gathering(rule);
+        }
+        let count = self.m.pending[rule as usize].len();
+        if count == 0 {
+            return Ok(false);
+        }
+        self.order_pending(rule, count);
+        let outcome = self.look_at_pending(rule, count, None);
+        self.forget_pending(rule, count);
+        outcome
+    }
+
+    /// [`Stepper::run_rule`] for a rule timed by `at` or a `together` rule.
+    #[inline(never)]
+    fn run_rule_gathering(&mut self, rule: u32) -> Step<bool> {
         let ir = self.ir;
         let def = &ir.rules[rule as usize];
         let step = self.m.st.step;
@@ -211,37 +236,10 @@ impl Stepper<'_> {
             self.fire_together(rule, &group)?;
             return Ok(fired);
         }
-        // The instances pending now are looked at in this pass; those queued
-        // while it runs (appended to the same list, so that its memory is
-        // kept) wait for the next pass.
-        let pending = &mut self.m.pending[rule as usize];
-        let count = pending.len();
-        // In instance order. The pending instances of a rule are those of its
-        // range that are queued: when they are many, a scan beats a sort.
-        let (begin, end) = self.m.rule_instances[rule as usize];
-        if count >= 64 && count >= (end - begin) as usize / 16 {
-            #[cfg(debug_assertions)]
-            let sorted = {
-                let mut sorted = pending.clone();
-                sorted.sort_unstable();
-                sorted
-            };
-            pending.clear();
-            let queued = &self.m.queued[begin as usize..end as usize];
-            pending.extend((begin..end).zip(queued).filter(|(_, q)| **q).map(|(i, _)| i));
-            #[cfg(debug_assertions)]
-            debug_assert_eq!(*pending, sorted);
-        } else {
-            pending.sort_unstable();
-        }
-        let outcome = self.look_at_pending(rule, count, &mut group);
-        // Also after a fault, as when the list was taken out for the pass.
-        let pending = &mut self.m.pending[rule as usize];
-        if pending.len() == count {
-            pending.clear();
-        } else {
-            pending.drain(..count);
-        }
+        let count = self.m.pending[rule as usize].len();
+        self.order_pending(rule, count);
+        let outcome = self.look_at_pending(rule, count, Some(&mut group));
+        self.forget_pending(rule, count);
         let fired = outcome?;
         if group.is_empty() {
             return Ok(fired);
@@ -250,13 +248,55 @@ impl Stepper<'_> {
         Ok(fired)
     }
 
+    /// Puts the `count` instances pending for `rule` in instance order. The
+    /// instances pending now are looked at in this pass; those queued while
+    /// it runs (appended to the same list, so that its memory is kept) wait
+    /// for the next pass.
+    #[inline(always)]
+    fn order_pending(&mut self, rule: u32, count: usize) {
+        let pending = &mut self.m.pending[rule as usize];
+        // The pending instances of a rule are those of its range that are
+        // queued: when they are many, a scan beats a sort.
+        if count >= 64 {
+            let (begin, end) = self.m.rule_instances[rule as usize];
+            if count >= (end - begin) as usize / 16 {
+                #[cfg(debug_assertions)]
+                let sorted = {
+                    let mut sorted = pending.clone();
+                    sorted.sort_unstable();
+                    sorted
+                };
+                pending.clear();
+                let queued = &self.m.queued[begin as usize..end as usize];
+                pending.extend((begin..end).zip(queued).filter(|(_, q)| **q).map(|(i, _)| i));
+                #[cfg(debug_assertions)]
+                debug_assert_eq!(*pending, sorted);
+                return;
+            }
+        }
+        pending.sort_unstable();
+    }
+
+    /// Drops the `count` instances of `rule` looked at in this pass from its
+    /// pending list (also after a fault, as when the list was taken out for
+    /// the pass).
+    #[inline(always)]
+    fn forget_pending(&mut self, rule: u32, count: usize) {
+        let pending = &mut self.m.pending[rule as usize];
+        if pending.len() == count {
+            pending.clear();
+        } else {
+            pending.drain(..count);
+        }
+    }
+
     /// The first `count` pending instances of `rule`, in the order of the
     /// list: their conditions where dirty, and the firings (or, for a
-    /// `together` rule, the gathering) of those that hold.
-    fn look_at_pending(&mut self, rule: u32, count: usize, group: &mut Vec<u32>) -> Step<bool> {
+    /// `together` rule, with `group`, the gathering) of those that hold.
+    #[inline(always)]
+    fn look_at_pending(&mut self, rule: u32, count: usize, mut group: Option<&mut Vec<u32>>) -> Step<bool> {
         let def = &self.ir.rules[rule as usize];
         let step = self.m.st.step;
-        let together = def.together;
         let mut fired = false;
         for n in 0..count {
             let i = self.m.pending[rule as usize][n];
@@ -280,7 +320,10 @@ impl Stepper<'_> {
                 TriggerIr::When(_) => {
                     if cond && inst.armed {
                         inst.armed = false;
-                        self.fire_or_gather(i, together, group)?;
+                        match group.as_deref_mut() {
+                            Some(group) => group.push(i),
+                            None => self.fire(i)?,
+                        }
                         fired = true;
                     } else if !cond {
                         inst.armed = true;
@@ -288,7 +331,10 @@ impl Stepper<'_> {
                 }
                 _ => {
                     if cond {
-                        self.fire_or_gather(i, together, group)?;
+                        match group.as_deref_mut() {
+                            Some(group) => group.push(i),
+                            None => self.fire(i)?,
+                        }
                         fired = true;
                         self.m.carry.push(i);
                     }
@@ -299,7 +345,7 @@ impl Stepper<'_> {
     }
 
     /// Evaluates an instance's `where` and condition, subscribing it to what they read.
-    #[inline(always)]
+    #[inline(never)]
     pub(super) fn evaluate_condition(&mut self, i: u32, trigger: Option<&TriggerIr>) -> Step<bool> {
         let ir = self.ir;
         let inst = &self.m.instances[i as usize];
@@ -486,7 +532,7 @@ fn bind(frame: &mut [Value], bindings: &[u32]) {
 /// Whether the `where` of rule `rule_id` holds in `frame` and then, with a
 /// `when` or `while` trigger, its condition (not evaluated where the `where`
 /// does not hold).
-#[inline]
+#[inline(always)]
 fn condition_holds(
     ev: &mut Evaluator,
     rule_id: usize,
