@@ -6,12 +6,17 @@
 //! operand or result, whose scale and sign `rust_decimal` decides) goes to
 //! `rust_decimal`. So each function gives exactly what `rust_decimal` gives,
 //! digit, scale and sign; the tests below compare the two on many numbers.
+//! Division, which mostly rounds, is its own module (`division.rs`).
 
 use std::cmp::Ordering;
 
 use rust_decimal::Decimal;
 
 use crate::value::POWERS_OF_TEN_WIDE;
+
+mod division;
+
+pub(crate) use division::div;
 
 /// 10^n for n from 0 to 28: the first of [`POWERS_OF_TEN_WIDE`], signed.
 const POWERS_OF_TEN: [i128; 29] = {
@@ -319,7 +324,7 @@ mod tests {
 
     /// Decimals of every size and scale, and the edges: zero (both signs),
     /// one, the largest mantissa, numbers that differ only in scale.
-    fn decimal() -> impl Strategy<Value = Decimal> {
+    pub(super) fn decimal() -> impl Strategy<Value = Decimal> {
         let parts = (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28);
         prop_oneof![
             parts
@@ -368,7 +373,7 @@ mod tests {
         ]
     }
 
-    fn same(a: Option<Decimal>, b: Option<Decimal>) -> bool {
+    pub(super) fn same(a: Option<Decimal>, b: Option<Decimal>) -> bool {
         a.map(|d| d.serialize()) == b.map(|d| d.serialize())
     }
 

@@ -536,7 +536,7 @@ pub(super) fn arithmetic(op: BinaryOp, a: Decimal, b: Decimal, span: Span) -> Re
         BinaryOp::Add => super::decimal::add(a, b),
         BinaryOp::Sub => super::decimal::sub(a, b),
         BinaryOp::Mul => super::decimal::mul(a, b),
-        _ => a.checked_div(b),
+        _ => super::decimal::div(a, b),
     };
     match result {
         Some(r)
