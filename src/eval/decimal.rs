@@ -362,15 +362,16 @@ mod tests {
                 negative,
                 scale
             )),
-            (0u32..1000, any::<bool>(), 0u32..=28).prop_map(|(below, negative, scale)| Decimal::from_parts(
-                u32::MAX - below,
-                u32::MAX,
-                u32::MAX,
-                negative,
-                scale
-            )),
+            near_largest(),
             decimal(),
         ]
+    }
+
+    /// A mantissa within 1,000 of 2^96 - 1, at any scale and of either sign.
+    pub(super) fn near_largest() -> impl Strategy<Value = Decimal> {
+        (0u32..1000, any::<bool>(), 0u32..=28).prop_map(|(below, negative, scale)| {
+            Decimal::from_parts(u32::MAX - below, u32::MAX, u32::MAX, negative, scale)
+        })
     }
 
     pub(super) fn same(a: Option<Decimal>, b: Option<Decimal>) -> bool {
