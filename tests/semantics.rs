@@ -100,6 +100,62 @@ fn at_fires_once_at_a_step_or_a_date() {
     assert_eq!(value(&mut run, "b"), "4");
 }
 
+/// An `at` rule looks at every instance at its step, whatever changed before
+/// (its inputs are read then, not when they change), again in each pass of its
+/// feedback loop in that step, and never after: the same firings, values and
+/// fuel as when its instances were queued by every change of what they read.
+#[test]
+fn an_at_rule_looks_at_every_instance_at_its_step_whatever_changed_before_or_after() {
+    let script = r#"
+        scenario "s" { horizon = 8 }
+        kind Acct { cash = 0, paid = 0 }
+        entity a: Acct { cash = 1 }
+        entity b: Acct { cash = -1 }
+        entity c: Acct { cash = 1 }
+        entity d: Acct { cash = -1 }
+        var payments = 0
+        rule dry "c runs dry before the date" priority 3: at 3 then c.cash = -1
+        rule swings "d's cash swings before and after the date" priority 2:
+          while true then d.cash = 0 - d.cash
+        rule pay "each account in funds is paid at step 5":
+          for x: Acct where x.cash > 0
+          at 5 {
+            x.paid = step
+            payments += 1
+            emit "paid {x} at {step}"
+          }
+        rule rescue "the first payment rescues b, in the same step" priority 1:
+          when payments >= 1 then b.cash = 1
+        rule late "after the date" priority 4: at 6 { a.cash = -5, c.cash = 2 }
+    "#;
+    let program = Engine::new().compile(script, "test.cascade").unwrap_or_else(|e| panic!("{}", render(&e)));
+    let mut run = program.run().unwrap();
+    let mut checkpoints = Vec::new();
+    while run.step().unwrap().is_some() {
+        checkpoints.push(run.checkpoint());
+    }
+    // b is paid in the second pass of the loop {swings, pay, rescue} at step 5.
+    let paid = [("a", 5), ("d", 5), ("b", 5)];
+    let expected: Vec<_> = paid.iter().map(|(x, step)| (*step, format!("paid {x} at {step}"))).collect();
+    assert_eq!(emitted(&run), expected);
+    let finals = |run: &mut Run| {
+        ["payments", "a.paid", "b.paid", "c.paid", "d.paid", "a.cash", "c.cash"].map(|n| value(run, n))
+    };
+    assert_eq!(finals(&mut run), ["3", "5", "5", "0", "5", "-5", "2"]);
+    // A run resumed after any step (every instance's state rebuilt) does the same.
+    for (at, checkpoint) in checkpoints.iter().enumerate() {
+        let mut resumed = program.resume(checkpoint).unwrap();
+        resumed.run_to_end().unwrap();
+        assert_eq!(finals(&mut resumed), finals(&mut run), "resumed after step {}", at + 1);
+    }
+    // The same evaluations: the run needs exactly this much fuel.
+    let enough = |fuel: u64| {
+        let program = Engine::new().max_fuel(fuel).compile(script, "test.cascade").unwrap();
+        program.run().and_then(|mut run| run.run_to_end()).is_ok()
+    };
+    assert!(enough(125) && !enough(124));
+}
+
 #[test]
 fn after_schedules_an_effect_and_evaluates_it_when_it_applies() {
     let mut run = run(r#"

@@ -192,7 +192,9 @@ impl Stepper<'_> {
             // Most conditions need no local (an aggregate's needs one): a
             // frame on the stack, as a rule's condition has.
             let locals = assert.cond.locals as usize;
-            if locals <= super::step::SMALL_FRAME {
+            if locals == 0 {
+                self.check_assert(index, &mut [])?;
+            } else if locals <= super::step::SMALL_FRAME {
                 let mut frame = [const { Value::None }; super::step::SMALL_FRAME];
                 self.check_assert(index, &mut frame[..locals])?;
             } else {
@@ -236,9 +238,8 @@ impl Stepper<'_> {
             let expect = &ir.expects[index as usize];
             let mut frame = vec![Value::None; expect.cond.locals as usize];
             let code = ir.code.expects.get(index as usize).and_then(Option::as_ref);
-            let holds =
-                self.ev().eval_with(&expect.cond.node, code, &mut frame).map_err(|f| self.fault(f, None))?;
-            let passed = holds == Value::Bool(true);
+            let passed =
+                self.ev().holds_with(&expect.cond.node, code, &mut frame).map_err(|f| self.fault(f, None))?;
             let detail = if self.m.quiet {
                 describe_into(ir, &mut self.ev(), &expect.cond.node, &mut frame, &mut None);
                 String::new()

@@ -47,15 +47,17 @@ impl Stepper<'_> {
     }
 
     fn absorb_dirtied_now(&mut self) {
-        let m = &mut *self.m;
-        for i in m.st.dirtied.drain(..) {
-            let inst = &mut m.instances[i as usize];
+        let Machine { st, instances, queued, pending, .. } = &mut *self.m;
+        for &i in &st.dirtied {
+            let inst = &mut instances[i as usize];
             inst.dirty = true;
-            if !m.queued[i as usize] {
-                m.queued[i as usize] = true;
-                m.pending[inst.rule as usize].push(i);
+            let queued = &mut queued[i as usize];
+            if !*queued {
+                *queued = true;
+                pending[inst.rule as usize].push(i);
             }
         }
+        st.dirtied.clear();
     }
 
     pub(super) fn queue(&mut self, i: u32) {
@@ -224,7 +226,7 @@ impl Stepper<'_> {
                 if self.m.instances[i as usize].fired_step == step {
                     continue;
                 }
-                let holds = self.evaluate_condition(i, None)?;
+                let holds = self.evaluate_filter(i)?;
                 if holds {
                     self.fire_or_gather(i, together, &mut group)?;
                     fired = true;
@@ -311,10 +313,14 @@ impl Stepper<'_> {
             self.m.queued[i as usize] = false;
             let inst = &self.m.instances[i as usize];
             if inst.fired_step == step {
-                self.m.carry.push(i);
+                // It is looked at again in the next step: a `while` instance
+                // that fired is in `carry` already (pushed as it fired).
+                if !matches!(def.trigger, TriggerIr::While(_)) {
+                    self.m.carry.push(i);
+                }
                 continue;
             }
-            let cond = if inst.dirty { self.evaluate_condition(i, Some(&def.trigger))? } else { inst.cond };
+            let cond = if inst.dirty { self.evaluate_condition(i, &def.trigger)? } else { inst.cond };
             let inst = &mut self.m.instances[i as usize];
             match def.trigger {
                 TriggerIr::When(_) => {
@@ -346,14 +352,33 @@ impl Stepper<'_> {
 
     /// Evaluates an instance's `where` and condition, subscribing it to what they read.
     #[inline(never)]
-    pub(super) fn evaluate_condition(&mut self, i: u32, trigger: Option<&TriggerIr>) -> Step<bool> {
+    pub(super) fn evaluate_condition(&mut self, i: u32, trigger: &TriggerIr) -> Step<bool> {
+        self.evaluate(i, Some(trigger), true)
+    }
+
+    /// Evaluates the `where` of an instance of a rule timed by `at`, which
+    /// subscribes it to nothing: such an instance is looked at only at its
+    /// rule's step, and then every one of them whatever changed, so a change
+    /// of what it read would only queue it for nothing, step after step.
+    #[inline(never)]
+    fn evaluate_filter(&mut self, i: u32) -> Step<bool> {
+        self.evaluate(i, None, false)
+    }
+
+    /// [`Stepper::evaluate_condition`] and [`Stepper::evaluate_filter`]: the
+    /// `where` and then, with a trigger, its condition; the instance is the
+    /// consumer of what they read if it `subscribes`.
+    #[inline(always)]
+    fn evaluate(&mut self, i: u32, trigger: Option<&TriggerIr>, subscribes: bool) -> Step<bool> {
         let ir = self.ir;
         let inst = &self.m.instances[i as usize];
         let rule_id = inst.rule as usize;
         let rule = &ir.rules[rule_id];
         let size = (rule.locals as usize).max(inst.bindings.len());
         let consumer = self.m.st.layout.derived + i;
-        self.m.st.stack.push(consumer);
+        if subscribes {
+            self.m.st.stack.push(consumer);
+        }
         let result = if size <= SMALL_FRAME {
             let mut frame = [const { Value::None }; SMALL_FRAME];
             bind(&mut frame, &inst.bindings);
@@ -367,7 +392,9 @@ impl Stepper<'_> {
             self.m.st.give_locals(locals);
             result
         };
-        self.m.st.stack.pop();
+        if subscribes {
+            self.m.st.stack.pop();
+        }
         match result {
             Ok(holds) => {
                 let inst = &mut self.m.instances[i as usize];
@@ -391,11 +418,9 @@ impl Stepper<'_> {
     /// the values they see now. Logged when the instance fires, not each time
     /// its condition is evaluated (most evaluations fire nothing): the inputs of
     /// a condition that is not dirty have not changed since it was evaluated.
+    #[inline(never)]
     fn condition_reads(&mut self, i: u32) -> Vec<(ReadKey, Value)> {
         let mut reads = Vec::new();
-        if !self.m.provenance {
-            return reads;
-        }
         let ir = self.ir;
         let inst = &self.m.instances[i as usize];
         let rule = &ir.rules[inst.rule as usize];
@@ -452,7 +477,7 @@ impl Stepper<'_> {
             );
             return Err(self.instance_fault(fault, i));
         }
-        let reads = self.condition_reads(i);
+        let reads = if self.m.provenance { self.condition_reads(i) } else { Vec::new() };
         let rule = &ir.rules[rule_index as usize];
         // What `explain` needs is kept in memory: bound it.
         let cost = 1 + reads.len() as u64 + rule.effects.len() as u64;
