@@ -58,6 +58,25 @@ impl Date {
         self.day as u32
     }
 
+    /// The date in 64 bits (the year, then the month, the day and whether it
+    /// is a month), as the compiled form's values keep it.
+    pub(crate) fn to_bits(self) -> u64 {
+        self.year as u32 as u64
+            | (self.month as u64) << 32
+            | (self.day as u64) << 40
+            | (self.month_only as u64) << 48
+    }
+
+    /// The date whose [`Date::to_bits`] is `bits`.
+    pub(crate) fn from_bits(bits: u64) -> Date {
+        Date {
+            year: bits as u32 as i32,
+            month: (bits >> 32) as u8,
+            day: (bits >> 40) as u8,
+            month_only: bits >> 48 & 1 != 0,
+        }
+    }
+
     fn key(self) -> (i32, u8, u8) {
         (self.year, self.month, self.day)
     }

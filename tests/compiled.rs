@@ -305,3 +305,25 @@ fn exposure_losses_of_a_local_runs_out_of_fuel_at_the_call_then_at_the_local() {
     let spans = fuel_spans(script);
     assert!(spans.windows(2).filter(|w| *w == nodes).count() >= 2, "{spans:?}");
 }
+
+/// A fault deep in a compiled expression is handed up through every node
+/// above it (an `if`, an `and`, a negation, an operator, a condition, a
+/// derived field) and reported at the node that raised it, as the tree walk
+/// reports it: each case gives the text before the label, then the label's.
+#[test]
+fn a_fault_under_other_nodes_points_at_the_node_that_raised_it() {
+    let cases = [
+        ("when (if y > 0 then 1 else 10 / y) > 1 then y = 1", "division_by_zero", "10 / ", "y"),
+        ("when y == 0 and 1 / y > 0 then y = 1", "division_by_zero", "1 / ", "y"),
+        ("when true then y = -e.defaulted_at + 1", "no_value", "-", "e.defaulted_at"),
+        ("when true then y = (y + 1) * (2 - e.defaulted_at)", "no_value", "(2 - ", "e.defaulted_at"),
+        ("when e.half > 1 then y = 1", "division_by_zero", "x / ", "(x - x)"),
+    ];
+    for (rule, code, before, at) in cases {
+        let script = format!("kind K {{ x = 0, let half = x / (x - x) }}\nentity e: K\nvar y = 0\n{rule}");
+        let (problem, text) = fault(Engine::new(), &script);
+        assert_eq!((problem.code, text.as_str()), (format!("cascade::run::{code}").as_str(), at), "{rule}");
+        let start = script.find(&format!("{before}{at}")).unwrap() + before.len();
+        assert_eq!(problem.labels[0].span.start as usize, start, "{rule}");
+    }
+}

@@ -3,6 +3,12 @@
 //! The leaves under an operator are evaluated in place (`operand`), without
 //! a call; the rare nodes are evaluated out of line, so that the common ones
 //! stay small.
+//!
+//! The nodes hand back a bare [`V`], which comes back in two registers, not
+//! an `Eval<V>`, which comes back through memory: a node that faults keeps
+//! its fault in `State::fault` and hands back `V::FAULT`, which every node
+//! hands on at once (`value!`) as `?` would the `Err`, and
+//! `Evaluator::eval_code_v` makes the `Eval<V>` again at the boundary.
 
 use rust_decimal::Decimal;
 
@@ -17,34 +23,76 @@ use crate::source::Span;
 use crate::syntax::BinaryOp;
 use crate::value::Value;
 
+/// The value of a node, or else a return of `V::FAULT` from the node that
+/// evaluates it (its fault is kept in `State::fault`).
+macro_rules! value {
+    ($v:expr) => {{
+        let v: V = $v;
+        if v.is_fault() {
+            return V::FAULT;
+        }
+        v
+    }};
+}
+
+/// The value of an `Eval`, or else its fault kept and a return of `V::FAULT`.
+macro_rules! ok {
+    ($ev:expr, $result:expr) => {
+        match $result {
+            Ok(v) => v,
+            Err(fault) => return $ev.fail(fault),
+        }
+    };
+}
+
 impl Evaluator<'_> {
+    /// Keeps `fault` for the boundary of the compiled evaluation, and hands
+    /// back the value that stands for it.
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, fault: Fault) -> V {
+        self.st.fault = Some(fault);
+        V::FAULT
+    }
+
+    /// `v` as an `Eval`: its fault taken back when it is `V::FAULT` (an
+    /// internal fault at `span` if none was kept, which cannot happen).
+    #[inline(always)]
+    pub(in crate::eval) fn checked(&mut self, v: V, span: Span) -> Eval<V> {
+        if v.is_fault() {
+            return Err(self.st.fault.take().unwrap_or_else(|| internal(span)));
+        }
+        Ok(v)
+    }
+
     /// Evaluates a compiled node (the caller has checked the stack: see
     /// `Evaluator::eval_code`).
-    pub(in crate::eval) fn run(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<V> {
+    pub(in crate::eval) fn run(&mut self, c: &Compiled, frame: &mut [Value]) -> V {
         match &c.op {
-            Op::Tree(node) => self.eval(node, frame).map(|v| V::of(&v)),
+            Op::Tree(node) => V::of(&ok!(self, self.eval(node, frame))),
             Op::Const(_) | Op::Param(_) | Op::Var(_) | Op::LocalField { .. } | Op::Series(_) | Op::Let(_) => {
                 self.operand(c, frame)
             }
             Op::Binary(op, lhs, rhs) => {
-                self.spend_one(c.span)?;
+                ok!(self, self.spend_one(c.span));
                 self.run_binary(*op, lhs, rhs, c.span, frame)
             }
             Op::Leaves(leaves) => self.run_leaves(leaves, c.span, frame),
             Op::And(a, b) => {
-                self.spend_one(c.span)?;
-                Ok(V::Bool(self.truth(a, frame)? && self.truth(b, frame)?))
+                ok!(self, self.spend_one(c.span));
+                V::bool(ok!(self, self.truth(a, frame)) && ok!(self, self.truth(b, frame)))
             }
             Op::Or(a, b) => {
-                self.spend_one(c.span)?;
-                Ok(V::Bool(self.truth(a, frame)? || self.truth(b, frame)?))
+                ok!(self, self.spend_one(c.span));
+                V::bool(ok!(self, self.truth(a, frame)) || ok!(self, self.truth(b, frame)))
             }
             Op::Not(operand) => {
-                self.spend_one(c.span)?;
-                match self.operand(operand, frame)? {
-                    V::Bool(b) => Ok(V::Bool(!b)),
-                    V::None => Err(no_value(operand.span)),
-                    _ => Err(internal(c.span)),
+                ok!(self, self.spend_one(c.span));
+                let v = value!(self.operand(operand, frame));
+                match v.as_bool() {
+                    Some(b) => V::bool(!b),
+                    None if v.is_none() => self.fail(no_value(operand.span)),
+                    None => self.fail(internal(c.span)),
                 }
             }
             Op::Fixed { slot, inner } => self.run_fixed(*slot, inner, frame),
@@ -55,22 +103,22 @@ impl Evaluator<'_> {
     /// An expression of params and literals: its value and fuel kept from
     /// the first evaluation in this run, while the fuel left covers it.
     #[inline(never)]
-    fn run_fixed(&mut self, slot: u32, inner: &Compiled, frame: &mut [Value]) -> Eval<V> {
+    fn run_fixed(&mut self, slot: u32, inner: &Compiled, frame: &mut [Value]) -> V {
         if let Some(&Some((value, fuel))) = self.st.fixed.get(slot as usize)
             && self.st.fuel >= fuel
         {
             self.st.fuel -= fuel;
-            return Ok(value);
+            return value;
         }
         let before = self.st.fuel;
-        let value = self.run(inner, frame)?;
+        let value = value!(self.run(inner, frame));
         let spent = before - self.st.fuel;
         let fixed = &mut self.st.fixed;
         if fixed.len() <= slot as usize {
             fixed.resize(slot as usize + 1, None);
         }
         fixed[slot as usize] = Some((value, spent));
-        Ok(value)
+        value
     }
 
     /// One unit of fuel for the node at `span`, as the tree walk spends it.
@@ -85,31 +133,31 @@ impl Evaluator<'_> {
 
     /// An operand of an operator: the leaves in place, the rest by `run`.
     #[inline(always)]
-    fn operand(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<V> {
+    fn operand(&mut self, c: &Compiled, frame: &mut [Value]) -> V {
         match &c.op {
             Op::Const(v) => {
-                self.spend_one(c.span)?;
-                Ok(*v)
+                ok!(self, self.spend_one(c.span));
+                *v
             }
             Op::Param(p) => {
-                self.spend_one(c.span)?;
-                Ok(V::of(&self.st.params[*p as usize]))
+                ok!(self, self.spend_one(c.span));
+                V::of(&self.st.params[*p as usize])
             }
             Op::Var(v) => {
-                self.spend_one(c.span)?;
+                ok!(self, self.spend_one(c.span));
                 self.st.read(*v);
-                Ok(V::of(&self.st.slots[*v as usize]))
+                V::of(&self.st.slots[*v as usize])
             }
             Op::LocalField { local, field, object } => {
                 self.local_field(*local, *field, *object, c.span, frame)
             }
             Op::Series(s) => {
-                self.spend_one(c.span)?;
+                ok!(self, self.spend_one(c.span));
                 self.st.read(self.st.layout.series_cell(*s));
-                Ok(V::of(&self.st.series[*s as usize]))
+                V::of(&self.st.series[*s as usize])
             }
             Op::Let(l) => {
-                self.spend_one(c.span)?;
+                ok!(self, self.spend_one(c.span));
                 self.derived_v(*l, c.span)
             }
             _ => self.run(c, frame),
@@ -119,16 +167,9 @@ impl Evaluator<'_> {
     /// `l.cash`: the field node, then the local (`Evaluator::entity`), then
     /// the field (`Evaluator::field`).
     #[inline(always)]
-    fn local_field(
-        &mut self,
-        local: u16,
-        field: FieldRef,
-        object: Span,
-        span: Span,
-        frame: &[Value],
-    ) -> Eval<V> {
-        self.spend_one(span)?;
-        self.spend_one(object)?;
+    fn local_field(&mut self, local: u16, field: FieldRef, object: Span, span: Span, frame: &[Value]) -> V {
+        ok!(self, self.spend_one(span));
+        ok!(self, self.spend_one(object));
         self.field_of_local(local, field, object, span, frame)
     }
 
@@ -141,15 +182,15 @@ impl Evaluator<'_> {
         object: Span,
         span: Span,
         frame: &[Value],
-    ) -> Eval<V> {
+    ) -> V {
         let entity = match frame.get(local as usize) {
             Some(Value::Entity(e)) => *e,
-            _ => return Err(internal(object)),
+            _ => return self.fail(internal(object)),
         };
         match self.ir.cell(entity, field) {
             crate::ir::Cell::Slot(slot) => {
                 self.st.read(slot);
-                Ok(V::of(&self.st.slots[slot as usize]))
+                V::of(&self.st.slots[slot as usize])
             }
             crate::ir::Cell::Derived(d) => self.derived_v(d, span),
         }
@@ -157,13 +198,13 @@ impl Evaluator<'_> {
 
     /// `Evaluator::derived`, with a cached value read in place.
     #[inline]
-    fn derived_v(&mut self, d: u32, span: Span) -> Eval<V> {
+    fn derived_v(&mut self, d: u32, span: Span) -> V {
         if self.st.iterating > 0 {
-            return self.derived(d, span).map(|v| V::of(&v));
+            return V::of(&ok!(self, self.derived(d, span)));
         }
         self.st.read(self.st.layout.derived_cell(d));
         match &self.st.derived[d as usize] {
-            Some(v) => Ok(V::of(v)),
+            Some(v) => V::of(v),
             None => self.compute_derived_v(d, span),
         }
     }
@@ -173,7 +214,7 @@ impl Evaluator<'_> {
     /// reads and faults, in the same order. Any other derived cell (a model, a
     /// system, a formula left as a tree) is computed by `compute_derived`.
     #[inline(never)]
-    fn compute_derived_v(&mut self, d: u32, span: Span) -> Eval<V> {
+    fn compute_derived_v(&mut self, d: u32, span: Span) -> V {
         let ir = self.ir;
         let lets = ir.lets.len() as u32;
         let (formula, owner) = if d < lets {
@@ -188,10 +229,10 @@ impl Evaluator<'_> {
             }
         };
         let Some(formula) = formula else {
-            return self.compute_derived(d, span).map(|v| V::of(&v));
+            return V::of(&ok!(self, self.compute_derived(d, span)));
         };
         if self.st.computing[d as usize] {
-            return Err(derived_cycle(span));
+            return self.fail(derived_cycle(span));
         }
         self.st.computing[d as usize] = true;
         self.st.stack.push(d);
@@ -215,50 +256,57 @@ impl Evaluator<'_> {
         self.st.stack.pop();
         self.st.computing[d as usize] = false;
         // As `compute_derived` keeps it, and as `derived_v` reads it back.
-        let value = result.map_err(Fault::in_script)?.value();
+        let value = ok!(self, result.map_err(Fault::in_script)).value();
         let v = V::of(&value);
         self.st.derived[d as usize] = Some(value);
-        Ok(v)
+        v
     }
 
     /// The nodes that are rare in conditions and formulas.
     #[inline(never)]
-    fn run_rare(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<V> {
-        self.spend_one(c.span)?;
+    fn run_rare(&mut self, c: &Compiled, frame: &mut [Value]) -> V {
+        ok!(self, self.spend_one(c.span));
         match &c.op {
             Op::Step => {
                 self.st.read(self.st.layout.clock_cell());
-                Ok(V::Num(Decimal::from(self.st.step)))
+                V::num(Decimal::from(self.st.step))
             }
             Op::Date => {
                 self.st.read(self.st.layout.clock_cell());
-                Ok(self.st.date.map_or(V::None, V::Date))
+                self.st.date.map_or(V::NONE, V::date)
             }
-            Op::Local(i) => Ok(frame.get(*i as usize).map_or(V::None, V::of)),
+            Op::Local(i) => frame.get(*i as usize).map_or(V::NONE, V::of),
             Op::Field { object, field } => {
-                let entity = self.entity_of(object, frame)?;
+                let entity = ok!(self, self.entity_of(object, frame));
                 match self.ir.cell(entity, *field) {
                     crate::ir::Cell::Slot(slot) => {
                         self.st.read(slot);
-                        Ok(V::of(&self.st.slots[slot as usize]))
+                        V::of(&self.st.slots[slot as usize])
                     }
                     crate::ir::Cell::Derived(d) => self.derived_v(d, c.span),
                 }
             }
             Op::Losses(object) => {
-                let entity = self.entity_of(object, frame)?;
-                self.exposure_losses(entity, c.span).map(|v| V::of(&v))
+                let entity = ok!(self, self.entity_of(object, frame));
+                V::of(&ok!(self, self.exposure_losses(entity, c.span)))
             }
-            Op::Neg(operand) => match self.operand(operand, frame)? {
-                V::Num(n) => Ok(V::Num(-n)),
-                V::None => Err(no_value(operand.span)),
-                _ => Err(internal(c.span)),
-            },
-            Op::Call(function, args) => self.run_call(function, args, c.span, frame),
-            Op::Draw(distribution, args) => self.run_draw(*distribution, args, c.span, frame),
+            Op::Neg(operand) => {
+                let v = value!(self.operand(operand, frame));
+                match v.as_num() {
+                    Some(n) => V::num(-n),
+                    None if v.is_none() => self.fail(no_value(operand.span)),
+                    None => self.fail(internal(c.span)),
+                }
+            }
+            Op::Call(function, args) => ok!(self, self.run_call(function, args, c.span, frame)),
+            Op::Draw(distribution, args) => ok!(self, self.run_draw(*distribution, args, c.span, frame)),
             Op::If(branches) => {
                 let [cond, then, otherwise] = &**branches;
-                if self.truth(cond, frame)? { self.run(then, frame) } else { self.run(otherwise, frame) }
+                if ok!(self, self.truth(cond, frame)) {
+                    self.run(then, frame)
+                } else {
+                    self.run(otherwise, frame)
+                }
             }
             // Evaluated by `run` itself.
             Op::Tree(_)
@@ -273,7 +321,7 @@ impl Evaluator<'_> {
             | Op::Or(..)
             | Op::Not(_)
             | Op::Let(_)
-            | Op::Fixed { .. } => Err(internal(c.span)),
+            | Op::Fixed { .. } => self.fail(internal(c.span)),
         }
     }
 
@@ -285,32 +333,32 @@ impl Evaluator<'_> {
         let value = match object.op {
             Op::Local(i) => {
                 self.spend_one(object.span)?;
-                frame.get(i as usize).map_or(V::None, V::of)
+                frame.get(i as usize).map_or(V::NONE, V::of)
             }
-            _ => self.run(object, frame)?,
+            _ => {
+                let v = self.run(object, frame);
+                self.checked(v, object.span)?
+            }
         };
-        match value {
-            V::Entity(e) => Ok(e),
-            _ => Err(internal(object.span)),
-        }
+        value.as_entity().ok_or_else(|| internal(object.span))
     }
 
     /// `Evaluator::boolean`.
     #[inline(always)]
     fn truth(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<bool> {
-        match self.operand(c, frame)? {
-            V::Bool(b) => Ok(b),
-            _ => Err(internal(c.span)),
-        }
+        let v = self.operand(c, frame);
+        self.checked(v, c.span)?.as_bool().ok_or_else(|| internal(c.span))
     }
 
     /// `Evaluator::number`.
     #[inline(always)]
     fn run_number(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<Decimal> {
-        match self.operand(c, frame)? {
-            V::Num(n) => Ok(n),
-            V::None => Err(no_value(c.span)),
-            _ => Err(internal(c.span)),
+        let v = self.operand(c, frame);
+        let v = self.checked(v, c.span)?;
+        match v.as_num() {
+            Some(n) => Ok(n),
+            None if v.is_none() => Err(no_value(c.span)),
+            None => Err(internal(c.span)),
         }
     }
 
@@ -319,16 +367,16 @@ impl Evaluator<'_> {
     /// so that the fuel runs out at the same node. (A leaf faults only where
     /// the checker's types were wrong, which ends the run either way.)
     #[inline(always)]
-    fn run_leaves(&mut self, b: &Leaves, span: Span, frame: &[Value]) -> Eval<V> {
+    fn run_leaves(&mut self, b: &Leaves, span: Span, frame: &[Value]) -> V {
         let (l, r) = if self.st.fuel >= b.fuel {
             self.st.fuel -= b.fuel;
-            (self.leaf(b.lhs, b.lhs_span, frame)?, self.leaf(b.rhs, b.rhs_span, frame)?)
+            (value!(self.leaf(b.lhs, b.lhs_span, frame)), value!(self.leaf(b.rhs, b.rhs_span, frame)))
         } else {
-            self.spend_one(span)?;
-            self.spend_leaf(b.lhs, b.lhs_span)?;
-            let l = self.leaf(b.lhs, b.lhs_span, frame)?;
-            self.spend_leaf(b.rhs, b.rhs_span)?;
-            (l, self.leaf(b.rhs, b.rhs_span, frame)?)
+            ok!(self, self.spend_one(span));
+            ok!(self, self.spend_leaf(b.lhs, b.lhs_span));
+            let l = value!(self.leaf(b.lhs, b.lhs_span, frame));
+            ok!(self, self.spend_leaf(b.rhs, b.rhs_span));
+            (l, value!(self.leaf(b.rhs, b.rhs_span, frame)))
         };
         self.binary_of(b.op, l, r, (b.lhs_span, b.rhs_span), span)
     }
@@ -345,8 +393,8 @@ impl Evaluator<'_> {
 
     /// The value of a leaf, its fuel spent (what `operand` does after spending it).
     #[inline(always)]
-    fn leaf(&mut self, leaf: Leaf, span: Span, frame: &[Value]) -> Eval<V> {
-        Ok(match leaf {
+    fn leaf(&mut self, leaf: Leaf, span: Span, frame: &[Value]) -> V {
+        match leaf {
             Leaf::Const(v) => v,
             Leaf::Param(p) => V::of(&self.st.params[p as usize]),
             Leaf::Var(v) => {
@@ -358,8 +406,8 @@ impl Evaluator<'_> {
                 V::of(&self.st.series[s as usize])
             }
             // A stored field (see `Leaf::of`): a slot read.
-            Leaf::Field { local, field, object } => self.field_of_local(local, field, object, span, frame)?,
-        })
+            Leaf::Field { local, field, object } => self.field_of_local(local, field, object, span, frame),
+        }
     }
 
     /// `Evaluator::binary` without `and` and `or`.
@@ -371,32 +419,33 @@ impl Evaluator<'_> {
         rhs: &Compiled,
         span: Span,
         frame: &mut [Value],
-    ) -> Eval<V> {
-        let l = self.operand(lhs, frame)?;
-        let r = self.operand(rhs, frame)?;
+    ) -> V {
+        let l = value!(self.operand(lhs, frame));
+        let r = value!(self.operand(rhs, frame));
         self.binary_of(op, l, r, (lhs.span, rhs.span), span)
     }
 
     /// `l op r` of two evaluated operands (at spans `operands`).
     #[inline(always)]
-    fn binary_of(&mut self, op: BinaryOp, l: V, r: V, operands: (Span, Span), span: Span) -> Eval<V> {
+    fn binary_of(&mut self, op: BinaryOp, l: V, r: V, operands: (Span, Span), span: Span) -> V {
         match op {
-            BinaryOp::Eq => return Ok(V::Bool(l == r)),
-            BinaryOp::Ne => return Ok(V::Bool(l != r)),
+            BinaryOp::Eq => return V::bool(l == r),
+            BinaryOp::Ne => return V::bool(l != r),
             _ => {}
         }
-        if matches!(l, V::None) {
-            return Err(no_value(operands.0));
+        if l.is_none() {
+            return self.fail(no_value(operands.0));
         }
-        if matches!(r, V::None) {
-            return Err(no_value(operands.1));
+        if r.is_none() {
+            return self.fail(no_value(operands.1));
         }
-        let (a, b) = match (l, r) {
-            (V::Num(a), V::Num(b)) => (a, b),
-            (V::Date(a), V::Date(b)) => return ordering(op, a.cmp(&b), span).map(V::Bool),
-            _ => return Err(internal(span)),
-        };
-        numbers(op, a, b, operands, span)
+        if let (Some(a), Some(b)) = (l.as_num(), r.as_num()) {
+            return ok!(self, numbers(op, a, b, operands, span));
+        }
+        match (l.as_date(), r.as_date()) {
+            (Some(a), Some(b)) => V::bool(ok!(self, ordering(op, a.cmp(&b), span))),
+            _ => self.fail(internal(span)),
+        }
     }
 
     /// `Evaluator::call`; `min` and `max` keep the best value so far as they
@@ -411,12 +460,12 @@ impl Evaluator<'_> {
         let greatest = match function.compute {
             Compute::Pure(_) => {
                 let values = Args::gather(args.len(), |i| self.run_number(&args[i], frame))?;
-                return apply(function, values.values(), span, |i| args.get(i).map(|a| a.span)).map(V::Num);
+                return apply(function, values.values(), span, |i| args.get(i).map(|a| a.span)).map(V::num);
             }
             Compute::Least => false,
             Compute::Greatest => true,
         };
-        let Some((first, rest)) = args.split_first() else { return Ok(V::Num(Decimal::ZERO)) };
+        let Some((first, rest)) = args.split_first() else { return Ok(V::num(Decimal::ZERO)) };
         let mut best = self.run_number(first, frame)?;
         for arg in rest {
             let next = self.run_number(arg, frame)?;
@@ -424,7 +473,7 @@ impl Evaluator<'_> {
                 best = next;
             }
         }
-        Ok(V::Num(best))
+        Ok(V::num(best))
     }
 
     /// `Evaluator::draw`.
@@ -444,8 +493,8 @@ impl Evaluator<'_> {
         }
         let argument = |i: usize| args.get(i).map(|a| a.span);
         Ok(match draw_from(distribution, &values[..args.len()], &mut self.st.stream, span, argument)? {
-            Drawn::Number(n) => V::Num(n),
-            Drawn::Bool(b) => V::Bool(b),
+            Drawn::Number(n) => V::num(n),
+            Drawn::Bool(b) => V::bool(b),
         })
     }
 }

@@ -117,7 +117,7 @@ impl Evaluator<'_> {
     #[inline(always)]
     pub fn holds_with(&mut self, node: &Node, code: Option<&Compiled>, frame: &mut [Value]) -> Eval<bool> {
         match code {
-            Some(code) => Ok(matches!(self.eval_code_v(code, frame)?, V::Bool(true))),
+            Some(code) => Ok(self.eval_code_v(code, frame)?.as_bool() == Some(true)),
             None => Ok(matches!(self.eval(node, frame)?, Value::Bool(true))),
         }
     }
@@ -133,14 +133,16 @@ impl Evaluator<'_> {
     /// [`Evaluator::eval_code`] to a `V`.
     #[inline]
     pub(super) fn eval_code_v(&mut self, code: &Compiled, frame: &mut [Value]) -> Eval<V> {
-        if stack_position() > STACK_LIMIT.with(Cell::get) {
-            return self.run(code, frame);
-        }
-        self.eval_code_v_on_checked_stack(code, frame)
+        let v = if stack_position() > STACK_LIMIT.with(Cell::get) {
+            self.run(code, frame)
+        } else {
+            self.eval_code_v_on_checked_stack(code, frame)
+        };
+        self.checked(v, code.span)
     }
 
     #[inline(never)]
-    fn eval_code_v_on_checked_stack(&mut self, code: &Compiled, frame: &mut [Value]) -> Eval<V> {
+    fn eval_code_v_on_checked_stack(&mut self, code: &Compiled, frame: &mut [Value]) -> V {
         on_checked_stack(|| self.run(code, frame))
     }
 
@@ -504,12 +506,12 @@ pub(super) fn numbers(op: BinaryOp, a: Decimal, b: Decimal, operands: (Span, Spa
         return Err(division_by_zero(operands.1));
     }
     if op == BinaryOp::Pow {
-        return super::maths::power(a, b, operands.0, span).map(V::Num);
+        return super::maths::power(a, b, operands.0, span).map(V::num);
     }
     if !matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div) {
-        return ordering(op, super::decimal::compare(a, b), span).map(V::Bool);
+        return ordering(op, super::decimal::compare(a, b), span).map(V::bool);
     }
-    arithmetic(op, a, b, span).map(V::Num)
+    arithmetic(op, a, b, span).map(V::num)
 }
 
 /// The truth of `a op b` for a comparison `op`, given how `a` and `b` compare.

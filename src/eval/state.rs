@@ -74,6 +74,10 @@ pub(crate) struct State {
     /// form (`Op::Fixed`) once evaluated in this run, with the fuel it spent.
     #[serde(skip)]
     pub fixed: Vec<Option<(crate::ir::V, u64)>>,
+    /// The fault of the compiled evaluation under way, while its nodes hand
+    /// back `V::FAULT` in its place (see `eval/compiled.rs`).
+    #[serde(skip)]
+    pub fault: Option<super::fault::Fault>,
     /// Frames to reuse, so that evaluating allocates nothing once warm.
     #[serde(skip)]
     pub frames: Vec<Vec<Value>>,
@@ -155,6 +159,7 @@ impl State {
             stack: Vec::new(),
             dirtied: Vec::new(),
             fixed: Vec::new(),
+            fault: None,
             frames: Vec::new(),
             work: Vec::new(),
             default_losses: Vec::new(),

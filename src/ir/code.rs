@@ -172,44 +172,188 @@ impl Leaf {
     }
 }
 
-/// A value of a compiled expression: a [`Value`] that is not text.
+/// A value of a compiled expression: a [`Value`] that is not text, in two
+/// words that move in two registers, not split and packed again at every
+/// node.
+///
+/// The layout, little-endian, `head` then `low`: byte 0 is the kind, and
+/// every byte a kind does not use is zero. A number's 16 bytes are its
+/// `Decimal`'s (`repr(C)` with the `bytemuck` feature: the flags, whose
+/// bytes 0 and 1 a decimal never uses, so `Kind::Num` is 0, and whose bytes
+/// 2 and 3 are the scale and the sign bit; the mantissa's high 32 bits; its
+/// low 64 bits in `low`), so that converting between the two moves two
+/// words. Any other kind keeps its payload in `low`.
+#[derive(Clone, Copy)]
+pub(crate) struct V {
+    head: u64,
+    low: u64,
+}
+
+/// What a [`V`] holds (its byte 0).
+#[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum V {
+enum Kind {
+    Num = 0,
+    Bool = 1,
+    Date = 2,
+    Entity = 3,
+    Exposure = 4,
+    None = 5,
+    /// A text read by a tree node where the types allow none (it faults as
+    /// the tree walk does with a value of the wrong type).
+    Text = 6,
+    /// No value but a fault, which the evaluator keeps aside while the nodes
+    /// hand this back in place of a `Result` (see `eval/compiled.rs`).
+    Fault = 7,
+}
+
+/// A [`V`] unpacked, to compare and show (the evaluator reads a `V` with
+/// `V::as_num` and the like).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Val {
     Num(Decimal),
     Bool(bool),
     Date(Date),
     Entity(u32),
     Exposure(u32),
     None,
-    /// A text read by a tree node where the types allow none (it faults as
-    /// the tree walk does with a value of the wrong type).
     Text,
+    Fault,
 }
 
 impl V {
+    /// No value.
+    pub const NONE: V = V::payload(Kind::None, 0);
+    /// A text (see `Kind::Text`).
+    pub const TEXT: V = V::payload(Kind::Text, 0);
+    /// A fault (see `Kind::Fault`).
+    pub const FAULT: V = V::payload(Kind::Fault, 0);
+
+    #[inline(always)]
+    const fn payload(kind: Kind, low: u64) -> V {
+        V { head: kind as u64, low }
+    }
+
+    #[inline(always)]
+    fn is(self, kind: Kind) -> bool {
+        self.head as u8 == kind as u8
+    }
+
+    #[inline(always)]
+    pub fn num(n: Decimal) -> V {
+        let [head, low]: [u64; 2] = bytemuck::cast(n);
+        // Bytes 0 and 1 of a decimal's flags are unused: the kind is `Num`.
+        V { head: head & !0xffff, low }
+    }
+
+    #[inline(always)]
+    pub fn bool(b: bool) -> V {
+        V::payload(Kind::Bool, b as u64)
+    }
+
+    #[inline(always)]
+    pub fn date(d: Date) -> V {
+        V::payload(Kind::Date, d.to_bits())
+    }
+
+    #[inline(always)]
+    pub fn entity(e: u32) -> V {
+        V::payload(Kind::Entity, e as u64)
+    }
+
+    #[inline(always)]
+    pub fn exposure(x: u32) -> V {
+        V::payload(Kind::Exposure, x as u64)
+    }
+
+    /// The number it holds, if it is one: its two words as they are.
+    #[inline(always)]
+    pub fn as_num(self) -> Option<Decimal> {
+        if self.is(Kind::Num) { Some(bytemuck::cast([self.head, self.low])) } else { None }
+    }
+
+    /// The truth it holds, if it is one.
+    #[inline(always)]
+    pub fn as_bool(self) -> Option<bool> {
+        if self.is(Kind::Bool) { Some(self.low != 0) } else { None }
+    }
+
+    /// The date it holds, if it is one.
+    #[inline(always)]
+    pub fn as_date(self) -> Option<Date> {
+        if self.is(Kind::Date) { Some(Date::from_bits(self.low)) } else { None }
+    }
+
+    /// The entity it holds, if it is one.
+    #[inline(always)]
+    pub fn as_entity(self) -> Option<u32> {
+        if self.is(Kind::Entity) { Some(self.low as u32) } else { None }
+    }
+
+    /// Whether it is no value.
+    #[inline(always)]
+    pub fn is_none(self) -> bool {
+        self.is(Kind::None)
+    }
+
+    /// Whether it is a fault (see `Kind::Fault`).
+    #[inline(always)]
+    pub fn is_fault(self) -> bool {
+        self.is(Kind::Fault)
+    }
+
+    /// What it holds.
     #[inline]
-    pub fn of(value: &Value) -> V {
-        match value {
-            Value::Number(n) => V::Num(*n),
-            Value::Bool(b) => V::Bool(*b),
-            Value::Date(d) => V::Date(*d),
-            Value::Entity(e) => V::Entity(*e),
-            Value::Exposure(x) => V::Exposure(*x),
-            Value::None => V::None,
-            Value::Str(_) => V::Text,
+    fn unpack(self) -> Val {
+        match self.head as u8 {
+            0 => Val::Num(bytemuck::cast([self.head, self.low])),
+            1 => Val::Bool(self.low != 0),
+            2 => Val::Date(Date::from_bits(self.low)),
+            3 => Val::Entity(self.low as u32),
+            4 => Val::Exposure(self.low as u32),
+            5 => Val::None,
+            6 => Val::Text,
+            _ => Val::Fault,
         }
     }
 
-    /// The value; a root is never text (see `code/lower.rs`).
+    #[inline(always)]
+    pub fn of(value: &Value) -> V {
+        match value {
+            Value::Number(n) => V::num(*n),
+            Value::Bool(b) => V::bool(*b),
+            Value::Date(d) => V::date(*d),
+            Value::Entity(e) => V::entity(*e),
+            Value::Exposure(x) => V::exposure(*x),
+            Value::None => V::NONE,
+            Value::Str(_) => V::TEXT,
+        }
+    }
+
+    /// The value; a root is never text (see `code/lower.rs`), and a fault is
+    /// taken at the boundary before its value is asked for.
     #[inline]
     pub fn value(self) -> Value {
-        match self {
-            V::Num(n) => Value::Number(n),
-            V::Bool(b) => Value::Bool(b),
-            V::Date(d) => Value::Date(d),
-            V::Entity(e) => Value::Entity(e),
-            V::Exposure(x) => Value::Exposure(x),
-            V::None | V::Text => Value::None,
+        match self.unpack() {
+            Val::Num(n) => Value::Number(n),
+            Val::Bool(b) => Value::Bool(b),
+            Val::Date(d) => Value::Date(d),
+            Val::Entity(e) => Value::Entity(e),
+            Val::Exposure(x) => Value::Exposure(x),
+            Val::None | Val::Text | Val::Fault => Value::None,
         }
+    }
+}
+
+/// Equal as the values they hold are (`1.0 == 1`, a month and its first day).
+impl PartialEq for V {
+    fn eq(&self, other: &V) -> bool {
+        self.unpack() == other.unpack()
+    }
+}
+
+impl std::fmt::Debug for V {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.unpack().fmt(f)
     }
 }

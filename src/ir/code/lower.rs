@@ -98,7 +98,7 @@ fn of_params_only(c: &Compiled) -> bool {
 /// an operator in it in an `Op::Fixed` with the next slot.
 fn fix(c: &mut Compiled, next: &mut u32) {
     if !matches!(c.op, Op::Const(_) | Op::Param(_)) && of_params_only(c) {
-        let inner = Compiled { op: Op::Const(V::None), span: c.span };
+        let inner = Compiled { op: Op::Const(V::NONE), span: c.span };
         let inner = Box::new(std::mem::replace(c, inner));
         c.op = Op::Fixed { slot: *next, inner };
         *next += 1;
