@@ -176,8 +176,9 @@ impl Leaf {
 /// words that move in two registers, not split and packed again at every
 /// node.
 ///
-/// The layout, little-endian, `head` then `low`: byte 0 is the kind, and
-/// every byte a kind does not use is zero. A number's 16 bytes are its
+/// The layout, `head` then `low` in memory: the flags' low byte (byte 0 on a
+/// little-endian machine) is the kind, and every byte a kind does not use is
+/// zero. A number's 16 bytes are its
 /// `Decimal`'s (`repr(C)` with the `bytemuck` feature: the flags, whose
 /// bytes 0 and 1 a decimal never uses, so `Kind::Num` is 0, and whose bytes
 /// 2 and 3 are the scale and the sign bit; the mantissa's high 32 bits; its
@@ -189,7 +190,12 @@ pub(crate) struct V {
     low: u64,
 }
 
-/// What a [`V`] holds (its byte 0).
+/// Where the kind is in `head`'s value: the low byte of a decimal's flags,
+/// which come first in memory, so the low or the high half of `head` as the
+/// machine orders bytes.
+const KIND_SHIFT: u32 = if cfg!(target_endian = "little") { 0 } else { 32 };
+
+/// What a [`V`] holds (the low byte of its flags).
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -231,19 +237,24 @@ impl V {
 
     #[inline(always)]
     const fn payload(kind: Kind, low: u64) -> V {
-        V { head: kind as u64, low }
+        V { head: (kind as u64) << KIND_SHIFT, low }
     }
 
     #[inline(always)]
     fn is(self, kind: Kind) -> bool {
-        self.head as u8 == kind as u8
+        self.kind_byte() == kind as u8
+    }
+
+    #[inline(always)]
+    fn kind_byte(self) -> u8 {
+        (self.head >> KIND_SHIFT) as u8
     }
 
     #[inline(always)]
     pub fn num(n: Decimal) -> V {
         let [head, low]: [u64; 2] = bytemuck::cast(n);
         // Bytes 0 and 1 of a decimal's flags are unused: the kind is `Num`.
-        V { head: head & !0xffff, low }
+        V { head: head & !(0xffff << KIND_SHIFT), low }
     }
 
     #[inline(always)]
@@ -305,7 +316,7 @@ impl V {
     /// What it holds.
     #[inline]
     fn unpack(self) -> Val {
-        match self.head as u8 {
+        match self.kind_byte() {
             0 => Val::Num(bytemuck::cast([self.head, self.low])),
             1 => Val::Bool(self.low != 0),
             2 => Val::Date(Date::from_bits(self.low)),
@@ -355,5 +366,36 @@ impl PartialEq for V {
 impl std::fmt::Debug for V {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.unpack().fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::V;
+    use crate::value::{Date, Value};
+
+    /// A number's two words are its decimal's, whatever its sign, scale and
+    /// mantissa, and no other kind reads as a number.
+    #[test]
+    fn a_number_goes_in_and_out_whole() {
+        let largest = Decimal::from_parts(u32::MAX, u32::MAX, u32::MAX, true, 28);
+        for text in ["0", "-0.000", "1", "-1.5", "2160000000", "0.0000000000000000000000000001"] {
+            let d: Decimal = text.parse().expect("a decimal");
+            let v = V::num(d);
+            assert_eq!(v.as_num().map(|n| n.serialize()), Some(d.serialize()), "{text}");
+            assert!(!v.is_none() && !v.is_fault() && v.as_bool().is_none(), "{text}");
+        }
+        let v = V::num(largest);
+        assert_eq!(v.as_num().map(|n| n.serialize()), Some(largest.serialize()));
+        for other in [V::bool(true), V::entity(u32::MAX), V::exposure(7), V::NONE, V::TEXT, V::FAULT] {
+            assert_eq!(other.as_num(), None, "{other:?}");
+        }
+        assert_eq!(V::of(&Value::Bool(false)).as_bool(), Some(false));
+        assert_eq!(V::entity(u32::MAX).as_entity(), Some(u32::MAX));
+        let date = Date::parse("2028-06");
+        assert_eq!(date.map(|d| V::date(d).as_date()), date.map(Some));
+        assert!(V::NONE.is_none() && V::FAULT.is_fault() && !V::TEXT.is_none());
     }
 }
