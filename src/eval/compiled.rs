@@ -91,8 +91,7 @@ impl Evaluator<'_> {
                 let v = value!(self.operand(operand, frame));
                 match v.as_bool() {
                     Some(b) => V::bool(!b),
-                    None if v.is_none() => self.fail(no_value(operand.span)),
-                    None => self.fail(internal(c.span)),
+                    None => self.fail(wrong_operand(v, operand.span, c.span)),
                 }
             }
             Op::Fixed { slot, inner } => self.run_fixed(*slot, inner, frame),
@@ -255,10 +254,10 @@ impl Evaluator<'_> {
         };
         self.st.stack.pop();
         self.st.computing[d as usize] = false;
-        // As `compute_derived` keeps it, and as `derived_v` reads it back.
-        let value = ok!(self, result.map_err(Fault::in_script)).value();
-        let v = V::of(&value);
-        self.st.derived[d as usize] = Some(value);
+        // Kept as `compute_derived` keeps it; a root is never text, so
+        // `derived_v` reads back this same `V`.
+        let v = ok!(self, result.map_err(Fault::in_script));
+        self.st.derived[d as usize] = Some(v.value());
         v
     }
 
@@ -294,8 +293,7 @@ impl Evaluator<'_> {
                 let v = value!(self.operand(operand, frame));
                 match v.as_num() {
                     Some(n) => V::num(-n),
-                    None if v.is_none() => self.fail(no_value(operand.span)),
-                    None => self.fail(internal(c.span)),
+                    None => self.fail(wrong_operand(v, operand.span, c.span)),
                 }
             }
             Op::Call(function, args) => ok!(self, self.run_call(function, args, c.span, frame)),
@@ -355,11 +353,7 @@ impl Evaluator<'_> {
     fn run_number(&mut self, c: &Compiled, frame: &mut [Value]) -> Eval<Decimal> {
         let v = self.operand(c, frame);
         let v = self.checked(v, c.span)?;
-        match v.as_num() {
-            Some(n) => Ok(n),
-            None if v.is_none() => Err(no_value(c.span)),
-            None => Err(internal(c.span)),
-        }
+        v.as_num().ok_or_else(|| wrong_operand(v, c.span, c.span))
     }
 
     /// An operator on two leaves: with fuel for all its nodes, spent at once
@@ -497,4 +491,11 @@ impl Evaluator<'_> {
             Drawn::Bool(b) => V::bool(b),
         })
     }
+}
+
+/// The fault of an operand of the wrong kind at `operand`: no value, or else
+/// (a type the checker should have ruled out) an internal fault at the node.
+#[cold]
+fn wrong_operand(v: V, operand: Span, node: Span) -> Fault {
+    if v.is_none() { no_value(operand) } else { internal(node) }
 }
